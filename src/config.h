@@ -1,0 +1,77 @@
+/*
+ * mailpipe.ini: typed accounts from an INI file parsed by inih.
+ *
+ * [defaults] keys are inherited by every [smtp NAME] and [pop3 NAME] section
+ * that follows or precedes it.  Errors are "FILE:LINE: message" with
+ * FAIL_CONFIG; a file holding `password` that group or others can read is
+ * FAIL_AUTH.  Strings are owned by the config and freed by config_free().
+ */
+#ifndef MAILPIPE_CONFIG_H
+#define MAILPIPE_CONFIG_H
+
+#include <stdbool.h>
+#include "conn.h"
+
+enum account_kind { ACCOUNT_SMTP, ACCOUNT_POP3 };
+enum auth_method {
+	AUTH_AUTO,		/* best the server offers (smtp: plain, login; pop3: plain, user) */
+	AUTH_NONE,		/* smtp only: do not authenticate */
+	AUTH_LOGIN,		/* smtp */
+	AUTH_PLAIN,		/* smtp and pop3 (SASL PLAIN) */
+	AUTH_USER,		/* pop3 USER/PASS */
+};
+
+struct account {
+	enum account_kind kind;
+	char *name;
+	const char *file;	/* where it was defined, for messages */
+	int line;
+
+	char *host;
+	unsigned port;			/* 0 in the file: chosen from kind and tls */
+	enum tls_mode tls;
+	bool tls_verify;
+	char *tls_ca_file;
+	char *tls_fingerprint;
+	char *user;
+	char *password;			/* wiped by config_free() */
+	char *password_file;
+	char *password_command;
+	enum auth_method auth;
+	int timeout;			/* seconds per wait */
+	int deadline;			/* seconds for the whole run; 0 = none */
+
+	/* smtp */
+	char *from;
+	char *helo;
+	char *aliases;
+	char *domain;
+
+	/* pop3 */
+	char *maildir;
+	bool keep;
+	char *state_dir;
+	unsigned long long max_size;	/* 0 = no limit */
+};
+
+struct config {
+	char *path;
+	char *default_account;
+	struct account *accounts;
+	size_t count;
+};
+
+/* Finds and loads the file: explicit_path (-C) or the search order of
+ * mailpipe.ini(5).  No file at all is FAIL_CONFIG. */
+int config_load(const char *explicit_path, struct config *cfg);
+/* The account of that kind named name, or with name NULL the
+ * default_account, or the only account of that kind.  FAIL_CONFIG if none. */
+int config_account(const struct config *cfg, enum account_kind kind, const char *name,
+	const struct account **acct_r);
+/* The endpoint (host, port, TLS, timing from now) for an account. */
+void config_endpoint(const struct account *a, struct endpoint *ep);
+/* Expands a leading "~/" with $HOME; returns a new string. */
+char *config_expand_home(const char *path);
+void config_free(struct config *cfg);
+
+#endif

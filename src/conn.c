@@ -1,0 +1,240 @@
+/*
+ * The connection: socket, optional TLS, and two fixed buffers.  Memory is
+ * bounded by construction: a line longer than the caller's limit is refused
+ * before it is ever buffered whole, and bodies are streamed through
+ * conn_peek()/conn_consume() in buffer-sized pieces.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "status.h"
+#include "xalloc.h"
+
+struct conn {
+	int fd;
+	struct tls_session *tls;
+	char *peer;
+	struct timing timing;
+	struct tls_options tls_options;	/* for conn_starttls() */
+	size_t rstart, rend;		/* unread bytes are rbuf[rstart..rend) */
+	size_t scanned;			/* bytes after rstart known to hold no LF */
+	size_t wlen;
+	char rbuf[CONN_BUFFER_SIZE];
+	char wbuf[CONN_BUFFER_SIZE];
+};
+
+struct conn *
+conn_from_fd(int fd, const char *name, const struct timing *t)
+{
+	struct conn *c = xcalloc(1, sizeof *c);
+
+	c->tls_options.verify = true;
+
+	/* A server that closes early must give us an error, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	c->fd = fd;
+	c->peer = xstrdup(name);
+	c->timing = *t;
+	return c;
+}
+
+int
+conn_open(const struct endpoint *ep, struct conn **c_r)
+{
+	struct conn *c;
+	int fd;
+
+	if (net_connect(ep->host, ep->port, &ep->timing, &fd) < 0)
+		return -1;
+	c = conn_from_fd(fd, ep->host, &ep->timing);
+	c->tls_options = ep->tls_options;
+	if (ep->tls == TLS_MODE_IMPLICIT &&
+	    tls_start(fd, ep->host, &c->tls_options, &c->timing, &c->tls) < 0) {
+		conn_close(c);
+		return -1;
+	}
+	if (c->tls != NULL)
+		log_info("TLS: %s", tls_describe(c->tls));
+	*c_r = c;
+	return 0;
+}
+
+int
+conn_starttls(struct conn *c)
+{
+	/* Anything the server sent after its go-ahead came in plaintext and
+	 * could have been injected by anyone on the path (CVE-2011-0411). */
+	if (conn_pending(c) > 0)
+		return fail(FAIL_PROTOCOL, "%s sent data after its TLS go-ahead "
+		    "(possible injection); refusing to continue", c->peer);
+	if (conn_flush(c) < 0)
+		return -1;
+	if (tls_start(c->fd, c->peer, &c->tls_options, &c->timing, &c->tls) < 0)
+		return -1;
+	log_info("TLS: %s", tls_describe(c->tls));
+	return 0;
+}
+
+bool
+conn_is_tls(const struct conn *c)
+{
+	return c->tls != NULL;
+}
+
+const char *
+conn_peer(const struct conn *c)
+{
+	return c->peer;
+}
+
+static int
+send_all(struct conn *c, const char *p, size_t n)
+{
+	if (c->tls != NULL)
+		return tls_write(c->tls, p, n, &c->timing);
+	while (n > 0) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (net_wait(c->fd, POLLOUT, &c->timing, "sending to the server") < 0)
+				return -1;
+		} else if (errno != EINTR) {
+			return fail(FAIL_TEMPORARY, "connection to %s lost: %s", c->peer,
+			    strerror(errno));
+		}
+	}
+	return 0;
+}
+
+int
+conn_flush(struct conn *c)
+{
+	size_t n = c->wlen;
+
+	c->wlen = 0;
+	return n > 0 ? send_all(c, c->wbuf, n) : 0;
+}
+
+int
+conn_write(struct conn *c, const void *p, size_t n)
+{
+	if (c->wlen + n > sizeof c->wbuf) {
+		if (conn_flush(c) < 0)
+			return -1;
+		if (n > sizeof c->wbuf)
+			return send_all(c, p, n);
+	}
+	memcpy(c->wbuf + c->wlen, p, n);
+	c->wlen += n;
+	return 0;
+}
+
+/* Reads what is available into the free end of rbuf (compacting first). */
+static int
+fill(struct conn *c)
+{
+	long got;
+
+	if (c->rstart > 0) {
+		memmove(c->rbuf, c->rbuf + c->rstart, c->rend - c->rstart);
+		c->rend -= c->rstart;
+		c->rstart = 0;
+	}
+	for (;;) {
+		if (c->tls != NULL) {
+			got = tls_read(c->tls, c->rbuf + c->rend, sizeof c->rbuf - c->rend, &c->timing);
+		} else {
+			got = recv(c->fd, c->rbuf + c->rend, sizeof c->rbuf - c->rend, 0);
+			if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+				if (net_wait(c->fd, POLLIN, &c->timing, "waiting for the server") < 0)
+					return -1;
+				continue;
+			}
+			if (got < 0 && errno == EINTR)
+				continue;
+			if (got < 0)
+				return fail(FAIL_TEMPORARY, "connection to %s lost: %s", c->peer,
+				    strerror(errno));
+		}
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			return fail(FAIL_TEMPORARY, "connection closed by %s", c->peer);
+		c->rend += (size_t)got;
+		return 0;
+	}
+}
+
+int
+conn_read_line(struct conn *c, size_t max, char **line_r, size_t *len_r)
+{
+	char *lf;
+
+	/* Scan only bytes not scanned before, so a line arriving in many small
+	 * segments costs linear time. */
+	while ((lf = memchr(c->rbuf + c->rstart + c->scanned, '\n',
+	    c->rend - c->rstart - c->scanned)) == NULL) {
+		c->scanned = c->rend - c->rstart;
+		if (c->scanned > max)
+			return fail(FAIL_PROTOCOL, "%s sent a line longer than %zu bytes",
+			    c->peer, max);
+		if (fill(c) < 0)
+			return -1;
+	}
+	size_t len = (size_t)(lf - (c->rbuf + c->rstart));
+
+	*line_r = c->rbuf + c->rstart;
+	c->rstart += len + 1;
+	c->scanned = 0;
+	if (len > 0 && (*line_r)[len - 1] == '\r')
+		len--;
+	if (len > max)
+		return fail(FAIL_PROTOCOL, "%s sent a line longer than %zu bytes", c->peer, max);
+	(*line_r)[len] = '\0';
+	*len_r = len;
+	return 0;
+}
+
+int
+conn_peek(struct conn *c, const char **p_r, size_t *n_r)
+{
+	if (c->rend == c->rstart && fill(c) < 0)
+		return -1;
+	*p_r = c->rbuf + c->rstart;
+	*n_r = c->rend - c->rstart;
+	return 0;
+}
+
+void
+conn_consume(struct conn *c, size_t n)
+{
+	c->rstart += n;
+	c->scanned = 0;
+}
+
+size_t
+conn_pending(const struct conn *c)
+{
+	return c->rend - c->rstart;
+}
+
+void
+conn_close(struct conn *c)
+{
+	if (c == NULL)
+		return;
+	tls_end(c->tls);
+	close(c->fd);
+	free(c->peer);
+	free(c);
+}

@@ -1,0 +1,64 @@
+/*
+ * The byte stream under both protocols: a socket, optionally TLS, a bounded
+ * read buffer and a bounded write buffer.  Protocol modules see only this
+ * interface; they never touch the fd or the TLS session.
+ *
+ * Lifetime of returned pointers: a line or chunk returned by conn_read_line()
+ * or conn_peek() points into the read buffer and is valid until the next call
+ * that reads from the connection.
+ *
+ * Errors: every function returning int returns 0 or -1 with the failure
+ * recorded (status.h): EOF, reset and timeouts are FAIL_TEMPORARY.
+ */
+#ifndef MAILPIPE_CONN_H
+#define MAILPIPE_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "net.h"
+#include "tls.h"
+
+enum tls_mode { TLS_MODE_OFF, TLS_MODE_STARTTLS, TLS_MODE_IMPLICIT };
+
+struct endpoint {
+	const char *host;
+	unsigned port;
+	enum tls_mode tls;
+	struct tls_options tls_options;
+	struct timing timing;
+};
+
+#define CONN_BUFFER_SIZE 16384
+
+struct conn;
+
+/* Connects; with TLS_MODE_IMPLICIT also completes the handshake. */
+int conn_open(const struct endpoint *ep, struct conn **c_r);
+/* Wraps an already connected fd (tests, fuzzers); no TLS. */
+struct conn *conn_from_fd(int fd, const char *name, const struct timing *t);
+/* Upgrades to TLS after the server's go-ahead to STARTTLS/STLS.  Bytes
+ * already received and not yet read are an injection attempt: FAIL_PROTOCOL,
+ * and nothing of them is ever carried into the TLS session. */
+int conn_starttls(struct conn *c);
+bool conn_is_tls(const struct conn *c);
+const char *conn_peer(const struct conn *c);
+
+/* Buffered write; flushed when the buffer fills or by conn_flush(). */
+int conn_write(struct conn *c, const void *p, size_t n);
+int conn_flush(struct conn *c);
+
+/* Reads one line ending in LF.  *line_r excludes the line ending (CRLF or
+ * bare LF).  A line longer than max bytes (max < CONN_BUFFER_SIZE) is
+ * FAIL_PROTOCOL ("line too long") without buffering it. */
+int conn_read_line(struct conn *c, size_t max, char **line_r, size_t *len_r);
+/* Makes at least one byte available and returns everything buffered. */
+int conn_peek(struct conn *c, const char **p_r, size_t *n_r);
+/* Drops n bytes returned by conn_peek(). */
+void conn_consume(struct conn *c, size_t n);
+/* Bytes received and not yet consumed. */
+size_t conn_pending(const struct conn *c);
+
+/* Closes and frees; never fails.  NULL is allowed. */
+void conn_close(struct conn *c);
+
+#endif

@@ -1,0 +1,69 @@
+/*
+ * Commands out, lines in, transcript on the side.  Commands are assembled
+ * in a fixed buffer and checked for embedded line breaks, so an argument
+ * can never smuggle a second command onto the wire.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "log.h"
+#include "proto.h"
+#include "status.h"
+
+static int
+vsend(struct conn *c, const char *shown, const char *fmt, va_list ap)
+{
+	char command[PROTO_COMMAND_MAX + 3];
+	int len = vsnprintf(command, sizeof command - 2, fmt, ap);
+	int rc;
+
+	if (len < 0 || len > PROTO_COMMAND_MAX)
+		rc = fail(FAIL_DATA, "command too long for the protocol (%d bytes)", len);
+	else if (strpbrk(command, "\r\n") != NULL || strlen(command) != (size_t)len)
+		rc = fail(FAIL_DATA, "refusing to send a command with a line break or NUL in it");
+	else {
+		log_transcript("->", shown ? shown : command, shown ? strlen(shown) : (size_t)len);
+		memcpy(command + len, "\r\n", 2);
+		rc = conn_write(c, command, (size_t)len + 2);
+	}
+	OPENSSL_cleanse(command, sizeof command);
+	return rc;
+}
+
+int
+proto_send(struct conn *c, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vsend(c, NULL, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+proto_send_secret(struct conn *c, const char *shown, const char *fmt, ...)
+{
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vsend(c, shown, fmt, ap);
+	va_end(ap);
+	return rc;
+}
+
+int
+proto_read_line(struct conn *c, char **line_r, size_t *len_r)
+{
+	if (conn_flush(c) < 0 || conn_read_line(c, PROTO_LINE_MAX, line_r, len_r) < 0)
+		return -1;
+	log_transcript("<-", *line_r, *len_r);
+	if (memchr(*line_r, '\0', *len_r) != NULL)
+		return fail(FAIL_PROTOCOL, "%s sent a NUL byte in a reply", conn_peer(c));
+	return 0;
+}

@@ -1,0 +1,48 @@
+/*
+ * Failure classes and the one mapping to sysexits(3).
+ *
+ * Every error is classified once, where it is detected, by calling fail() with
+ * its class and a one-line reason; the function then returns -1 to its caller,
+ * which passes -1 up unchanged (or adds context with fail_context()).  The main
+ * program prints the recorded line and exits with status_exit_code().  One
+ * process handles one account at a time, so one record is enough.
+ */
+#ifndef MAILPIPE_STATUS_H
+#define MAILPIPE_STATUS_H
+
+enum failure {
+	FAIL_NONE = 0,
+	FAIL_USAGE,		/* 64 bad command line or recipient argument */
+	FAIL_DATA,		/* 65 bad input message */
+	FAIL_NOINPUT,		/* 66 an input file cannot be read */
+	FAIL_RECIPIENT,		/* 67 recipient refused permanently */
+	FAIL_HOST,		/* 68 host name not found */
+	FAIL_PERMANENT,		/* 69 permanent refusal; required feature missing */
+	FAIL_CANTCREAT,		/* 73 Maildir or state directory cannot be made */
+	FAIL_IO,		/* 74 local I/O error */
+	FAIL_TEMPORARY,		/* 75 try again later */
+	FAIL_PROTOCOL,		/* 76 the server broke the protocol */
+	FAIL_AUTH,		/* 77 credentials, trust, insecure config file */
+	FAIL_CONFIG,		/* 78 configuration error */
+};
+
+/* Records cls and the formatted reason (replacing any earlier one); returns -1. */
+int fail(enum failure cls, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prefixes the recorded reason with "context: "; returns -1. */
+int fail_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Replaces only the class, keeping the reason; returns -1. */
+int fail_reclassify(enum failure cls);
+
+enum failure fail_class(void);
+const char *fail_reason(void);
+void fail_clear(void);
+
+/* The sysexits(3) code for a class: the only place that knows the numbers. */
+int status_exit_code(enum failure cls);
+/* True for classes a later retry may cure (75). */
+int status_is_temporary(enum failure cls);
+/* Of two outcomes, the one to report (for runs over several accounts). */
+enum failure status_worse(enum failure a, enum failure b);
+
+#endif

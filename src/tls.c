@@ -1,0 +1,255 @@
+/*
+ * TLS policy in one place.  Verification is on unless the account turns it
+ * off; a pinned fingerprint replaces the CA chain but never the check
+ * itself.  The handshake runs on the non-blocking socket with the same
+ * bounded waits as everything else.
+ */
+#include <ctype.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "status.h"
+#include "tls.h"
+#include "xalloc.h"
+
+struct tls_session {
+	SSL_CTX *ctx;
+	SSL *ssl;
+	int fd;
+	char description[128];
+};
+
+#define PIN_LENGTH 32	/* SHA-256 */
+
+/* Parses hex with optional colons; returns 0 or -1. */
+static int
+parse_fingerprint(const char *text, unsigned char pin[PIN_LENGTH])
+{
+	size_t n = 0;
+
+	for (const char *p = text; *p != '\0'; p++) {
+		if (*p == ':')
+			continue;
+		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
+		    n == PIN_LENGTH)
+			return -1;
+		sscanf(p, "%2hhx", &pin[n++]);
+		p++;
+	}
+	return n == PIN_LENGTH ? 0 : -1;
+}
+
+static const char *
+openssl_reason(void)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	return e != 0 ? ERR_reason_error_string(e) : "connection closed";
+}
+
+static int
+make_context(const struct tls_options *o, SSL_CTX **ctx_r)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+
+	if (ctx == NULL)
+		return fail(FAIL_TEMPORARY, "TLS: cannot initialise: %s", openssl_reason());
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE);
+	if (o->verify && o->fingerprint == NULL) {
+		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+		if (o->ca_file != NULL
+		    ? !SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL)
+		    : !SSL_CTX_set_default_verify_paths(ctx)) {
+			SSL_CTX_free(ctx);
+			return fail(FAIL_CONFIG, "cannot load trust anchors from %s: %s",
+			    o->ca_file ? o->ca_file : "the system store", openssl_reason());
+		}
+	}
+	*ctx_r = ctx;
+	return 0;
+}
+
+/* SNI for a host name (never for an address literal) and, when verifying,
+ * the name or address the certificate must carry. */
+static int
+set_peer_name(SSL *ssl, const char *host, bool verify)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+
+	if (inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1)
+		return !verify || X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) == 1
+		    ? 0 : -1;
+	if (SSL_set_tlsext_host_name(ssl, host) != 1)
+		return -1;
+	return !verify || SSL_set1_host(ssl, host) == 1 ? 0 : -1;
+}
+
+static int
+classify_handshake_failure(SSL *ssl, int ssl_err, const char *host)
+{
+	long verify = SSL_get_verify_result(ssl);
+	int reason = ERR_GET_REASON(ERR_peek_last_error());
+
+	if (verify != X509_V_OK)
+		return fail(FAIL_AUTH, "TLS: certificate of %s not trusted: %s", host,
+		    X509_verify_cert_error_string(verify));
+	if (reason == SSL_R_UNSUPPORTED_PROTOCOL || reason == SSL_R_NO_PROTOCOLS_AVAILABLE ||
+	    reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION)
+		return fail(FAIL_PERMANENT, "TLS: %s does not offer TLS 1.2 or newer", host);
+	if (ssl_err == SSL_ERROR_SYSCALL || reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+		return fail(FAIL_TEMPORARY, "TLS: connection to %s cut during the handshake", host);
+	return fail(FAIL_PROTOCOL, "TLS handshake with %s failed: %s", host, openssl_reason());
+}
+
+/* Waits for what OpenSSL asked for (read or write); -1 on timeout. */
+static int
+wait_for_ssl(struct tls_session *s, int ret, const struct timing *t, const char *what)
+{
+	short events = SSL_get_error(s->ssl, ret) == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
+
+	return net_wait(s->fd, events, t, what);
+}
+
+static int
+check_pin(struct tls_session *s, const char *host, const char *fingerprint)
+{
+	unsigned char want[PIN_LENGTH], got[EVP_MAX_MD_SIZE];
+	unsigned int got_len = 0;
+	X509 *cert;
+
+	if (parse_fingerprint(fingerprint, want) < 0)
+		return fail(FAIL_CONFIG, "tls_fingerprint: not a SHA-256 fingerprint in hex");
+	cert = SSL_get1_peer_certificate(s->ssl);
+	if (cert == NULL)
+		return fail(FAIL_AUTH, "TLS: %s sent no certificate", host);
+	X509_digest(cert, EVP_sha256(), got, &got_len);
+	X509_free(cert);
+	if (got_len != PIN_LENGTH || CRYPTO_memcmp(want, got, PIN_LENGTH) != 0)
+		return fail(FAIL_AUTH, "TLS: certificate of %s does not match tls_fingerprint", host);
+	return 0;
+}
+
+static bool
+wants_io(int ssl_err)
+{
+	return ssl_err == SSL_ERROR_WANT_READ || ssl_err == SSL_ERROR_WANT_WRITE;
+}
+
+static int
+handshake(struct tls_session *s, const char *host, const struct tls_options *o,
+	const struct timing *t)
+{
+	int ret;
+
+	ERR_clear_error();
+	while ((ret = SSL_connect(s->ssl)) != 1) {
+		int ssl_err = SSL_get_error(s->ssl, ret);
+
+		if (!wants_io(ssl_err))
+			return classify_handshake_failure(s->ssl, ssl_err, host);
+		if (wait_for_ssl(s, ret, t, "in the TLS handshake") < 0)
+			return -1;
+	}
+	if (o->fingerprint != NULL)
+		return check_pin(s, host, o->fingerprint);
+	return 0;
+}
+
+int
+tls_start(int fd, const char *host, const struct tls_options *o, const struct timing *t,
+	struct tls_session **s_r)
+{
+	struct tls_session *s = xcalloc(1, sizeof *s);
+
+	s->fd = fd;
+	if (make_context(o, &s->ctx) < 0) {
+		free(s);
+		return -1;
+	}
+	s->ssl = SSL_new(s->ctx);
+	if (s->ssl == NULL || SSL_set_fd(s->ssl, fd) != 1 ||
+	    set_peer_name(s->ssl, host, o->verify && o->fingerprint == NULL) < 0) {
+		fail(FAIL_TEMPORARY, "TLS: cannot set up session: %s", openssl_reason());
+		tls_end(s);
+		return -1;
+	}
+	if (handshake(s, host, o, t) < 0) {
+		tls_end(s);
+		return -1;
+	}
+	snprintf(s->description, sizeof s->description, "%s %s", SSL_get_version(s->ssl),
+	    SSL_get_cipher_name(s->ssl));
+	*s_r = s;
+	return 0;
+}
+
+long
+tls_read(struct tls_session *s, void *buf, size_t n, const struct timing *t)
+{
+	size_t got;
+	int ret;
+
+	ERR_clear_error();
+	while ((ret = SSL_read_ex(s->ssl, buf, n, &got)) != 1) {
+		int ssl_err = SSL_get_error(s->ssl, ret);
+
+		if (ssl_err == SSL_ERROR_ZERO_RETURN)
+			return 0;
+		if (!wants_io(ssl_err))
+			return fail(FAIL_TEMPORARY, "TLS: connection lost: %s", openssl_reason());
+		if (wait_for_ssl(s, ret, t, "waiting for the server") < 0)
+			return -1;
+	}
+	return (long)got;
+}
+
+int
+tls_write(struct tls_session *s, const void *buf, size_t n, const struct timing *t)
+{
+	const char *p = buf;
+	size_t written;
+	int ret;
+
+	ERR_clear_error();
+	while (n > 0) {
+		ret = SSL_write_ex(s->ssl, p, n, &written);
+		if (ret == 1) {
+			p += written;
+			n -= written;
+			continue;
+		}
+		if (!wants_io(SSL_get_error(s->ssl, ret)))
+			return fail(FAIL_TEMPORARY, "TLS: connection lost: %s", openssl_reason());
+		if (wait_for_ssl(s, ret, t, "sending to the server") < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void
+tls_end(struct tls_session *s)
+{
+	if (s == NULL)
+		return;
+	if (s->ssl != NULL) {
+		SSL_shutdown(s->ssl);	/* one close_notify, no wait for the reply */
+		SSL_free(s->ssl);
+	}
+	SSL_CTX_free(s->ctx);
+	free(s);
+}
+
+const char *
+tls_describe(const struct tls_session *s)
+{
+	return s->description;
+}

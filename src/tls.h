@@ -1,0 +1,37 @@
+/*
+ * TLS for conn.c, the only module that calls it.  Policy lives here and
+ * nowhere else: TLS 1.2 or newer; certificate and host name verified unless
+ * the account says tls_verify = no; a tls_fingerprint (SHA-256 of the DER
+ * certificate) replaces CA verification; SNI for host names, never for
+ * address literals.
+ */
+#ifndef MAILPIPE_TLS_H
+#define MAILPIPE_TLS_H
+
+#include <stdbool.h>
+#include "net.h"
+
+struct tls_options {
+	bool verify;			/* tls_verify */
+	const char *ca_file;		/* NULL: the system store */
+	const char *fingerprint;	/* hex SHA-256 pin, colons allowed; NULL: none */
+};
+
+struct tls_session;
+
+/* Handshake on a connected non-blocking fd.  Failures: FAIL_AUTH (untrusted,
+ * expired, wrong host, pin mismatch), FAIL_PERMANENT (no common protocol,
+ * e.g. the server cannot do TLS 1.2), FAIL_TEMPORARY (cut or timed out),
+ * FAIL_CONFIG (unreadable CA file, malformed pin). */
+int tls_start(int fd, const char *host, const struct tls_options *o,
+	const struct timing *t, struct tls_session **s_r);
+/* Read up to n bytes; returns bytes read (> 0), 0 at clean EOF, -1 on error. */
+long tls_read(struct tls_session *s, void *buf, size_t n, const struct timing *t);
+/* Write all n bytes or fail (-1). */
+int tls_write(struct tls_session *s, const void *buf, size_t n, const struct timing *t);
+/* Sends close_notify (best effort, without waiting) and frees. */
+void tls_end(struct tls_session *s);
+/* "TLSv1.3 TLS_AES_256_GCM_SHA384" for -v. */
+const char *tls_describe(const struct tls_session *s);
+
+#endif
