@@ -9,6 +9,7 @@
  * [defaults] first, so [defaults] may stand anywhere in the file.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -302,15 +303,20 @@ account_free(struct account *a)
 	memset(a, 0, sizeof *a);
 }
 
-static int
-parse_error(struct parse *p, int line, const char *fmt, const char *detail)
+static int __attribute__((format(printf, 3, 4)))
+parse_error(struct parse *p, int line, const char *fmt, ...)
 {
-	if (p->error == NULL) {
-		char *message = xasprintf(fmt, detail);
+	va_list ap;
+	char *message;
 
-		p->error = xasprintf("%s:%d: %s", p->path, line, message);
-		free(message);
-	}
+	if (p->error != NULL)
+		return 0;
+	va_start(ap, fmt);
+	if (vasprintf(&message, fmt, ap) < 0)
+		message = NULL;
+	va_end(ap);
+	p->error = xasprintf("%s:%d: %s", p->path, line, message ? message : fmt);
+	free(message);
 	return 0;	/* tells inih the line was bad */
 }
 
@@ -441,13 +447,8 @@ handle_key(void *user, const char *section, const char *name, const char *value)
 		return parse_error(p, p->line, "%s: the value contains \" ;\", which starts a "
 		    "comment in this file format; use password_file or password_command", name);
 	err = check_value(k, s->kind, value);
-	if (err != NULL) {
-		char *message = xasprintf("%s: %s", name, err);
-
-		parse_error(p, p->line, "%s", message);
-		free(message);
-		return 0;
-	}
+	if (err != NULL)
+		return parse_error(p, p->line, "%s: %s", name, err);
 	s->entries = xrealloc(s->entries, (s->count + 1) * sizeof *s->entries);
 	s->entries[s->count++] = (struct entry){ k, xstrdup(value), p->line };
 	return 1;
@@ -483,11 +484,8 @@ read_line(char *str, int num, void *stream)
 	while (len > 0 && (p->rawbuf[len - 1] == '\n' || p->rawbuf[len - 1] == '\r'))
 		p->rawbuf[--len] = '\0';
 	if (len > num - 2) {
-		char limit[16];
-
-		snprintf(limit, sizeof limit, "%d", num - 2);
-		parse_error(p, p->line, "line longer than %s bytes, which the INI parser "
-		    "would cut; put long secrets in password_file", limit);
+		parse_error(p, p->line, "line longer than %d bytes, which the INI parser "
+		    "would cut; put long secrets in password_file", num - 2);
 		strcpy(str, ";\n");
 		return str;
 	}

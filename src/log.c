@@ -12,7 +12,7 @@ const char *log_progname = "mailpipe";
 int log_verbose;
 int log_quiet;
 
-static void
+static void __attribute__((format(printf, 2, 0)))
 vlog(const char *prefix, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "%s: %s", log_progname, prefix);

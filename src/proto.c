@@ -13,7 +13,7 @@
 #include "proto.h"
 #include "status.h"
 
-static int
+static int __attribute__((format(printf, 3, 0)))
 vsend(struct conn *c, const char *shown, const char *fmt, va_list ap)
 {
 	char command[PROTO_COMMAND_MAX + 3];

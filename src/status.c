@@ -28,13 +28,22 @@ fail(enum failure cls, const char *fmt, ...)
 int
 fail_context(const char *fmt, ...)
 {
-	char context[512], joined[sizeof recorded_reason];
+	char joined[sizeof recorded_reason];
 	va_list ap;
+	int len;
 
 	va_start(ap, fmt);
-	vsnprintf(context, sizeof context, fmt, ap);
+	len = vsnprintf(joined, sizeof joined, fmt, ap);
 	va_end(ap);
-	snprintf(joined, sizeof joined, "%s: %s", context, recorded_reason);
+	if (len < 0 || (size_t)len + 2 >= sizeof joined)
+		return -1;	/* no room: keep the reason as it was */
+	memcpy(joined + len, ": ", 2);
+	len += 2;
+	size_t room = sizeof joined - (size_t)len - 1, reason = strlen(recorded_reason);
+	size_t n = reason < room ? reason : room;
+
+	memcpy(joined + len, recorded_reason, n);
+	joined[(size_t)len + n] = '\0';
 	memcpy(recorded_reason, joined, sizeof recorded_reason);
 	return -1;
 }
