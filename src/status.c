@@ -55,6 +55,20 @@ fail_reclassify(enum failure cls)
 	return -1;
 }
 
+void
+fail_save(struct failure_record *r)
+{
+	r->cls = recorded_class;
+	memcpy(r->reason, recorded_reason, sizeof r->reason);
+}
+
+void
+fail_restore(const struct failure_record *r)
+{
+	recorded_class = r->cls;
+	memcpy(recorded_reason, r->reason, sizeof recorded_reason);
+}
+
 enum failure
 fail_class(void)
 {

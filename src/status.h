@@ -34,6 +34,15 @@ int fail_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Replaces only the class, keeping the reason; returns -1. */
 int fail_reclassify(enum failure cls);
 
+/* A copy of the record, so that a polite QUIT after a failure cannot
+ * overwrite the reason that matters. */
+struct failure_record {
+	enum failure cls;
+	char reason[1024];
+};
+void fail_save(struct failure_record *r);
+void fail_restore(const struct failure_record *r);
+
 enum failure fail_class(void);
 const char *fail_reason(void);
 void fail_clear(void);

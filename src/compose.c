@@ -1,0 +1,451 @@
+/*
+ * Header work for mailpipe-send.  The header is the only part of a message
+ * held in memory (bounded by HEADER_MAX); the body stays in the spool and is
+ * streamed by submit.c.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "address.h"
+#include "compose.h"
+#include "status.h"
+#include "xalloc.h"
+
+#define LINE_OCTETS_MAX 998	/* RFC 5322 2.1.1 */
+
+struct text {
+	char *p;
+	size_t length, capacity;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+text_printf(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (t->length + (size_t)n + 1 > t->capacity) {
+		t->capacity = (t->length + (size_t)n + 1) * 2;
+		t->p = xrealloc(t->p, t->capacity);
+	}
+	va_start(ap, fmt);
+	vsnprintf(t->p + t->length, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	t->length += (size_t)n;
+}
+
+/* Length of "Name" in a line "Name: value", or 0 if it is no field. */
+static size_t
+field_name_length(const char *line, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && line[i] > ' ' && line[i] < 0x7f && line[i] != ':')
+		i++;
+	return i > 0 && i < len && line[i] == ':' ? i : 0;
+}
+
+static void
+add_field(struct parsed_message *m, const char *start, size_t len, size_t name_length)
+{
+	while (len > 0 && (start[len - 1] == '\n' || start[len - 1] == '\r'))
+		len--;
+	if (len == 0)
+		return;		/* the empty line that ends the header */
+	m->fields = xrealloc(m->fields, (m->count + 1) * sizeof *m->fields);
+	m->fields[m->count].text = xstrndup(start, len);
+	m->fields[m->count].name_length = name_length;
+	m->count++;
+}
+
+/* Splits the header into fields, continuation lines kept with their field.
+ * Returns false when the first line is not a header field. */
+static bool
+split_fields(struct parsed_message *m, const char *h, size_t len)
+{
+	size_t field_start = 0, name_length = field_name_length(h, len);
+
+	if (name_length == 0)
+		return false;
+	for (size_t i = 0; i < len;) {
+		const char *nl = memchr(h + i, '\n', len - i);
+		size_t next = nl != NULL ? (size_t)(nl - h) + 1 : len;
+
+		if (next < len && h[next] != ' ' && h[next] != '\t') {
+			add_field(m, h + field_start, next - field_start, name_length);
+			field_start = next;
+			/* A stray line without a name is kept as it is. */
+			name_length = field_name_length(h + next, len - next);
+		}
+		i = next;
+	}
+	add_field(m, h + field_start, len - field_start, name_length);
+	return true;
+}
+
+static void
+merge_facts(struct body_facts *into, const struct body_facts *f)
+{
+	into->size += f->size;
+	into->has_8bit |= f->has_8bit;
+	into->has_nul |= f->has_nul;
+	if (f->longest_line > into->longest_line)
+		into->longest_line = f->longest_line;
+}
+
+int
+compose_parse(const struct spool *s, struct parsed_message *m)
+{
+	size_t len = (size_t)s->body_offset;
+	char *h;
+
+	memset(m, 0, sizeof *m);
+	m->body = s->body;
+	m->body_offset = s->body_offset;
+	m->header_8bit = s->header.has_8bit;
+	if (len == 0)
+		return 0;
+	if (len > HEADER_MAX)
+		return fail(FAIL_DATA, "message header larger than %d bytes", HEADER_MAX);
+	h = xmalloc(len);
+	if (spool_pread(s, h, len, 0) != (ssize_t)len) {
+		free(h);
+		return fail_class() == FAIL_NONE ? fail(FAIL_IO, "short read from the spool") : -1;
+	}
+	if (!split_fields(m, h, len)) {
+		/* No header at all (someone piped plain text): all of it is body. */
+		m->body_offset = 0;
+		m->header_8bit = false;
+		merge_facts(&m->body, &s->header);
+	}
+	free(h);
+	return 0;
+}
+
+static bool
+field_is(const struct header_field *f, const char *name)
+{
+	return f->name_length == strlen(name) && strncasecmp(f->text, name, f->name_length) == 0;
+}
+
+static const struct header_field *
+find_field(const struct parsed_message *m, const char *name)
+{
+	for (size_t i = 0; i < m->count; i++)
+		if (field_is(&m->fields[i], name))
+			return &m->fields[i];
+	return NULL;
+}
+
+/* The value of a field, unfolded (CR and LF dropped). */
+static char *
+field_value(const struct header_field *f)
+{
+	const char *v = f->text + f->name_length + 1;
+	char *out = xmalloc(strlen(v) + 1), *o = out;
+
+	for (; *v != '\0'; v++)
+		if (*v != '\r' && *v != '\n')
+			*o++ = *v;
+	*o = '\0';
+	return out;
+}
+
+void
+compose_recipients(const struct parsed_message *m, struct strlist *out)
+{
+	for (size_t i = 0; i < m->count; i++) {
+		const struct header_field *f = &m->fields[i];
+
+		if (field_is(f, "To") || field_is(f, "Cc") || field_is(f, "Bcc")) {
+			char *v = field_value(f);
+
+			address_list_extract(v, out);
+			free(v);
+		}
+	}
+}
+
+/* Leading and trailing white space removed, lower case; a new string. */
+static char *
+field_token(const struct header_field *f)
+{
+	char *v = field_value(f), *start = v + strspn(v, " \t"), *out;
+	size_t len = strcspn(start, " \t;");
+
+	out = xstrndup(start, len);
+	for (char *p = out; *p != '\0'; p++)
+		*p = (char)tolower((unsigned char)*p);
+	free(v);
+	return out;
+}
+
+/* Only a single-part text message can be re-encoded without understanding
+ * its MIME structure. */
+static bool
+is_single_part_text(const struct parsed_message *m)
+{
+	const struct header_field *type = find_field(m, "Content-Type");
+	const struct header_field *encoding = find_field(m, "Content-Transfer-Encoding");
+	bool ok = true;
+
+	if (type != NULL) {
+		char *t = field_token(type);
+
+		ok = strncmp(t, "text/", 5) == 0;
+		free(t);
+	}
+	if (ok && encoding != NULL) {
+		char *e = field_token(encoding);
+
+		ok = strcmp(e, "7bit") == 0 || strcmp(e, "8bit") == 0 || strcmp(e, "binary") == 0;
+		free(e);
+	}
+	return ok;
+}
+
+static bool
+wire_cannot_carry(const struct body_facts *b, bool server_8bitmime)
+{
+	return b->has_nul || b->longest_line > LINE_OCTETS_MAX || (b->has_8bit && !server_8bitmime);
+}
+
+static bool
+is_plain_ascii(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++, n++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+	return n <= max;
+}
+
+/* How many bytes of s fit in one encoded-word without splitting a UTF-8
+ * sequence: 45 bytes are 60 base64 characters, 72 with "=?UTF-8?B?" "?=". */
+static size_t
+word_chunk(const unsigned char *s, size_t left)
+{
+	size_t n = left < 45 ? left : 45;
+
+	while (n < left && n > 0 && (s[n] & 0xc0) == 0x80)
+		n--;
+	return n > 0 ? n : (left < 45 ? left : 45);
+}
+
+char *
+compose_encode_words(const char *text)
+{
+	const unsigned char *s = (const unsigned char *)text;
+	size_t left = strlen(text);
+	struct text out = { 0 };
+	char b64[64];
+
+	if (is_plain_ascii(text, 900))
+		return xstrdup(text);
+	text_printf(&out, "%s", "");
+	while (left > 0) {
+		size_t n = word_chunk(s, left);
+
+		EVP_EncodeBlock((unsigned char *)b64, s, (int)n);
+		text_printf(&out, "%s=?UTF-8?B?%s?=", out.length > 0 ? "\n " : "", b64);
+		s += n;
+		left -= n;
+	}
+	return out.p;
+}
+
+/* A display name as a phrase: encoded-words, a quoted string, or as is. */
+static char *
+display_name(const char *name)
+{
+	struct text out = { 0 };
+
+	if (!is_plain_ascii(name, 900))
+		return compose_encode_words(name);
+	if (strpbrk(name, "()<>[]:;@\\,.\"") == NULL)
+		return xstrdup(name);
+	text_printf(&out, "\"");
+	for (const char *p = name; *p != '\0'; p++)
+		text_printf(&out, "%s%c", *p == '"' || *p == '\\' ? "\\" : "", *p);
+	text_printf(&out, "\"");
+	return out.p;
+}
+
+static void
+add_from(struct text *t, const struct compose_options *o)
+{
+	if (o->full_name != NULL && *o->full_name != '\0') {
+		char *name = display_name(o->full_name);
+
+		text_printf(t, "From: %s <%s>\n", name, o->from);
+		free(name);
+	} else {
+		text_printf(t, "From: %s\n", o->from);
+	}
+}
+
+static void
+add_date(struct text *t)
+{
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
+	text_printf(t, "Date: %s\n", date);
+}
+
+static void
+add_message_id(struct text *t, const char *from)
+{
+	unsigned char random[12];
+	char host[256] = "localhost";
+	const char *at = strrchr(from, '@');
+
+	if (RAND_bytes(random, sizeof random) != 1)
+		memset(random, 0, sizeof random);
+	if (at == NULL)
+		gethostname(host, sizeof host - 1);
+	text_printf(t, "Message-ID: <%lld.", (long long)time(NULL));
+	for (size_t i = 0; i < sizeof random; i++)
+		text_printf(t, "%02x", random[i]);
+	text_printf(t, ".mailpipe@%s>\n", at != NULL ? at + 1 : host);
+}
+
+/* "To: a, b" folded so no line grows past 78 octets. */
+static void
+add_to(struct text *t, const struct strlist *to)
+{
+	size_t column = 3;
+
+	text_printf(t, "To:");
+	for (size_t i = 0; i < to->count; i++) {
+		size_t width = strlen(to->items[i]) + 2;
+
+		if (i > 0 && column + width > 78) {
+			text_printf(t, ",\n");
+			column = 0;
+		} else if (i > 0) {
+			text_printf(t, ",");
+		}
+		text_printf(t, " %s", to->items[i]);
+		column += width;
+	}
+	text_printf(t, "\n");
+}
+
+static bool
+is_address_field(const struct header_field *f)
+{
+	return field_is(f, "From") || field_is(f, "To") || field_is(f, "Cc") ||
+	    field_is(f, "Sender") || field_is(f, "Reply-To");
+}
+
+static void
+copy_fields(struct text *t, const struct parsed_message *m, const struct compose_options *o,
+	bool reencode)
+{
+	for (size_t i = 0; i < m->count; i++) {
+		const struct header_field *f = &m->fields[i];
+
+		if (field_is(f, "Bcc") || (reencode && field_is(f, "Content-Transfer-Encoding")))
+			continue;
+		if (o->domain != NULL && is_address_field(f)) {
+			char *q = address_list_qualify(f->text + f->name_length + 1, o->domain);
+
+			text_printf(t, "%.*s:%s\n", (int)f->name_length, f->text, q);
+			free(q);
+		} else {
+			text_printf(t, "%s\n", f->text);
+		}
+	}
+}
+
+static void
+build_raw(struct text *t, const struct parsed_message *m, const struct compose_options *o,
+	bool reencode)
+{
+	copy_fields(t, m, o, reencode);
+	if (find_field(m, "From") == NULL)
+		add_from(t, o);
+	if (find_field(m, "Date") == NULL)
+		add_date(t);
+	if (find_field(m, "Message-ID") == NULL)
+		add_message_id(t, o->from);
+	if (reencode) {
+		if (find_field(m, "MIME-Version") == NULL)
+			text_printf(t, "MIME-Version: 1.0\n");
+		if (find_field(m, "Content-Type") == NULL)
+			text_printf(t, "Content-Type: text/plain; charset=utf-8\n");
+		text_printf(t, "Content-Transfer-Encoding: quoted-printable\n");
+	}
+}
+
+static void
+build_subject_mode(struct text *t, const struct parsed_message *m,
+	const struct compose_options *o, bool reencode)
+{
+	char *subject = compose_encode_words(o->subject);
+
+	add_from(t, o);
+	if (o->to->count > 0)
+		add_to(t, o->to);
+	text_printf(t, "Subject: %s\n", subject);
+	free(subject);
+	add_date(t);
+	add_message_id(t, o->from);
+	text_printf(t, "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: %s\n",
+	    reencode ? "quoted-printable" : m->body.has_8bit ? "8bit" : "7bit");
+}
+
+void
+compose_build(const struct parsed_message *m, const struct compose_options *o,
+	struct outgoing *out)
+{
+	struct text t = { 0 };
+	bool unfit = wire_cannot_carry(&m->body, o->server_8bitmime);
+
+	memset(out, 0, sizeof *out);
+	if (o->subject != NULL) {
+		out->body_as_qp = unfit;
+		build_subject_mode(&t, m, o, unfit);
+	} else {
+		out->body_as_qp = unfit && is_single_part_text(m);
+		build_raw(&t, m, o, out->body_as_qp);
+	}
+	text_printf(&t, "\n");
+	out->header = t.p;
+	out->header_length = t.length;
+	out->body_offset = m->body_offset;
+	out->eight_bit = m->header_8bit || (m->body.has_8bit && !out->body_as_qp);
+}
+
+void
+compose_free(struct parsed_message *m, struct outgoing *out)
+{
+	if (m != NULL) {
+		for (size_t i = 0; i < m->count; i++)
+			free(m->fields[i].text);
+		free(m->fields);
+		memset(m, 0, sizeof *m);
+	}
+	if (out != NULL) {
+		free(out->header);
+		memset(out, 0, sizeof *out);
+	}
+}

@@ -1,0 +1,65 @@
+/*
+ * The header side of a message: parsing the header of a raw message
+ * (recipients for -t, what is missing), and building the header that is
+ * actually sent: Bcc removed, Date / Message-ID / From added when missing,
+ * bare local names qualified, and MIME fields for -s or for a text body
+ * that has to be re-encoded quoted-printable to travel.
+ */
+#ifndef MAILPIPE_COMPOSE_H
+#define MAILPIPE_COMPOSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "spool.h"
+#include "strlist.h"
+
+/* The longest header accepted from stdin; the body is unlimited. */
+#define HEADER_MAX (1024 * 1024)
+
+struct header_field {
+	char *text;		/* the whole field, folding kept, no final newline */
+	size_t name_length;
+};
+
+struct parsed_message {
+	struct header_field *fields;
+	size_t count;
+	off_t body_offset;
+	struct body_facts body;
+	bool header_8bit;
+};
+
+struct compose_options {
+	const char *from;		/* envelope sender, for From: if missing */
+	const char *full_name;		/* -F, or NULL */
+	const char *subject;		/* -s, or NULL for a raw message */
+	const struct strlist *to;	/* -s: the To: header */
+	const char *domain;		/* qualifies bare local names, or NULL */
+	bool server_8bitmime;
+};
+
+struct outgoing {
+	char *header;		/* the header block and its empty line, LF endings */
+	size_t header_length;
+	off_t body_offset;
+	bool body_as_qp;	/* re-encode the body while sending */
+	bool eight_bit;		/* what goes on the wire has 8-bit octets */
+};
+
+/* Reads and splits the header of a raw message in the spool.  Input that
+ * does not start with a header field is taken as a body without header.
+ * FAIL_DATA for a header larger than HEADER_MAX. */
+int compose_parse(const struct spool *s, struct parsed_message *m);
+/* Appends the addresses of To, Cc and Bcc (for -t). */
+void compose_recipients(const struct parsed_message *m, struct strlist *out);
+/* Builds what is sent, for -s (m from a spool without header) or a raw
+ * message. */
+void compose_build(const struct parsed_message *m, const struct compose_options *o,
+	struct outgoing *out);
+void compose_free(struct parsed_message *m, struct outgoing *out);
+
+/* RFC 2047 "B" encoded-words for a header value that is not plain ASCII
+ * (folded between words); plain ASCII is returned as it is.  New string. */
+char *compose_encode_words(const char *text);
+
+#endif

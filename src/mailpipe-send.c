@@ -1,0 +1,233 @@
+/*
+ * mailpipe-send: read a message (or, with -s, a body) from stdin and submit
+ * it to the account's SMTP server.  Also answers to the name "sendmail",
+ * accepting what cron, at, mdadm, smartd and logwatch pass.
+ *
+ * The order matters: stdin is spooled completely before any connection is
+ * made, and every check that needs no server (recipients, sender, -E) is
+ * done before connecting.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "compose.h"
+#include "config.h"
+#include "log.h"
+#include "spool.h"
+#include "status.h"
+#include "strlist.h"
+#include "submit.h"
+#include "xalloc.h"
+
+struct options {
+	const char *config;
+	const char *account;
+	const char *from;		/* -f / -r */
+	const char *full_name;		/* -F */
+	const char *subject;		/* -s */
+	bool skip_empty;		/* -E */
+	bool extract;			/* -t */
+	struct strlist recipients;	/* as given */
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "usage: %s [-EtVv] [-a account] [-C file] [-f from] [-F name] "
+	    "[-s subject] [recipient ...]\n", log_progname);
+}
+
+/* sendmail's -b modes: only "deliver a message" exists here. */
+static int
+check_mode(const char *mode)
+{
+	if (strcmp(mode, "m") == 0)
+		return 0;
+	return fail(FAIL_USAGE, "-b%s: only -bm (send a message) is supported", mode);
+}
+
+static int
+parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	while ((ch = getopt_long(argc, argv, "a:B:b:C:EF:f:iL:N:O:o:R:r:s:tUVvX:",
+	    longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a': o->account = optarg; break;
+		case 'b': if (check_mode(optarg) < 0) return -1; break;
+		case 'C': o->config = optarg; break;
+		case 'E': o->skip_empty = true; break;
+		case 'F': o->full_name = optarg; break;
+		case 'f': case 'r': o->from = optarg; break;
+		case 's': o->subject = optarg; break;
+		case 't': o->extract = true; break;
+		case 'v': log_verbose = 1; break;
+		case 'V':
+			printf("mailpipe-send %s\n", MAILPIPE_VERSION);
+			exit(0);
+		case 'h':
+			usage(stdout);
+			exit(0);
+		/* sendmail options that change nothing here: -i/-oi (a lone "." is
+		 * always data), -B (8-bit handling is automatic), -o..., -N, -R,
+		 * -X, -L, -O, -U. */
+		case 'B': case 'i': case 'L': case 'N': case 'O': case 'o':
+		case 'R': case 'U': case 'X':
+			break;
+		default:
+			usage(stderr);
+			return fail(FAIL_USAGE, "unknown option");
+		}
+	}
+	for (int i = optind; i < argc; i++)
+		address_list_extract(argv[i], &o->recipients);
+	return 0;
+}
+
+/* Arguments end up in header fields and SMTP commands: a line break in one
+ * would let it add fields or commands of its own. */
+static int
+check_arguments(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strpbrk(argv[i], "\r\n") != NULL)
+			return fail(FAIL_USAGE, "argument %d contains a line break", i);
+	return 0;
+}
+
+static const char *
+domain_of(const char *address)
+{
+	const char *at = address != NULL ? strrchr(address, '@') : NULL;
+
+	return at != NULL ? at + 1 : NULL;
+}
+
+/* -f, else from =, else the message's From:, else user if it is an address. */
+static char *
+envelope_sender(const struct options *o, const struct account *a,
+	const struct parsed_message *m)
+{
+	struct strlist found = { 0 };
+	char *sender = NULL;
+
+	if (o->from != NULL)
+		address_list_extract(o->from, &found);
+	else if (a->from != NULL)
+		strlist_push(&found, a->from);
+	for (size_t i = 0; found.count == 0 && i < m->count; i++)
+		if (strncasecmp(m->fields[i].text, "From:", 5) == 0)
+			address_list_extract(m->fields[i].text + 5, &found);
+	if (found.count == 0 && a->user != NULL && strchr(a->user, '@') != NULL)
+		strlist_push(&found, a->user);
+	if (found.count > 0)
+		sender = xstrdup(found.items[0]);
+	strlist_free(&found);
+	return sender;
+}
+
+static int
+qualify_sender(char **sender, const char *domain, const struct account *a)
+{
+	if (*sender == NULL)
+		return fail(FAIL_CONFIG, "%s:%d: no sender address: set from, or give -f",
+		    a->file, a->line);
+	if (strchr(*sender, '@') == NULL && domain != NULL) {
+		char *q = xasprintf("%s@%s", *sender, domain);
+
+		free(*sender);
+		*sender = q;
+	}
+	if (!address_is_sendable(*sender))
+		return fail(FAIL_USAGE, "invalid sender address: %s", *sender);
+	return 0;
+}
+
+struct run {
+	struct options opt;
+	struct config cfg;
+	const struct account *account;
+	struct spool spool;
+	struct parsed_message message;
+	struct strlist recipients;	/* resolved envelope recipients */
+	struct strlist to_header;	/* -s: the To: field */
+	char *sender;
+};
+
+static int
+gather_recipients(struct run *r, const char *domain)
+{
+	for (size_t i = 0; i < r->opt.recipients.count; i++) {
+		strlist_push(&r->recipients, r->opt.recipients.items[i]);
+		char *q = domain != NULL ? address_list_qualify(r->opt.recipients.items[i], domain)
+		    : xstrdup(r->opt.recipients.items[i]);
+
+		strlist_push(&r->to_header, q);
+		free(q);
+	}
+	if (r->opt.extract)
+		compose_recipients(&r->message, &r->recipients);
+	if (r->recipients.count == 0)
+		return r->opt.extract ? fail(FAIL_DATA, "no recipients in the message (-t)")
+				      : fail(FAIL_USAGE, "no recipients given");
+	return address_resolve(&r->recipients, r->account->aliases, domain);
+}
+
+static int
+send_it(struct run *r)
+{
+	const char *domain;
+	struct submission sub;
+
+	if (config_load(r->opt.config, &r->cfg) < 0 ||
+	    config_account(&r->cfg, ACCOUNT_SMTP, r->opt.account, &r->account) < 0 ||
+	    spool_read(STDIN_FILENO, r->opt.subject == NULL, &r->spool) < 0 ||
+	    compose_parse(&r->spool, &r->message) < 0)
+		return -1;
+	if (r->opt.skip_empty && r->spool.size == 0)
+		return 0;
+	r->sender = envelope_sender(&r->opt, r->account, &r->message);
+	domain = r->account->domain != NULL ? r->account->domain : domain_of(r->sender);
+	if (qualify_sender(&r->sender, domain, r->account) < 0 || gather_recipients(r, domain) < 0)
+		return -1;
+	sub = (struct submission){
+		.account = r->account, .envelope_from = r->sender, .recipients = &r->recipients,
+		.spool = &r->spool, .message = &r->message,
+		.compose = { .from = r->sender, .full_name = r->opt.full_name,
+			.subject = r->opt.subject, .to = &r->to_header, .domain = domain },
+	};
+	return submit_message(&sub);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct run r = { .spool = { .fd = -1 } };
+	const char *slash = strrchr(argv[0], '/');
+	int rc;
+
+	log_progname = slash != NULL ? slash + 1 : argv[0];
+	rc = check_arguments(argc, argv) < 0 || parse_options(argc, argv, &r.opt) < 0
+	    ? -1 : send_it(&r);
+	if (rc < 0)
+		log_error("%s", fail_reason());
+	spool_close(&r.spool);
+	compose_free(&r.message, NULL);
+	strlist_free(&r.recipients);
+	strlist_free(&r.to_header);
+	strlist_free(&r.opt.recipients);
+	free(r.sender);
+	config_free(&r.cfg);
+	return rc < 0 ? status_exit_code(fail_class()) : 0;
+}

@@ -1,0 +1,49 @@
+/*
+ * The SMTP dialogue: a strict, bounded reply reader and the commands, each
+ * classifying its own failures (status.h) by the reply code: 4xx is
+ * temporary, 5xx permanent, anything malformed a protocol error.
+ */
+#ifndef MAILPIPE_SMTP_H
+#define MAILPIPE_SMTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "conn.h"
+#include "status.h"
+
+/* A multi-line reply longer than this many lines is a protocol error. */
+#define SMTP_REPLY_LINES_MAX 512
+
+struct smtp_reply {
+	int code;		/* 200..599 */
+	char text[512];		/* first line's text, for messages (cut) */
+};
+
+struct smtp_caps {
+	bool esmtp;
+	bool starttls;
+	bool pipelining;
+	bool eightbitmime;
+	bool auth_plain;
+	bool auth_login;
+	bool auth;		/* any AUTH mechanism offered */
+	unsigned long long size;	/* SIZE limit, 0 = none given */
+};
+
+/* Parses one reply line: "DDD", "DDD text" or "DDD-text".  Returns 0 and
+ * sets the code, whether it is the last line, and where the text starts;
+ * -1 for anything else. */
+int smtp_parse_reply_line(const char *line, size_t len, int *code_r, bool *last_r,
+	const char **text_r);
+/* Records one EHLO keyword line into caps. */
+void smtp_note_capability(struct smtp_caps *caps, const char *text);
+
+/* Reads a whole reply; mismatching codes across lines, a bad line or too
+ * many lines are FAIL_PROTOCOL.  With caps non-NULL, the lines after the
+ * first are read as EHLO capabilities. */
+int smtp_read_reply(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps);
+/* Records a failure for a reply that is not what `what` needed:
+ * 4xx FAIL_TEMPORARY, 5xx permanent_class. */
+int smtp_refused(const struct smtp_reply *r, const char *what, enum failure permanent_class);
+
+#endif

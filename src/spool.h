@@ -1,0 +1,36 @@
+/*
+ * stdin spooled to an unlinked temporary file before any connection is
+ * made, so a slow producer never holds an SMTP session open and memory
+ * does not grow with message size.  While copying, the facts the sender
+ * needs are collected in the same pass.
+ */
+#ifndef MAILPIPE_SPOOL_H
+#define MAILPIPE_SPOOL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct body_facts {
+	off_t size;
+	bool has_8bit;
+	bool has_nul;
+	size_t longest_line;	/* octets, without the line ending */
+};
+
+struct spool {
+	int fd;
+	off_t size;
+	off_t body_offset;	/* where the body starts (after the blank line) */
+	struct body_facts header;	/* facts of bytes before body_offset */
+	struct body_facts body;
+};
+
+/* Copies fd to EOF into a temporary file in $TMPDIR (or /tmp).  With
+ * has_header, the first empty line ends the header; otherwise everything
+ * is body.  Failures: FAIL_IO (cannot create or write), FAIL_NOINPUT. */
+int spool_read(int fd, bool has_header, struct spool *s);
+/* pread() that retries; FAIL_IO on error.  Returns bytes read (0 at EOF). */
+ssize_t spool_pread(const struct spool *s, void *buf, size_t n, off_t offset);
+void spool_close(struct spool *s);
+
+#endif
