@@ -74,36 +74,31 @@ string_field(struct account *a, size_t offset)
 	return (char **)((char *)a + offset);
 }
 
+/* Replaces a string field; a secret's old value is wiped, not just freed. */
 static const char *
-parse_string(struct account *a, size_t offset, const char *value)
+store_string(struct account *a, size_t offset, char *copy)
 {
 	char **field = string_field(a, offset);
 
-	if (*value == '\0')
+	if (*copy == '\0') {
+		free(copy);
 		return "empty value";
-	free(*field);
-	*field = xstrdup(value);
+	}
+	cred_wipe_string(*field);
+	*field = copy;
 	return NULL;
+}
+
+static const char *
+parse_string(struct account *a, size_t offset, const char *value)
+{
+	return store_string(a, offset, xstrdup(value));
 }
 
 static const char *
 parse_path(struct account *a, size_t offset, const char *value)
 {
-	char **field = string_field(a, offset);
-
-	if (*value == '\0')
-		return "empty value";
-	free(*field);
-	*field = config_expand_home(value);
-	return NULL;
-}
-
-static const char *
-parse_secret(struct account *a, size_t offset, const char *value)
-{
-	cred_wipe_string(*string_field(a, offset));
-	*string_field(a, offset) = NULL;
-	return parse_string(a, offset, value);
+	return store_string(a, offset, config_expand_home(value));
 }
 
 static const char *
@@ -250,7 +245,7 @@ static const struct key keys[] = {
 	{ "tls_ca_file", FOR_BOTH, parse_path, FIELD(tls_ca_file) },
 	{ "tls_fingerprint", FOR_BOTH, parse_fingerprint, FIELD(tls_fingerprint) },
 	{ "user", FOR_BOTH, parse_string, FIELD(user) },
-	{ "password", FOR_BOTH, parse_secret, FIELD(password) },
+	{ "password", FOR_BOTH, parse_string, FIELD(password) },
 	{ "password_file", FOR_BOTH, parse_path, FIELD(password_file) },
 	{ "password_command", FOR_BOTH, parse_string, FIELD(password_command) },
 	{ "auth", FOR_BOTH, parse_auth, 0 },
@@ -443,7 +438,7 @@ handle_key(void *user, const char *section, const char *name, const char *value)
 	for (size_t i = 0; i < s->count; i++)
 		if (s->entries[i].key == k)
 			return parse_error(p, p->line, "duplicate key %s", name);
-	if (k->parse == parse_secret && value_was_cut(p->raw, value))
+	if (strcmp(k->name, "password") == 0 && value_was_cut(p->raw, value))
 		return parse_error(p, p->line, "%s: the value contains \" ;\", which starts a "
 		    "comment in this file format; use password_file or password_command", name);
 	err = check_value(k, s->kind, value);
