@@ -57,15 +57,23 @@ field_name_length(const char *line, size_t len)
 	return i > 0 && i < len && line[i] == ':' ? i : 0;
 }
 
+/* Keeps a field with LF line endings inside (CRLF folding becomes LF). */
 static void
 add_field(struct parsed_message *m, const char *start, size_t len, size_t name_length)
 {
+	char *text, *o;
+
 	while (len > 0 && (start[len - 1] == '\n' || start[len - 1] == '\r'))
 		len--;
 	if (len == 0)
 		return;		/* the empty line that ends the header */
+	text = o = xmalloc(len + 1);
+	for (size_t i = 0; i < len; i++)
+		if (start[i] != '\r' || i + 1 == len || start[i + 1] != '\n')
+			*o++ = start[i];
+	*o = '\0';
 	m->fields = xrealloc(m->fields, (m->count + 1) * sizeof *m->fields);
-	m->fields[m->count].text = xstrndup(start, len);
+	m->fields[m->count].text = text;
 	m->fields[m->count].name_length = name_length;
 	m->count++;
 }
@@ -233,16 +241,21 @@ is_plain_ascii(const char *s, size_t max)
 	return n <= max;
 }
 
+/* Bytes of text per encoded-word: 39 bytes are 52 base64 characters, 64
+ * with "=?UTF-8?B?" and "?=", so even the first word, after "Subject: ",
+ * keeps its line within the 76 characters of RFC 2047 section 2. */
+#define WORD_BYTES 39
+
 /* How many bytes of s fit in one encoded-word without splitting a UTF-8
- * sequence: 45 bytes are 60 base64 characters, 72 with "=?UTF-8?B?" "?=". */
+ * sequence. */
 static size_t
 word_chunk(const unsigned char *s, size_t left)
 {
-	size_t n = left < 45 ? left : 45;
+	size_t n = left < WORD_BYTES ? left : WORD_BYTES;
 
 	while (n < left && n > 0 && (s[n] & 0xc0) == 0x80)
 		n--;
-	return n > 0 ? n : (left < 45 ? left : 45);
+	return n > 0 ? n : (left < WORD_BYTES ? left : WORD_BYTES);
 }
 
 char *

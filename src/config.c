@@ -177,7 +177,7 @@ parse_size(struct account *a, size_t offset, const char *value)
 		scale = 1ULL << (10 * (suffix - suffixes + 1));
 		digits[len - 1] = '\0';
 	}
-	if (parse_number(digits, (1ULL << 50), &n) != NULL)
+	if (parse_number(digits, (1ULL << 50) / scale, &n) != NULL)
 		return "expected a size such as 5000000, 500k or 20M";
 	a->max_size = n * scale;
 	return NULL;
