@@ -185,7 +185,8 @@ conn_read_line(struct conn *c, size_t max, char **line_r, size_t *len_r)
 	while ((lf = memchr(c->rbuf + c->rstart + c->scanned, '\n',
 	    c->rend - c->rstart - c->scanned)) == NULL) {
 		c->scanned = c->rend - c->rstart;
-		if (c->scanned > max + 1)	/* + 1: the CR of a CRLF */
+		/* + 1: the CR of a CRLF; a full buffer cannot take the LF. */
+		if (c->scanned > max + 1 || c->scanned == sizeof c->rbuf)
 			return fail(FAIL_PROTOCOL, "%s sent a line longer than %zu bytes",
 			    c->peer, max);
 		if (fill(c) < 0)

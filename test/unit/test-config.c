@@ -1,0 +1,566 @@
+/*
+ * config.c: INI files written to a temp dir, loaded with config_load().
+ * Inheritance from [defaults] wherever it stands, ports by TLS mode, every
+ * error reported as FAIL_CONFIG "FILE:LINE: ..." with the right line, the
+ * inih line cap and " ;" comment cut detected rather than used, the
+ * password file-mode check, account choice, and the search order.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "status.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/test-config.XXXXXX";
+static char path[512];
+
+static void
+write_file(const char *p, const char *text, mode_t mode)
+{
+	FILE *f;
+
+	unlink(p);
+	f = fopen(p, "w");
+	if (f == NULL || fputs(text, f) < 0 || fclose(f) != 0)
+		abort();
+	if (chmod(p, mode) < 0)
+		abort();
+}
+
+static int
+load(const char *text, mode_t mode, struct config *cfg)
+{
+	write_file(path, text, mode);
+	return config_load(path, cfg);
+}
+
+static const struct account *
+account(const struct config *cfg, enum account_kind kind, const char *name)
+{
+	const struct account *a = NULL;
+
+	if (config_account(cfg, kind, name, &a) < 0)
+		return NULL;
+	return a;
+}
+
+/* Loads text and expects failure class cls with a reason starting with
+ * "PATH:LINE: " (line 0: any reason) and containing `mention`. */
+static void
+expect_error_(const char *name, const char *text, mode_t mode, enum failure cls,
+	const char *cls_name, int line, const char *mention)
+{
+	struct config cfg;
+	char prefix[600];
+	int rc = load(text, mode, &cfg);
+	const char *reason = fail_reason();
+
+	snprintf(prefix, sizeof prefix, "%s:%d: ", path, line);
+	ok(rc < 0 && fail_class() == cls, "%s: %s", name, cls_name);
+	if (rc == 0)
+		diag("loaded");
+	else if (fail_class() != cls)
+		diag("class %d: %s", fail_class(), reason);
+	if (line > 0) {
+		ok(rc < 0 && strncmp(reason, prefix, strlen(prefix)) == 0,
+		    "%s: reason starts with FILE:%d:", name, line);
+		if (rc < 0 && strncmp(reason, prefix, strlen(prefix)) != 0)
+			diag("reason: %s", reason);
+	}
+	if (mention != NULL) {
+		ok(rc < 0 && strstr(reason, mention) != NULL, "%s: reason mentions \"%s\"", name,
+		    mention);
+		if (rc < 0 && strstr(reason, mention) == NULL)
+			diag("reason: %s", reason);
+	}
+	config_free(&cfg);
+}
+
+#define expect_error(name, text, mode, cls, line, mention) \
+	expect_error_(name, text, mode, cls, #cls, line, mention)
+
+static void
+test_inheritance(void)
+{
+	struct config cfg;
+	const struct account *s, *p;
+	int rc = load(
+	    "; a comment\n"
+	    "[defaults]\n"
+	    "user = alice\n"
+	    "tls_ca_file = /etc/ca.pem\n"
+	    "timeout = 30\n"
+	    "from = alice@example.com\n"
+	    "keep = no\n"
+	    "\n"
+	    "[smtp work]\n"
+	    "host = smtp.example.com\n"
+	    "\n"
+	    "[pop3 work]\n"
+	    "host = pop.example.com\n"
+	    "user = bob\n"
+	    "tls_verify = no\n", 0600, &cfg);
+
+	ok(rc == 0, "defaults before the accounts: loads");
+	if (rc < 0)
+		diag("%s", fail_reason());
+	s = account(&cfg, ACCOUNT_SMTP, "work");
+	p = account(&cfg, ACCOUNT_POP3, "work");
+	ok(s != NULL && p != NULL, "[smtp work] and [pop3 work] side by side");
+	if (s != NULL) {
+		is_str(s->host, "smtp.example.com", "smtp host");
+		is_str(s->user, "alice", "smtp user inherited");
+		is_str(s->tls_ca_file, "/etc/ca.pem", "tls_ca_file inherited");
+		is_int(s->timeout, 30, "timeout inherited");
+		is_str(s->from, "alice@example.com", "from inherited by smtp");
+		ok(s->tls_verify, "tls_verify defaults to yes");
+		is_int(s->tls, TLS_MODE_STARTTLS, "tls defaults to starttls");
+		is_str(s->name, "work", "account name");
+	}
+	if (p != NULL) {
+		is_str(p->user, "bob", "pop3 user overrides the default");
+		is_int(p->timeout, 30, "pop3 timeout inherited");
+		ok(!p->keep, "keep = no inherited by pop3");
+		ok(!p->tls_verify, "tls_verify = no");
+		ok(p->from == NULL, "from (smtp only) not given to pop3");
+	}
+	config_free(&cfg);
+
+	rc = load(
+	    "[smtp a]\n"
+	    "host = h\n"
+	    "user = own\n"
+	    "[defaults]\n"
+	    "user = late\n"
+	    "password_command = pass show x\n"
+	    "timeout = 5\n", 0600, &cfg);
+	ok(rc == 0, "defaults after the account: loads");
+	s = account(&cfg, ACCOUNT_SMTP, "a");
+	ok(s != NULL && s->timeout == 5 && s->password_command != NULL &&
+	    strcmp(s->password_command, "pass show x") == 0,
+	    "defaults after the account are inherited");
+	ok(s != NULL && s->user != NULL && strcmp(s->user, "own") == 0,
+	    "the account's own key wins over a later default");
+	config_free(&cfg);
+
+	rc = load("[defaults]\nhost = shared\n[pop3 empty]\n", 0600, &cfg);
+	p = rc == 0 ? account(&cfg, ACCOUNT_POP3, "empty") : NULL;
+	ok(p != NULL && strcmp(p->host, "shared") == 0,
+	    "a section with no keys of its own is an account");
+	config_free(&cfg);
+}
+
+static unsigned
+port_of(enum account_kind kind, const char *tls, const char *port)
+{
+	struct config cfg;
+	char text[300];
+	unsigned result = 0;
+
+	snprintf(text, sizeof text, "[%s x]\nhost = h\n%s%s%s%s%s", kind == ACCOUNT_SMTP ?
+	    "smtp" : "pop3", tls ? "tls = " : "", tls ? tls : "", tls ? "\n" : "",
+	    port ? "port = " : "", port ? port : "");
+	if (load(text, 0600, &cfg) == 0 && cfg.count == 1)
+		result = cfg.accounts[0].port;
+	else
+		diag("%s", fail_reason());
+	config_free(&cfg);
+	return result;
+}
+
+static void
+test_ports(void)
+{
+	is_int(port_of(ACCOUNT_SMTP, NULL, NULL), 587, "smtp default port 587");
+	is_int(port_of(ACCOUNT_SMTP, "starttls", NULL), 587, "smtp starttls: 587");
+	is_int(port_of(ACCOUNT_SMTP, "implicit", NULL), 465, "smtp implicit: 465");
+	is_int(port_of(ACCOUNT_SMTP, "off", NULL), 25, "smtp off: 25");
+	is_int(port_of(ACCOUNT_POP3, NULL, NULL), 110, "pop3 default port 110");
+	is_int(port_of(ACCOUNT_POP3, "starttls", NULL), 110, "pop3 starttls: 110");
+	is_int(port_of(ACCOUNT_POP3, "implicit", NULL), 995, "pop3 implicit: 995");
+	is_int(port_of(ACCOUNT_POP3, "off", NULL), 110, "pop3 off: 110");
+	is_int(port_of(ACCOUNT_SMTP, "implicit", "2525\n"), 2525, "explicit port kept");
+	is_int(port_of(ACCOUNT_POP3, "implicit", "65535\n"), 65535, "port 65535");
+}
+
+static void
+test_errors(void)
+{
+	char text[1024];
+
+	expect_error("unknown key", "[smtp a]\nhost = h\n\nfrobnicate = 1\n", 0600, FAIL_CONFIG, 4,
+	    "frobnicate");
+	expect_error("duplicate key", "[smtp a]\nhost = h\nuser = x\n; note\nhost = i\n", 0600,
+	    FAIL_CONFIG, 5, "host");
+	expect_error("duplicate key in [defaults]", "[defaults]\nuser = a\nuser = b\n"
+	    "[smtp a]\nhost = h\n", 0600, FAIL_CONFIG, 3, "user");
+	expect_error("bad bool", "[smtp a]\nhost = h\ntls_verify = maybe\n", 0600, FAIL_CONFIG, 3,
+	    "tls_verify");
+	expect_error("bad bool in [defaults]", "[defaults]\nkeep = sometimes\n[pop3 a]\n"
+	    "host = h\n", 0600, FAIL_CONFIG, 2, "keep");
+	expect_error("bad tls value", "[pop3 a]\nhost = h\n\ntls = ssl\n", 0600, FAIL_CONFIG, 4,
+	    "tls");
+	expect_error("key outside a section", "\n; top\nhost = h\n[smtp a]\nhost = h\n", 0600,
+	    FAIL_CONFIG, 3, "host");
+	expect_error("unknown section", "[smtp a]\nhost = h\n\n[imap b]\nhost = i\n", 0600,
+	    FAIL_CONFIG, 4, "imap");
+	expect_error("section without a name", "[smtp]\nhost = h\n", 0600, FAIL_CONFIG, 1, NULL);
+	expect_error("section twice", "[smtp a]\nhost = h\n[smtp a]\nport = 2\n", 0600,
+	    FAIL_CONFIG, 3, NULL);
+	expect_error("pop3 key in smtp", "[smtp a]\nhost = h\nmaildir = ~/Mail\n", 0600,
+	    FAIL_CONFIG, 3, "maildir");
+	expect_error("smtp key in pop3", "[pop3 a]\nhost = h\nfrom = a@x\n", 0600, FAIL_CONFIG, 3,
+	    "from");
+	expect_error("default_account in an account", "[smtp a]\nhost = h\n"
+	    "default_account = a\n", 0600, FAIL_CONFIG, 3, "default_account");
+	expect_error("empty value", "[smtp a]\nhost =\n", 0600, FAIL_CONFIG, 2, "host");
+	expect_error("port 0", "[smtp a]\nhost = h\nport = 0\n", 0600, FAIL_CONFIG, 3, "port");
+	expect_error("port 65536", "[smtp a]\nhost = h\nport = 65536\n", 0600, FAIL_CONFIG, 3,
+	    "port");
+	expect_error("port not a number", "[smtp a]\nhost = h\nport = smtp\n", 0600, FAIL_CONFIG, 3,
+	    "port");
+	expect_error("port with trailing junk", "[smtp a]\nhost = h\nport = 25x\n", 0600,
+	    FAIL_CONFIG, 3, "port");
+	expect_error("deadline over a week", "[smtp a]\nhost = h\ndeadline = 604801\n", 0600,
+	    FAIL_CONFIG, 3, "deadline");
+	expect_error("timeout 0", "[smtp a]\nhost = h\ntimeout = 0\n", 0600, FAIL_CONFIG, 3,
+	    "timeout");
+	expect_error("auth user for smtp", "[smtp a]\nhost = h\nauth = user\n", 0600, FAIL_CONFIG,
+	    3, "auth");
+	expect_error("no host", "[smtp a]\nuser = u\n", 0600, FAIL_CONFIG, 1, "host");
+	expect_error("indented continuation line", "[smtp a]\nhost = h\nuser = x\n  y\n", 0600,
+	    FAIL_CONFIG, 4, NULL);
+	expect_error("syntax error", "[smtp a]\nhost = h\njust words\n", 0600, FAIL_CONFIG, 3,
+	    NULL);
+
+	/* The inih line cap: 198 bytes are fine, 199 are reported, never cut. */
+	snprintf(text, sizeof text, "[smtp a]\nhost = h\nhelo = %0191d\n", 0);
+	{
+		struct config cfg;
+		int rc = load(text, 0600, &cfg);
+		const struct account *a = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "a") : NULL;
+
+		ok(a != NULL && a->helo != NULL && strlen(a->helo) == 191,
+		    "a line of 198 bytes is read whole");
+		if (rc < 0)
+			diag("%s", fail_reason());
+		config_free(&cfg);
+	}
+	snprintf(text, sizeof text, "[smtp a]\nhost = h\nhelo = %0192d\n", 0);
+	expect_error("a line of 199 bytes", text, 0600, FAIL_CONFIG, 3, "line");
+	snprintf(text, sizeof text, "[smtp a]\nhost = h\n\npassword = %0300d\nuser = u\n", 0);
+	expect_error("a password line of 311 bytes", text, 0600, FAIL_CONFIG, 4, "line");
+	snprintf(text, sizeof text, "[smtp a]\nhost = h\npassword = %0300d\r\nuser = u\r\n", 0);
+	expect_error("a long CRLF line", text, 0600, FAIL_CONFIG, 3, "line");
+
+	expect_error("password = abc ;def", "[smtp a]\nhost = h\npassword = abc ;def\n", 0600,
+	    FAIL_CONFIG, 3, "password");
+	expect_error("password = abc\\t;def", "[smtp a]\nhost = h\npassword = abc\t;def\n",
+	    0600, FAIL_CONFIG, 3, "password");
+	expect_error("password in [defaults] with \" ;\"", "[defaults]\npassword = x ;y\n"
+	    "[smtp a]\nhost = h\n", 0600, FAIL_CONFIG, 2, "password");
+}
+
+static void
+test_password_comment_forms(void)
+{
+	struct config cfg;
+	const struct account *a;
+	int rc = load("[smtp a]\nhost = h\npassword = abc;def#ghi\n", 0600, &cfg);
+
+	a = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "a") : NULL;
+	ok(a != NULL && a->password != NULL && strcmp(a->password, "abc;def#ghi") == 0,
+	    "password = abc;def#ghi is taken whole");
+	if (rc < 0)
+		diag("%s", fail_reason());
+	config_free(&cfg);
+
+	rc = load("[smtp a]\nhost = h\npassword = p a s s  \n", 0600, &cfg);
+	a = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "a") : NULL;
+	ok(a != NULL && a->password != NULL && strcmp(a->password, "p a s s") == 0,
+	    "inner spaces kept, trailing spaces dropped");
+	config_free(&cfg);
+
+	rc = load("[smtp a] ; work\nhost = h ; the server\n", 0644, &cfg);
+	a = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "a") : NULL;
+	ok(a != NULL && strcmp(a->host, "h") == 0, "\" ;\" comments after other values");
+	config_free(&cfg);
+}
+
+static void
+test_permissions(void)
+{
+	static const char with_password[] = "[smtp a]\nhost = h\npassword = secret\n";
+	static const char in_defaults[] = "[defaults]\npassword = secret\n[smtp a]\nhost = h\n";
+	static const char without[] = "[smtp a]\nhost = h\npassword_command = pass x\n";
+	struct config cfg;
+	int rc;
+
+	expect_error("password in a 0644 file", with_password, 0644, FAIL_AUTH, 0, NULL);
+	expect_error("password in a 0640 file", with_password, 0640, FAIL_AUTH, 0, NULL);
+	expect_error("password in a 0604 file", with_password, 0604, FAIL_AUTH, 0, NULL);
+	expect_error("password in [defaults] in a 0644 file", in_defaults, 0644, FAIL_AUTH, 0,
+	    NULL);
+	rc = load(with_password, 0600, &cfg);
+	ok(rc == 0 && cfg.count == 1 && strcmp(cfg.accounts[0].password, "secret") == 0,
+	    "password in a 0600 file");
+	config_free(&cfg);
+	rc = load(with_password, 0400, &cfg);
+	ok(rc == 0, "password in a 0400 file");
+	config_free(&cfg);
+	rc = load(without, 0644, &cfg);
+	ok(rc == 0, "no password in a 0644 file: fine");
+	if (rc < 0)
+		diag("%s", fail_reason());
+	config_free(&cfg);
+}
+
+static void
+test_choose_account(void)
+{
+	struct config cfg;
+	const struct account *a;
+	int rc = load(
+	    "[defaults]\n"
+	    "default_account = work\n"
+	    "[smtp home]\nhost = home.example\n"
+	    "[smtp work]\nhost = work.example\n"
+	    "[pop3 work]\nhost = pop.work.example\n"
+	    "[pop3 home]\nhost = pop.home.example\n", 0600, &cfg);
+
+	ok(rc == 0, "four accounts load");
+	a = account(&cfg, ACCOUNT_SMTP, "home");
+	ok(a != NULL && strcmp(a->host, "home.example") == 0, "-a home picks [smtp home]");
+	a = account(&cfg, ACCOUNT_SMTP, NULL);
+	ok(a != NULL && strcmp(a->host, "work.example") == 0, "default_account picks [smtp work]");
+	a = account(&cfg, ACCOUNT_POP3, NULL);
+	ok(a != NULL && strcmp(a->host, "pop.work.example") == 0,
+	    "default_account picks [pop3 work]");
+	fail_clear();
+	a = account(&cfg, ACCOUNT_SMTP, "nosuch");
+	ok(a == NULL && fail_class() == FAIL_CONFIG, "-a nosuch: FAIL_CONFIG");
+	config_free(&cfg);
+
+	rc = load("[smtp only]\nhost = a\n[pop3 one]\nhost = b\n[pop3 two]\nhost = c\n", 0600,
+	    &cfg);
+	a = account(&cfg, ACCOUNT_SMTP, NULL);
+	ok(rc == 0 && a != NULL && strcmp(a->name, "only") == 0, "the only smtp account");
+	fail_clear();
+	a = account(&cfg, ACCOUNT_POP3, NULL);
+	ok(a == NULL && fail_class() == FAIL_CONFIG, "two pop3 accounts, no -a: ambiguous");
+	a = account(&cfg, ACCOUNT_POP3, "two");
+	ok(a != NULL && strcmp(a->host, "c") == 0, "-a two among two");
+	fail_clear();
+	a = account(&cfg, ACCOUNT_SMTP, "one");
+	ok(a == NULL && fail_class() == FAIL_CONFIG, "-a names a pop3 account only: no smtp");
+	config_free(&cfg);
+
+	rc = load("[pop3 p]\nhost = b\n", 0600, &cfg);
+	fail_clear();
+	a = account(&cfg, ACCOUNT_SMTP, NULL);
+	ok(rc == 0 && a == NULL && fail_class() == FAIL_CONFIG, "no smtp account at all");
+	config_free(&cfg);
+
+	rc = load("[defaults]\ndefault_account = gone\n[smtp a]\nhost = h\n", 0600, &cfg);
+	fail_clear();
+	a = account(&cfg, ACCOUNT_SMTP, NULL);
+	ok(rc == 0 && a == NULL && fail_class() == FAIL_CONFIG,
+	    "default_account naming no account: FAIL_CONFIG");
+	config_free(&cfg);
+}
+
+static void
+test_search_order(void)
+{
+	char a_path[600], b_path[600], xdg[600], xdg_file[700], home[600], home_file[700];
+	struct config cfg;
+	int rc;
+
+	snprintf(a_path, sizeof a_path, "%s/a.ini", dir);
+	snprintf(b_path, sizeof b_path, "%s/b.ini", dir);
+	write_file(a_path, "[smtp x]\nhost = from-env\n", 0600);
+	write_file(b_path, "[smtp x]\nhost = from-option\n", 0600);
+
+	setenv("MAILPIPE_CONFIG", a_path, 1);
+	rc = config_load(NULL, &cfg);
+	ok(rc == 0 && cfg.count == 1 && strcmp(cfg.accounts[0].host, "from-env") == 0 &&
+	    strcmp(cfg.path, a_path) == 0, "MAILPIPE_CONFIG is read");
+	config_free(&cfg);
+	rc = config_load(b_path, &cfg);
+	ok(rc == 0 && cfg.count == 1 && strcmp(cfg.accounts[0].host, "from-option") == 0,
+	    "-C wins over MAILPIPE_CONFIG");
+	config_free(&cfg);
+
+	setenv("MAILPIPE_CONFIG", "/nonexistent/mailpipe.ini", 1);
+	fail_clear();
+	rc = config_load(NULL, &cfg);
+	ok(rc < 0 && fail_class() == FAIL_CONFIG, "MAILPIPE_CONFIG naming no file: FAIL_CONFIG");
+	config_free(&cfg);
+	fail_clear();
+	rc = config_load("/nonexistent/x.ini", &cfg);
+	ok(rc < 0 && fail_class() == FAIL_CONFIG, "-C naming no file: FAIL_CONFIG");
+	config_free(&cfg);
+
+	unsetenv("MAILPIPE_CONFIG");
+	snprintf(xdg, sizeof xdg, "%s/xdg", dir);
+	snprintf(xdg_file, sizeof xdg_file, "%s/mailpipe", xdg);
+	mkdir(xdg, 0700);
+	mkdir(xdg_file, 0700);
+	snprintf(xdg_file, sizeof xdg_file, "%s/mailpipe/mailpipe.ini", xdg);
+	write_file(xdg_file, "[smtp x]\nhost = from-xdg\n", 0600);
+	setenv("XDG_CONFIG_HOME", xdg, 1);
+	rc = config_load(NULL, &cfg);
+	ok(rc == 0 && cfg.count == 1 && strcmp(cfg.accounts[0].host, "from-xdg") == 0,
+	    "$XDG_CONFIG_HOME/mailpipe/mailpipe.ini");
+	config_free(&cfg);
+
+	unsetenv("XDG_CONFIG_HOME");
+	snprintf(home, sizeof home, "%s/home", dir);
+	mkdir(home, 0700);
+	snprintf(home_file, sizeof home_file, "%s/.config", home);
+	mkdir(home_file, 0700);
+	snprintf(home_file, sizeof home_file, "%s/.config/mailpipe", home);
+	mkdir(home_file, 0700);
+	snprintf(home_file, sizeof home_file, "%s/.config/mailpipe/mailpipe.ini", home);
+	write_file(home_file, "[smtp x]\nhost = from-home\nhelo = ~/x\n"
+	    "[pop3 y]\nhost = h\nmaildir = ~/Mail\n", 0600);
+	setenv("HOME", home, 1);
+	rc = config_load(NULL, &cfg);
+	ok(rc == 0 && cfg.count == 2 && strcmp(cfg.accounts[0].host, "from-home") == 0,
+	    "~/.config/mailpipe/mailpipe.ini without XDG_CONFIG_HOME");
+	if (rc == 0 && cfg.count == 2) {
+		char want[700];
+
+		snprintf(want, sizeof want, "%s/Mail", home);
+		is_str(cfg.accounts[1].maildir, want, "maildir = ~/Mail expanded with $HOME");
+		is_str(cfg.accounts[0].helo, "~/x", "a non-path value is not expanded");
+	}
+	config_free(&cfg);
+
+	if (access("/etc/mailpipe.ini", F_OK) < 0) {
+		snprintf(home_file, sizeof home_file, "%s/empty", dir);
+		mkdir(home_file, 0700);
+		setenv("XDG_CONFIG_HOME", home_file, 1);
+		fail_clear();
+		rc = config_load(NULL, &cfg);
+		ok(rc < 0 && fail_class() == FAIL_CONFIG, "no file anywhere: FAIL_CONFIG");
+		config_free(&cfg);
+		unsetenv("XDG_CONFIG_HOME");
+	}
+}
+
+static unsigned long long
+max_size_of(const char *value, int *rc_r)
+{
+	struct config cfg;
+	char text[300];
+	unsigned long long n = 0;
+
+	snprintf(text, sizeof text, "[pop3 a]\nhost = h\nmax_size = %s\n", value);
+	*rc_r = load(text, 0600, &cfg);
+	if (*rc_r == 0)
+		n = cfg.accounts[0].max_size;
+	config_free(&cfg);
+	return n;
+}
+
+static void
+test_max_size(void)
+{
+	static const char *const bad[] = { "10x", "k", "-1", "1.5M", "10 M", "M20", "1T", "",
+	    "99999999999999999999" };
+	int rc;
+
+	is_int(max_size_of("5000000", &rc), 5000000, "max_size = 5000000");
+	is_int(max_size_of("500k", &rc), 500 * 1024, "max_size = 500k");
+	is_int(max_size_of("20M", &rc), 20 * 1024 * 1024, "max_size = 20M");
+	is_int(max_size_of("2G", &rc), 2ULL << 30, "max_size = 2G");
+	is_int(max_size_of("0", &rc), 0, "max_size = 0: no limit");
+	ok(rc == 0, "max_size = 0 accepted");
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		max_size_of(bad[i], &rc);
+		ok(rc < 0 && fail_class() == FAIL_CONFIG && strstr(fail_reason(), ":3: ") != NULL,
+		    "max_size = \"%s\": FAIL_CONFIG at line 3", bad[i]);
+	}
+	/* 2^34 + 1 GiB does not fit in 64 bits: refused (or at worst
+	 * saturated), never wrapped around to a small limit or to 0. */
+	{
+		unsigned long long n = max_size_of("17179869185G", &rc);
+
+		ok(rc < 0 || n == ~0ULL, "max_size = 17179869185G does not wrap around");
+		if (rc == 0 && n != ~0ULL)
+			diag("taken as %llu", n);
+		n = max_size_of("17179869184G", &rc);
+		ok(rc < 0 || n == ~0ULL, "max_size = 17179869184G (2^64) is not taken as 0");
+		if (rc == 0 && n != ~0ULL)
+			diag("taken as %llu", n);
+	}
+}
+
+static void
+test_fingerprint(void)
+{
+	static const char hex64[] =
+	    "5E0B9A6E21C3D4F5A6B7C8D9E0F1A2B3C4D5E6F708192A3B4C5D6E7F80910AC4";
+	static const char colons[] =
+	    "5E:0B:9A:6E:21:C3:D4:F5:A6:B7:C8:D9:E0:F1:A2:B3:C4:D5:E6:F7:08:19:2A:3B:"
+	    "4C:5D:6E:7F:80:91:0A:C4";
+	char text[400];
+	struct config cfg;
+	int rc;
+
+	snprintf(text, sizeof text, "[smtp a]\nhost = h\ntls_fingerprint = %s\n", hex64);
+	rc = load(text, 0600, &cfg);
+	ok(rc == 0 && strcmp(cfg.accounts[0].tls_fingerprint, hex64) == 0,
+	    "tls_fingerprint: 64 hex digits");
+	config_free(&cfg);
+	snprintf(text, sizeof text, "[smtp a]\nhost = h\ntls_fingerprint = %s\n", colons);
+	rc = load(text, 0600, &cfg);
+	ok(rc == 0, "tls_fingerprint: with colons");
+	config_free(&cfg);
+	rc = load("[smtp a]\nhost = h\ntls_fingerprint = "
+	    "5e0b9a6e21c3d4f5a6b7c8d9e0f1a2b3c4d5e6f708192a3b4c5d6e7f80910ac4\n", 0600, &cfg);
+	ok(rc == 0, "tls_fingerprint: lower case");
+	config_free(&cfg);
+
+	snprintf(text, sizeof text, "[smtp a]\nhost = h\ntls_fingerprint = %.63s\n", hex64);
+	expect_error("tls_fingerprint: 63 digits", text, 0600, FAIL_CONFIG, 3, "tls_fingerprint");
+	snprintf(text, sizeof text, "[smtp a]\nhost = h\ntls_fingerprint = %sA\n", hex64);
+	expect_error("tls_fingerprint: 65 digits", text, 0600, FAIL_CONFIG, 3, "tls_fingerprint");
+	snprintf(text, sizeof text, "[smtp a]\nhost = h\ntls_fingerprint = %.63sG\n", hex64);
+	expect_error("tls_fingerprint: not hex", text, 0600, FAIL_CONFIG, 3, "tls_fingerprint");
+	expect_error("tls_fingerprint: SHA-1 length", "[smtp a]\nhost = h\ntls_fingerprint = "
+	    "5E:0B:9A:6E:21:C3:D4:F5:A6:B7:C8:D9:E0:F1:A2:B3:C4:D5:E6:F7\n", 0600, FAIL_CONFIG,
+	    3, "tls_fingerprint");
+}
+
+int
+main(void)
+{
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(path, sizeof path, "%s/mailpipe.ini", dir);
+	unsetenv("MAILPIPE_CONFIG");
+	test_inheritance();
+	test_ports();
+	test_errors();
+	test_password_comment_forms();
+	test_permissions();
+	test_choose_account();
+	test_search_order();
+	test_max_size();
+	test_fingerprint();
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			diag("could not remove %s", dir);
+	}
+	return done_testing();
+}

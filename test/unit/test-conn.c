@@ -1,0 +1,417 @@
+/*
+ * conn.c over a socketpair (conn_from_fd, no TLS): lines with LF and CRLF,
+ * lines that arrive one byte at a time, the line-length cap, EOF and
+ * timeouts, and conn_starttls() refusing when plaintext is already
+ * buffered (the STARTTLS injection of CVE-2011-0411), before any TLS byte
+ * is sent.
+ *
+ * "One byte at a time" is exact: a forked peer writes a byte, then waits
+ * (SIOCOUTQ) until the reader has taken it before writing the next, so
+ * every recv() in conn.c returns a single byte.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/sockios.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "net.h"
+#include "status.h"
+#include "tap.h"
+
+static const struct timing patient = { .timeout_ms = 10000, .deadline_ms = 0 };
+
+/* ---- the peer ---- */
+
+/* Waits until everything written on fd has been read by the other end. */
+static void
+wait_drained(int fd)
+{
+	for (int spins = 0; spins < 200000; spins++) {
+		int queued = 0;
+
+		if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued == 0)
+			return;
+		if (spins < 1000)
+			sched_yield();
+		else
+			usleep(50);
+	}
+}
+
+static void
+set_nonblocking(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* A forked peer writing data one byte at a time; with hold_open it then
+ * waits for the reader to close, otherwise it closes its end (EOF). */
+static struct conn *
+peer_bytewise(const char *data, size_t n, bool hold_open, pid_t *pid_r)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		abort();
+	fflush(stdout);
+	*pid_r = fork();
+	if (*pid_r < 0)
+		abort();
+	if (*pid_r == 0) {
+		char ch;
+
+		close(sv[0]);
+		for (size_t i = 0; i < n; i++) {
+			if (send(sv[1], data + i, 1, MSG_NOSIGNAL) != 1)
+				_exit(0);
+			wait_drained(sv[1]);
+		}
+		while (hold_open && recv(sv[1], &ch, 1, 0) > 0)
+			;
+		_exit(0);
+	}
+	close(sv[1]);
+	set_nonblocking(sv[0]);
+	return conn_from_fd(sv[0], "peer", &patient);
+}
+
+static void
+peer_end(struct conn *c, pid_t pid)
+{
+	conn_close(c);
+	waitpid(pid, NULL, 0);
+}
+
+/* An in-process pair: *peer_r is the server's end. */
+static struct conn *
+pair(int *peer_r, const struct timing *t)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		abort();
+	set_nonblocking(sv[0]);
+	*peer_r = sv[1];
+	return conn_from_fd(sv[0], "peer", t);
+}
+
+static void
+put(int fd, const char *s, size_t n)
+{
+	if (write(fd, s, n) != (ssize_t)n)
+		abort();
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* ---- tests ---- */
+
+static void
+expect_line(struct conn *c, size_t max, const char *want, size_t want_len, const char *name)
+{
+	char *line = NULL;
+	size_t len = 0;
+	int rc;
+
+	fail_clear();
+	rc = conn_read_line(c, max, &line, &len);
+	ok(rc == 0, "%s: read", name);
+	if (rc < 0)
+		diag("failed: %s", fail_reason());
+	else
+		is_mem(line, len, want, want_len, "%s: line", name);
+}
+
+static void
+expect_failure_(struct conn *c, size_t max, enum failure cls, const char *cls_name,
+	const char *name)
+{
+	char *line;
+	size_t len;
+	int rc;
+
+	fail_clear();
+	rc = conn_read_line(c, max, &line, &len);
+	ok(rc < 0 && fail_class() == cls, "%s: %s", name, cls_name);
+	if (rc == 0)
+		diag("got a line of %zu bytes", len);
+	else if (fail_class() != cls)
+		diag("got class %d: %s", fail_class(), fail_reason());
+}
+
+#define expect_failure(c, max, cls, name) expect_failure_(c, max, cls, #cls, name)
+
+static void
+test_line_endings(void)
+{
+	int peer;
+	struct conn *c = pair(&peer, &patient);
+	static const char data[] = "bare\ncrlf\r\n\r\n\ninner\rcr\r\nlast\r\n";
+
+	put(peer, data, sizeof data - 1);
+	expect_line(c, 100, "bare", 4, "bare LF");
+	expect_line(c, 100, "crlf", 4, "CRLF");
+	expect_line(c, 100, "", 0, "empty line CRLF");
+	expect_line(c, 100, "", 0, "empty line LF");
+	expect_line(c, 100, "inner\rcr", 8, "CR inside a line is kept");
+	is_int(conn_pending(c), 6, "the rest stays buffered");
+	expect_line(c, 100, "last", 4, "last line");
+	is_int(conn_pending(c), 0, "nothing left");
+	conn_close(c);
+	close(peer);
+}
+
+static void
+test_bytewise(void)
+{
+	static const char data[] = "hello world\r\nsecond line\nthird\r\n";
+	pid_t pid;
+	struct conn *c = peer_bytewise(data, sizeof data - 1, true, &pid);
+
+	expect_line(c, 100, "hello world", 11, "one byte at a time, CRLF");
+	expect_line(c, 100, "second line", 11, "one byte at a time, LF");
+	expect_line(c, 100, "third", 5, "one byte at a time, last");
+	peer_end(c, pid);
+}
+
+static void
+test_line_cap(void)
+{
+	char data[200];
+	int peer;
+	struct conn *c;
+	pid_t pid;
+
+	memset(data, 'x', sizeof data);
+
+	c = pair(&peer, &patient);
+	data[100] = '\n';
+	put(peer, data, 101);
+	expect_line(c, 100, data, 100, "line of exactly max bytes, LF");
+	conn_close(c);
+	close(peer);
+
+	c = pair(&peer, &patient);
+	memcpy(data + 100, "\r\n", 2);
+	put(peer, data, 102);
+	expect_line(c, 100, data, 100, "line of exactly max bytes, CRLF in one segment");
+	conn_close(c);
+	close(peer);
+
+	c = pair(&peer, &patient);
+	data[100] = 'x';
+	data[101] = '\n';
+	put(peer, data, 102);
+	expect_failure(c, 100, FAIL_PROTOCOL, "line of max + 1 bytes");
+	conn_close(c);
+	close(peer);
+
+	/* The contract counts the line without its ending, however the bytes
+	 * arrive; here the CR is read before the LF has been sent. */
+	memcpy(data + 100, "\r\n", 2);
+	c = peer_bytewise(data, 102, true, &pid);
+	expect_line(c, 100, data, 100, "line of exactly max bytes, CRLF one byte at a time");
+	peer_end(c, pid);
+
+	data[100] = '\n';
+	c = peer_bytewise(data, 101, true, &pid);
+	expect_line(c, 100, data, 100, "line of exactly max bytes, LF one byte at a time");
+	peer_end(c, pid);
+}
+
+/* A line that never ends is refused as soon as it is too long: the reader
+ * neither waits for a line end nor for the timeout. */
+static void
+test_endless_line(void)
+{
+	static char data[20000];
+	pid_t pid;
+	struct conn *c;
+	int64_t start = now_ms();
+
+	memset(data, 'y', sizeof data);
+	c = peer_bytewise(data, sizeof data, true, &pid);
+	expect_failure(c, 8192, FAIL_PROTOCOL, "endless line, one byte at a time");
+	ok(now_ms() - start < 8000, "endless line refused without waiting for the timeout");
+	peer_end(c, pid);
+
+	start = now_ms();
+	{
+		int peer;
+
+		c = pair(&peer, &patient);
+		put(peer, data, 16000);	/* more than max, less than the buffer */
+		expect_failure(c, 8192, FAIL_PROTOCOL, "endless line in one segment");
+		ok(now_ms() - start < 8000, "refused at once");
+		conn_close(c);
+		close(peer);
+	}
+}
+
+/* The largest caps the header allows (max < CONN_BUFFER_SIZE). */
+static void
+test_buffer_sized_lines(void)
+{
+	static char data[CONN_BUFFER_SIZE + 100];
+	int peer;
+	pid_t pid;
+	struct conn *c;
+
+	memset(data, 'q', sizeof data);
+	memcpy(data + CONN_BUFFER_SIZE - 2, "\r\n", 2);
+	c = peer_bytewise(data, CONN_BUFFER_SIZE, true, &pid);
+	expect_line(c, CONN_BUFFER_SIZE - 2, data, CONN_BUFFER_SIZE - 2,
+	    "a line of CONN_BUFFER_SIZE - 2 bytes and CRLF, one byte at a time");
+	peer_end(c, pid);
+
+	/* An endless line with max = CONN_BUFFER_SIZE - 1: still "line too
+	 * long", not a connection error once the buffer is full. */
+	memset(data, 'q', sizeof data);
+	c = pair(&peer, &patient);
+	put(peer, data, sizeof data);
+	expect_failure(c, CONN_BUFFER_SIZE - 1, FAIL_PROTOCOL,
+	    "endless line, max = CONN_BUFFER_SIZE - 1");
+	conn_close(c);
+	close(peer);
+}
+
+static void
+test_eof_and_timeout(void)
+{
+	static const struct timing hasty = { .timeout_ms = 200, .deadline_ms = 0 };
+	int peer;
+	struct conn *c = pair(&peer, &patient);
+	int64_t start;
+
+	put(peer, "partial", 7);
+	shutdown(peer, SHUT_WR);
+	expect_failure(c, 100, FAIL_TEMPORARY, "EOF in the middle of a line");
+	conn_close(c);
+	close(peer);
+
+	c = pair(&peer, &patient);
+	close(peer);
+	expect_failure(c, 100, FAIL_TEMPORARY, "EOF before anything");
+	conn_close(c);
+
+	c = pair(&peer, &hasty);
+	start = now_ms();
+	expect_failure(c, 100, FAIL_TEMPORARY, "silent peer: timeout");
+	ok(now_ms() - start < 5000, "the timeout is the configured one");
+	conn_close(c);
+	close(peer);
+}
+
+static void
+test_starttls_injection(void)
+{
+	static const char data[] = "220 go\r\n250 injected\r\n";
+	int peer;
+	struct conn *c = pair(&peer, &patient);
+	char buf[64];
+	ssize_t got;
+	int rc;
+
+	put(peer, data, sizeof data - 1);
+	expect_line(c, 512, "220 go", 6, "STARTTLS go-ahead");
+	ok(conn_pending(c) > 0, "injected bytes are pending");
+	fail_clear();
+	rc = conn_starttls(c);
+	ok(rc < 0 && fail_class() == FAIL_PROTOCOL,
+	    "conn_starttls with bytes pending: FAIL_PROTOCOL");
+	if (rc == 0 || fail_class() != FAIL_PROTOCOL)
+		diag("rc %d, class %d: %s", rc, fail_class(), fail_reason());
+	ok(!conn_is_tls(c), "still not TLS");
+	got = recv(peer, buf, sizeof buf, MSG_DONTWAIT);
+	ok(got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK),
+	    "nothing was sent to the peer (no TLS handshake started)");
+	conn_close(c);
+	close(peer);
+
+	/* One stray byte is enough. */
+	c = pair(&peer, &patient);
+	put(peer, "220 go\r\nX", 9);
+	expect_line(c, 512, "220 go", 6, "go-ahead followed by one byte");
+	fail_clear();
+	rc = conn_starttls(c);
+	ok(rc < 0 && fail_class() == FAIL_PROTOCOL, "one pending byte: FAIL_PROTOCOL");
+	got = recv(peer, buf, sizeof buf, MSG_DONTWAIT);
+	ok(got < 0, "nothing was sent to the peer");
+	conn_close(c);
+	close(peer);
+}
+
+static void
+test_write_and_peek(void)
+{
+	int peer;
+	struct conn *c = pair(&peer, &patient);
+	static char big[40000];
+	char *got = malloc(sizeof big + 16);
+	size_t have = 0;
+	const char *p;
+	size_t n;
+	int rc;
+
+	if (got == NULL)
+		abort();
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (char)('a' + i % 26);
+	ok(conn_write(c, "EHLO x\r\n", 8) == 0, "conn_write");
+	ok(conn_write(c, big, sizeof big) == 0, "conn_write larger than the buffer");
+	ok(conn_flush(c) == 0, "conn_flush");
+	while (have < sizeof big + 8) {
+		ssize_t r = recv(peer, got + have, sizeof big + 16 - have, MSG_DONTWAIT);
+
+		if (r <= 0)
+			break;
+		have += (size_t)r;
+	}
+	ok(have == sizeof big + 8 && memcmp(got, "EHLO x\r\n", 8) == 0 &&
+	    memcmp(got + 8, big, sizeof big) == 0, "the peer got every byte in order");
+	free(got);
+
+	put(peer, "abcdef", 6);
+	rc = conn_peek(c, &p, &n);
+	ok(rc == 0 && n == 6 && memcmp(p, "abcdef", 6) == 0, "conn_peek returns what is buffered");
+	conn_consume(c, 2);
+	is_int(conn_pending(c), 4, "conn_consume drops bytes");
+	put(peer, "\n", 1);
+	expect_line(c, 100, "cdef", 4, "line after consume");
+	conn_close(c);
+	close(peer);
+}
+
+int
+main(void)
+{
+	alarm(120);	/* a hang is a failure, not a stuck test run */
+	signal(SIGPIPE, SIG_IGN);
+	test_line_endings();
+	test_bytewise();
+	test_line_cap();
+	test_endless_line();
+	test_buffer_sized_lines();
+	test_eof_and_timeout();
+	test_starttls_injection();
+	test_write_and_peek();
+	return done_testing();
+}

@@ -1,0 +1,231 @@
+/*
+ * spool.c: the facts gathered while copying stdin (size, where the body
+ * starts after the header's empty line with LF or CRLF, 8-bit and NUL
+ * octets, the longest line without its ending), checked for input read
+ * whole from a file and read one byte at a time from a pipe, and the
+ * spooled bytes themselves.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "spool.h"
+#include "status.h"
+#include "tap.h"
+
+/* Spools data from a temporary file (one or a few big reads). */
+static int
+spool_from_file(const char *data, size_t n, bool has_header, struct spool *s)
+{
+	char path[] = "/tmp/test-spool.XXXXXX";
+	int fd = mkstemp(path), rc;
+
+	if (fd < 0)
+		abort();
+	unlink(path);
+	for (size_t off = 0; off < n;) {
+		ssize_t w = write(fd, data + off, n - off);
+
+		if (w <= 0)
+			abort();
+		off += (size_t)w;
+	}
+	lseek(fd, 0, SEEK_SET);
+	rc = spool_read(fd, has_header, s);
+	close(fd);
+	return rc;
+}
+
+/* Spools data from a pipe written one byte at a time, each byte only after
+ * the previous one was read, so every read() returns one byte. */
+static int
+spool_from_pipe(const char *data, size_t n, bool has_header, struct spool *s)
+{
+	int p[2], rc;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		abort();
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid == 0) {
+		close(p[0]);
+		for (size_t i = 0; i < n; i++) {
+			int queued = 1;
+
+			if (write(p[1], data + i, 1) != 1)
+				_exit(1);
+			for (int spins = 0; spins < 100000; spins++) {
+				if (ioctl(p[1], FIONREAD, &queued) < 0 || queued == 0)
+					break;
+				usleep(10);
+			}
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	rc = spool_read(p[0], has_header, s);
+	close(p[0]);
+	waitpid(pid, NULL, 0);
+	return rc;
+}
+
+static bool
+same_facts(const struct body_facts *a, const struct body_facts *b)
+{
+	return a->size == b->size && a->has_8bit == b->has_8bit && a->has_nul == b->has_nul &&
+	    a->longest_line == b->longest_line;
+}
+
+struct want {
+	long long size, body_offset;
+	bool header_8bit, header_nul;
+	size_t header_longest;
+	bool body_8bit, body_nul;
+	size_t body_longest;
+};
+
+static void
+check_facts(const char *name, const struct spool *s, const struct want *w)
+{
+	is_int(s->size, w->size, "%s: size", name);
+	is_int(s->body_offset, w->body_offset, "%s: body_offset", name);
+	is_int(s->header.size, w->body_offset, "%s: header size", name);
+	is_int(s->body.size, w->size - w->body_offset, "%s: body size", name);
+	ok(s->header.has_8bit == w->header_8bit && s->header.has_nul == w->header_nul,
+	    "%s: header 8-bit %d, NUL %d", name, w->header_8bit, w->header_nul);
+	ok(s->body.has_8bit == w->body_8bit && s->body.has_nul == w->body_nul,
+	    "%s: body 8-bit %d, NUL %d", name, w->body_8bit, w->body_nul);
+	is_int(s->header.longest_line, w->header_longest, "%s: header longest line", name);
+	is_int(s->body.longest_line, w->body_longest, "%s: body longest line", name);
+}
+
+static void
+spool_case(const char *name, const char *data, size_t n, bool has_header, const struct want *w)
+{
+	struct spool whole, bytes;
+	char *copy = malloc(n + 1);
+	int rc = spool_from_file(data, n, has_header, &whole);
+
+	if (copy == NULL)
+		abort();
+	ok(rc == 0, "%s: spooled", name);
+	if (rc < 0) {
+		diag("%s", fail_reason());
+		free(copy);
+		return;
+	}
+	check_facts(name, &whole, w);
+	ok(spool_pread(&whole, copy, n + 1, 0) == (ssize_t)n && memcmp(copy, data, n) == 0,
+	    "%s: the spool holds the input", name);
+	if (n <= 5000) {
+		rc = spool_from_pipe(data, n, has_header, &bytes);
+		ok(rc == 0 && bytes.size == whole.size && bytes.body_offset == whole.body_offset &&
+		    same_facts(&bytes.header, &whole.header) &&
+		    same_facts(&bytes.body, &whole.body),
+		    "%s: the same facts read one byte at a time", name);
+		spool_close(&bytes);
+	}
+	spool_close(&whole);
+	free(copy);
+}
+
+#define CASE(name, data, has_header, ...) \
+	spool_case(name, data, sizeof data - 1, has_header, &(struct want){ __VA_ARGS__ })
+
+static void
+test_facts(void)
+{
+	CASE("LF header", "Subject: x\nTo: ab\n\nbody\n", true,
+	    .size = 24, .body_offset = 19, .header_longest = 10, .body_longest = 4);
+	CASE("CRLF header", "Subject: x\r\nTo: ab\r\n\r\nbody\r\n", true,
+	    .size = 28, .body_offset = 22, .header_longest = 10, .body_longest = 4);
+	CASE("no header wanted", "Subject: x\n\nbody\n", false,
+	    .size = 17, .body_offset = 0, .body_longest = 10);
+	CASE("header without body", "Subject: x\nTo: y\n", true,
+	    .size = 17, .body_offset = 17, .header_longest = 10);
+	CASE("header, empty line, nothing", "Subject: x\n\n", true,
+	    .size = 12, .body_offset = 12, .header_longest = 10);
+	CASE("empty input", "", true, .size = 0, .body_offset = 0);
+	CASE("empty input, no header", "", false, .size = 0, .body_offset = 0);
+	CASE("starts with an empty line", "\nbody\n", true,
+	    .size = 6, .body_offset = 1, .body_longest = 4);
+	CASE("starts with CRLF", "\r\nbody", true,
+	    .size = 6, .body_offset = 2, .body_longest = 4);
+	CASE("8-bit in the body only", "S: x\n\ncaf\xc3\xa9\n", true,
+	    .size = 12, .body_offset = 6, .header_longest = 4, .body_8bit = true,
+	    .body_longest = 5);
+	CASE("8-bit in the header only", "S: \xe9\n\nplain\n", true,
+	    .size = 12, .body_offset = 6, .header_8bit = true, .header_longest = 4,
+	    .body_longest = 5);
+	CASE("NUL in the body", "S: x\n\na\0b\n", true,
+	    .size = 10, .body_offset = 6, .header_longest = 4, .body_nul = true,
+	    .body_longest = 3);
+	CASE("NUL in the header", "S: \0\n\nab\n", true,
+	    .size = 9, .body_offset = 6, .header_nul = true, .header_longest = 4,
+	    .body_longest = 2);
+	CASE("line lengths exclude CRLF", "S: x\r\n\r\nabc\r\nabcdefg\r\nab\r\n", true,
+	    .size = 26, .body_offset = 8, .header_longest = 4, .body_longest = 7);
+	CASE("last line without newline is counted", "S: x\n\nab\nabcdefghij", true,
+	    .size = 19, .body_offset = 6, .header_longest = 4, .body_longest = 10);
+	CASE("a space-only line does not end the header", "S: x\n \nT: y\n\nb\n", true,
+	    .size = 15, .body_offset = 13, .header_longest = 4, .body_longest = 1);
+	CASE("later empty lines belong to the body", "S: x\n\n\n\nb\n\n", true,
+	    .size = 11, .body_offset = 6, .header_longest = 4, .body_longest = 1);
+}
+
+static void
+test_big(void)
+{
+	size_t n = 200000;
+	char *data = malloc(n);
+	struct want w = { 0 };
+
+	if (data == NULL)
+		abort();
+	/* A header, then one line of 100000 octets crossing the 64 KiB read
+	 * boundary, then short lines; CRLF endings. */
+	memcpy(data, "S: x\r\n\r\n", 8);
+	memset(data + 8, 'a', 100000);
+	memcpy(data + 100008, "\r\n", 2);
+	for (size_t i = 100010; i < n; i++)
+		data[i] = i % 50 == 0 ? '\n' : 'b';
+	data[150000] = (char)0x80;
+	w.size = (long long)n;
+	w.body_offset = 8;
+	w.header_longest = 4;
+	w.body_8bit = true;
+	w.body_longest = 100000;
+	spool_case("200000 bytes with a 100000-octet line", data, n, true, &w);
+
+	/* The header's empty line split across the 64 KiB read boundary. */
+	memset(data, 'h', n);
+	memcpy(data, "X: ", 3);
+	memcpy(data + 65535, "\r\n\r\n", 4);
+	for (size_t i = 65539; i < n; i++)
+		data[i] = 'c';
+	w.size = (long long)n;
+	w.body_offset = 65539;
+	w.header_longest = 65535;
+	w.body_8bit = false;
+	w.body_longest = n - 65539;
+	spool_case("empty line at the 64 KiB boundary", data, n, true, &w);
+	free(data);
+}
+
+int
+main(void)
+{
+	alarm(120);
+	test_facts();
+	test_big();
+	return done_testing();
+}
