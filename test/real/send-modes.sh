@@ -61,4 +61,17 @@ tok=$(token)
 printf 'Subject: pinned %s\n\nx\n' "$tok" | "$MAILPIPE_SEND" -C "$WORK/conf" "$BOB_ADDRESS"
 ok $? "tls_fingerprint of the server: exit 0"
 
+# The plain port offers no STARTTLS: tls = starttls must refuse, not go on.
+smtp_config "$WORK/plain" starttls "$SMTP_PORT_PLAIN" none
+printf 'Subject: x\n\nx\n' | "$MAILPIPE_SEND" -v -C "$WORK/plain" "$BOB_ADDRESS" 2>"$WORK/stderr"
+is $? 69 "STARTTLS required but not offered: exit 69"
+! grep -q '^-> MAIL' "$WORK/stderr"; ok $? "STARTTLS not offered: no MAIL sent in plaintext"
+
+# tls = off, no AUTH, to the plain port: allowed when asked for.
+sed -i 's/^tls = starttls/tls = off/; /^user/d; /^password/d' "$WORK/plain"
+tok=$(token)
+printf 'Subject: plain %s\n\nx\n' "$tok" | "$MAILPIPE_SEND" -C "$WORK/plain" "$BOB_ADDRESS"
+ok $? "tls = off to the plain port: exit 0"
+$MAILCHECK wait "$BOB_MAILDIR" "$tok" 30 >/dev/null; ok $? "tls = off: delivered"
+
 done_testing
