@@ -79,44 +79,29 @@ add_field(struct parsed_message *m, const char *start, size_t len, size_t name_l
 }
 
 /* Splits the header into fields, continuation lines kept with their field.
- * Returns false when the first line is not a header field. */
-static bool
+ * spool.c has already cut the header where its fields end. */
+static void
 split_fields(struct parsed_message *m, const char *h, size_t len)
 {
-	size_t field_start = 0, name_length = field_name_length(h, len);
+	size_t field_start = 0;
 
-	if (name_length == 0)
-		return false;
 	for (size_t i = 0; i < len;) {
 		const char *nl = memchr(h + i, '\n', len - i);
 		size_t next = nl != NULL ? (size_t)(nl - h) + 1 : len;
 
-		if (next < len && h[next] != ' ' && h[next] != '\t') {
-			add_field(m, h + field_start, next - field_start, name_length);
+		if (next == len || (h[next] != ' ' && h[next] != '\t')) {
+			add_field(m, h + field_start, next - field_start,
+			    field_name_length(h + field_start, next - field_start));
 			field_start = next;
-			/* A stray line without a name is kept as it is. */
-			name_length = field_name_length(h + next, len - next);
 		}
 		i = next;
 	}
-	add_field(m, h + field_start, len - field_start, name_length);
-	return true;
-}
-
-static void
-merge_facts(struct body_facts *into, const struct body_facts *f)
-{
-	into->size += f->size;
-	into->has_8bit |= f->has_8bit;
-	into->has_nul |= f->has_nul;
-	if (f->longest_line > into->longest_line)
-		into->longest_line = f->longest_line;
 }
 
 int
 compose_parse(const struct spool *s, struct parsed_message *m)
 {
-	size_t len = (size_t)s->body_offset;
+	size_t len = (size_t)(s->body_offset - s->header_offset);
 	char *h;
 
 	memset(m, 0, sizeof *m);
@@ -128,16 +113,11 @@ compose_parse(const struct spool *s, struct parsed_message *m)
 	if (len > HEADER_MAX)
 		return fail(FAIL_DATA, "message header larger than %d bytes", HEADER_MAX);
 	h = xmalloc(len);
-	if (spool_pread(s, h, len, 0) != (ssize_t)len) {
+	if (spool_pread(s, h, len, s->header_offset) != (ssize_t)len) {
 		free(h);
 		return fail_class() == FAIL_NONE ? fail(FAIL_IO, "short read from the spool") : -1;
 	}
-	if (!split_fields(m, h, len)) {
-		/* No header at all (someone piped plain text): all of it is body. */
-		m->body_offset = 0;
-		m->header_8bit = false;
-		merge_facts(&m->body, &s->header);
-	}
+	split_fields(m, h, len);
 	free(h);
 	return 0;
 }

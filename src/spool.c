@@ -13,45 +13,147 @@
 #include "spool.h"
 #include "status.h"
 
+/*
+ * Where the scanner is.  In the header, each line is classified by its first
+ * bytes: a field name and a colon, white space (a continuation), an empty
+ * line (the end of the header) or anything else (the first body line).
+ * Until a line is classified its facts are kept apart, so that they can be
+ * counted on the side it turns out to belong to.
+ */
+enum scan_state {
+	FIRST_LINE,		/* might be an mbox "From " line */
+	MBOX_LINE,		/* skipping it */
+	HEADER_LINE_START,
+	FIELD_NAME,		/* name characters so far, no colon yet */
+	HEADER_LINE,		/* a field or continuation: the rest is header */
+	BODY,
+};
+
 struct scan {
-	bool in_header;
-	size_t line_length;	/* octets in the current line so far */
-	bool line_has_text;	/* anything but CR in the current line */
+	enum scan_state state;
+	size_t first_line_length;	/* bytes of the first line seen (mbox check) */
+	size_t line_length;		/* octets in the current line so far */
+	off_t line_start;		/* offset of the current header line */
+	struct body_facts line;		/* facts of an unclassified line */
 };
 
 static void
-note_byte(struct body_facts *f, struct scan *sc, unsigned char ch)
+note_byte(struct body_facts *f, size_t *line_length, unsigned char ch)
 {
 	if (ch == '\n') {
-		sc->line_length = 0;
-		sc->line_has_text = false;
+		*line_length = 0;
 		return;
 	}
-	if (ch != '\r') {
-		sc->line_has_text = true;
-		if (++sc->line_length > f->longest_line)
-			f->longest_line = sc->line_length;
-	}
+	if (ch != '\r' && ++*line_length > f->longest_line)
+		f->longest_line = *line_length;
 	f->has_8bit |= ch >= 0x80;
 	f->has_nul |= ch == '\0';
+}
+
+static void
+merge_facts(struct body_facts *into, const struct body_facts *f)
+{
+	into->has_8bit |= f->has_8bit;
+	into->has_nul |= f->has_nul;
+	if (f->longest_line > into->longest_line)
+		into->longest_line = f->longest_line;
+}
+
+static bool
+is_field_name_byte(unsigned char ch)
+{
+	return ch > ' ' && ch < 0x7f && ch != ':';
+}
+
+/* The line so far was no header line: it and the rest are body. */
+static void
+start_body(struct spool *s, struct scan *sc, off_t line_start)
+{
+	s->body_offset = line_start;
+	merge_facts(&s->body, &sc->line);
+	sc->state = BODY;
+}
+
+/* Classifies the header line that byte ch (at offset at) is part of. */
+static void
+scan_header_byte(struct spool *s, struct scan *sc, unsigned char ch, off_t at)
+{
+	switch (sc->state) {
+	case HEADER_LINE_START:
+		memset(&sc->line, 0, sizeof sc->line);
+		sc->line_start = at;
+		if (ch == '\n' || ch == '\r') {
+			if (ch == '\n') {	/* the empty line: header done */
+				s->body_offset = at + 1;
+				sc->state = BODY;
+			}
+			return;
+		}
+		sc->state = ch == ' ' || ch == '\t' ? HEADER_LINE
+		    : is_field_name_byte(ch) ? FIELD_NAME : BODY;
+		break;
+	case FIELD_NAME:
+		if (ch == ':')
+			sc->state = HEADER_LINE;
+		else if (!is_field_name_byte(ch))
+			sc->state = BODY;
+		break;
+	default:
+		break;
+	}
+	if (sc->state == BODY) {
+		note_byte(&sc->line, &sc->line_length, ch);
+		start_body(s, sc, sc->line_start);
+		return;
+	}
+	note_byte(&sc->line, &sc->line_length, ch);
+	if (ch == '\n') {
+		merge_facts(&s->header, &sc->line);
+		sc->state = HEADER_LINE_START;
+	}
+}
+
+/* An mbox "From " line before the header is not part of the message. */
+static void
+scan_first_line_byte(struct spool *s, struct scan *sc, unsigned char ch, off_t at)
+{
+	static const char mbox[] = "From ";
+
+	if (sc->state == FIRST_LINE && sc->first_line_length < 5 &&
+	    ch == (unsigned char)mbox[sc->first_line_length]) {
+		if (++sc->first_line_length == 5)
+			sc->state = MBOX_LINE;
+		return;
+	}
+	if (sc->state == MBOX_LINE) {
+		if (ch == '\n') {
+			s->header_offset = at + 1;
+			sc->state = HEADER_LINE_START;
+		}
+		return;
+	}
+	/* Not an mbox line: classify what was held back, then this byte. */
+	sc->state = HEADER_LINE_START;
+	for (size_t i = 0; i < sc->first_line_length; i++)
+		scan_header_byte(s, sc, (unsigned char)mbox[i], (off_t)i);
+	if (sc->state == BODY)
+		note_byte(&s->body, &sc->line_length, ch);
+	else
+		scan_header_byte(s, sc, ch, at);
 }
 
 static void
 scan_chunk(struct spool *s, struct scan *sc, const unsigned char *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (sc->in_header) {
-			/* An empty line (LF or CRLF alone) ends the header. */
-			if (p[i] == '\n' && !sc->line_has_text) {
-				sc->in_header = false;
-				s->body_offset = s->size + (off_t)i + 1;
-				sc->line_length = 0;
-				continue;
-			}
-			note_byte(&s->header, sc, p[i]);
-		} else {
-			note_byte(&s->body, sc, p[i]);
-		}
+		off_t at = s->size + (off_t)i;
+
+		if (sc->state == BODY)
+			note_byte(&s->body, &sc->line_length, p[i]);
+		else if (sc->state == FIRST_LINE || sc->state == MBOX_LINE)
+			scan_first_line_byte(s, sc, p[i], at);
+		else
+			scan_header_byte(s, sc, p[i], at);
 	}
 	s->size += (off_t)n;
 }
@@ -99,7 +201,7 @@ int
 spool_read(int fd, bool has_header, struct spool *s)
 {
 	unsigned char buf[65536];
-	struct scan sc = { .in_header = has_header };
+	struct scan sc = { .state = has_header ? FIRST_LINE : BODY };
 
 	memset(s, 0, sizeof *s);
 	s->fd = open_temporary();
@@ -118,9 +220,11 @@ spool_read(int fd, bool has_header, struct spool *s)
 			return -1;
 		scan_chunk(s, &sc, buf, (size_t)n);
 	}
-	if (sc.in_header)
-		s->body_offset = s->size;	/* a header without a body */
-	s->header.size = s->body_offset;
+	if (sc.state != BODY) {		/* a header without a body */
+		merge_facts(&s->header, &sc.line);
+		s->body_offset = s->size;
+	}
+	s->header.size = s->body_offset - s->header_offset;
 	s->body.size = s->size - s->body_offset;
 	return 0;
 }

@@ -20,14 +20,18 @@ struct body_facts {
 struct spool {
 	int fd;
 	off_t size;
-	off_t body_offset;	/* where the body starts (after the blank line) */
+	off_t header_offset;	/* where the header starts (after an mbox "From ") */
+	off_t body_offset;	/* where the body starts */
 	struct body_facts header;	/* facts of bytes before body_offset */
 	struct body_facts body;
 };
 
 /* Copies fd to EOF into a temporary file in $TMPDIR (or /tmp).  With
- * has_header, the first empty line ends the header; otherwise everything
- * is body.  Failures: FAIL_IO (cannot create or write), FAIL_NOINPUT. */
+ * has_header, the header is the run of header fields (and their
+ * continuation lines) at the start, after an mbox "From " line if there is
+ * one; it ends at an empty line, which belongs to neither part, or at the
+ * first line that is not a field, which starts the body.  Without
+ * has_header everything is body.  Failures: FAIL_IO, FAIL_NOINPUT. */
 int spool_read(int fd, bool has_header, struct spool *s);
 /* pread() that retries; FAIL_IO on error.  Returns bytes read (0 at EOF). */
 ssize_t spool_pread(const struct spool *s, void *buf, size_t n, off_t offset);

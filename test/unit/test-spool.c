@@ -180,6 +180,33 @@ test_facts(void)
 	    .size = 15, .body_offset = 13, .header_longest = 4, .body_longest = 1);
 	CASE("later empty lines belong to the body", "S: x\n\n\n\nb\n\n", true,
 	    .size = 11, .body_offset = 6, .header_longest = 4, .body_longest = 1);
+	CASE("a line that is no field ends the header", "WARNING: disk full\n/dev/sda1 98%\nx\n",
+	    true, .size = 35, .body_offset = 19, .header_longest = 18, .body_longest = 13);
+	CASE("plain text is all body", "2024-01-01 12:00 log\nmore: x\n", true,
+	    .size = 29, .body_offset = 0, .body_longest = 20);
+	CASE("a space before the colon is no field", "Subject : x\n\nb\n", true,
+	    .size = 15, .body_offset = 0, .body_longest = 11);
+	CASE("8-bit in the first body line counts as body", "S: x\n\xe9t\xe9\n", true,
+	    .size = 9, .body_offset = 5, .header_longest = 4, .body_8bit = true,
+	    .body_longest = 3);
+}
+
+/* An mbox "From " separator before the header belongs to neither part. */
+static void
+test_mbox_line(void)
+{
+	static const char mbox[] = "From alice@example.com Mon Jan  1 00:00:00 2024\nS: x\n\nb\n";
+	static const char fromish[] = "From: a@x\n\nb\n";
+	struct spool s;
+
+	ok(spool_from_file(mbox, sizeof mbox - 1, true, &s) == 0, "mbox line: spooled");
+	is_int(s.header_offset, 48, "mbox line: the header starts after it");
+	is_int(s.body_offset, 54, "mbox line: body after the empty line");
+	spool_close(&s);
+	ok(spool_from_file(fromish, sizeof fromish - 1, true, &s) == 0, "From: field: spooled");
+	is_int(s.header_offset, 0, "From: field is no mbox line");
+	is_int(s.body_offset, 11, "From: field: body after the empty line");
+	spool_close(&s);
 }
 
 static void
@@ -226,6 +253,7 @@ main(void)
 {
 	alarm(120);
 	test_facts();
+	test_mbox_line();
 	test_big();
 	return done_testing();
 }
