@@ -419,6 +419,7 @@ compose_build(const struct parsed_message *m, const struct compose_options *o,
 		build_subject_mode(&t, m, o, unfit);
 	} else {
 		out->body_as_qp = unfit && is_single_part_text(m);
+		out->sent_unfit = unfit && !out->body_as_qp;
 		build_raw(&t, m, o, out->body_as_qp);
 	}
 	text_printf(&t, "\n");

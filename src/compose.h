@@ -43,6 +43,7 @@ struct outgoing {
 	size_t header_length;
 	off_t body_offset;
 	bool body_as_qp;	/* re-encode the body while sending */
+	bool sent_unfit;	/* the wire cannot carry it as is; sent unchanged */
 	bool eight_bit;		/* what goes on the wire has 8-bit octets */
 };
 

@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "conn.h"
 #include "log.h"
 #include "status.h"
@@ -26,6 +28,8 @@ struct conn {
 	size_t rstart, rend;		/* unread bytes are rbuf[rstart..rend) */
 	size_t scanned;			/* bytes after rstart known to hold no LF */
 	size_t wlen;
+	bool failed;			/* see conn_usable() */
+	bool secret_buffered;		/* wipe wbuf after the next flush */
 	char rbuf[CONN_BUFFER_SIZE];
 	char wbuf[CONN_BUFFER_SIZE];
 };
@@ -66,18 +70,27 @@ conn_open(const struct endpoint *ep, struct conn **c_r)
 	return 0;
 }
 
+/* Records that the stream is unusable; returns -1 for the caller. */
+static int
+broken(struct conn *c)
+{
+	c->failed = true;
+	return -1;
+}
+
 int
 conn_starttls(struct conn *c)
 {
 	/* Anything the server sent after its go-ahead came in plaintext and
 	 * could have been injected by anyone on the path (CVE-2011-0411). */
-	if (conn_pending(c) > 0)
-		return fail(FAIL_PROTOCOL, "%s sent data after its TLS go-ahead "
+	if (conn_pending(c) > 0) {
+		fail(FAIL_PROTOCOL, "%s sent data after its TLS go-ahead "
 		    "(possible injection); refusing to continue", c->peer);
-	if (conn_flush(c) < 0)
-		return -1;
-	if (tls_start(c->fd, c->peer, &c->tls_options, &c->timing, &c->tls) < 0)
-		return -1;
+		return broken(c);
+	}
+	if (conn_flush(c) < 0 ||
+	    tls_start(c->fd, c->peer, &c->tls_options, &c->timing, &c->tls) < 0)
+		return broken(c);
 	log_info("TLS: %s", tls_describe(c->tls));
 	return 0;
 }
@@ -86,6 +99,18 @@ bool
 conn_is_tls(const struct conn *c)
 {
 	return c->tls != NULL;
+}
+
+bool
+conn_usable(const struct conn *c)
+{
+	return !c->failed;
+}
+
+void
+conn_mark_secret(struct conn *c)
+{
+	c->secret_buffered = true;
 }
 
 const char *
@@ -120,9 +145,14 @@ int
 conn_flush(struct conn *c)
 {
 	size_t n = c->wlen;
+	int rc = n > 0 ? send_all(c, c->wbuf, n) : 0;
 
 	c->wlen = 0;
-	return n > 0 ? send_all(c, c->wbuf, n) : 0;
+	if (c->secret_buffered) {
+		OPENSSL_cleanse(c->wbuf, n);
+		c->secret_buffered = false;
+	}
+	return rc < 0 ? broken(c) : 0;
 }
 
 int
@@ -132,7 +162,7 @@ conn_write(struct conn *c, const void *p, size_t n)
 		if (conn_flush(c) < 0)
 			return -1;
 		if (n > sizeof c->wbuf)
-			return send_all(c, p, n);
+			return send_all(c, p, n) < 0 ? broken(c) : 0;
 	}
 	memcpy(c->wbuf + c->wlen, p, n);
 	c->wlen += n;
@@ -186,11 +216,12 @@ conn_read_line(struct conn *c, size_t max, char **line_r, size_t *len_r)
 	    c->rend - c->rstart - c->scanned)) == NULL) {
 		c->scanned = c->rend - c->rstart;
 		/* + 1: the CR of a CRLF; a full buffer cannot take the LF. */
-		if (c->scanned > max + 1 || c->scanned == sizeof c->rbuf)
-			return fail(FAIL_PROTOCOL, "%s sent a line longer than %zu bytes",
-			    c->peer, max);
+		if (c->scanned > max + 1 || c->scanned == sizeof c->rbuf) {
+			fail(FAIL_PROTOCOL, "%s sent a line longer than %zu bytes", c->peer, max);
+			return broken(c);
+		}
 		if (fill(c) < 0)
-			return -1;
+			return broken(c);
 	}
 	size_t len = (size_t)(lf - (c->rbuf + c->rstart));
 
@@ -199,8 +230,10 @@ conn_read_line(struct conn *c, size_t max, char **line_r, size_t *len_r)
 	c->scanned = 0;
 	if (len > 0 && (*line_r)[len - 1] == '\r')
 		len--;
-	if (len > max)
-		return fail(FAIL_PROTOCOL, "%s sent a line longer than %zu bytes", c->peer, max);
+	if (len > max) {
+		fail(FAIL_PROTOCOL, "%s sent a line longer than %zu bytes", c->peer, max);
+		return broken(c);
+	}
 	(*line_r)[len] = '\0';
 	*len_r = len;
 	return 0;
@@ -210,7 +243,7 @@ int
 conn_peek(struct conn *c, const char **p_r, size_t *n_r)
 {
 	if (c->rend == c->rstart && fill(c) < 0)
-		return -1;
+		return broken(c);
 	*p_r = c->rbuf + c->rstart;
 	*n_r = c->rend - c->rstart;
 	return 0;
@@ -237,5 +270,6 @@ conn_close(struct conn *c)
 	tls_end(c->tls);
 	close(c->fd);
 	free(c->peer);
+	OPENSSL_cleanse(c->wbuf, sizeof c->wbuf);
 	free(c);
 }

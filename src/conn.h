@@ -41,6 +41,11 @@ struct conn *conn_from_fd(int fd, const char *name, const struct timing *t);
  * and nothing of them is ever carried into the TLS session. */
 int conn_starttls(struct conn *c);
 bool conn_is_tls(const struct conn *c);
+/* False once the stream failed (I/O error, timeout, EOF, an over-long line,
+ * a failed TLS upgrade): nothing more, not even QUIT, may be sent on it. */
+bool conn_usable(const struct conn *c);
+/* The next flush carries a secret: wipe the write buffer after it. */
+void conn_mark_secret(struct conn *c);
 const char *conn_peer(const struct conn *c);
 
 /* Buffered write; flushed when the buffer fills or by conn_flush(). */

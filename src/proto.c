@@ -28,6 +28,8 @@ vsend(struct conn *c, const char *shown, const char *fmt, va_list ap)
 		log_transcript("->", shown ? shown : command, shown ? strlen(shown) : (size_t)len);
 		memcpy(command + len, "\r\n", 2);
 		rc = conn_write(c, command, (size_t)len + 2);
+		if (shown != NULL)
+			conn_mark_secret(c);	/* after the write: it may flush */
 	}
 	OPENSSL_cleanse(command, sizeof command);
 	return rc;

@@ -7,7 +7,6 @@
  */
 #include <ctype.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -67,8 +66,8 @@ smtp_note_capability(struct smtp_caps *caps, const char *text)
 		caps->eightbitmime = true;
 	else if (keyword_is(text, "AUTH"))
 		note_auth_mechanisms(caps, text + 4);
-	else if (keyword_is(text, "SIZE") && text[4] == ' ')
-		caps->size = strtoull(text + 5, NULL, 10);
+	else if (keyword_is(text, "SIZE"))
+		caps->size = true;
 }
 
 int

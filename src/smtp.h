@@ -20,14 +20,13 @@ struct smtp_reply {
 };
 
 struct smtp_caps {
-	bool esmtp;
 	bool starttls;
 	bool pipelining;
 	bool eightbitmime;
 	bool auth_plain;
 	bool auth_login;
 	bool auth;		/* any AUTH mechanism offered */
-	unsigned long long size;	/* SIZE limit, 0 = none given */
+	bool size;		/* SIZE: the MAIL parameter is understood */
 };
 
 /* Parses one reply line: "DDD", "DDD text" or "DDD-text".  Returns 0 and

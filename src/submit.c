@@ -21,13 +21,20 @@
 #include "smtp.h"
 #include "status.h"
 #include "submit.h"
-#include "xalloc.h"
+
+/* Whether a polite QUIT may still be sent. */
+enum session_state {
+	SESSION_READY,		/* between commands */
+	SESSION_IN_DATA,	/* after 354: the server reads message text */
+	SESSION_OUT_OF_SYNC,	/* a reply we could not make sense of */
+};
 
 struct session {
 	struct conn *conn;
 	const struct account *account;
+	const char *password;	/* NULL: no AUTH */
 	struct smtp_caps caps;
-	bool broken;		/* no QUIT possible: lost, or mid-DATA */
+	enum session_state state;
 };
 
 struct envelope_result {
@@ -40,11 +47,21 @@ struct envelope_result {
 };
 
 static int
+read_reply(struct session *ss, struct smtp_reply *r, struct smtp_caps *caps)
+{
+	if (smtp_read_reply(ss->conn, r, caps) == 0)
+		return 0;
+	if (fail_class() == FAIL_PROTOCOL)
+		ss->state = SESSION_OUT_OF_SYNC;
+	return -1;
+}
+
+static int
 expect(struct session *ss, int code, const char *what, enum failure permanent)
 {
 	struct smtp_reply r;
 
-	if (smtp_read_reply(ss->conn, &r, NULL) < 0)
+	if (read_reply(ss, &r, NULL) < 0)
 		return -1;
 	if (r.code != code)
 		return smtp_refused(&r, what, permanent);
@@ -61,23 +78,22 @@ hello(struct session *ss)
 	if (name == NULL && gethostname(host, sizeof host - 1) == 0)
 		name = host;
 	memset(&ss->caps, 0, sizeof ss->caps);
-	if (proto_send(ss->conn, "EHLO %s", name ? name : "localhost") < 0 ||
-	    smtp_read_reply(ss->conn, &r, &ss->caps) < 0)
+	if (proto_send(ss->conn, "EHLO %s", name) < 0 || read_reply(ss, &r, &ss->caps) < 0)
 		return -1;
-	if (r.code == 250) {
-		ss->caps.esmtp = true;
+	if (r.code == 250)
 		return 0;
-	}
 	if (r.code < 500)
 		return smtp_refused(&r, "EHLO", FAIL_PERMANENT);
 	/* A server that does not speak ESMTP: plain HELO, no extensions. */
 	memset(&ss->caps, 0, sizeof ss->caps);
-	if (proto_send(ss->conn, "HELO %s", name ? name : "localhost") < 0)
+	if (proto_send(ss->conn, "HELO %s", name) < 0)
 		return -1;
 	return expect(ss, 250, "HELO", FAIL_PERMANENT);
 }
 
-/* tls = starttls never continues in plaintext, whatever the server says. */
+/* tls = starttls never continues in plaintext, whatever the server says;
+ * a failed upgrade leaves the connection unusable (conn_usable()), so not
+ * even QUIT goes out in plaintext after it. */
 static int
 start_tls(struct session *ss)
 {
@@ -94,9 +110,9 @@ start_tls(struct session *ss)
 }
 
 static int
-auth_plain(struct session *ss, const char *user, const char *password)
+auth_plain(struct session *ss, const char *user)
 {
-	char *response = sasl_plain_response(user, password);
+	char *response = sasl_plain_response(user, ss->password);
 	int rc = proto_send_secret(ss->conn, "AUTH PLAIN <credentials>", "AUTH PLAIN %s",
 	    response);
 
@@ -119,13 +135,13 @@ auth_login_step(struct session *ss, const char *shown, const char *secret, int c
 }
 
 static int
-auth_login(struct session *ss, const char *user, const char *password)
+auth_login(struct session *ss, const char *user)
 {
 	if (proto_send(ss->conn, "AUTH LOGIN") < 0 ||
 	    expect(ss, 334, "AUTH LOGIN", FAIL_AUTH) < 0 ||
 	    auth_login_step(ss, "<user>", user, 334) < 0)
 		return -1;
-	return auth_login_step(ss, "<password>", password, 235);
+	return auth_login_step(ss, "<password>", ss->password, 235);
 }
 
 static int
@@ -150,22 +166,14 @@ choose_mechanism(const struct session *ss, enum auth_method *method_r)
 static int
 authenticate(struct session *ss)
 {
-	const struct account *a = ss->account;
 	enum auth_method method = AUTH_AUTO;
-	char *password;
-	int rc;
 
-	if (a->auth == AUTH_NONE || a->user == NULL)
+	if (ss->password == NULL)
 		return 0;
-	if (choose_mechanism(ss, &method) < 0 || cred_password(a, &password) < 0)
+	if (choose_mechanism(ss, &method) < 0)
 		return -1;
-	if (password == NULL)
-		return fail(FAIL_CONFIG, "%s:%d: user is set but no password, password_file "
-		    "or password_command", a->file, a->line);
-	rc = method == AUTH_PLAIN ? auth_plain(ss, a->user, password)
-				  : auth_login(ss, a->user, password);
-	cred_free(password);
-	return rc;
+	return method == AUTH_PLAIN ? auth_plain(ss, ss->account->user)
+				    : auth_login(ss, ss->account->user);
 }
 
 static void
@@ -186,68 +194,100 @@ note_recipient_reply(struct envelope_result *er, const char *rcpt, const struct 
 	}
 }
 
-static void
-mail_parameters(const struct session *ss, const struct outgoing *out, off_t size,
-	char *params, size_t cap)
+/* An upper bound of what goes on the wire, for RFC 1870 SIZE: the header,
+ * and the body tripled when it is re-encoded (=XX for every octet). */
+static long long
+size_estimate(const struct submission *s, const struct outgoing *out)
 {
-	int n = 0;
+	long long body = (long long)(s->spool->size - out->body_offset);
 
-	params[0] = '\0';
-	if (out->eight_bit && ss->caps.eightbitmime)
-		n = snprintf(params, cap, " BODY=8BITMIME");
-	if (ss->caps.size > 0 && n >= 0 && (size_t)n < cap)
-		snprintf(params + n, cap - (size_t)n, " SIZE=%lld", (long long)size);
+	return (long long)out->header_length + (out->body_as_qp ? 3 * body : body);
 }
 
-/* MAIL, RCPT..., DATA: with PIPELINING all sent at once and the replies
- * read in order; otherwise one by one, stopping as soon as it is clear
- * that no DATA should follow. */
+static int
+send_mail_from(struct session *ss, const struct submission *s, const struct outgoing *out)
+{
+	char size[32] = "";
+
+	if (ss->caps.size)
+		snprintf(size, sizeof size, " SIZE=%lld", size_estimate(s, out));
+	return proto_send(ss->conn, "MAIL FROM:<%s>%s%s", s->envelope_from,
+	    out->eight_bit && ss->caps.eightbitmime ? " BODY=8BITMIME" : "", size);
+}
+
+/* Command i of the envelope: 0 is MAIL, 1..n the RCPTs, n + 1 DATA. */
+static int
+send_envelope_command(struct session *ss, const struct submission *s,
+	const struct outgoing *out, size_t i)
+{
+	if (i == 0)
+		return send_mail_from(ss, s, out);
+	if (i <= s->recipients->count)
+		return proto_send(ss->conn, "RCPT TO:<%s>", s->recipients->items[i - 1]);
+	return proto_send(ss->conn, "DATA");
+}
+
+static int
+read_envelope_reply(struct session *ss, const struct submission *s, size_t i,
+	struct envelope_result *er)
+{
+	struct smtp_reply r;
+
+	if (read_reply(ss, &r, NULL) < 0)
+		return -1;
+	if (i == 0)
+		er->mail = r;
+	else if (i <= s->recipients->count)
+		note_recipient_reply(er, s->recipients->items[i - 1], &r);
+	else
+		er->data = r;
+	if (i > s->recipients->count && r.code == 354)
+		ss->state = SESSION_IN_DATA;
+	return 0;
+}
+
+/* Lock-step only: whether command i is still worth sending. */
+static bool
+worth_sending(const struct submission *s, const struct envelope_result *er, size_t i)
+{
+	if (i == 0)
+		return true;
+	if (er->mail.code != 250)
+		return false;
+	return i <= s->recipients->count || (er->accepted > 0 && er->temporary[0] == '\0');
+}
+
+/* MAIL, RCPT..., DATA: with PIPELINING (RFC 2920) all sent at once and the
+ * replies read in order; otherwise one at a time, stopping as soon as it is
+ * clear that no DATA should follow. */
 static int
 send_envelope(struct session *ss, const struct submission *s, const struct outgoing *out,
 	struct envelope_result *er)
 {
-	const struct strlist *rcpts = s->recipients;
-	bool pipelined = ss->caps.pipelining;
-	char params[64];
-	size_t sent = 0, read = 0, total = rcpts->count + 2;
+	size_t total = s->recipients->count + 2;
 
-	mail_parameters(ss, out, s->spool->size + (off_t)out->header_length, params,
-	    sizeof params);
 	memset(er, 0, sizeof *er);
-	while (sent < total) {
-		bool data_is_next = sent == total - 1;
-
-		if (!pipelined && ((sent > 0 && er->mail.code != 250) ||
-		    (data_is_next && (er->accepted == 0 || er->temporary[0] != '\0'))))
-			break;
-		if ((sent == 0 ? proto_send(ss->conn, "MAIL FROM:<%s>%s", s->envelope_from, params)
-		    : data_is_next ? proto_send(ss->conn, "DATA")
-		    : proto_send(ss->conn, "RCPT TO:<%s>", rcpts->items[sent - 1])) < 0)
-			return -1;
-		sent++;
-		for (; read < sent && (!pipelined || sent == total); read++) {
-			struct smtp_reply r;
-
-			if (smtp_read_reply(ss->conn, &r, NULL) < 0)
+	if (ss->caps.pipelining) {
+		for (size_t i = 0; i < total; i++)
+			if (send_envelope_command(ss, s, out, i) < 0)
 				return -1;
-			if (read == 0)
-				er->mail = r;
-			else if (read == total - 1)
-				er->data = r;
-			else
-				note_recipient_reply(er, rcpts->items[read - 1], &r);
-		}
+		for (size_t i = 0; i < total; i++)
+			if (read_envelope_reply(ss, s, i, er) < 0)
+				return -1;
+		return 0;
 	}
+	for (size_t i = 0; i < total && worth_sending(s, er, i); i++)
+		if (send_envelope_command(ss, s, out, i) < 0 ||
+		    read_envelope_reply(ss, s, i, er) < 0)
+			return -1;
 	return 0;
 }
 
+/* After 354 the only way to send no message is to drop the connection
+ * (the state stays SESSION_IN_DATA, so no QUIT follows). */
 static int
-judge_envelope(struct session *ss, const struct submission *s, const struct envelope_result *er)
+judge_envelope(const struct submission *s, const struct envelope_result *er)
 {
-	/* DATA accepted but nothing should be sent: only closing the
-	 * connection ends the transaction without a message. */
-	if (er->data.code == 354 && (er->accepted == 0 || er->temporary[0] != '\0'))
-		ss->broken = true;
 	if (er->mail.code != 250)
 		return smtp_refused(&er->mail, "sender refused", FAIL_PERMANENT);
 	if (er->temporary[0] != '\0')
@@ -261,13 +301,16 @@ judge_envelope(struct session *ss, const struct submission *s, const struct enve
 	return 0;
 }
 
+/* Dot-stuffs n bytes (at most STUFF_CHUNK at a time) onto the connection. */
+#define STUFF_CHUNK 8192
+
 static int
 send_stuffed(struct session *ss, struct smtp_stuffer *st, const char *p, size_t n)
 {
-	static char wire[2 * QP_OUT_MAX(4096) + 1];
+	static char wire[2 * STUFF_CHUNK + 1];
 
 	while (n > 0) {
-		size_t chunk = n < QP_OUT_MAX(4096) ? n : QP_OUT_MAX(4096);
+		size_t chunk = n < STUFF_CHUNK ? n : STUFF_CHUNK;
 
 		if (conn_write(ss->conn, wire, smtp_stuff(st, p, chunk, wire)) < 0)
 			return -1;
@@ -308,17 +351,19 @@ send_message(struct session *ss, const struct submission *s, const struct outgoi
 	return conn_write(ss->conn, end, smtp_stuff_end(&st, end));
 }
 
+/* Only a 2xx here means the message is the server's; without any answer we
+ * cannot know, and say so. */
 static int
 final_reply(struct session *ss)
 {
 	struct smtp_reply r;
 
-	if (smtp_read_reply(ss->conn, &r, NULL) < 0) {
-		ss->broken = true;
+	if (read_reply(ss, &r, NULL) < 0) {
 		fail_context("no answer after the end of the message; it may have been "
 		    "delivered, so a retry may send a duplicate");
 		return fail_reclassify(FAIL_TEMPORARY);
 	}
+	ss->state = SESSION_READY;
 	if (r.code < 200 || r.code >= 300)
 		return smtp_refused(&r, "message refused", FAIL_PERMANENT);
 	return 0;
@@ -333,17 +378,15 @@ transaction(struct session *ss, struct submission *s)
 
 	s->compose.server_8bitmime = ss->caps.eightbitmime;
 	compose_build(s->message, &s->compose, &out);
-	if (s->message->body.longest_line > 998 && !out.body_as_qp)
-		log_info("message has lines over 998 octets and is not single-part text; "
-		    "sending it unchanged for the server to judge");
+	if (out.sent_unfit)
+		log_info("the message has lines over 998 octets, NUL bytes or 8-bit data the "
+		    "server did not agree to, and is not single-part text: sending it "
+		    "unchanged for the server to judge");
 	rc = send_envelope(ss, s, &out, &er);
 	if (rc == 0)
-		rc = judge_envelope(ss, s, &er);
-	if (rc == 0) {
-		ss->broken = true;	/* until the final reply */
+		rc = judge_envelope(s, &er);
+	if (rc == 0)
 		rc = send_message(ss, s, &out) < 0 ? -1 : final_reply(ss);
-		ss->broken = rc < 0 && fail_class() != FAIL_PERMANENT;
-	}
 	compose_free(NULL, &out);
 	if (rc == 0 && er.refused_count > 0)
 		rc = fail(FAIL_RECIPIENT, "sent to %zu recipient%s, but refused: %s", er.accepted,
@@ -358,7 +401,7 @@ quit(struct session *ss)
 	struct failure_record saved;
 	struct smtp_reply r;
 
-	if (ss->broken)
+	if (ss->state != SESSION_READY || !conn_usable(ss->conn))
 		return;
 	fail_save(&saved);
 	if (proto_send(ss->conn, "QUIT") == 0)
@@ -366,23 +409,41 @@ quit(struct session *ss)
 	fail_restore(&saved);
 }
 
-int
-submit_message(struct submission *s)
+static int
+session(struct session *ss, struct submission *s)
 {
-	struct session ss = { .account = s->account };
 	struct endpoint ep;
 	int rc;
 
 	config_endpoint(s->account, &ep);
-	if (conn_open(&ep, &ss.conn) < 0)
+	if (conn_open(&ep, &ss->conn) < 0)
 		return -1;
-	rc = expect(&ss, 220, "greeting", FAIL_PERMANENT);
-	if (rc == 0)
-		rc = hello(&ss) < 0 || start_tls(&ss) < 0 || authenticate(&ss) < 0 ||
-		    transaction(&ss, s) < 0 ? -1 : 0;
-	if (rc < 0 && (fail_class() == FAIL_TEMPORARY || fail_class() == FAIL_PROTOCOL))
-		ss.broken = true;
-	quit(&ss);
-	conn_close(ss.conn);
+	rc = expect(ss, 220, "greeting", FAIL_PERMANENT) < 0 || hello(ss) < 0 ||
+	    start_tls(ss) < 0 || authenticate(ss) < 0 || transaction(ss, s) < 0 ? -1 : 0;
+	quit(ss);
+	conn_close(ss->conn);
+	return rc;
+}
+
+/* The password is fetched before connecting: a slow password_command must
+ * not hold a session open, and its failure needs no server at all. */
+int
+submit_message(struct submission *s)
+{
+	const struct account *a = s->account;
+	struct session ss = { .account = a };
+	char *password = NULL;
+	int rc;
+
+	if (a->auth != AUTH_NONE && a->user != NULL) {
+		if (cred_password(a, &password) < 0)
+			return -1;
+		if (password == NULL)
+			return fail(FAIL_CONFIG, "%s:%d: user is set but no password, "
+			    "password_file or password_command", a->file, a->line);
+	}
+	ss.password = password;
+	rc = session(&ss, s);
+	cred_free(password);
 	return rc;
 }

@@ -23,6 +23,7 @@ import difflib
 import fcntl
 import hashlib
 import os
+import select
 import re
 import shlex
 import shutil
@@ -602,6 +603,7 @@ class Server:
         except (ssl.SSLError, OSError) as e:
             self.note('-- TLS handshake with %s certificate failed: %s' % (step.cert, e))
             if step.rejected:
+                self.refuse_plaintext_after(step, tls)
                 self.conn.eof = True
                 return
             self.fail(step, 'TLS handshake failed: %s' % e)
@@ -618,6 +620,24 @@ class Server:
                 self.fail(step, 'client accepted the %s certificate and sent: %s'
                           % (step.cert, show(data)))
             self.conn.eof = True
+
+    def refuse_plaintext_after(self, step, tls):
+        """After a failed handshake nothing may follow in plaintext (not even
+        QUIT): read until the client hangs up; TLS records (alerts) are fine."""
+        data, end = b'', time.monotonic() + min(self.sc.server_timeout, 5)
+        while time.monotonic() < end:
+            ready, _, _ = select.select([tls.fileno()], [], [], max(0.0, end - time.monotonic()))
+            if not ready:
+                break
+            try:
+                chunk = os.read(tls.fileno(), 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+        if data and data[0] not in (0x14, 0x15, 0x16, 0x17):
+            self.fail(step, 'client sent plaintext after the failed handshake: %s' % show(data))
 
     def do_huge(self, step):
         self.note('%s %s<%d x>\\r\\n' % (self.tag('S'), show(step.prefix), step.size))
