@@ -151,6 +151,14 @@ field_value(const struct header_field *f)
 	return out;
 }
 
+char *
+compose_field_value(const struct parsed_message *m, const char *name)
+{
+	const struct header_field *f = find_field(m, name);
+
+	return f != NULL ? field_value(f) : NULL;
+}
+
 void
 compose_recipients(const struct parsed_message *m, struct strlist *out)
 {

@@ -51,6 +51,8 @@ struct outgoing {
  * does not start with a header field is taken as a body without header.
  * FAIL_DATA for a header larger than HEADER_MAX. */
 int compose_parse(const struct spool *s, struct parsed_message *m);
+/* The unfolded value of the first field called name, or NULL; new string. */
+char *compose_field_value(const struct parsed_message *m, const char *name);
 /* Appends the addresses of To, Cc and Bcc (for -t). */
 void compose_recipients(const struct parsed_message *m, struct strlist *out);
 /* Builds what is sent, for -s (m from a spool without header) or a raw

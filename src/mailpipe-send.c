@@ -38,7 +38,7 @@ struct options {
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: %s [-EtVv] [-a account] [-C file] [-f from] [-F name] "
+	fprintf(out, "usage: %s [-Etv] [-a account] [-C file] [-f from] [-F name] "
 	    "[-s subject] [recipient ...]\n", log_progname);
 }
 
@@ -56,12 +56,13 @@ parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
+		{ "version", no_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "a:B:b:C:EF:f:iL:N:O:o:R:r:s:tUVvX:",
+	opterr = 0;	/* one line of our own instead of getopt's */
+	while ((ch = getopt_long(argc, argv, ":a:B:b:C:EF:f:iL:N:O:o:R:r:s:tUV:vX:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a': o->account = optarg; break;
@@ -73,7 +74,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 's': o->subject = optarg; break;
 		case 't': o->extract = true; break;
 		case 'v': log_verbose = 1; break;
-		case 'V':
+		case 'W':
 			printf("mailpipe-send %s\n", MAILPIPE_VERSION);
 			exit(0);
 		case 'h':
@@ -81,13 +82,16 @@ parse_options(int argc, char **argv, struct options *o)
 			exit(0);
 		/* sendmail options that change nothing here: -i/-oi (a lone "." is
 		 * always data), -B (8-bit handling is automatic), -o..., -N, -R,
-		 * -X, -L, -O, -U. */
+		 * -V (DSN envelope id), -X, -L, -O, -U. */
 		case 'B': case 'i': case 'L': case 'N': case 'O': case 'o':
-		case 'R': case 'U': case 'X':
+		case 'R': case 'U': case 'V': case 'X':
 			break;
+		case ':':
+			return fail(FAIL_USAGE, "option -%c needs an argument (see --help)", optopt);
 		default:
-			usage(stderr);
-			return fail(FAIL_USAGE, "unknown option");
+			return optopt != 0
+			    ? fail(FAIL_USAGE, "unknown option -%c (see --help)", optopt)
+			    : fail(FAIL_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
 		}
 	}
 	for (int i = optind; i < argc; i++)
@@ -114,26 +118,30 @@ domain_of(const char *address)
 	return at != NULL ? at + 1 : NULL;
 }
 
-/* -f, else from =, else the message's From:, else user if it is an address. */
+/* -f with a domain, else from =, else a bare -f (cron's "-f root" must not
+ * replace a configured sender that the server may require), else the
+ * message's From:, else user if it is an address. */
 static char *
 envelope_sender(const struct options *o, const struct account *a,
 	const struct parsed_message *m)
 {
 	struct strlist found = { 0 };
-	char *sender = NULL;
+	char *from_field = compose_field_value(m, "From"), *sender = NULL;
 
-	if (o->from != NULL)
+	if (o->from != NULL && strchr(o->from, '@') != NULL)
 		address_list_extract(o->from, &found);
-	else if (a->from != NULL)
+	if (found.count == 0 && a->from != NULL)
 		strlist_push(&found, a->from);
-	for (size_t i = 0; found.count == 0 && i < m->count; i++)
-		if (strncasecmp(m->fields[i].text, "From:", 5) == 0)
-			address_list_extract(m->fields[i].text + 5, &found);
+	if (found.count == 0 && o->from != NULL)
+		address_list_extract(o->from, &found);
+	if (found.count == 0 && from_field != NULL)
+		address_list_extract(from_field, &found);
 	if (found.count == 0 && a->user != NULL && strchr(a->user, '@') != NULL)
 		strlist_push(&found, a->user);
 	if (found.count > 0)
 		sender = xstrdup(found.items[0]);
 	strlist_free(&found);
+	free(from_field);
 	return sender;
 }
 
@@ -190,9 +198,11 @@ send_it(struct run *r)
 	const char *domain;
 	struct submission sub;
 
-	if (config_load(r->opt.config, &r->cfg) < 0 ||
+	/* stdin first: a producer (cron) must never die of SIGPIPE because
+	 * of a problem on our side. */
+	if (spool_read(STDIN_FILENO, r->opt.subject == NULL, &r->spool) < 0 ||
+	    config_load(r->opt.config, &r->cfg) < 0 ||
 	    config_account(&r->cfg, ACCOUNT_SMTP, r->opt.account, &r->account) < 0 ||
-	    spool_read(STDIN_FILENO, r->opt.subject == NULL, &r->spool) < 0 ||
 	    compose_parse(&r->spool, &r->message) < 0)
 		return -1;
 	if (r->opt.skip_empty && r->spool.size == 0)
