@@ -150,13 +150,19 @@ parse_seconds(struct account *a, size_t offset, const char *value)
 {
 	unsigned long long n;
 	const char *err = parse_number(value, 86400 * 7, &n);
-	int *field = (int *)((char *)a + offset);
 
-	if (err == NULL && n == 0 && offset == FIELD(timeout))
-		err = "timeout must be at least 1 second";
 	if (err == NULL)
-		*field = (int)n;
+		*(int *)((char *)a + offset) = (int)n;
 	return err;
+}
+
+/* A wait of 0 seconds would fail every operation. */
+static const char *
+parse_timeout(struct account *a, size_t offset, const char *value)
+{
+	const char *err = parse_seconds(a, offset, value);
+
+	return err == NULL && a->timeout == 0 ? "timeout must be at least 1 second" : err;
 }
 
 static const char *
@@ -222,17 +228,10 @@ parse_auth(struct account *a, size_t offset, const char *value)
 static const char *
 parse_fingerprint(struct account *a, size_t offset, const char *value)
 {
-	size_t digits = 0;
+	unsigned char pin[TLS_PIN_LENGTH];
 
-	for (const char *p = value; *p != '\0'; p++) {
-		if (*p == ':')
-			continue;
-		if (strchr("0123456789abcdefABCDEF", *p) == NULL)
-			return "expected a SHA-256 fingerprint in hex";
-		digits++;
-	}
-	if (digits != 64)
-		return "expected a SHA-256 fingerprint: 64 hex digits";
+	if (tls_parse_fingerprint(value, pin) < 0)
+		return "expected a SHA-256 fingerprint: 64 hex digits, colons allowed";
 	return parse_string(a, offset, value);
 }
 
@@ -249,7 +248,7 @@ static const struct key keys[] = {
 	{ "password_file", FOR_BOTH, parse_path, FIELD(password_file) },
 	{ "password_command", FOR_BOTH, parse_string, FIELD(password_command) },
 	{ "auth", FOR_BOTH, parse_auth, 0 },
-	{ "timeout", FOR_BOTH, parse_seconds, FIELD(timeout) },
+	{ "timeout", FOR_BOTH, parse_timeout, FIELD(timeout) },
 	{ "deadline", FOR_BOTH, parse_seconds, FIELD(deadline) },
 	{ "from", FOR_SMTP, parse_string, FIELD(from) },
 	{ "helo", FOR_SMTP, parse_string, FIELD(helo) },
@@ -280,6 +279,9 @@ account_init(struct account *a, enum account_kind kind)
 	a->tls_verify = true;
 	a->auth = AUTH_AUTO;
 	a->timeout = 60;
+	/* So that a server trickling a byte a minute cannot hold a run
+	 * forever: half an hour for one message, six for a mailbox backup. */
+	a->deadline = kind == ACCOUNT_SMTP ? 1800 : 21600;
 	a->keep = true;
 }
 

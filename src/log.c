@@ -1,7 +1,8 @@
 /*
- * Diagnostics on stderr.  The transcript escapes control characters so that
- * a hostile server cannot move the cursor or hide text on an operator's
- * terminal.
+ * Diagnostics on stderr.  Everything that may hold a server's words (error
+ * reasons quote replies; the transcript is nothing else) goes out with
+ * control characters escaped, so that a hostile server cannot move the
+ * cursor, erase a line or retitle the terminal of whoever reads it.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,11 +13,29 @@ const char *log_progname = "mailpipe";
 int log_verbose;
 int log_quiet;
 
+static void
+write_escaped(const char *text, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)text[i];
+
+		if (ch < 0x20 || ch == 0x7f)
+			fprintf(stderr, "\\x%02x", ch);
+		else
+			fputc(ch, stderr);
+	}
+}
+
 static void __attribute__((format(printf, 2, 0)))
 vlog(const char *prefix, const char *fmt, va_list ap)
 {
+	char line[2048];
+	int len = vsnprintf(line, sizeof line, fmt, ap);
+
+	if (len < 0)
+		return;
 	fprintf(stderr, "%s: %s", log_progname, prefix);
-	vfprintf(stderr, fmt, ap);
+	write_escaped(line, (size_t)len < sizeof line ? (size_t)len : sizeof line - 1);
 	fputc('\n', stderr);
 }
 
@@ -60,13 +79,6 @@ log_transcript(const char *dir, const char *line, size_t len)
 	if (!log_verbose)
 		return;
 	fprintf(stderr, "%s ", dir);
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)line[i];
-
-		if (ch < 0x20 || ch == 0x7f)
-			fprintf(stderr, "\\x%02x", ch);
-		else
-			fputc(ch, stderr);
-	}
+	write_escaped(line, len);
 	fputc('\n', stderr);
 }

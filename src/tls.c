@@ -4,7 +4,6 @@
  * itself.  The handshake runs on the non-blocking socket with the same
  * bounded waits as everything else.
  */
-#include <ctype.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -27,24 +26,33 @@ struct tls_session {
 	char description[128];
 };
 
-#define PIN_LENGTH 32	/* SHA-256 */
-
-/* Parses hex with optional colons; returns 0 or -1. */
 static int
-parse_fingerprint(const char *text, unsigned char pin[PIN_LENGTH])
+hex_digit(char ch)
 {
-	size_t n = 0;
+	return ch >= '0' && ch <= '9' ? ch - '0'
+	    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+	    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+int
+tls_parse_fingerprint(const char *text, unsigned char pin[TLS_PIN_LENGTH])
+{
+	size_t digits = 0;
 
 	for (const char *p = text; *p != '\0'; p++) {
+		int value = hex_digit(*p);
+
 		if (*p == ':')
 			continue;
-		if (!isxdigit((unsigned char)p[0]) || !isxdigit((unsigned char)p[1]) ||
-		    n == PIN_LENGTH)
+		if (value < 0 || digits == 2 * TLS_PIN_LENGTH)
 			return -1;
-		sscanf(p, "%2hhx", &pin[n++]);
-		p++;
+		if (digits % 2 == 0)
+			pin[digits / 2] = (unsigned char)(value << 4);
+		else
+			pin[digits / 2] |= (unsigned char)value;
+		digits++;
 	}
-	return n == PIN_LENGTH ? 0 : -1;
+	return digits == 2 * TLS_PIN_LENGTH ? 0 : -1;
 }
 
 static const char *
@@ -96,10 +104,13 @@ set_peer_name(SSL *ssl, const char *host, bool verify)
 static int
 classify_handshake_failure(SSL *ssl, int ssl_err, const char *host)
 {
+	/* With SSL_VERIFY_NONE (a pin, or tls_verify = no) OpenSSL still
+	 * records a chain result; it says nothing about why we failed then. */
+	bool verifying = SSL_get_verify_mode(ssl) & SSL_VERIFY_PEER;
 	long verify = SSL_get_verify_result(ssl);
 	int reason = ERR_GET_REASON(ERR_peek_last_error());
 
-	if (verify != X509_V_OK)
+	if (verifying && verify != X509_V_OK)
 		return fail(FAIL_AUTH, "TLS: certificate of %s not trusted: %s", host,
 		    X509_verify_cert_error_string(verify));
 	if (reason == SSL_R_UNSUPPORTED_PROTOCOL || reason == SSL_R_NO_PROTOCOLS_AVAILABLE ||
@@ -122,18 +133,18 @@ wait_for_ssl(struct tls_session *s, int ret, const struct timing *t, const char 
 static int
 check_pin(struct tls_session *s, const char *host, const char *fingerprint)
 {
-	unsigned char want[PIN_LENGTH], got[EVP_MAX_MD_SIZE];
+	unsigned char want[TLS_PIN_LENGTH], got[EVP_MAX_MD_SIZE];
 	unsigned int got_len = 0;
 	X509 *cert;
 
-	if (parse_fingerprint(fingerprint, want) < 0)
+	if (tls_parse_fingerprint(fingerprint, want) < 0)
 		return fail(FAIL_CONFIG, "tls_fingerprint: not a SHA-256 fingerprint in hex");
 	cert = SSL_get1_peer_certificate(s->ssl);
 	if (cert == NULL)
 		return fail(FAIL_AUTH, "TLS: %s sent no certificate", host);
 	X509_digest(cert, EVP_sha256(), got, &got_len);
 	X509_free(cert);
-	if (got_len != PIN_LENGTH || CRYPTO_memcmp(want, got, PIN_LENGTH) != 0)
+	if (got_len != TLS_PIN_LENGTH || CRYPTO_memcmp(want, got, TLS_PIN_LENGTH) != 0)
 		return fail(FAIL_AUTH, "TLS: certificate of %s does not match tls_fingerprint", host);
 	return 0;
 }

@@ -19,6 +19,12 @@ struct tls_options {
 
 struct tls_session;
 
+#define TLS_PIN_LENGTH 32	/* SHA-256 */
+
+/* Parses a tls_fingerprint: 64 hex digits, colons allowed anywhere.
+ * Returns 0, or -1 (nothing recorded) when it is not one. */
+int tls_parse_fingerprint(const char *text, unsigned char pin[TLS_PIN_LENGTH]);
+
 /* Handshake on a connected non-blocking fd.  Failures: FAIL_AUTH (untrusted,
  * expired, wrong host, pin mismatch), FAIL_PERMANENT (no common protocol,
  * e.g. the server cannot do TLS 1.2), FAIL_TEMPORARY (cut or timed out),
