@@ -20,6 +20,7 @@
 struct element {
 	char addr[ADDR_MAX + 1];
 	size_t length;
+	bool too_long;		/* never cut an address: refuse it */
 	size_t insert_at;	/* where "@domain" belongs in the list */
 	size_t end;		/* index of the separator or the end */
 };
@@ -29,6 +30,8 @@ append(struct element *e, char ch)
 {
 	if (e->length < ADDR_MAX)
 		e->addr[e->length++] = ch;
+	else
+		e->too_long = true;
 }
 
 /* Steps over a comment, nested ones included; returns the index after it. */
@@ -107,7 +110,9 @@ address_list_extract(const char *list, struct strlist *out)
 
 	for (size_t i = 0; list[i] != '\0';) {
 		i = scan_element(list, i, &e);
-		if (e.length > 0)
+		if (e.too_long)
+			strlist_push(out, "<address too long>");	/* not sendable */
+		else if (e.length > 0)
 			strlist_push(out, e.addr);
 	}
 }
@@ -121,7 +126,7 @@ address_list_qualify(const char *list, const char *domain)
 
 	for (size_t i = 0; list[i] != '\0';) {
 		i = scan_element(list, i, &e);
-		if (e.length == 0 || strchr(e.addr, '@') != NULL)
+		if (e.length == 0 || e.too_long || strchr(e.addr, '@') != NULL)
 			continue;
 		memcpy(out + out_len, list + done, e.insert_at - done);
 		out_len += e.insert_at - done;

@@ -173,6 +173,25 @@ struct run {
 	char *sender;
 };
 
+/* -t: a bad address in the message is bad input (65), not a bad argument. */
+static int
+header_recipients(const struct parsed_message *m, struct strlist *out)
+{
+	struct strlist found = { 0 };
+	int rc = 0;
+
+	compose_recipients(m, &found);
+	for (size_t i = 0; i < found.count && rc == 0; i++) {
+		if (address_is_sendable(found.items[i]))
+			strlist_push(out, found.items[i]);
+		else
+			rc = fail(FAIL_DATA, "invalid address in the message header: %s",
+			    found.items[i]);
+	}
+	strlist_free(&found);
+	return rc;
+}
+
 static int
 gather_recipients(struct run *r, const char *domain)
 {
@@ -184,8 +203,8 @@ gather_recipients(struct run *r, const char *domain)
 		strlist_push(&r->to_header, q);
 		free(q);
 	}
-	if (r->opt.extract)
-		compose_recipients(&r->message, &r->recipients);
+	if (r->opt.extract && header_recipients(&r->message, &r->recipients) < 0)
+		return -1;
 	if (r->recipients.count == 0)
 		return r->opt.extract ? fail(FAIL_DATA, "no recipients in the message (-t)")
 				      : fail(FAIL_USAGE, "no recipients given");

@@ -191,9 +191,30 @@ test_resolve(void)
 	unlink(aliases);
 }
 
+/* An address longer than any server takes is refused, never cut short to
+ * some other, deliverable address. */
+static void
+test_too_long(void)
+{
+	char list[1200];
+	struct strlist out = { 0 };
+	char *q;
+
+	memset(list, 'a', 1100);
+	strcpy(list + 1100, "@example.com");
+	address_list_extract(list, &out);
+	ok(out.count == 1 && !address_is_sendable(out.items[0]),
+	    "an 1112-byte address is extracted as something unsendable");
+	q = address_list_qualify(list, "example.org");
+	is_str(q, list, "an over-long address is not qualified either");
+	free(q);
+	strlist_free(&out);
+}
+
 int
 main(void)
 {
+	test_too_long();
 	test_extract();
 	test_qualify();
 	test_sendable();
