@@ -40,6 +40,7 @@ struct uidl_entry {
 	unsigned long long size;	/* octets as the server listed them */
 	long long fetched;		/* time of retrieval (seconds since the epoch) */
 	bool seen;			/* listed by the server in this session */
+	unsigned long order;		/* internal: later entries replace earlier */
 };
 
 struct uidl_state;
@@ -62,6 +63,8 @@ struct uidl_entry *uidl_lookup(struct uidl_state *s, const char *uidl);
 /* Appends entries to the journal and fsyncs it, then adds them to the
  * state as seen.  Call before renaming their files into new/. */
 int uidl_journal(struct uidl_state *s, const struct uidl_entry *e, size_t n);
+/* Takes an entry out again (its file could not be committed). */
+void uidl_forget(struct uidl_state *s, const char *uidl);
 /* Rewrites the state file atomically and empties the journal.  With prune,
  * entries not seen in this session (the server no longer has them) go. */
 int uidl_save(struct uidl_state *s, bool prune);

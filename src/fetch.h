@@ -1,0 +1,33 @@
+/*
+ * The fetch policy: which messages to retrieve and delete, in which order,
+ * and what to do when something fails half way.  Everything here follows
+ * one rule: a message is deleted on the server only after its file is
+ * committed in new/ and recorded in the state, and it is never delivered
+ * twice (DESIGN.md section 3).
+ */
+#ifndef MAILPIPE_FETCH_H
+#define MAILPIPE_FETCH_H
+
+#include <stdbool.h>
+
+#include "config.h"
+
+struct fetch_options {
+	const char *maildir;	/* --maildir: overrides the account's */
+	int keep;		/* -1: the account's `keep`; 0 --delete; 1 --keep */
+	bool list;		/* --list: show, retrieve nothing, change nothing */
+};
+
+/* Runs one account.  Returns 0, or -1 with the failure recorded; per-message
+ * failures (a RETR or DELE refused, a duplicate UIDL) are reported on
+ * stderr as they happen, the other messages are still processed, and the
+ * worst of them is what is recorded at the end. */
+int fetch_account(const struct account *a, const struct fetch_options *o);
+
+/* SIGTERM and SIGINT set a flag that the fetch checks between messages: no
+ * new RETR is sent, those in flight are finished and committed (not
+ * deleted), then RSET and QUIT, and the run fails with FAIL_TEMPORARY.  A
+ * second signal kills at once (safe: see uidl.h). */
+void fetch_catch_signals(void);
+
+#endif

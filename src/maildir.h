@@ -1,0 +1,76 @@
+/*
+ * Maildir delivery: the sink mailpipe-fetch writes messages into.
+ *
+ * A message is written into tmp/ under a name unique per the Maildir spec
+ * (time, microseconds, pid, sequence, random, escaped host name), made
+ * durable, renamed into new/ under the same name, and new/ is fsynced.  The
+ * API is shaped for batches (DESIGN.md section 3):
+ *
+ *	maildir_msg_begin / _write / _end	for each message of the batch
+ *	maildir_sync_batch			one durability pass over them
+ *	(the caller journals the final names here)
+ *	maildir_msg_commit			rename each into new/
+ *	maildir_sync_new			fsync new/ once
+ *
+ * The tmp file is removed on every failure path: by maildir_msg_abort(),
+ * which is also what maildir_msg_free() does to a message not committed.
+ *
+ * Errors: -1 with the failure recorded (status.h): FAIL_CANTCREAT when the
+ * Maildir or one of its subdirectories cannot be created, FAIL_IO for any
+ * other local error (write, fsync, rename: e.g. ENOSPC).
+ */
+#ifndef MAILPIPE_MAILDIR_H
+#define MAILPIPE_MAILDIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Longest file name this module generates, with its NUL. */
+#define MAILDIR_NAME_MAX 256
+
+struct maildir;
+struct maildir_msg;
+
+/* Opens the Maildir at path.  With create, the directory and its tmp/ new/
+ * cur/ are made (0700) when missing; without, a missing Maildir is opened
+ * as an empty one (for --list) and nothing can be delivered into it. */
+int maildir_open(const char *path, bool create, struct maildir **md_r);
+void maildir_close(struct maildir *md);
+const char *maildir_path(const struct maildir *md);
+
+/* Creates a new file in tmp/.  Only one message may be open for writing at
+ * a time (between _begin and _end); any number may wait for commit. */
+int maildir_msg_begin(struct maildir *md, struct maildir_msg **m_r);
+int maildir_msg_write(struct maildir_msg *m, const void *p, size_t n);
+/* Flushes what is buffered; the file stays open for maildir_sync_batch(). */
+int maildir_msg_end(struct maildir_msg *m);
+/* The base name, the same in tmp/ and new/ (a reader moving the file to
+ * cur/ may append ":2,FLAGS"). */
+const char *maildir_msg_name(const struct maildir_msg *m);
+unsigned long long maildir_msg_size(const struct maildir_msg *m);
+
+/* Makes the content of the n ended messages durable (fsync each, or one
+ * syncfs() for a larger batch) and closes their files. */
+int maildir_sync_batch(struct maildir *md, struct maildir_msg *const *msgs, size_t n);
+/* Renames a synced message from tmp/ into new/. */
+int maildir_msg_commit(struct maildir_msg *m);
+/* Makes the renames durable. */
+int maildir_sync_new(struct maildir *md);
+/* Removes the tmp file (if any and not committed) and frees; never fails.
+ * NULL is allowed. */
+void maildir_msg_free(struct maildir_msg *m);
+
+/* True when a file of that base name is in new/ or cur/ (where it may carry
+ * an info suffix ":..."). */
+bool maildir_has(struct maildir *md, const char *name);
+/* Removes tmp/name if it exists (journal replay of an uncommitted entry). */
+void maildir_drop_tmp(struct maildir *md, const char *name);
+/* mkdir -p: creates missing directories of path with mode; 0 or -1 with
+ * errno set (no failure recorded). */
+int maildir_mkdirs(const char *path, mode_t mode);
+/* True for a name this module could have generated: no '/', no leading '.',
+ * printable, not too long.  Used to refuse a corrupt journal entry. */
+bool maildir_name_valid(const char *name);
+
+#endif

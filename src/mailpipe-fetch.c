@@ -1,0 +1,170 @@
+/*
+ * mailpipe-fetch: POP3 to Maildir.  Options, config, one account or all of
+ * them, exit status; the policy is in fetch.c.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "fetch.h"
+#include "log.h"
+#include "status.h"
+
+#ifndef MAILPIPE_VERSION
+#define MAILPIPE_VERSION "unknown"
+#endif
+
+struct cli {
+	const char *config;
+	const char *account;
+	bool all;
+	struct fetch_options fetch;
+};
+
+#define SYNOPSIS \
+	"usage: mailpipe-fetch [-C FILE] [-a ACCOUNT | --all] [--keep | --delete]\n" \
+	"                      [--maildir DIR] [--list] [-v] [-q]\n"
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, SYNOPSIS
+	    "\n"
+	    "Retrieves new messages from a POP3 account into a Maildir.\n"
+	    "  -C, --config FILE    configuration file (default: mailpipe.ini search order)\n"
+	    "  -a, --account NAME   the [pop3 NAME] account (default: default_account)\n"
+	    "      --all            every [pop3 ...] account in turn\n"
+	    "      --keep           leave messages on the server (overrides keep)\n"
+	    "      --delete         delete each message once it is safely stored\n"
+	    "      --maildir DIR    deliver into DIR instead of the account's maildir\n"
+	    "      --list           show the server's messages; retrieve nothing\n"
+	    "  -v, --verbose        protocol transcript (secrets hidden) and a summary\n"
+	    "  -q, --quiet          no warnings\n"
+	    "  -h, --help           this text\n"
+	    "      --version        the version\n");
+}
+
+enum { OPT_ALL = 256, OPT_KEEP, OPT_DELETE, OPT_MAILDIR, OPT_LIST, OPT_VERSION };
+
+static const struct option options[] = {
+	{ "config", required_argument, NULL, 'C' },
+	{ "account", required_argument, NULL, 'a' },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ "keep", no_argument, NULL, OPT_KEEP },
+	{ "delete", no_argument, NULL, OPT_DELETE },
+	{ "maildir", required_argument, NULL, OPT_MAILDIR },
+	{ "list", no_argument, NULL, OPT_LIST },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Returns -1 to go on, else the exit code. */
+static int
+parse_option(struct cli *cli, int ch)
+{
+	switch (ch) {
+	case 'C':		cli->config = optarg; break;
+	case 'a':		cli->account = optarg; break;
+	case OPT_ALL:		cli->all = true; break;
+	case OPT_KEEP:		cli->fetch.keep = 1; break;
+	case OPT_DELETE:	cli->fetch.keep = 0; break;
+	case OPT_MAILDIR:	cli->fetch.maildir = optarg; break;
+	case OPT_LIST:		cli->fetch.list = true; break;
+	case 'v':		log_verbose = 1; break;
+	case 'q':		log_quiet = 1; break;
+	case 'h':
+		usage(stdout);
+		return 0;
+	case OPT_VERSION:
+		printf("mailpipe-fetch %s\n", MAILPIPE_VERSION);
+		return 0;
+	default:
+		fputs(SYNOPSIS, stderr);	/* getopt said what was wrong */
+		return status_exit_code(FAIL_USAGE);
+	}
+	return -1;
+}
+
+static int
+parse_args(int argc, char **argv, struct cli *cli)
+{
+	int ch, rc;
+
+	cli->fetch.keep = -1;
+	while ((ch = getopt_long(argc, argv, "C:a:vqh", options, NULL)) != -1)
+		if ((rc = parse_option(cli, ch)) >= 0)
+			return rc;
+	if (optind < argc || (cli->all && cli->account != NULL) ||
+	    (cli->all && cli->fetch.maildir != NULL)) {
+		log_error("%s", optind < argc ? "unexpected argument" :
+		    cli->account ? "-a and --all exclude each other" :
+		    "--maildir with --all would mix accounts in one Maildir");
+		fputs(SYNOPSIS, stderr);
+		return status_exit_code(FAIL_USAGE);
+	}
+	return -1;
+}
+
+static enum failure
+run_one(const struct account *a, const struct fetch_options *o)
+{
+	fail_clear();
+	if (fetch_account(a, o) == 0)
+		return FAIL_NONE;
+	log_error("%s: %s", a->name, fail_reason());
+	return fail_class();
+}
+
+/* Every [pop3 ...] account; one failing does not stop the others. */
+static enum failure
+run_all(const struct config *cfg, const struct fetch_options *o)
+{
+	enum failure worst = FAIL_NONE;
+	size_t n = 0;
+
+	for (size_t i = 0; i < cfg->count; i++) {
+		if (cfg->accounts[i].kind != ACCOUNT_POP3)
+			continue;
+		n++;
+		worst = status_worse(worst, run_one(&cfg->accounts[i], o));
+	}
+	if (n == 0) {
+		log_error("%s: no [pop3 NAME] section", cfg->path);
+		return FAIL_CONFIG;
+	}
+	return worst;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli cli = { 0 };
+	struct config cfg = { 0 };
+	const struct account *a;
+	enum failure result;
+	int rc;
+
+	log_progname = "mailpipe-fetch";
+	if ((rc = parse_args(argc, argv, &cli)) >= 0)
+		return rc;
+	fetch_catch_signals();
+	if (config_load(cli.config, &cfg) < 0) {
+		log_error("%s", fail_reason());
+		return status_exit_code(fail_class());
+	}
+	if (cli.all) {
+		result = run_all(&cfg, &cli.fetch);
+	} else if (config_account(&cfg, ACCOUNT_POP3, cli.account, &a) < 0) {
+		log_error("%s", fail_reason());
+		result = fail_class();
+	} else {
+		result = run_one(a, &cli.fetch);
+	}
+	config_free(&cfg);
+	return status_exit_code(result);
+}

@@ -1,0 +1,100 @@
+/*
+ * The POP3 dialogue (RFC 1939, 2449 CAPA and response codes, 2595 STLS,
+ * 3206 SYS/AUTH codes, 5034 SASL) over a conn.  Blocking call-and-check;
+ * commands that may be pipelined are split into a send half and a read
+ * half, so the caller can keep a bounded window of them in flight.
+ *
+ * Status lines are read strictly: "+OK" or "-ERR", then a space or the end
+ * of the line, at most PROTO_LINE_MAX bytes; anything else is FAIL_PROTOCOL.
+ * A -ERR is classified from its response code: [SYS/TEMP], [IN-USE] and
+ * [LOGIN-DELAY] FAIL_TEMPORARY, [AUTH] FAIL_AUTH, [SYS/PERM] FAIL_PERMANENT,
+ * otherwise the default of the command that got it.
+ *
+ * Return values: 0 done; -1 failed with the failure recorded (status.h), the
+ * session is then unusable (except for pop3_close()); POP3_REFUSED the
+ * server answered -ERR to a per-message command (RETR, TOP, DELE): the
+ * failure is recorded and the session goes on.
+ */
+#ifndef MAILPIPE_POP3_H
+#define MAILPIPE_POP3_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+#include "conn.h"
+#include "status.h"
+
+#define POP3_REFUSED 1
+/* RFC 2449 section 4: a command line is at most 255 octets. */
+#define POP3_COMMAND_MAX 255
+
+struct pop3_status {
+	bool ok;
+	char code[64];		/* response code without brackets, or "" */
+	const char *text;	/* the rest of the line (points into it) */
+};
+
+struct pop3_caps {
+	bool known;		/* CAPA answered +OK */
+	bool stls, user, sasl_plain, pipelining, uidl, top, resp_codes;
+};
+
+/* Receives a piece of a message (CRLF already LF, dots unstuffed); returns
+ * 0, or -1 with a failure recorded to abort (the session is then unusable). */
+typedef int pop3_sink_fn(void *arg, const char *p, size_t n);
+
+struct pop3;
+
+/* Connects (implicit TLS per ep), reads the greeting and asks CAPA. */
+int pop3_open(const struct endpoint *ep, struct pop3 **p_r);
+/* For tests: a session over an existing conn (greeting read, CAPA asked). */
+int pop3_open_conn(struct conn *c, struct pop3 **p_r);
+const struct pop3_caps *pop3_caps(const struct pop3 *p);
+/* STLS, refusing bytes injected before the handshake, then CAPA again.
+ * Not offered or refused: FAIL_PERMANENT (never a plaintext fallback). */
+int pop3_stls(struct pop3 *p);
+/* Logs in with the method asked for (AUTH_AUTO: SASL PLAIN when offered,
+ * else USER/PASS).  The password only ever goes through
+ * proto_send_secret(). */
+int pop3_login(struct pop3 *p, enum auth_method method, const char *user,
+	const char *password);
+
+int pop3_stat(struct pop3 *p, unsigned long *count_r, unsigned long long *size_r);
+/* LIST and UIDL: the callback gets each line of the listing, parsed: the
+ * message number, then the size (LIST) or the unique-id and its length
+ * (UIDL; validity is the caller's business).  A line that does not parse
+ * is FAIL_PROTOCOL. */
+int pop3_list(struct pop3 *p, void (*fn)(void *arg, unsigned long num,
+	unsigned long long size), void *arg);
+/* UIDL refused without a response code: FAIL_PERMANENT (the server lacks it). */
+int pop3_uidl(struct pop3 *p, void (*fn)(void *arg, unsigned long num,
+	const char *uidl, size_t len), void *arg);
+
+/* RETR in two halves: the send half only buffers the command; the read
+ * half reads the oldest outstanding answer and streams the body into sink,
+ * in constant memory whatever the message or line length. */
+int pop3_send_retr(struct pop3 *p, unsigned long num);
+int pop3_read_retr(struct pop3 *p, pop3_sink_fn *sink, void *arg);
+int pop3_top(struct pop3 *p, unsigned long num, unsigned long lines, pop3_sink_fn *sink,
+	void *arg);
+int pop3_send_dele(struct pop3 *p, unsigned long num);
+int pop3_read_dele(struct pop3 *p);
+int pop3_noop(struct pop3 *p);
+int pop3_rset(struct pop3 *p);
+/* QUIT; the +OK is the server's promise that DELEs took effect.  -ERR or
+ * no answer is FAIL_TEMPORARY (the messages stay on the server). */
+int pop3_quit(struct pop3 *p);
+/* True while no answer is outstanding and no body is half read. */
+bool pop3_idle(const struct pop3 *p);
+/* Closes the connection without QUIT (the server then deletes nothing);
+ * frees.  NULL is allowed. */
+void pop3_close(struct pop3 *p);
+
+/* Parses a status line; -1 (FAIL_PROTOCOL) when it is neither +OK nor
+ * -ERR. */
+int pop3_parse_status(const char *line, size_t len, struct pop3_status *st);
+/* The class of a -ERR: from its response code, else dflt. */
+enum failure pop3_error_class(const struct pop3_status *st, enum failure dflt);
+
+#endif

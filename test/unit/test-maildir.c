@@ -1,0 +1,290 @@
+/*
+ * Maildir sink: the commit sequence, names, and every failure path leaving
+ * no file behind in tmp/.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "maildir.h"
+#include "status.h"
+#include "tap.h"
+
+static char root[] = "/tmp/test-maildir.XXXXXX";
+
+static int
+count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static char *
+path_in(const char *md, const char *sub, const char *name)
+{
+	static char buf[4][1024];
+	static int slot;
+	char *p = buf[slot++ % 4];
+
+	snprintf(p, sizeof buf[0], "%s/%s%s%s", md, sub, name ? "/" : "", name ? name : "");
+	return p;
+}
+
+static char *
+slurp(const char *path)
+{
+	static char buf[65536];
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return NULL;
+	n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	return buf;
+}
+
+static void
+test_create_and_commit(void)
+{
+	char mdpath[1024];
+	struct maildir *md;
+	struct maildir_msg *m;
+	struct stat st;
+	char name[MAILDIR_NAME_MAX];
+
+	snprintf(mdpath, sizeof mdpath, "%s/a/b/Maildir", root);
+	ok(maildir_open(mdpath, true, &md) == 0, "open creates a missing Maildir and parents");
+	ok(stat(path_in(mdpath, "tmp", NULL), &st) == 0 && S_ISDIR(st.st_mode) &&
+	    (st.st_mode & 0777) == 0700, "tmp/ is a 0700 directory");
+	ok(stat(path_in(mdpath, "new", NULL), &st) == 0 && (st.st_mode & 0777) == 0700,
+	    "new/ is 0700");
+	ok(stat(path_in(mdpath, "cur", NULL), &st) == 0 && (st.st_mode & 0777) == 0700,
+	    "cur/ is 0700");
+	ok(maildir_msg_begin(md, &m) == 0, "begin a message");
+	snprintf(name, sizeof name, "%s", maildir_msg_name(m));
+	ok(strchr(name, '/') == NULL && strchr(name, ':') == NULL && maildir_name_valid(name),
+	    "name %s has no '/' or ':'", name);
+	ok(count_files(path_in(mdpath, "tmp", NULL)) == 1, "the file is in tmp/");
+	ok(maildir_msg_write(m, "Subject: x\n\nbody\n", 17) == 0, "write");
+	ok(maildir_msg_end(m) == 0, "end");
+	ok(maildir_msg_size(m) == 17, "size counted");
+	ok(maildir_sync_batch(md, &m, 1) == 0, "sync");
+	ok(maildir_msg_commit(m) == 0, "commit");
+	ok(maildir_sync_new(md) == 0, "fsync new/");
+	maildir_msg_free(m);
+	is_str(slurp(path_in(mdpath, "new", name)), "Subject: x\n\nbody\n", "content in new/");
+	ok(count_files(path_in(mdpath, "tmp", NULL)) == 0, "tmp/ is empty after commit");
+	ok(maildir_has(md, name), "maildir_has finds it in new/");
+	maildir_close(md);
+}
+
+static void
+test_batch_and_cur(void)
+{
+	char mdpath[1024];
+	struct maildir_msg *m[20];
+	struct maildir *md;
+	char first[MAILDIR_NAME_MAX];
+	int good = 1;
+
+	snprintf(mdpath, sizeof mdpath, "%s/batch", root);
+	ok(maildir_open(mdpath, true, &md) == 0, "open batch Maildir");
+	for (int i = 0; i < 20; i++) {
+		char body[64];
+		int n = snprintf(body, sizeof body, "message %d\n", i);
+
+		good &= maildir_msg_begin(md, &m[i]) == 0 && maildir_msg_write(m[i], body,
+		    (size_t)n) == 0 && maildir_msg_end(m[i]) == 0;
+	}
+	ok(good, "20 messages written into tmp/");
+	ok(count_files(path_in(mdpath, "tmp", NULL)) == 20, "20 files in tmp/");
+	ok(maildir_sync_batch(md, m, 20) == 0, "one sync pass for the batch (syncfs)");
+	for (int i = 0; i < 20; i++)
+		good &= maildir_msg_commit(m[i]) == 0;
+	ok(good && maildir_sync_new(md) == 0, "20 renames, one fsync of new/");
+	ok(count_files(path_in(mdpath, "new", NULL)) == 20, "20 files in new/");
+	snprintf(first, sizeof first, "%s", maildir_msg_name(m[0]));
+	for (int i = 0; i < 20; i++)
+		maildir_msg_free(m[i]);
+	ok(strcmp(first, "x") != 0, "names are distinct");
+
+	/* A reader moved it to cur/ and added flags. */
+	char from[1024], to[1400];
+
+	snprintf(from, sizeof from, "%s", path_in(mdpath, "new", first));
+	snprintf(to, sizeof to, "%s/cur/%s:2,S", mdpath, first);
+	ok(rename(from, to) == 0, "move one to cur/ with :2,S");
+	maildir_close(md);
+	ok(maildir_open(mdpath, true, &md) == 0, "reopen");
+	ok(maildir_has(md, first), "maildir_has finds it in cur/ with an info suffix");
+	ok(!maildir_has(md, "1.M1P1Q1R0.nohost"), "and not a name that is not there");
+	maildir_close(md);
+}
+
+static void
+test_abort_paths(void)
+{
+	char mdpath[1024];
+	struct maildir *md;
+	struct maildir_msg *m;
+
+	snprintf(mdpath, sizeof mdpath, "%s/abort", root);
+	ok(maildir_open(mdpath, true, &md) == 0, "open abort Maildir");
+	ok(maildir_msg_begin(md, &m) == 0 && maildir_msg_write(m, "partial", 7) == 0,
+	    "a message half written");
+	maildir_msg_free(m);
+	ok(count_files(path_in(mdpath, "tmp", NULL)) == 0, "free without commit removes tmp");
+	ok(maildir_msg_begin(md, &m) == 0 && maildir_msg_write(m, "x\n", 2) == 0 &&
+	    maildir_msg_end(m) == 0 && maildir_sync_batch(md, &m, 1) == 0,
+	    "a message synced but never renamed");
+	maildir_msg_free(m);
+	ok(count_files(path_in(mdpath, "tmp", NULL)) == 0 &&
+	    count_files(path_in(mdpath, "new", NULL)) == 0, "removed; nothing in new/");
+	maildir_close(md);
+}
+
+/* RLIMIT_FSIZE makes write() fail with EFBIG, like a full disk would with
+ * ENOSPC, without needing a small file system. */
+static void
+test_write_failure(void)
+{
+	char mdpath[1024];
+	struct rlimit old, small = { 4096, 4096 };
+	static char big[200000];
+	struct maildir *md;
+	struct maildir_msg *m;
+	int rc;
+
+	snprintf(mdpath, sizeof mdpath, "%s/full", root);
+	ok(maildir_open(mdpath, true, &md) == 0, "open full Maildir");
+	getrlimit(RLIMIT_FSIZE, &old);
+	signal(SIGXFSZ, SIG_IGN);
+	small.rlim_max = old.rlim_max;
+	setrlimit(RLIMIT_FSIZE, &small);
+	memset(big, 'x', sizeof big);
+	fail_clear();
+	ok(maildir_msg_begin(md, &m) == 0, "begin");
+	rc = maildir_msg_write(m, big, sizeof big);
+	if (rc == 0)
+		rc = maildir_msg_end(m);
+	setrlimit(RLIMIT_FSIZE, &old);
+	ok(rc < 0 && fail_class() == FAIL_IO, "write failure is FAIL_IO (%s)", fail_reason());
+	maildir_msg_free(m);
+	ok(count_files(path_in(mdpath, "tmp", NULL)) == 0, "tmp file removed after failure");
+	ok(count_files(path_in(mdpath, "new", NULL)) == 0, "nothing in new/");
+	maildir_close(md);
+}
+
+static void
+test_cannot_create(void)
+{
+	char *file = path_in(root, "plainfile", NULL);
+	char md_path[1100];
+	struct maildir *md;
+	int fd = open(file, O_WRONLY | O_CREAT, 0600), rc;
+
+	close(fd);
+	snprintf(md_path, sizeof md_path, "%s/Maildir", file);
+	fail_clear();
+	rc = maildir_open(md_path, true, &md);
+	ok(rc < 0 && fail_class() == FAIL_CANTCREAT,
+	    "a Maildir under a plain file is FAIL_CANTCREAT (%s)", fail_reason());
+	fail_clear();
+	ok(maildir_open(path_in(root, "missing", NULL), false, &md) == 0, "a missing Maildir "
+	    "opens read-only (for --list)");
+	ok(!maildir_has(md, "anything"), "and is empty");
+	ok(maildir_msg_begin(md, &(struct maildir_msg *){ NULL }) < 0,
+	    "and cannot be delivered into");
+	maildir_close(md);
+	ok(access(path_in(root, "missing", NULL), F_OK) < 0, "and was not created");
+}
+
+/* A tmp file left by a killed run of ours is removed at the next open; one
+ * of a live process is not. */
+static void
+test_orphans(void)
+{
+	char mdpath[1024], dead[600], live[600], path[1700];
+	struct maildir *md;
+	struct maildir_msg *m;
+	const char *host;
+	long pid = 4194303;
+	int fd;
+
+	snprintf(mdpath, sizeof mdpath, "%s/orphans", root);
+	ok(maildir_open(mdpath, true, &md) == 0 && maildir_msg_begin(md, &m) == 0,
+	    "open orphans Maildir");
+	host = strchr(strchr(maildir_msg_name(m), 'R'), '.') + 1;
+	while (kill((pid_t)pid, 0) == 0)
+		pid--;
+	snprintf(dead, sizeof dead, "1.M1P%ldQ1R00.%s", pid, host);
+	snprintf(live, sizeof live, "1.M1P%ldQ2R00.%s", (long)getpid(), host);
+	snprintf(path, sizeof path, "%s/tmp/%s", mdpath, dead);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	snprintf(path, sizeof path, "%s/tmp/%s", mdpath, live);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	snprintf(path, sizeof path, "%s/tmp/other.host.file", mdpath);
+	fd = open(path, O_WRONLY | O_CREAT, 0600);
+	close(fd);
+	maildir_msg_free(m);
+	maildir_close(md);
+	ok(maildir_open(mdpath, true, &md) == 0, "reopen");
+	snprintf(path, sizeof path, "%s/tmp/%s", mdpath, dead);
+	ok(access(path, F_OK) < 0, "the tmp file of a dead run of ours is removed");
+	snprintf(path, sizeof path, "%s/tmp/%s", mdpath, live);
+	ok(access(path, F_OK) == 0, "the tmp file of a live process stays");
+	snprintf(path, sizeof path, "%s/tmp/other.host.file", mdpath);
+	ok(access(path, F_OK) == 0, "someone else's fresh tmp file stays");
+	maildir_close(md);
+}
+
+static void
+test_names(void)
+{
+	ok(maildir_name_valid("1700000000.M1P2Q3R4.host"), "generated form valid");
+	ok(!maildir_name_valid("../x"), "../x invalid");
+	ok(!maildir_name_valid(".hidden"), "leading dot invalid");
+	ok(!maildir_name_valid("a/b"), "slash invalid");
+	ok(!maildir_name_valid("a:2,S"), "colon invalid");
+	ok(!maildir_name_valid("a b"), "space invalid");
+	ok(!maildir_name_valid(""), "empty invalid");
+}
+
+int
+main(void)
+{
+	char cmd[256];
+
+	if (mkdtemp(root) == NULL)
+		return 1;
+	test_create_and_commit();
+	test_batch_and_cur();
+	test_abort_paths();
+	test_write_failure();
+	test_cannot_create();
+	test_orphans();
+	test_names();
+	snprintf(cmd, sizeof cmd, "rm -rf %s", root);
+	if (system(cmd) != 0)
+		return 1;
+	return done_testing();
+}
