@@ -98,6 +98,7 @@ fetch_catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	net_watch_signal_flag(&got_signal);
 }
 
 static int

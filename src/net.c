@@ -38,6 +38,14 @@ timing_wait_ms(const struct timing *t)
 	return left < t->timeout_ms ? (int)left : t->timeout_ms;
 }
 
+static volatile sig_atomic_t *signal_flag;
+
+void
+net_watch_signal_flag(volatile sig_atomic_t *flag)
+{
+	signal_flag = flag;
+}
+
 int
 net_wait(int fd, short events, const struct timing *t, const char *what)
 {
@@ -46,6 +54,9 @@ net_wait(int fd, short events, const struct timing *t, const char *what)
 	int n;
 
 	for (;;) {
+		if (signal_flag != NULL && *signal_flag != 0 &&
+		    end > clock_now_ms() + NET_SIGNAL_GRACE_MS)
+			end = clock_now_ms() + NET_SIGNAL_GRACE_MS;
 		int64_t left = end - clock_now_ms();
 
 		if (left <= 0)

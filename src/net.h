@@ -6,6 +6,7 @@
 #ifndef MAILPIPE_NET_H
 #define MAILPIPE_NET_H
 
+#include <signal.h>
 #include <stdint.h>
 
 struct timing {
@@ -19,6 +20,12 @@ int timing_wait_ms(const struct timing *t);
 /* poll() one fd for events within the timing; returns 0 when ready, or -1
  * with FAIL_TEMPORARY recorded ("timed out ...: what"). */
 int net_wait(int fd, short events, const struct timing *t, const char *what);
+
+/* After a SIGTERM or SIGINT a batch tool should finish what it is doing,
+ * not wait out a stalled server: once *flag is non-zero, every wait is cut
+ * to NET_SIGNAL_GRACE_MS. */
+#define NET_SIGNAL_GRACE_MS 10000
+void net_watch_signal_flag(volatile sig_atomic_t *flag);
 
 /* Connects to every address of host in turn (IPv6 and IPv4) and returns a
  * non-blocking socket in *fd_r.  Failures: FAIL_HOST (name not found),
