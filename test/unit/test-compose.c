@@ -20,31 +20,11 @@
 #include "spool.h"
 #include "status.h"
 #include "strlist.h"
+#include "peer.h"
 #include "tap.h"
 
 /* ---- helpers ---- */
 
-static int
-spool_text(const char *data, size_t n, bool has_header, struct spool *s)
-{
-	char path[] = "/tmp/test-compose.XXXXXX";
-	int fd = mkstemp(path), rc;
-
-	if (fd < 0)
-		abort();
-	unlink(path);
-	for (size_t off = 0; off < n;) {
-		ssize_t w = write(fd, data + off, n - off);
-
-		if (w <= 0)
-			abort();
-		off += (size_t)w;
-	}
-	lseek(fd, 0, SEEK_SET);
-	rc = spool_read(fd, has_header, s);
-	close(fd);
-	return rc;
-}
 
 /* The number of fields called name in a header block (LF endings). */
 static int
@@ -122,7 +102,7 @@ build_(struct built *b, const char *data, size_t n, bool has_header,
 {
 	memset(b, 0, sizeof *b);
 	fail_clear();
-	b->rc = spool_text(data, n, has_header, &b->spool);
+	b->rc = peer_spool_text(data, n, has_header, &b->spool);
 	if (b->rc == 0)
 		b->rc = compose_parse(&b->spool, &b->m);
 	if (b->rc == 0)
@@ -629,7 +609,7 @@ test_header_max(void)
 		msg[i + 99] = '\n';
 	}
 	strcpy(msg + n, "\nbody\n");
-	rc = spool_text(msg, strlen(msg), true, &s);
+	rc = peer_spool_text(msg, strlen(msg), true, &s);
 	fail_clear();
 	ok(rc == 0 && compose_parse(&s, &m) < 0 && fail_class() == FAIL_DATA,
 	    "a header over HEADER_MAX: FAIL_DATA");

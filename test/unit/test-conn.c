@@ -27,70 +27,17 @@
 #include "conn.h"
 #include "net.h"
 #include "status.h"
+#include "peer.h"
 #include "tap.h"
 
-static const struct timing patient = { .timeout_ms = 10000, .deadline_ms = 0 };
 
 /* ---- the peer ---- */
 
 /* Waits until everything written on fd has been read by the other end. */
 static void
-wait_drained(int fd)
-{
-	for (int spins = 0; spins < 200000; spins++) {
-		int queued = 0;
-
-		if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued == 0)
-			return;
-		if (spins < 1000)
-			sched_yield();
-		else
-			usleep(50);
-	}
-}
-
-static void
 set_nonblocking(int fd)
 {
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-}
-
-/* A forked peer writing data one byte at a time; with hold_open it then
- * waits for the reader to close, otherwise it closes its end (EOF). */
-static struct conn *
-peer_bytewise(const char *data, size_t n, bool hold_open, pid_t *pid_r)
-{
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-		abort();
-	fflush(stdout);
-	*pid_r = fork();
-	if (*pid_r < 0)
-		abort();
-	if (*pid_r == 0) {
-		char ch;
-
-		close(sv[0]);
-		for (size_t i = 0; i < n; i++) {
-			if (send(sv[1], data + i, 1, MSG_NOSIGNAL) != 1)
-				_exit(0);
-			wait_drained(sv[1]);
-		}
-		while (hold_open && recv(sv[1], &ch, 1, 0) > 0)
-			;
-		_exit(0);
-	}
-	close(sv[1]);
-	set_nonblocking(sv[0]);
-	return conn_from_fd(sv[0], "peer", &patient);
-}
-
-static void
-peer_end(struct conn *c, pid_t pid)
-{
-	conn_close(c);
-	waitpid(pid, NULL, 0);
 }
 
 /* An in-process pair: *peer_r is the server's end. */
@@ -163,7 +110,7 @@ static void
 test_line_endings(void)
 {
 	int peer;
-	struct conn *c = pair(&peer, &patient);
+	struct conn *c = pair(&peer, &peer_patience);
 	static const char data[] = "bare\ncrlf\r\n\r\n\ninner\rcr\r\nlast\r\n";
 
 	put(peer, data, sizeof data - 1);
@@ -202,21 +149,21 @@ test_line_cap(void)
 
 	memset(data, 'x', sizeof data);
 
-	c = pair(&peer, &patient);
+	c = pair(&peer, &peer_patience);
 	data[100] = '\n';
 	put(peer, data, 101);
 	expect_line(c, 100, data, 100, "line of exactly max bytes, LF");
 	conn_close(c);
 	close(peer);
 
-	c = pair(&peer, &patient);
+	c = pair(&peer, &peer_patience);
 	memcpy(data + 100, "\r\n", 2);
 	put(peer, data, 102);
 	expect_line(c, 100, data, 100, "line of exactly max bytes, CRLF in one segment");
 	conn_close(c);
 	close(peer);
 
-	c = pair(&peer, &patient);
+	c = pair(&peer, &peer_patience);
 	data[100] = 'x';
 	data[101] = '\n';
 	put(peer, data, 102);
@@ -257,7 +204,7 @@ test_endless_line(void)
 	{
 		int peer;
 
-		c = pair(&peer, &patient);
+		c = pair(&peer, &peer_patience);
 		put(peer, data, 16000);	/* more than max, less than the buffer */
 		expect_failure(c, 8192, FAIL_PROTOCOL, "endless line in one segment");
 		ok(now_ms() - start < 8000, "refused at once");
@@ -285,7 +232,7 @@ test_buffer_sized_lines(void)
 	/* An endless line with max = CONN_BUFFER_SIZE - 1: still "line too
 	 * long", not a connection error once the buffer is full. */
 	memset(data, 'q', sizeof data);
-	c = pair(&peer, &patient);
+	c = pair(&peer, &peer_patience);
 	put(peer, data, sizeof data);
 	expect_failure(c, CONN_BUFFER_SIZE - 1, FAIL_PROTOCOL,
 	    "endless line, max = CONN_BUFFER_SIZE - 1");
@@ -298,7 +245,7 @@ test_eof_and_timeout(void)
 {
 	static const struct timing hasty = { .timeout_ms = 200, .deadline_ms = 0 };
 	int peer;
-	struct conn *c = pair(&peer, &patient);
+	struct conn *c = pair(&peer, &peer_patience);
 	int64_t start;
 
 	put(peer, "partial", 7);
@@ -307,7 +254,7 @@ test_eof_and_timeout(void)
 	conn_close(c);
 	close(peer);
 
-	c = pair(&peer, &patient);
+	c = pair(&peer, &peer_patience);
 	close(peer);
 	expect_failure(c, 100, FAIL_TEMPORARY, "EOF before anything");
 	conn_close(c);
@@ -325,7 +272,7 @@ test_starttls_injection(void)
 {
 	static const char data[] = "220 go\r\n250 injected\r\n";
 	int peer;
-	struct conn *c = pair(&peer, &patient);
+	struct conn *c = pair(&peer, &peer_patience);
 	char buf[64];
 	ssize_t got;
 	int rc;
@@ -347,7 +294,7 @@ test_starttls_injection(void)
 	close(peer);
 
 	/* One stray byte is enough. */
-	c = pair(&peer, &patient);
+	c = pair(&peer, &peer_patience);
 	put(peer, "220 go\r\nX", 9);
 	expect_line(c, 512, "220 go", 6, "go-ahead followed by one byte");
 	fail_clear();
@@ -363,7 +310,7 @@ static void
 test_write_and_peek(void)
 {
 	int peer;
-	struct conn *c = pair(&peer, &patient);
+	struct conn *c = pair(&peer, &peer_patience);
 	static char big[40000];
 	char *got = malloc(sizeof big + 16);
 	size_t have = 0;

@@ -24,9 +24,9 @@
 #include "proto.h"
 #include "smtp.h"
 #include "status.h"
+#include "peer.h"
 #include "tap.h"
 
-static const struct timing patient = { .timeout_ms = 10000, .deadline_ms = 0 };
 
 /* ---- parsing one line ---- */
 
@@ -147,51 +147,6 @@ test_capabilities(void)
 
 /* ---- replies over a socketpair ---- */
 
-static void
-wait_drained(int fd)
-{
-	for (int spins = 0; spins < 200000; spins++) {
-		int queued = 0;
-
-		if (ioctl(fd, SIOCOUTQ, &queued) < 0 || queued == 0)
-			return;
-		if (spins < 1000)
-			sched_yield();
-		else
-			usleep(50);
-	}
-}
-
-/* A forked server writing data one byte at a time; with hold_open it then
- * waits for the client to close, otherwise it closes its end (EOF). */
-static struct conn *
-server(const char *data, size_t n, bool hold_open, pid_t *pid_r)
-{
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-		abort();
-	fflush(stdout);
-	*pid_r = fork();
-	if (*pid_r < 0)
-		abort();
-	if (*pid_r == 0) {
-		char ch;
-
-		close(sv[0]);
-		for (size_t i = 0; i < n; i++) {
-			if (send(sv[1], data + i, 1, MSG_NOSIGNAL) != 1)
-				_exit(0);
-			wait_drained(sv[1]);
-		}
-		while (hold_open && recv(sv[1], &ch, 1, 0) > 0)
-			;
-		_exit(0);
-	}
-	close(sv[1]);
-	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
-	return conn_from_fd(sv[0], "server", &patient);
-}
 
 static void
 server_end(struct conn *c, pid_t pid)
@@ -225,7 +180,7 @@ test_ehlo_reply(void)
 	struct smtp_reply r;
 	struct smtp_caps caps;
 	pid_t pid;
-	struct conn *c = server(data, sizeof data - 1, true, &pid);
+	struct conn *c = peer_bytewise(data, sizeof data - 1, true, &pid);
 	int rc;
 
 	memset(&caps, 0, sizeof caps);
@@ -256,7 +211,7 @@ test_first_line_not_a_capability(void)
 	struct smtp_reply r;
 	struct smtp_caps caps;
 	pid_t pid;
-	struct conn *c = server(data, sizeof data - 1, true, &pid);
+	struct conn *c = peer_bytewise(data, sizeof data - 1, true, &pid);
 
 	memset(&caps, 0, sizeof caps);
 	ok(smtp_read_reply(c, &r, &caps) == 0 && !caps.starttls && caps.size,
@@ -271,7 +226,7 @@ expect_reply_failure_(const char *name, const char *data, size_t n, bool hold_op
 	struct smtp_reply r;
 	struct smtp_caps caps;
 	pid_t pid;
-	struct conn *c = server(data, n, hold_open, &pid);
+	struct conn *c = peer_bytewise(data, n, hold_open, &pid);
 	int64_t start = now_ms();
 	int rc;
 
@@ -356,7 +311,7 @@ test_limits_accepted(void)
 	char *p = many_lines(SMTP_REPLY_LINES_MAX - 1, &len);
 	int rc;
 
-	c = server(p, len, true, &pid);
+	c = peer_bytewise(p, len, true, &pid);
 	fail_clear();
 	rc = smtp_read_reply(c, &r, NULL);
 	ok(rc == 0 && r.code == 250, "a reply of exactly SMTP_REPLY_LINES_MAX lines is accepted");
@@ -372,7 +327,7 @@ test_limits_accepted(void)
 	memcpy(p, "250 ", 4);
 	memset(p + 4, 'z', PROTO_LINE_MAX - 4);
 	memcpy(p + PROTO_LINE_MAX, "\r\n", 2);
-	c = server(p, PROTO_LINE_MAX + 2, true, &pid);
+	c = peer_bytewise(p, PROTO_LINE_MAX + 2, true, &pid);
 	fail_clear();
 	rc = smtp_read_reply(c, &r, NULL);
 	ok(rc == 0 && r.code == 250, "a reply line of exactly PROTO_LINE_MAX bytes is accepted");

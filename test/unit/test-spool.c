@@ -17,30 +17,9 @@
 
 #include "spool.h"
 #include "status.h"
+#include "peer.h"
 #include "tap.h"
 
-/* Spools data from a temporary file (one or a few big reads). */
-static int
-spool_from_file(const char *data, size_t n, bool has_header, struct spool *s)
-{
-	char path[] = "/tmp/test-spool.XXXXXX";
-	int fd = mkstemp(path), rc;
-
-	if (fd < 0)
-		abort();
-	unlink(path);
-	for (size_t off = 0; off < n;) {
-		ssize_t w = write(fd, data + off, n - off);
-
-		if (w <= 0)
-			abort();
-		off += (size_t)w;
-	}
-	lseek(fd, 0, SEEK_SET);
-	rc = spool_read(fd, has_header, s);
-	close(fd);
-	return rc;
-}
 
 /* Spools data from a pipe written one byte at a time, each byte only after
  * the previous one was read, so every read() returns one byte. */
@@ -113,7 +92,7 @@ spool_case(const char *name, const char *data, size_t n, bool has_header, const 
 {
 	struct spool whole, bytes;
 	char *copy = malloc(n + 1);
-	int rc = spool_from_file(data, n, has_header, &whole);
+	int rc = peer_spool_text(data, n, has_header, &whole);
 
 	if (copy == NULL)
 		abort();
@@ -199,11 +178,11 @@ test_mbox_line(void)
 	static const char fromish[] = "From: a@x\n\nb\n";
 	struct spool s;
 
-	ok(spool_from_file(mbox, sizeof mbox - 1, true, &s) == 0, "mbox line: spooled");
+	ok(peer_spool_text(mbox, sizeof mbox - 1, true, &s) == 0, "mbox line: spooled");
 	is_int(s.header_offset, 48, "mbox line: the header starts after it");
 	is_int(s.body_offset, 54, "mbox line: body after the empty line");
 	spool_close(&s);
-	ok(spool_from_file(fromish, sizeof fromish - 1, true, &s) == 0, "From: field: spooled");
+	ok(peer_spool_text(fromish, sizeof fromish - 1, true, &s) == 0, "From: field: spooled");
 	is_int(s.header_offset, 0, "From: field is no mbox line");
 	is_int(s.body_offset, 11, "From: field: body after the empty line");
 	spool_close(&s);
