@@ -46,15 +46,18 @@ text_printf(struct text *t, const char *fmt, ...)
 	t->length += (size_t)n;
 }
 
-/* Length of "Name" in a line "Name: value", or 0 if it is no field. */
+/* Length of "Name" in a line "Name: value" (or the obsolete "Name :",
+ * RFC 5322 4.5.4), or 0 if it is no field. */
 static size_t
 field_name_length(const char *line, size_t len)
 {
-	size_t i = 0;
+	size_t name = 0, i;
 
-	while (i < len && line[i] > ' ' && line[i] < 0x7f && line[i] != ':')
-		i++;
-	return i > 0 && i < len && line[i] == ':' ? i : 0;
+	while (name < len && line[name] > ' ' && line[name] < 0x7f && line[name] != ':')
+		name++;
+	for (i = name; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
+		;
+	return name > 0 && i < len && line[i] == ':' ? name : 0;
 }
 
 /* Keeps a field with LF line endings inside (CRLF folding becomes LF). */
@@ -75,6 +78,7 @@ add_field(struct parsed_message *m, const char *start, size_t len, size_t name_l
 	m->fields = xrealloc(m->fields, (m->count + 1) * sizeof *m->fields);
 	m->fields[m->count].text = text;
 	m->fields[m->count].name_length = name_length;
+	m->fields[m->count].value_offset = name_length > 0 ? strcspn(text, ":") + 1 : 0;
 	m->count++;
 }
 
@@ -141,7 +145,7 @@ find_field(const struct parsed_message *m, const char *name)
 static char *
 field_value(const struct header_field *f)
 {
-	const char *v = f->text + f->name_length + 1;
+	const char *v = f->text + f->value_offset;
 	char *out = xmalloc(strlen(v) + 1), *o = out;
 
 	for (; *v != '\0'; v++)
@@ -366,9 +370,9 @@ copy_fields(struct text *t, const struct parsed_message *m, const struct compose
 		if (field_is(f, "Bcc") || (reencode && field_is(f, "Content-Transfer-Encoding")))
 			continue;
 		if (o->domain != NULL && is_address_field(f)) {
-			char *q = address_list_qualify(f->text + f->name_length + 1, o->domain);
+			char *q = address_list_qualify(f->text + f->value_offset, o->domain);
 
-			text_printf(t, "%.*s:%s\n", (int)f->name_length, f->text, q);
+			text_printf(t, "%.*s%s\n", (int)f->value_offset, f->text, q);
 			free(q);
 		} else {
 			text_printf(t, "%s\n", f->text);

@@ -19,6 +19,7 @@
 struct header_field {
 	char *text;		/* the whole field, folding kept, no final newline */
 	size_t name_length;
+	size_t value_offset;	/* just after the colon */
 };
 
 struct parsed_message {

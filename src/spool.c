@@ -25,6 +25,7 @@ enum scan_state {
 	MBOX_LINE,		/* skipping it */
 	HEADER_LINE_START,
 	FIELD_NAME,		/* name characters so far, no colon yet */
+	FIELD_NAME_SPACE,	/* "Name " : RFC 5322 4.5.4 allows space before ':' */
 	HEADER_LINE,		/* a field or continuation: the rest is header */
 	BODY,
 };
@@ -93,9 +94,12 @@ scan_header_byte(struct spool *s, struct scan *sc, unsigned char ch, off_t at)
 		    : is_field_name_byte(ch) ? FIELD_NAME : BODY;
 		break;
 	case FIELD_NAME:
+	case FIELD_NAME_SPACE:
 		if (ch == ':')
 			sc->state = HEADER_LINE;
-		else if (!is_field_name_byte(ch))
+		else if (ch == ' ' || ch == '\t')
+			sc->state = FIELD_NAME_SPACE;
+		else if (sc->state == FIELD_NAME_SPACE || !is_field_name_byte(ch))
 			sc->state = BODY;
 		break;
 	default:

@@ -304,6 +304,14 @@ test_raw_basics(void)
 		is_int(count_fields(h, "Content-Transfer-Encoding"), 0, "no CTE added needlessly");
 	}
 	built_free(&b);
+	/* The obsolete "Name :" form (RFC 5322 4.5.4) is a field like any other:
+	 * a "Bcc :" must not survive, nor end the header early. */
+	build(&b, "To: team@example.org\nBcc : boss@example.org\nSubject: report\n\nbody\n",
+	    true, &plain_options);
+	h = b.out.header;
+	ok(h != NULL && strstr(h, "boss") == NULL, "\"Bcc :\" removed");
+	ok(h != NULL && field(h, "Subject") != NULL, "\"Bcc :\": the header goes on after it");
+	built_free(&b);
 
 	build(&b, "Date: Mon, 1 Jan 2024 00:00:00 +0000\n"
 	    "Message-Id: <x@y>\n"

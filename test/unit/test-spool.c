@@ -163,7 +163,10 @@ test_facts(void)
 	    true, .size = 35, .body_offset = 19, .header_longest = 18, .body_longest = 13);
 	CASE("plain text is all body", "2024-01-01 12:00 log\nmore: x\n", true,
 	    .size = 29, .body_offset = 0, .body_longest = 20);
-	CASE("a space before the colon is no field", "Subject : x\n\nb\n", true,
+	CASE("a space before the colon is still a field (RFC 5322 4.5.4)",
+	    "Bcc : x\n\nb\n", true, .size = 11, .body_offset = 9, .header_longest = 7,
+	    .body_longest = 1);
+	CASE("a space inside the name is no field", "Sub ject: x\n\nb\n", true,
 	    .size = 15, .body_offset = 0, .body_longest = 11);
 	CASE("8-bit in the first body line counts as body", "S: x\n\xe9t\xe9\n", true,
 	    .size = 9, .body_offset = 5, .header_longest = 4, .body_8bit = true,
