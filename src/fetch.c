@@ -4,17 +4,27 @@
  * Order of one run, and why:
  *   1. lock the account, replay the journal against the Maildir (so a run
  *      killed earlier is resolved before anything is asked of the server);
- *   2. connect, STLS, log in, UIDL + LIST: the plan;
+ *   2. connect, STLS, log in, STAT + UIDL + LIST: the plan;
  *   3. delete mode: DELE what earlier runs retrieved but could not delete
  *      (their QUIT never came back), without delivering it again;
  *   4. retrieve new messages in batches: each into tmp/, then one
  *      durability pass, one journal append (fsync), the renames into new/,
  *      one fsync of new/, and only then (delete mode) their DELEs;
- *   5. QUIT, then rewrite the state (pruning UIDLs the server dropped).
+ *   5. QUIT; once it is answered +OK the deleted messages are gone, so their
+ *      UIDLs are forgotten (the server may give them to new messages); then
+ *      rewrite the state (pruning UIDLs the server dropped).
  * A SIGKILL anywhere leaves journal + Maildir consistent (uidl.h); a
  * connection lost anywhere leaves the server's messages in place, because
  * only QUIT's +OK makes DELE take effect.
+ *
+ * A message is only ever deleted without being retrieved in this run when
+ * the state says it was retrieved earlier with the same size and its
+ * deletion was never confirmed.  Anything odd about a message (no UIDL, a
+ * UIDL repeated, a size that changed behind a known UIDL, a body much
+ * bigger than its LIST size) leaves it on the server and makes the run
+ * fail, so that someone looks.
  */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,21 +46,33 @@
 /* Commands in flight with PIPELINING (RFC 2449 asks for a bounded window
  * so the server's receive buffer can always take them). */
 #define WINDOW_PIPELINING 8
+/* A body may exceed its LIST size (a server may count it differently) but
+ * not by this much: 2 * size + 1 MiB.  Beyond, the server is not sending
+ * the message it listed, and nothing bounds what it sends. */
+#define BODY_SLACK (1024ULL * 1024)
 
-enum msg_state {
-	MSG_NEW,		/* to retrieve */
-	MSG_RETRIEVED,		/* in the state: delete (delete mode) or leave */
-	MSG_KEEP,		/* retrieved, but not to be deleted (size changed) */
-	MSG_TOO_BIG,		/* over max_size: left on the server */
-	MSG_BAD_UIDL,		/* missing, invalid or duplicate UIDL: left alone */
+enum plan {
+	PLAN_NEW,		/* to retrieve */
+	PLAN_RETRIEVED,		/* in the state: delete (delete mode) or leave */
+	PLAN_CHANGED,		/* in the state with another size: left alone, an error */
+	PLAN_TOO_BIG,		/* over max_size: left on the server */
+	PLAN_BAD,		/* the listings make it unusable (see problem): left alone */
 };
 
 struct msg {
 	unsigned long num;
 	unsigned long long size;
-	char *uidl;		/* NULL when the server listed none */
-	bool bad_uidl;		/* invalid or duplicate */
-	enum msg_state state;
+	unsigned long long was_size;	/* PLAN_CHANGED: the size in the state */
+	char *uidl;		/* NULL when UIDL did not list the number */
+	const char *problem;	/* why the listings make it unusable, or NULL */
+	bool listed;		/* LIST gave its size */
+	bool deleted;		/* DELE answered +OK */
+	enum plan plan;
+};
+
+struct list_size {
+	unsigned long num;
+	unsigned long long size;
 };
 
 struct batch {
@@ -61,14 +83,20 @@ struct batch {
 
 struct run {
 	const struct account *a;
+	struct endpoint ep;
 	bool keep, list;
 	const char *maildir_path;
 	struct maildir *md;
 	struct uidl_state *state;
 	struct pop3 *pop;
-	struct msg *msgs;
+	unsigned long stat_count;
+	unsigned long long stat_total;
+	struct msg *msgs;		/* sorted by number once the plan is made */
 	size_t count, alloc;
-	bool listed;			/* the UIDL listing was complete */
+	struct list_size *sizes;	/* the LIST answer, until joined */
+	size_t nsizes, sizes_alloc;
+	bool prune;			/* the listing was complete and not empty */
+	bool rset;			/* RSET answered +OK: no DELE takes effect */
 	struct batch batch;
 	unsigned window;
 	/* outcome */
@@ -101,6 +129,12 @@ fetch_catch_signals(void)
 	net_watch_signal_flag(&got_signal);
 }
 
+int
+fetch_interrupted(void)
+{
+	return (int)got_signal;
+}
+
 static int
 interrupted_failure(void)
 {
@@ -122,15 +156,8 @@ soft_failure(struct run *r, const struct msg *m)
 /* ---- the plan ---- */
 
 static struct msg *
-msg_by_num(struct run *r, unsigned long num, bool create)
+new_msg(struct run *r, unsigned long num)
 {
-	if (num - 1 < r->count && r->msgs[num - 1].num == num)
-		return &r->msgs[num - 1];	/* the usual numbering 1..n */
-	for (size_t i = 0; i < r->count; i++)
-		if (r->msgs[i].num == num)
-			return &r->msgs[i];
-	if (!create)
-		return NULL;
 	if (r->count == r->alloc) {
 		r->alloc = r->alloc ? 2 * r->alloc : 256;
 		r->msgs = xrealloc(r->msgs, r->alloc * sizeof *r->msgs);
@@ -140,28 +167,111 @@ msg_by_num(struct run *r, unsigned long num, bool create)
 	return &r->msgs[r->count++];
 }
 
+/* The listings are only collected here, in any order; join_listings()
+ * makes one message list of them (sorting once, never searching). */
 static void
 on_uidl(void *arg, unsigned long num, const char *uidl, size_t len)
 {
-	struct run *r = arg;
-	struct msg *m = msg_by_num(r, num, true);
+	struct msg *m = new_msg(arg, num);
 
-	if (m->uidl != NULL) {
-		m->bad_uidl = true;	/* the number listed twice */
-		return;
-	}
 	m->uidl = xstrndup(uidl, len);
 	if (!uidl_valid(uidl, len))
-		m->bad_uidl = true;
+		m->problem = "invalid UIDL";
 }
 
 static void
 on_list(void *arg, unsigned long num, unsigned long long size)
 {
-	struct msg *m = msg_by_num(arg, num, false);
+	struct run *r = arg;
 
-	if (m != NULL)
-		m->size = size;
+	if (r->nsizes == r->sizes_alloc) {
+		r->sizes_alloc = r->sizes_alloc ? 2 * r->sizes_alloc : 256;
+		r->sizes = xrealloc(r->sizes, r->sizes_alloc * sizeof *r->sizes);
+	}
+	r->sizes[r->nsizes++] = (struct list_size){ .num = num, .size = size };
+}
+
+static int
+compare_msg_num(const void *a, const void *b)
+{
+	const struct msg *x = a, *y = b;
+
+	return x->num < y->num ? -1 : x->num > y->num;
+}
+
+static int
+compare_size_num(const void *a, const void *b)
+{
+	const struct list_size *x = a, *y = b;
+
+	return x->num < y->num ? -1 : x->num > y->num;
+}
+
+/* Gives each UIDL line its LIST size (both sorted by number, walked
+ * together); a number LIST lacks, or has twice, leaves the size unknown. */
+static void
+attach_sizes(struct run *r)
+{
+	const struct list_size *v = r->sizes;
+	size_t j = 0;
+
+	for (size_t i = 0; i < r->count; i++) {
+		struct msg *m = &r->msgs[i];
+
+		while (j < r->nsizes && v[j].num < m->num)
+			j++;
+		if (j == r->nsizes || v[j].num != m->num) {
+			m->problem = m->problem ? m->problem : "not in the LIST answer";
+			continue;
+		}
+		m->size = v[j].size;
+		m->listed = true;
+		if (j + 1 < r->nsizes && v[j + 1].num == m->num)
+			m->problem = "listed twice by LIST";
+	}
+}
+
+/* A number that LIST shows and UIDL does not: it cannot be identified. */
+static void
+add_unidentified(struct run *r)
+{
+	size_t listed_by_uidl = r->count, i = 0;
+
+	for (size_t j = 0; j < r->nsizes; j++) {
+		const struct list_size *l = &r->sizes[j];
+		struct msg *m;
+
+		if (j > 0 && r->sizes[j - 1].num == l->num)
+			continue;
+		while (i < listed_by_uidl && r->msgs[i].num < l->num)
+			i++;
+		if (i < listed_by_uidl && r->msgs[i].num == l->num)
+			continue;
+		m = new_msg(r, l->num);
+		m->size = l->size;
+		m->listed = true;
+		m->problem = "no UIDL from the server";
+	}
+}
+
+static void
+join_listings(struct run *r)
+{
+	size_t n = r->count;
+
+	qsort(r->msgs, r->count, sizeof *r->msgs, compare_msg_num);
+	qsort(r->sizes, r->nsizes, sizeof *r->sizes, compare_size_num);
+	for (size_t i = 1; i < n; i++)
+		if (r->msgs[i].num == r->msgs[i - 1].num)
+			r->msgs[i].problem = r->msgs[i - 1].problem =
+			    "UIDL listed the number twice";
+	attach_sizes(r);
+	add_unidentified(r);
+	if (r->count > n)
+		qsort(r->msgs, r->count, sizeof *r->msgs, compare_msg_num);
+	free(r->sizes);
+	r->sizes = NULL;
+	r->nsizes = r->sizes_alloc = 0;
 }
 
 static int
@@ -182,14 +292,13 @@ mark_duplicates(struct run *r)
 	if (r->count == 0)
 		return;
 	v = xcalloc(r->count, sizeof *v);
-
 	for (size_t i = 0; i < r->count; i++)
 		v[i] = &r->msgs[i];
 	qsort(v, r->count, sizeof *v, compare_uidl_ptr);
 	for (size_t i = 1; i < r->count; i++) {
 		if (v[i]->uidl != NULL && v[i - 1]->uidl != NULL &&
 		    strcmp(v[i]->uidl, v[i - 1]->uidl) == 0)
-			v[i]->bad_uidl = v[i - 1]->bad_uidl = true;
+			v[i]->problem = v[i - 1]->problem = "duplicate UIDL";
 	}
 	free(v);
 }
@@ -197,74 +306,113 @@ mark_duplicates(struct run *r)
 static void
 classify(struct run *r, struct msg *m)
 {
-	struct uidl_entry *e;
+	/* Looked up even when unusable: an entry still listed is not pruned. */
+	struct uidl_entry *e = m->uidl != NULL ? uidl_lookup(r->state, m->uidl) : NULL;
 
-	if (m->uidl == NULL || m->bad_uidl) {
-		/* Still listed: an entry for it must not be pruned. */
-		if (m->uidl != NULL)
-			(void)uidl_lookup(r->state, m->uidl);
-		m->state = MSG_BAD_UIDL;
-		return;
-	}
-	e = uidl_lookup(r->state, m->uidl);
-	if (e != NULL && e->size != m->size && !r->keep && !r->list) {
-		log_warn("%s: message %lu UIDL %s: size %llu differs from %llu when it was "
-		    "retrieved; the server may reuse UIDLs: not deleting it", r->a->name,
-		    m->num, m->uidl, m->size, e->size);
-		m->state = MSG_KEEP;
+	if (m->problem != NULL) {
+		m->plan = PLAN_BAD;
+	} else if (e != NULL && e->size != m->size) {
+		m->plan = PLAN_CHANGED;
+		m->was_size = e->size;
 	} else if (e != NULL) {
-		m->state = MSG_RETRIEVED;
+		m->plan = PLAN_RETRIEVED;
 	} else if (r->a->max_size > 0 && m->size > r->a->max_size) {
-		m->state = MSG_TOO_BIG;
+		m->plan = PLAN_TOO_BIG;
 	} else {
-		m->state = MSG_NEW;
+		m->plan = PLAN_NEW;
 	}
 }
 
+/* Each message the plan leaves alone is reported: a configured skip
+ * (max_size) as a warning, anything else as a failure of the run. */
 static void
 report_plan_problems(struct run *r)
 {
 	for (size_t i = 0; i < r->count; i++) {
 		struct msg *m = &r->msgs[i];
 
-		if (m->state == MSG_BAD_UIDL && !r->list) {
-			fail(FAIL_PROTOCOL, "%s UIDL from the server; message left alone",
-			    m->uidl == NULL ? "no" : m->bad_uidl ? "invalid or duplicate" : "bad");
+		switch (m->plan) {
+		case PLAN_BAD:
+			fail(FAIL_PROTOCOL, "%s; message left alone", m->problem);
 			soft_failure(r, m);
-		} else if (m->state == MSG_TOO_BIG && !r->list) {
+			break;
+		case PLAN_CHANGED:
+			fail(FAIL_PROTOCOL, "server changed the message behind UIDL %s (%llu "
+			    "octets, %llu when it was retrieved); neither fetched nor deleted",
+			    m->uidl, m->size, m->was_size);
+			soft_failure(r, m);
+			break;
+		case PLAN_TOO_BIG:
 			log_warn("%s: message %lu (%llu octets) is over max_size; skipped and "
 			    "left on the server", r->a->name, m->num, m->size);
 			r->skipped++;
+			break;
+		default:
+			break;
 		}
 	}
+}
+
+/* A server that renumbered its UIDLs makes every message look new: a
+ * second copy of the whole mailbox.  Recognised by its sizes, refused. */
+static int
+check_uidl_reset(struct run *r)
+{
+	unsigned long long *sizes = xcalloc(r->count + 1, sizeof *sizes);
+	size_t n = 0;
+	bool reset;
+
+	for (size_t i = 0; i < r->count; i++)
+		if (r->msgs[i].listed)
+			sizes[n++] = r->msgs[i].size;
+	reset = uidl_reset_suspected(r->state, sizes, n);
+	free(sizes);
+	if (!reset)
+		return 0;
+	r->prune = false;	/* the state is what lets the user decide */
+	fail(FAIL_PROTOCOL, "the server's UIDLs all changed (a UIDL reset?); nothing "
+	    "fetched; to fetch everything again remove %s", uidl_state_path(r->state));
+	if (!r->list)
+		return -1;
+	log_warn("%s: %s", r->a->name, fail_reason());
+	fail_clear();
+	return 0;
 }
 
 static int
 make_plan(struct run *r)
 {
+	if (pop3_stat(r->pop, &r->stat_count, &r->stat_total) < 0)
+		return -1;
 	if (pop3_uidl(r->pop, on_uidl, r) < 0)
 		return fail_context("UIDL (needed to never fetch a message twice)");
 	if (pop3_list(r->pop, on_list, r) < 0)
 		return -1;
-	r->listed = true;
+	join_listings(r);
 	mark_duplicates(r);
 	for (size_t i = 0; i < r->count; i++)
 		classify(r, &r->msgs[i]);
-	report_plan_problems(r);
+	/* An empty listing proves nothing: a server that shows nothing for a
+	 * moment must not make the state forget what was retrieved. */
+	r->prune = r->count > 0;
+	if (check_uidl_reset(r) < 0)
+		return -1;
+	if (!r->list)
+		report_plan_problems(r);
 	return 0;
 }
 
 /* ---- --list ---- */
 
 static const char *
-state_word(const struct msg *m)
+plan_word(const struct msg *m)
 {
-	switch (m->state) {
-	case MSG_NEW:		return "new";
-	case MSG_RETRIEVED:
-	case MSG_KEEP:		return "retrieved";
-	case MSG_TOO_BIG:	return "too-big";
-	case MSG_BAD_UIDL:	return "bad-uidl";
+	switch (m->plan) {
+	case PLAN_NEW:		return "new";
+	case PLAN_RETRIEVED:	return "retrieved";
+	case PLAN_CHANGED:	return "changed";
+	case PLAN_TOO_BIG:	return "too-big";
+	case PLAN_BAD:		return "bad-uidl";
 	}
 	return "?";
 }
@@ -272,17 +420,12 @@ state_word(const struct msg *m)
 static int
 print_list(struct run *r)
 {
-	unsigned long count;
-	unsigned long long total;
-
-	if (pop3_stat(r->pop, &count, &total) < 0)
-		return -1;
-	printf("%lu messages, %llu octets\n", count, total);
+	printf("%lu messages, %llu octets\n", r->stat_count, r->stat_total);
 	for (size_t i = 0; i < r->count; i++) {
 		const struct msg *m = &r->msgs[i];
+		bool show = m->uidl != NULL && uidl_valid(m->uidl, strlen(m->uidl));
 
-		printf("%lu %llu %s %s\n", m->num, m->size, m->uidl && !m->bad_uidl ? m->uidl :
-		    "-", state_word(m));
+		printf("%lu %llu %s %s\n", m->num, m->size, show ? m->uidl : "-", plan_word(m));
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return fail(FAIL_IO, "cannot write the listing");
@@ -306,10 +449,12 @@ delete_messages(struct run *r, const size_t *idx, size_t n)
 		rc = pop3_read_dele(r->pop);
 		if (rc < 0)
 			return -1;
-		if (rc == POP3_REFUSED)
+		if (rc == POP3_REFUSED) {
 			soft_failure(r, &r->msgs[idx[done]]);
-		else
+		} else {
+			r->msgs[idx[done]].deleted = true;
 			r->deleted++;
+		}
 		done++;
 	}
 	return 0;
@@ -318,15 +463,27 @@ delete_messages(struct run *r, const size_t *idx, size_t n)
 static int
 delete_retrieved(struct run *r)
 {
-	size_t *idx = xcalloc(r->count, sizeof *idx), n = 0;
+	size_t *idx = xcalloc(r->count + 1, sizeof *idx), n = 0;
 	int rc;
 
 	for (size_t i = 0; i < r->count; i++)
-		if (r->msgs[i].state == MSG_RETRIEVED)
+		if (r->msgs[i].plan == PLAN_RETRIEVED)
 			idx[n++] = i;
 	rc = delete_messages(r, idx, n);
 	free(idx);
 	return rc;
+}
+
+/* QUIT said +OK: the deletions took effect, and the server may give those
+ * UIDLs to new messages, which must then be retrieved, not deleted. */
+static void
+forget_deleted(struct run *r)
+{
+	if (r->rset)
+		return;
+	for (size_t i = 0; i < r->count; i++)
+		if (r->msgs[i].deleted)
+			uidl_forget(r->state, r->msgs[i].uidl);
 }
 
 /* ---- retrieval ---- */
@@ -337,29 +494,6 @@ batch_discard(struct batch *b)
 	for (size_t i = 0; i < b->n; i++)
 		maildir_msg_free(b->files[i]);
 	b->n = 0;
-}
-
-/* Renames journaled files into new/; a file that fails to move is taken
- * out of the state again, since the journal replay would drop it too. */
-static int
-batch_rename(struct run *r, struct batch *b)
-{
-	int rc = 0;
-
-	for (size_t i = 0; i < b->n; i++) {
-		if (rc == 0 && maildir_msg_commit(b->files[i]) == 0)
-			continue;
-		rc = -1;
-		uidl_forget(r->state, r->msgs[b->msgs[i]].uidl);
-	}
-	if (rc == 0 && maildir_sync_new(r->md) < 0) {
-		/* A rename that may not survive a crash: refetching later (a
-		 * possible duplicate) is better than a lost message. */
-		for (size_t i = 0; i < b->n; i++)
-			uidl_forget(r->state, r->msgs[b->msgs[i]].uidl);
-		rc = -1;
-	}
-	return rc;
 }
 
 static int
@@ -377,6 +511,24 @@ batch_journal(struct run *r, struct batch *b)
 	return uidl_journal(r->state, e, b->n);
 }
 
+/* Renames the journaled files into new/ and fsyncs new/ (maildir.h); a
+ * file that is not durably there is taken out of the state again, as the
+ * journal replay would do, and is neither counted nor deleted. */
+static size_t
+batch_rename(struct run *r, struct batch *b, int *rc_r)
+{
+	size_t committed = 0;
+
+	*rc_r = maildir_commit_batch(r->md, b->files, b->n);
+	for (size_t i = 0; i < b->n; i++) {
+		if (maildir_msg_committed(b->files[i]))
+			committed++;
+		else
+			uidl_forget(r->state, r->msgs[b->msgs[i]].uidl);
+	}
+	return committed;
+}
+
 /* Sync, journal, rename, fsync new/, and then DELE: the one commit path. */
 static int
 batch_commit(struct run *r)
@@ -391,24 +543,54 @@ batch_commit(struct run *r)
 	if (rc == 0)
 		rc = batch_journal(r, b);
 	if (rc == 0)
-		rc = batch_rename(r, b);
+		r->retrieved += batch_rename(r, b, &rc);
 	memcpy(idx, b->msgs, n * sizeof *idx);
 	batch_discard(b);
 	if (rc < 0)
 		return -1;
-	r->retrieved += n;
 	if (r->keep || !pop3_idle(r->pop) || got_signal)
 		return 0;
 	return delete_messages(r, idx, n);
 }
 
+/* Where one RETR body goes, and how much of it may come. */
+struct body_sink {
+	const struct run *r;
+	const struct msg *m;
+	struct maildir_msg *file;
+	unsigned long long limit;
+};
+
+/* 2 * size + BODY_SLACK (saturating), and never more than max_size. */
+static unsigned long long
+body_limit(const struct run *r, const struct msg *m)
+{
+	unsigned long long limit = ULLONG_MAX;
+
+	if (m->size <= (ULLONG_MAX - BODY_SLACK) / 2)
+		limit = 2 * m->size + BODY_SLACK;
+	if (r->a->max_size > 0 && r->a->max_size < limit)
+		limit = r->a->max_size;
+	return limit;
+}
+
 /* No signal check here: a message whose RETR is in flight is finished
  * (the window bounds how many), so the session can still end with RSET and
- * QUIT.  A second signal kills at once, which the journal makes safe. */
+ * QUIT.  A second signal kills at once, which the journal makes safe.  A
+ * body over its limit aborts the session: the rest of it would have to be
+ * read, and nothing bounds how much a server may send. */
 static int
 sink(void *arg, const char *p, size_t n)
 {
-	return maildir_msg_write(arg, p, n);
+	struct body_sink *k = arg;
+	unsigned long long have = maildir_msg_size(k->file);
+
+	if (n > k->limit - have)
+		return fail(FAIL_PROTOCOL, "message %lu UIDL %s: more than %llu octets sent "
+		    "for a message LIST gave as %llu%s; retrieval aborted, the message stays "
+		    "on the server", k->m->num, k->m->uidl, k->limit, k->m->size,
+		    k->r->a->max_size == k->limit ? " (max_size)" : "");
+	return maildir_msg_write(k->file, p, n);
 }
 
 /* Reads the oldest outstanding RETR into a new tmp file. */
@@ -416,22 +598,22 @@ static int
 retrieve_one(struct run *r, size_t i)
 {
 	struct batch *b = &r->batch;
-	struct maildir_msg *m;
+	struct body_sink k = { .r = r, .m = &r->msgs[i], .limit = body_limit(r, &r->msgs[i]) };
 	int rc;
 
-	if (maildir_msg_begin(r->md, &m) < 0)
+	if (maildir_msg_begin(r->md, &k.file) < 0)
 		return -1;
-	rc = pop3_read_retr(r->pop, sink, m);
+	rc = pop3_read_retr(r->pop, sink, &k);
 	if (rc == 0)
-		rc = maildir_msg_end(m);
+		rc = maildir_msg_end(k.file);
 	if (rc != 0) {
-		maildir_msg_free(m);
+		maildir_msg_free(k.file);
 		if (rc == POP3_REFUSED)
 			soft_failure(r, &r->msgs[i]);
 		return rc < 0 ? -1 : 0;
 	}
-	r->bytes += maildir_msg_size(m);
-	b->files[b->n] = m;
+	r->bytes += maildir_msg_size(k.file);
+	b->files[b->n] = k.file;
 	b->msgs[b->n++] = i;
 	return 0;
 }
@@ -457,11 +639,11 @@ retrieve_batch(struct run *r, const size_t *idx, size_t n)
 static int
 retrieve_new(struct run *r)
 {
-	size_t *idx = xcalloc(r->count, sizeof *idx), n = 0;
+	size_t *idx = xcalloc(r->count + 1, sizeof *idx), n = 0;
 	int rc = 0;
 
 	for (size_t i = 0; i < r->count; i++)
-		if (r->msgs[i].state == MSG_NEW)
+		if (r->msgs[i].plan == PLAN_NEW)
 			idx[n++] = i;
 	for (size_t at = 0; at < n && rc == 0 && !got_signal; at += BATCH_MAX) {
 		size_t len = n - at < BATCH_MAX ? n - at : BATCH_MAX;
@@ -482,15 +664,13 @@ static int
 connect_and_login(struct run *r)
 {
 	const struct account *a = r->a;
-	struct endpoint ep;
 	char *password = NULL;
 	int rc;
 
 	if (cred_password(a, &password) < 0)
 		return -1;
-	config_endpoint(a, &ep);
-	rc = pop3_open(&ep, &r->pop);
-	if (rc == 0 && ep.tls == TLS_MODE_STARTTLS)
+	rc = pop3_open(&r->ep, &r->pop);
+	if (rc == 0 && r->ep.tls == TLS_MODE_STARTTLS)
 		rc = pop3_stls(r->pop);
 	if (rc == 0)
 		rc = pop3_login(r->pop, a->auth, a->user, password);
@@ -506,11 +686,13 @@ static int
 finish_session(struct run *r)
 {
 	if (got_signal && pop3_idle(r->pop))
-		(void)pop3_rset(r->pop);
+		r->rset = pop3_rset(r->pop) == 0;
 	if (!pop3_idle(r->pop))
 		return 0;
-	if (pop3_quit(r->pop) == 0)
+	if (pop3_quit(r->pop) == 0) {
+		forget_deleted(r);
 		return 0;
+	}
 	if (r->deleted == 0 || got_signal) {
 		fail_clear();
 		return 0;
@@ -541,7 +723,6 @@ session(struct run *r)
 static int
 open_local(struct run *r)
 {
-	struct endpoint ep;
 	char *dir;
 	int rc;
 
@@ -552,8 +733,7 @@ open_local(struct run *r)
 		return -1;
 	if ((dir = uidl_default_dir(r->a->state_dir)) == NULL)
 		return -1;
-	config_endpoint(r->a, &ep);
-	rc = uidl_open(dir, r->a->name, r->a->user, r->a->host, ep.port, &r->state);
+	rc = uidl_open(dir, r->a->name, r->a->user, r->a->host, r->ep.port, &r->state);
 	free(dir);
 	if (rc == 0)
 		rc = uidl_replay(r->state, r->md, !r->list);
@@ -570,29 +750,30 @@ summary(const struct run *r)
 }
 
 /* The state is saved whatever happened: it holds what the journal holds,
- * and pruning needs a complete listing. */
+ * and pruning needs a complete listing.  The first failure is the one to
+ * report; a failure to save comes second. */
 static int
 close_run(struct run *r, int rc)
 {
-	enum failure cls = fail_class();
-	char *reason = rc < 0 ? xstrdup(fail_reason()) : NULL;
+	struct failure_record first;
+	bool failed = rc < 0;
 
-	if (r->state != NULL && !r->list && uidl_save(r->state, r->listed) < 0) {
-		if (rc == 0)
+	fail_save(&first);
+	if (r->state != NULL && !r->list && uidl_save(r->state, r->prune) < 0) {
+		if (!failed)
 			rc = -1;
 		else
 			log_error("%s: also: %s", r->a->name, fail_reason());
 	}
-	if (reason != NULL) {
-		fail(cls, "%s", reason);	/* the first failure is the one to report */
-		free(reason);
-	}
+	if (failed)
+		fail_restore(&first);
 	pop3_close(r->pop);
 	uidl_close(r->state);
 	maildir_close(r->md);
 	for (size_t i = 0; i < r->count; i++)
 		free(r->msgs[i].uidl);
 	free(r->msgs);
+	free(r->sizes);
 	return rc;
 }
 
@@ -605,6 +786,7 @@ fetch_account(const struct account *a, const struct fetch_options *o)
 	r.keep = o->keep >= 0 ? o->keep != 0 : a->keep;
 	r.maildir_path = o->maildir ? o->maildir : a->maildir;
 	r.started_ms = clock_now_ms();
+	config_endpoint(a, &r.ep);	/* the deadline counts from here */
 	rc = open_local(&r);
 	if (rc == 0)
 		rc = session(&r);

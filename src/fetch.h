@@ -19,9 +19,11 @@ struct fetch_options {
 };
 
 /* Runs one account.  Returns 0, or -1 with the failure recorded; per-message
- * failures (a RETR or DELE refused, a duplicate UIDL) are reported on
- * stderr as they happen, the other messages are still processed, and the
- * worst of them is what is recorded at the end. */
+ * failures (a RETR or DELE refused; a missing, invalid or duplicate UIDL;
+ * a message whose size changed behind a known UIDL) are reported on stderr
+ * as they happen, the other messages are still processed, and the worst of
+ * them is what is recorded at the end.  Messages over max_size are skipped
+ * with a warning only: a configured policy, not a failure. */
 int fetch_account(const struct account *a, const struct fetch_options *o);
 
 /* SIGTERM and SIGINT set a flag that the fetch checks between messages: no
@@ -29,5 +31,8 @@ int fetch_account(const struct account *a, const struct fetch_options *o);
  * deleted), then RSET and QUIT, and the run fails with FAIL_TEMPORARY.  A
  * second signal kills at once (safe: see uidl.h). */
 void fetch_catch_signals(void);
+/* The signal caught (SIGTERM or SIGINT), or 0: once set, nothing new should
+ * be started (with --all, no further account). */
+int fetch_interrupted(void);
 
 #endif

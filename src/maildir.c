@@ -37,7 +37,8 @@
 #define STALE_TMP_SECONDS (36 * 3600)
 #define WRITE_BUFFER_SIZE 65536
 
-enum msg_state { MSG_WRITING, MSG_ENDED, MSG_SYNCED, MSG_COMMITTED };
+/* A message file's progress; RENAMED is in new/ but not yet durable there. */
+enum file_state { FILE_WRITING, FILE_ENDED, FILE_SYNCED, FILE_RENAMED, FILE_COMMITTED };
 
 struct maildir {
 	char *path;
@@ -54,25 +55,51 @@ struct maildir {
 
 struct maildir_msg {
 	struct maildir *md;
-	enum msg_state state;
+	enum file_state state;
 	int fd;
 	unsigned long long size;
 	char name[MAILDIR_NAME_MAX];
 };
 
+/* Fsyncs the directory that holds path (a path without a trailing '/'). */
+static int
+sync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *parent = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
+	    xstrndup(path, (size_t)(slash - path));
+	int fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1, saved;
+
+	if (fd >= 0) {
+		rc = fsync(fd);
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	free(parent);
+	return rc;
+}
+
 int
-maildir_mkdirs(const char *path, mode_t mode)
+fs_mkdirs(const char *path, mode_t mode)
 {
 	char *p = xstrdup(path);
 	int rc = 0;
 
+	if (p[0] == '\0') {
+		free(p);
+		errno = ENOENT;
+		return -1;
+	}
 	for (char *s = p + 1; rc == 0; s++) {
 		if (*s != '/' && *s != '\0')
 			continue;
 		char saved = *s;
 
 		*s = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
+		if (mkdir(p, mode) == 0)
+			rc = sync_parent(p);
+		else if (errno != EEXIST)
 			rc = -1;
 		*s = saved;
 		if (saved == '\0')
@@ -80,6 +107,24 @@ maildir_mkdirs(const char *path, mode_t mode)
 	}
 	free(p);
 	return rc;
+}
+
+int
+fs_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 /* Host name with '/' and ':' (and anything unprintable) as \ooo, as the
@@ -106,9 +151,12 @@ escape_host(char *out, size_t size)
 }
 
 static int
-open_dir(int at, const char *name, bool create, const char *path, int *fd_r)
+open_dir(int at, const char *name, bool create, const char *path, int *fd_r,
+	bool *made_r)
 {
-	if (create && mkdirat(at, name, 0700) < 0 && errno != EEXIST)
+	if (create && mkdirat(at, name, 0700) == 0)
+		*made_r = true;
+	else if (create && errno != EEXIST)
 		return fail(FAIL_CANTCREAT, "cannot create Maildir %s/%s: %s", path, name,
 		    strerror(errno));
 	*fd_r = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -168,7 +216,9 @@ clean_stale_tmp(struct maildir *md)
 static int
 open_subdirs(struct maildir *md, bool create)
 {
-	if (create && maildir_mkdirs(md->path, 0700) < 0)
+	bool made = false;
+
+	if (create && fs_mkdirs(md->path, 0700) < 0)
 		return fail(FAIL_CANTCREAT, "cannot create Maildir %s: %s", md->path,
 		    strerror(errno));
 	md->dirfd = open(md->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -178,11 +228,11 @@ open_subdirs(struct maildir *md, bool create)
 		return fail(create ? FAIL_CANTCREAT : FAIL_IO, "cannot open Maildir %s: %s",
 		    md->path, strerror(errno));
 	}
-	if (open_dir(md->dirfd, "tmp", create, md->path, &md->tmpfd) < 0 ||
-	    open_dir(md->dirfd, "new", create, md->path, &md->newfd) < 0 ||
-	    open_dir(md->dirfd, "cur", create, md->path, &md->curfd) < 0)
+	if (open_dir(md->dirfd, "tmp", create, md->path, &md->tmpfd, &made) < 0 ||
+	    open_dir(md->dirfd, "new", create, md->path, &md->newfd, &made) < 0 ||
+	    open_dir(md->dirfd, "cur", create, md->path, &md->curfd, &made) < 0)
 		return -1;
-	if (create && fsync(md->dirfd) < 0)
+	if (made && fsync(md->dirfd) < 0)
 		return fail(FAIL_IO, "cannot fsync Maildir %s: %s", md->path, strerror(errno));
 	return 0;
 }
@@ -278,17 +328,9 @@ maildir_msg_begin(struct maildir *md, struct maildir_msg **m_r)
 static int
 write_all(struct maildir_msg *m, const char *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = write(m->fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return fail(FAIL_IO, "cannot write %s/tmp/%s: %s", m->md->path, m->name,
-			    strerror(errno));
-		p += w;
-		n -= (size_t)w;
-	}
+	if (fs_write_all(m->fd, p, n) < 0)
+		return fail(FAIL_IO, "cannot write %s/tmp/%s: %s", m->md->path, m->name,
+		    strerror(errno));
 	return 0;
 }
 
@@ -322,7 +364,7 @@ maildir_msg_end(struct maildir_msg *m)
 {
 	if (flush_buffer(m) < 0)
 		return -1;
-	m->state = MSG_ENDED;
+	m->state = FILE_ENDED;
 	return 0;
 }
 
@@ -351,7 +393,7 @@ close_synced(struct maildir_msg *m, bool do_fsync)
 		    strerror(errno));
 	m->fd = -1;
 	if (rc == 0)
-		m->state = MSG_SYNCED;
+		m->state = FILE_SYNCED;
 	return rc;
 }
 
@@ -364,7 +406,7 @@ maildir_sync_batch(struct maildir *md, struct maildir_msg *const *msgs, size_t n
 	if (!each && syncfs(md->tmpfd) < 0)
 		rc = fail(FAIL_IO, "cannot sync Maildir %s: %s", md->path, strerror(errno));
 	for (size_t i = 0; i < n; i++) {
-		if (msgs[i]->state != MSG_ENDED)
+		if (msgs[i]->state != FILE_ENDED)
 			continue;
 		if (close_synced(msgs[i], each && rc == 0) < 0)
 			rc = -1;
@@ -372,13 +414,13 @@ maildir_sync_batch(struct maildir *md, struct maildir_msg *const *msgs, size_t n
 	return rc;
 }
 
-int
-maildir_msg_commit(struct maildir_msg *m)
+static int
+rename_into_new(struct maildir_msg *m)
 {
 	struct maildir *md = m->md;
 	int rc;
 
-	if (m->state != MSG_SYNCED)
+	if (m->state != FILE_SYNCED)
 		return fail(FAIL_IO, "internal error: commit of an unsynced message");
 	rc = renameat2(md->tmpfd, m->name, md->newfd, m->name, RENAME_NOREPLACE);
 	if (rc < 0 && errno == EINVAL)
@@ -386,16 +428,47 @@ maildir_msg_commit(struct maildir_msg *m)
 	if (rc < 0)
 		return fail(FAIL_IO, "cannot rename %s/tmp/%s into new/: %s", md->path,
 		    m->name, strerror(errno));
-	m->state = MSG_COMMITTED;
+	m->state = FILE_RENAMED;
 	return 0;
 }
 
-int
-maildir_sync_new(struct maildir *md)
+/* The renames may not survive a crash: take the files out of new/ again, so
+ * that nothing the caller will not record stays visible (it would be
+ * fetched a second time).  The server still has every one of them. */
+static void
+roll_back(struct maildir_msg *const *msgs, size_t n)
 {
-	if (fsync(md->newfd) < 0)
-		return fail(FAIL_IO, "cannot fsync %s/new: %s", md->path, strerror(errno));
-	return 0;
+	for (size_t i = 0; i < n; i++) {
+		unlinkat(msgs[i]->md->newfd, msgs[i]->name, 0);
+		msgs[i]->state = FILE_SYNCED;	/* in neither tmp/ nor new/ */
+	}
+}
+
+int
+maildir_commit_batch(struct maildir *md, struct maildir_msg *const *msgs, size_t n)
+{
+	size_t renamed = 0;
+	int rc = 0;
+
+	while (renamed < n && (rc = rename_into_new(msgs[renamed])) == 0)
+		renamed++;
+	if (renamed == 0)
+		return rc;
+	if (fsync(md->newfd) < 0) {
+		if (rc == 0)	/* else the rename failure is the one to report */
+			fail(FAIL_IO, "cannot fsync %s/new: %s", md->path, strerror(errno));
+		roll_back(msgs, renamed);
+		return -1;
+	}
+	for (size_t i = 0; i < renamed; i++)
+		msgs[i]->state = FILE_COMMITTED;
+	return rc;
+}
+
+bool
+maildir_msg_committed(const struct maildir_msg *m)
+{
+	return m->state == FILE_COMMITTED;
 }
 
 void
@@ -405,7 +478,7 @@ maildir_msg_free(struct maildir_msg *m)
 		return;
 	if (m->fd >= 0)
 		close(m->fd);
-	if (m->state != MSG_COMMITTED)
+	if (m->state < FILE_RENAMED)
 		unlinkat(m->md->tmpfd, m->name, 0);
 	free(m);
 }

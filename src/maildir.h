@@ -9,15 +9,17 @@
  *	maildir_msg_begin / _write / _end	for each message of the batch
  *	maildir_sync_batch			one durability pass over them
  *	(the caller journals the final names here)
- *	maildir_msg_commit			rename each into new/
- *	maildir_sync_new			fsync new/ once
+ *	maildir_commit_batch			rename each into new/, fsync new/ once
  *
- * The tmp file is removed on every failure path: by maildir_msg_abort(),
- * which is also what maildir_msg_free() does to a message not committed.
+ * The tmp file is removed on every failure path: maildir_msg_free() does it
+ * to a message not committed.
  *
  * Errors: -1 with the failure recorded (status.h): FAIL_CANTCREAT when the
  * Maildir or one of its subdirectories cannot be created, FAIL_IO for any
  * other local error (write, fsync, rename: e.g. ENOSPC).
+ *
+ * The two fs_ helpers at the end are the file-system primitives this module
+ * and uidl.c (the state files) share.
  */
 #ifndef MAILPIPE_MAILDIR_H
 #define MAILPIPE_MAILDIR_H
@@ -32,9 +34,10 @@
 struct maildir;
 struct maildir_msg;
 
-/* Opens the Maildir at path.  With create, the directory and its tmp/ new/
- * cur/ are made (0700) when missing; without, a missing Maildir is opened
- * as an empty one (for --list) and nothing can be delivered into it. */
+/* Opens the Maildir at path.  With create, the directory (and its parents)
+ * and its tmp/ new/ cur/ are made (0700) when missing, and the parent of
+ * each directory made is fsynced; without, a missing Maildir is opened as an
+ * empty one (for --list) and nothing can be delivered into it. */
 int maildir_open(const char *path, bool create, struct maildir **md_r);
 void maildir_close(struct maildir *md);
 const char *maildir_path(const struct maildir *md);
@@ -53,10 +56,15 @@ unsigned long long maildir_msg_size(const struct maildir_msg *m);
 /* Makes the content of the n ended messages durable (fsync each, or one
  * syncfs() for a larger batch) and closes their files. */
 int maildir_sync_batch(struct maildir *md, struct maildir_msg *const *msgs, size_t n);
-/* Renames a synced message from tmp/ into new/. */
-int maildir_msg_commit(struct maildir_msg *m);
-/* Makes the renames durable. */
-int maildir_sync_new(struct maildir *md);
+/* Commits n synced messages: renames them from tmp/ into new/ in order,
+ * stopping at the first failure, then fsyncs new/ once if any was renamed
+ * (also after a failure, so that those already renamed are durable before
+ * anyone relies on them).  If that fsync fails, the renamed files are taken
+ * out of new/ again: none of them is committed.  Returns 0 when all n are
+ * committed, else -1; maildir_msg_committed() then tells which are. */
+int maildir_commit_batch(struct maildir *md, struct maildir_msg *const *msgs, size_t n);
+/* True once the message is in new/ and new/ was fsynced after the rename. */
+bool maildir_msg_committed(const struct maildir_msg *m);
 /* Removes the tmp file (if any and not committed) and frees; never fails.
  * NULL is allowed. */
 void maildir_msg_free(struct maildir_msg *m);
@@ -66,11 +74,17 @@ void maildir_msg_free(struct maildir_msg *m);
 bool maildir_has(struct maildir *md, const char *name);
 /* Removes tmp/name if it exists (journal replay of an uncommitted entry). */
 void maildir_drop_tmp(struct maildir *md, const char *name);
-/* mkdir -p: creates missing directories of path with mode; 0 or -1 with
- * errno set (no failure recorded). */
-int maildir_mkdirs(const char *path, mode_t mode);
 /* True for a name this module could have generated: no '/', no leading '.',
  * printable, not too long.  Used to refuse a corrupt journal entry. */
 bool maildir_name_valid(const char *name);
+
+/* mkdir -p, durably: creates the missing directories of path with mode and
+ * fsyncs the parent of each one it created, so that a crash cannot undo the
+ * creation under files already made durable in it.  0, or -1 with errno set
+ * (no failure recorded). */
+int fs_mkdirs(const char *path, mode_t mode);
+/* write() until all n bytes are written (EINTR retried); 0, or -1 with
+ * errno set (no failure recorded). */
+int fs_write_all(int fd, const void *p, size_t n);
 
 #endif

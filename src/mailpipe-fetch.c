@@ -120,7 +120,9 @@ run_one(const struct account *a, const struct fetch_options *o)
 	return fail_class();
 }
 
-/* Every [pop3 ...] account; one failing does not stop the others. */
+/* Every [pop3 ...] account; one failing does not stop the others, but a
+ * SIGTERM or SIGINT does: the account in progress ends cleanly (75) and no
+ * other is started. */
 static enum failure
 run_all(const struct config *cfg, const struct fetch_options *o)
 {
@@ -131,6 +133,12 @@ run_all(const struct config *cfg, const struct fetch_options *o)
 		if (cfg->accounts[i].kind != ACCOUNT_POP3)
 			continue;
 		n++;
+		if (fetch_interrupted()) {
+			log_error("%s: not fetched: interrupted by signal %d", cfg->accounts[i].name,
+			    fetch_interrupted());
+			worst = status_worse(worst, FAIL_TEMPORARY);
+			continue;
+		}
 		worst = status_worse(worst, run_one(&cfg->accounts[i], o));
 	}
 	if (n == 0) {

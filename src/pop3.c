@@ -33,6 +33,7 @@ struct pop3 {
 	struct pop3_caps caps;
 	unsigned outstanding;	/* answers owed for pipelined commands */
 	bool broken;		/* mid-body, or a read failed: only close */
+	unsigned long listing_max;	/* lines a LIST or UIDL answer may have */
 };
 
 /* ---- status lines ---- */
@@ -260,6 +261,7 @@ pop3_open_conn(struct conn *c, struct pop3 **p_r)
 	int rc;
 
 	p->c = c;
+	p->listing_max = POP3_LISTING_MAX;
 	rc = expect_ok(p, "greeting", FAIL_TEMPORARY);
 	if (rc == 0)
 		rc = capa(p);
@@ -316,6 +318,29 @@ login_user(struct pop3 *p, const char *user, const char *password)
 	return expect_ok(p, "login failed", FAIL_AUTH) == 0 ? 0 : -1;
 }
 
+/* Reads the go-ahead "+ " of a SASL exchange.  A -ERR instead is classified
+ * by its response code like any other ([SYS/TEMP] and [IN-USE] are
+ * temporary), by default as an authentication failure. */
+static int
+read_go_ahead(struct pop3 *p, const char *what)
+{
+	struct pop3_status st;
+	char *line;
+	size_t len;
+
+	if (proto_read_line(p->c, &line, &len) < 0)
+		return -1;
+	if (len >= 1 && line[0] == '+' && (len == 1 || line[1] == ' '))
+		return 0;
+	if (pop3_parse_status(line, len, &st) < 0)
+		return -1;
+	if (st.ok)
+		return fail(FAIL_PROTOCOL, "%s: %s: +OK instead of a go-ahead",
+		    conn_peer(p->c), what);
+	return fail(pop3_error_class(&st, FAIL_AUTH), "%s: %s refused: %s", conn_peer(p->c),
+	    what, st.text[0] != '\0' ? st.text : "-ERR");
+}
+
 /* RFC 5034: the initial response goes on the command line when it fits
  * the 255-octet limit; otherwise after the server's "+ " go-ahead. */
 static int
@@ -323,18 +348,14 @@ login_plain(struct pop3 *p, const char *user, const char *password)
 {
 	char *resp = sasl_plain_response(user, password);
 	bool inline_ok = strlen("AUTH PLAIN ") + strlen(resp) <= POP3_COMMAND_MAX;
-	char *line;
-	size_t len;
 	int rc;
 
 	if (inline_ok) {
 		rc = proto_send_secret(p->c, "AUTH PLAIN <credentials>", "AUTH PLAIN %s", resp);
 	} else {
 		rc = proto_send(p->c, "AUTH PLAIN");
-		if (rc == 0 && (rc = proto_read_line(p->c, &line, &len)) == 0 &&
-		    (len < 1 || line[0] != '+' || (len > 1 && line[1] != ' ')))
-			rc = fail(FAIL_AUTH, "%s: AUTH PLAIN refused: %.60s", conn_peer(p->c),
-			    line);
+		if (rc == 0)
+			rc = read_go_ahead(p, "AUTH PLAIN");
 		if (rc == 0)
 			rc = proto_send_secret(p->c, "<credentials>", "%s", resp);
 	}
@@ -387,6 +408,8 @@ pop3_stat(struct pop3 *p, unsigned long *count_r, unsigned long long *size_r)
 	    !parse_number(end + 1, size_r, &end) || (*end != '\0' && *end != ' '))
 		return bad_listing(p, "STAT", st.text);
 	*count_r = (unsigned long)count;
+	if (count + POP3_LISTING_MARGIN < p->listing_max)
+		p->listing_max = (unsigned long)count + POP3_LISTING_MARGIN;
 	return 0;
 }
 
@@ -394,11 +417,19 @@ pop3_stat(struct pop3 *p, unsigned long *count_r, unsigned long long *size_r)
  * (1 at the end).  A -ERR is of class dflt unless its code says otherwise. */
 static int
 listing(struct pop3 *p, const char *cmd, enum failure dflt, char **line_r, size_t *len_r,
-	bool first)
+	unsigned long lines)
 {
-	if (first && command(p, cmd, dflt, cmd) < 0)
+	int rc;
+
+	if (lines == 0 && command(p, cmd, dflt, cmd) < 0)
 		return -1;
-	return read_multiline(p, line_r, len_r);
+	rc = read_multiline(p, line_r, len_r);
+	if (rc == 0 && lines == p->listing_max) {
+		p->broken = true;
+		return fail(FAIL_PROTOCOL, "%s: %s answer longer than %lu lines (STAT's count "
+		    "and a margin)", conn_peer(p->c), cmd, p->listing_max);
+	}
+	return rc;
 }
 
 int
@@ -412,8 +443,8 @@ pop3_list(struct pop3 *p, void (*fn)(void *arg, unsigned long num,
 	size_t len;
 	int rc;
 
-	for (bool first = true; (rc = listing(p, "LIST", FAIL_TEMPORARY, &line, &len, first)) == 0;
-	    first = false) {
+	for (unsigned long n = 0; (rc = listing(p, "LIST", FAIL_TEMPORARY, &line, &len, n)) == 0;
+	    n++) {
 		if (!parse_listing(line, &num, &rest) || !parse_number(rest, &size, &end) ||
 		    (*end != '\0' && *end != ' '))
 			return bad_listing(p, "LIST", line);
@@ -432,8 +463,8 @@ pop3_uidl(struct pop3 *p, void (*fn)(void *arg, unsigned long num, const char *u
 	size_t len;
 	int rc;
 
-	for (bool first = true; (rc = listing(p, "UIDL", FAIL_PERMANENT, &line, &len, first)) == 0;
-	    first = false) {
+	for (unsigned long n = 0; (rc = listing(p, "UIDL", FAIL_PERMANENT, &line, &len, n)) == 0;
+	    n++) {
 		if (!parse_listing(line, &num, &rest))
 			return bad_listing(p, "UIDL", line);
 		fn(arg, num, rest, len - (size_t)(rest - line));

@@ -28,6 +28,12 @@
 #define POP3_REFUSED 1
 /* RFC 2449 section 4: a command line is at most 255 octets. */
 #define POP3_COMMAND_MAX 255
+/* A LIST or UIDL answer may have at most as many lines as STAT counted
+ * messages plus this margin, and never more than POP3_LISTING_MAX; a
+ * longer one is FAIL_PROTOCOL (a server cannot make the listing, and so
+ * the client's memory, grow without end). */
+#define POP3_LISTING_MARGIN 1000
+#define POP3_LISTING_MAX 10000000UL
 
 struct pop3_status {
 	bool ok;
@@ -60,11 +66,12 @@ int pop3_stls(struct pop3 *p);
 int pop3_login(struct pop3 *p, enum auth_method method, const char *user,
 	const char *password);
 
+/* STAT; its count also bounds the LIST and UIDL answers that follow. */
 int pop3_stat(struct pop3 *p, unsigned long *count_r, unsigned long long *size_r);
 /* LIST and UIDL: the callback gets each line of the listing, parsed: the
  * message number, then the size (LIST) or the unique-id and its length
- * (UIDL; validity is the caller's business).  A line that does not parse
- * is FAIL_PROTOCOL. */
+ * (UIDL; validity is the caller's business).  A line that does not parse,
+ * or one line too many (see POP3_LISTING_MARGIN), is FAIL_PROTOCOL. */
 int pop3_list(struct pop3 *p, void (*fn)(void *arg, unsigned long num,
 	unsigned long long size), void *arg);
 /* UIDL refused without a response code: FAIL_PERMANENT (the server lacks it). */

@@ -10,9 +10,12 @@
  * Maildir that the state does not know, which would be fetched twice.
  *
  * A torn last journal line (no newline: the run died inside the write) is
- * ignored; anything else that does not parse is a corrupt file and an
- * error, because treating it as empty would fetch the whole mailbox again.
+ * cut off when the journal is opened, before anything is appended after it
+ * (otherwise the next entry would be glued to it); anything else that does
+ * not parse is a corrupt file and an error, because treating it as empty
+ * would fetch the whole mailbox again.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -40,6 +43,7 @@ struct uidl_state {
 	struct uidl_entry *entries;
 	size_t count, alloc;
 	bool sorted;
+	size_t gone_count;	/* forgotten entries still in the array */
 	unsigned long next_order;
 	struct uidl_entry *pending;	/* journal entries not yet resolved */
 	size_t pending_count, pending_alloc;
@@ -163,7 +167,8 @@ compare_entries(const void *a, const void *b)
 	return x->order < y->order ? -1 : x->order > y->order;
 }
 
-/* Sorts by UIDL; of several entries for one UIDL the last added wins. */
+/* Sorts by UIDL; of several entries for one UIDL the last added wins, and
+ * forgotten entries go. */
 static void
 sort_entries(struct uidl_state *s)
 {
@@ -178,10 +183,33 @@ sort_entries(struct uidl_state *s)
 			entry_free(&s->entries[i]);
 			continue;
 		}
+		if (s->entries[i].gone) {
+			entry_free(&s->entries[i]);
+			continue;
+		}
 		s->entries[kept++] = s->entries[i];
 	}
 	s->count = kept;
+	s->gone_count = 0;
 	s->sorted = true;
+}
+
+/* Drops forgotten entries, keeping the order. */
+static void
+compact(struct uidl_state *s)
+{
+	size_t kept = 0;
+
+	if (s->gone_count == 0)
+		return;
+	for (size_t i = 0; i < s->count; i++) {
+		if (s->entries[i].gone)
+			entry_free(&s->entries[i]);
+		else
+			s->entries[kept++] = s->entries[i];
+	}
+	s->count = kept;
+	s->gone_count = 0;
 }
 
 static struct uidl_entry *
@@ -194,7 +222,7 @@ find(struct uidl_state *s, const char *uidl)
 	if (s->count == 0)
 		return NULL;
 	e = bsearch(&key, s->entries, s->count, sizeof *s->entries, compare_uidl);
-	return e;
+	return e != NULL && !e->gone ? e : NULL;
 }
 
 /* Adds e (taking its strings); it replaces an older entry for its UIDL. */
@@ -202,6 +230,7 @@ static void
 add(struct uidl_state *s, struct uidl_entry *e)
 {
 	e->order = s->next_order++;
+	e->gone = false;
 	push(&s->entries, &s->count, &s->alloc, e);
 	s->sorted = false;
 }
@@ -258,6 +287,20 @@ read_line(FILE *fp, char *buf, size_t size)
 	return feof(fp) ? -2 : -3;
 }
 
+/* The trailer "end COUNT", exactly: two fields where an entry line has
+ * four, so that a UIDL such as "end" or "end5" is never taken for it. */
+static bool
+parse_trailer(const char *line, unsigned long *count_r)
+{
+	char *end;
+
+	if (strncmp(line, "end ", 4) != 0 || !isdigit((unsigned char)line[4]))
+		return false;
+	errno = 0;
+	*count_r = strtoul(line + 4, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
 static int
 load_state_lines(struct uidl_state *s, FILE *fp)
 {
@@ -270,7 +313,7 @@ load_state_lines(struct uidl_state *s, FILE *fp)
 		return corrupt(s->state_path, 1, "not a mailpipe-fetch state file");
 	while ((len = read_line(fp, buf, sizeof buf)) >= 0) {
 		lineno++;
-		if (sscanf(buf, "end %lu", &expected) == 1) {
+		if (parse_trailer(buf, &expected)) {
 			if (expected != s->count)
 				return corrupt(s->state_path, lineno, "entry count mismatch");
 			if (read_line(fp, buf, sizeof buf) != -1)
@@ -330,6 +373,66 @@ load_journal(struct uidl_state *s)
 	return rc;
 }
 
+/* The state directory, made durably (0700) when missing. */
+static int
+open_dir(struct uidl_state *s)
+{
+	if (fs_mkdirs(s->dir, 0700) < 0 ||
+	    (s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return fail(FAIL_CANTCREAT, "cannot create state directory %s: %s", s->dir,
+		    strerror(errno));
+	return 0;
+}
+
+/* The offset just after the journal's last newline (0 if none). */
+static int
+journal_good_length(struct uidl_state *s, off_t size, off_t *len_r)
+{
+	char buf[4096];
+	off_t end = size;
+
+	while (end > 0) {
+		size_t n = end < (off_t)sizeof buf ? (size_t)end : sizeof buf;
+		const char *nl;
+
+		if (pread(s->journalfd, buf, n, end - (off_t)n) != (ssize_t)n)
+			return fail(FAIL_IO, "cannot read %s: %s", s->journal_path,
+			    strerror(errno));
+		if ((nl = memrchr(buf, '\n', n)) != NULL) {
+			*len_r = end - (off_t)n + (nl - buf) + 1;
+			return 0;
+		}
+		end -= (off_t)n;
+	}
+	*len_r = 0;
+	return 0;
+}
+
+/* Opens an existing journal for appending and cuts a torn last line (a
+ * write that a crash interrupted), durably, before anything can be
+ * appended to it. */
+static int
+open_existing_journal(struct uidl_state *s)
+{
+	struct stat st;
+	off_t good;
+
+	s->journalfd = open(s->journal_path, O_RDWR | O_APPEND | O_CLOEXEC);
+	if (s->journalfd < 0)
+		return errno == ENOENT ? 0 : fail(FAIL_IO, "cannot open %s: %s",
+		    s->journal_path, strerror(errno));
+	if (fstat(s->journalfd, &st) < 0)
+		return fail(FAIL_IO, "cannot stat %s: %s", s->journal_path, strerror(errno));
+	if (journal_good_length(s, st.st_size, &good) < 0)
+		return -1;
+	if (good == st.st_size)
+		return 0;
+	if (ftruncate(s->journalfd, good) < 0 || fdatasync(s->journalfd) < 0)
+		return fail(FAIL_IO, "cannot cut the torn end of %s: %s", s->journal_path,
+		    strerror(errno));
+	return 0;
+}
+
 int
 uidl_open(const char *dir, const char *account, const char *user, const char *host,
 	unsigned port, struct uidl_state **s_r)
@@ -343,14 +446,8 @@ uidl_open(const char *dir, const char *account, const char *user, const char *ho
 	s->state_path = xasprintf("%s.state", s->base);
 	s->journal_path = xasprintf("%s.journal", s->base);
 	free(name);
-	if (maildir_mkdirs(dir, 0700) < 0 ||
-	    (s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		fail(FAIL_CANTCREAT, "cannot create state directory %s: %s", dir,
-		    strerror(errno));
-		uidl_close(s);
-		return -1;
-	}
-	if (take_lock(s, account) < 0 || load_state(s) < 0 || load_journal(s) < 0) {
+	if (open_dir(s) < 0 || take_lock(s, account) < 0 || open_existing_journal(s) < 0 ||
+	    load_state(s) < 0 || load_journal(s) < 0) {
 		uidl_close(s);
 		return -1;
 	}
@@ -397,24 +494,70 @@ uidl_forget(struct uidl_state *s, const char *uidl)
 
 	if (e == NULL)
 		return;
-	entry_free(e);
-	memmove(e, e + 1, (size_t)(s->entries + s->count - e - 1) * sizeof *e);
-	s->count--;
+	e->gone = true;
+	s->gone_count++;
+}
+
+static int
+compare_sizes(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a;
+	unsigned long long y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* How many of a's n sizes have a partner in b's m (both sorted). */
+static size_t
+count_matches(const unsigned long long *a, size_t n, const unsigned long long *b, size_t m)
+{
+	size_t matched = 0, i = 0, j = 0;
+
+	while (i < n && j < m) {
+		if (a[i] == b[j]) {
+			matched++;
+			i++;
+			j++;
+		} else if (a[i] < b[j]) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	return matched;
+}
+
+bool
+uidl_reset_suspected(struct uidl_state *s, const unsigned long long *sizes, size_t n)
+{
+	unsigned long long *mine, *theirs;
+	size_t matched;
+
+	sort_entries(s);
+	compact(s);
+	if (s->count < 2 || n == 0)
+		return false;
+	for (size_t i = 0; i < s->count; i++)
+		if (s->entries[i].seen)
+			return false;
+	mine = xcalloc(s->count, sizeof *mine);
+	theirs = xcalloc(n, sizeof *theirs);
+	for (size_t i = 0; i < s->count; i++)
+		mine[i] = s->entries[i].size;
+	memcpy(theirs, sizes, n * sizeof *theirs);
+	qsort(mine, s->count, sizeof *mine, compare_sizes);
+	qsort(theirs, n, sizeof *theirs, compare_sizes);
+	matched = count_matches(mine, s->count, theirs, n);
+	free(mine);
+	free(theirs);
+	return matched * 10 >= s->count * 9;
 }
 
 static int
 write_all(int fd, const char *p, size_t n, const char *path)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return fail(FAIL_IO, "cannot write %s: %s", path, strerror(errno));
-		p += w;
-		n -= (size_t)w;
-	}
+	if (fs_write_all(fd, p, n) < 0)
+		return fail(FAIL_IO, "cannot write %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -438,15 +581,20 @@ format_entries(const struct uidl_entry *e, size_t n, size_t *len_r)
 	return buf;
 }
 
+/* The journal, for appending.  The first time it is created, the directory
+ * is fsynced too: without its directory entry, the entries fsynced into it
+ * could vanish with it. */
 static int
 open_journal(struct uidl_state *s)
 {
 	if (s->journalfd >= 0)
 		return 0;
-	s->journalfd = open(s->journal_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-	    0600);
+	s->journalfd = open(s->journal_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
+	    O_CLOEXEC, 0600);
 	if (s->journalfd < 0)
-		return fail(FAIL_IO, "cannot open %s: %s", s->journal_path, strerror(errno));
+		return fail(FAIL_IO, "cannot create %s: %s", s->journal_path, strerror(errno));
+	if (fsync(s->dirfd) < 0)
+		return fail(FAIL_IO, "cannot fsync %s: %s", s->dir, strerror(errno));
 	return 0;
 }
 
@@ -520,15 +668,29 @@ prune(struct uidl_state *s)
 	s->count = kept;
 }
 
+/* Empties the journal once the state holds all it says.  Fsynced: a
+ * journal that a crash kept would bring back entries forgotten since
+ * (deleted on the server, their UIDLs free for other messages). */
+static int
+empty_journal(struct uidl_state *s)
+{
+	if (s->journalfd < 0)
+		return 0;	/* there is none: not at open, and not since */
+	if (ftruncate(s->journalfd, 0) < 0 || fdatasync(s->journalfd) < 0)
+		return fail(FAIL_IO, "cannot empty %s: %s", s->journal_path, strerror(errno));
+	return 0;
+}
+
 int
 uidl_save(struct uidl_state *s, bool do_prune)
 {
 	char *tmp = xasprintf("%s.state.tmp", s->base);
 	int rc;
 
+	sort_entries(s);
+	compact(s);
 	if (do_prune)
 		prune(s);
-	sort_entries(s);
 	rc = write_state_file(tmp, s->entries, s->count);
 	if (rc == 0 && rename(tmp, s->state_path) < 0)
 		rc = fail(FAIL_IO, "cannot rename %s: %s", tmp, strerror(errno));
@@ -537,11 +699,7 @@ uidl_save(struct uidl_state *s, bool do_prune)
 	if (rc < 0)
 		unlink(tmp);
 	free(tmp);
-	/* The state now holds every journal entry: a replay of a journal that
-	 * a crash kept would only repeat what is there, so no fsync needed. */
-	if (rc == 0 && open_journal(s) == 0 && ftruncate(s->journalfd, 0) < 0)
-		rc = fail(FAIL_IO, "cannot truncate %s: %s", s->journal_path, strerror(errno));
-	return rc;
+	return rc == 0 ? empty_journal(s) : -1;
 }
 
 void
@@ -571,7 +729,7 @@ uidl_close(struct uidl_state *s)
 size_t
 uidl_count(const struct uidl_state *s)
 {
-	return s->count;
+	return s->count - s->gone_count;
 }
 
 const char *

@@ -60,4 +60,54 @@ check_eq "once the lock is free: 0" "$RC" 0
 
 # keep=yes leaves the server as it was.
 check_eq "bob's server mailbox untouched" "$(server_count bob)" 20
+
+# SIGTERM during --all: the account in progress ends (75) and no other one
+# is started.  The first account's server is a tarpit that greets and then
+# says nothing, so the signal surely arrives while that account is busy.
+python3 - "$WORK/tarpit.port" <<'PY' &
+import os, socket, sys
+port_file = sys.argv[1]
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(1)
+open(port_file + ".tmp", "w").write(str(ls.getsockname()[1]))
+os.rename(port_file + ".tmp", port_file)
+ls.settimeout(30)
+c, _ = ls.accept()
+c.sendall(b"+OK tarpit\r\n")
+open(port_file + ".connected", "w").close()
+c.settimeout(30)
+try:
+    while c.recv(4096):
+        pass
+except OSError:
+    pass
+PY
+tarpit=$!
+for _ in $(seq 100); do [ -s "$WORK/tarpit.port" ] && break; sleep 0.05; done
+[ -s "$WORK/tarpit.port" ] || bail "tarpit did not start"
+conf3=$WORK/mailpipe3.ini
+write_config "$conf3"
+{
+	echo "[pop3 slow]"
+	echo "host = 127.0.0.1"
+	echo "port = $(cat "$WORK/tarpit.port")"
+	echo "tls = off"
+	echo "user = bob"
+	echo "password = unused"
+	echo "maildir = $WORK/slow"
+	echo "state_dir = $WORK/state3"
+	echo "timeout = 2"
+} >>"$conf3"
+FETCH_STATE=$WORK/state3 add_account "$conf3" carol carol implicit "$WORK/carol3" keep=yes
+RC=0
+"$MAILPIPE_FETCH" -C "$conf3" --all 2>"$WORK/stderr" &
+fetcher=$!
+for _ in $(seq 200); do [ -e "$WORK/tarpit.port.connected" ] && break; sleep 0.05; done
+kill -TERM "$fetcher"
+wait "$fetcher" || RC=$?
+wait "$tarpit" || true
+check_eq "SIGTERM during --all: 75" "$RC" 75
+check "the account not started is named" grep -q "carol: not fetched: interrupted by signal" "$WORK/stderr"
+check "and it was not fetched" test ! -e "$WORK/carol3"
 done_testing

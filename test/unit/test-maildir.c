@@ -3,6 +3,7 @@
  * no file behind in tmp/.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "maildir.h"
@@ -17,6 +19,48 @@
 #include "tap.h"
 
 static char root[] = "/tmp/test-maildir.XXXXXX";
+
+/* The test defines fsync(), so the module's calls come here: directory
+ * fsyncs are recorded by inode, and one directory's can be made to fail. */
+#define SYNCED_MAX 256
+static ino_t synced[SYNCED_MAX];
+static size_t synced_count;
+static ino_t fail_fsync_of;
+
+int
+fsync(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (fail_fsync_of != 0 && st.st_ino == fail_fsync_of) {
+			errno = EIO;
+			return -1;
+		}
+		if (synced_count < SYNCED_MAX)
+			synced[synced_count++] = st.st_ino;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+static ino_t
+inode_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+static bool
+was_synced(const char *path)
+{
+	ino_t ino = inode_of(path);
+
+	for (size_t i = 0; i < synced_count; i++)
+		if (ino != 0 && synced[i] == ino)
+			return true;
+	return false;
+}
 
 static int
 count_files(const char *dir)
@@ -86,8 +130,8 @@ test_create_and_commit(void)
 	ok(maildir_msg_end(m) == 0, "end");
 	ok(maildir_msg_size(m) == 17, "size counted");
 	ok(maildir_sync_batch(md, &m, 1) == 0, "sync");
-	ok(maildir_msg_commit(m) == 0, "commit");
-	ok(maildir_sync_new(md) == 0, "fsync new/");
+	ok(maildir_commit_batch(md, &m, 1) == 0, "commit: rename, fsync new/");
+	ok(maildir_msg_committed(m), "committed");
 	maildir_msg_free(m);
 	is_str(slurp(path_in(mdpath, "new", name)), "Subject: x\n\nbody\n", "content in new/");
 	ok(count_files(path_in(mdpath, "tmp", NULL)) == 0, "tmp/ is empty after commit");
@@ -116,9 +160,7 @@ test_batch_and_cur(void)
 	ok(good, "20 messages written into tmp/");
 	ok(count_files(path_in(mdpath, "tmp", NULL)) == 20, "20 files in tmp/");
 	ok(maildir_sync_batch(md, m, 20) == 0, "one sync pass for the batch (syncfs)");
-	for (int i = 0; i < 20; i++)
-		good &= maildir_msg_commit(m[i]) == 0;
-	ok(good && maildir_sync_new(md) == 0, "20 renames, one fsync of new/");
+	ok(maildir_commit_batch(md, m, 20) == 0, "20 renames, one fsync of new/");
 	ok(count_files(path_in(mdpath, "new", NULL)) == 20, "20 files in new/");
 	snprintf(first, sizeof first, "%s", maildir_msg_name(m[0]));
 	for (int i = 0; i < 20; i++)
@@ -257,6 +299,89 @@ test_orphans(void)
 	maildir_close(md);
 }
 
+/* Every directory made is fsynced into its parent: root (parent of a/),
+ * a/, a/b/ and the Maildir itself (parent of tmp/ new/ cur/). */
+static void
+test_durable_mkdirs(void)
+{
+	char a[600], ab[700], md_path[800];
+	struct maildir *md;
+
+	snprintf(a, sizeof a, "%s/d1", root);
+	snprintf(ab, sizeof ab, "%s/d2", a);
+	snprintf(md_path, sizeof md_path, "%s/Maildir", ab);
+	synced_count = 0;
+	ok(maildir_open(md_path, true, &md) == 0, "open a Maildir two levels down");
+	ok(was_synced(root) && was_synced(a) && was_synced(ab) && was_synced(md_path),
+	    "the parent of every directory made was fsynced");
+	maildir_close(md);
+	synced_count = 0;
+	ok(maildir_open(md_path, true, &md) == 0 && synced_count == 0,
+	    "nothing made, nothing fsynced");
+	maildir_close(md);
+	ok(fs_mkdirs("", 0700) < 0, "fs_mkdirs of an empty path fails");
+}
+
+static struct maildir_msg *
+written(struct maildir *md, const char *body)
+{
+	struct maildir_msg *m = NULL;
+
+	if (maildir_msg_begin(md, &m) < 0 || maildir_msg_write(m, body, strlen(body)) < 0 ||
+	    maildir_msg_end(m) < 0)
+		return NULL;
+	return m;
+}
+
+/* A rename failing in the middle of a batch: those before it are made
+ * durable all the same; if the fsync of new/ fails, nothing is committed
+ * and nothing stays visible. */
+static void
+test_commit_failures(void)
+{
+	char mdpath[1024], tmpfile[1400];
+	struct maildir_msg *m[3];
+	struct maildir *md;
+	int rc;
+
+	snprintf(mdpath, sizeof mdpath, "%s/partial", root);
+	ok(maildir_open(mdpath, true, &md) == 0, "open partial Maildir");
+	for (int i = 0; i < 3; i++)
+		m[i] = written(md, "x\n");
+	ok(maildir_sync_batch(md, m, 3) == 0, "three messages synced");
+	snprintf(tmpfile, sizeof tmpfile, "%s/tmp/%s", mdpath, maildir_msg_name(m[1]));
+	unlink(tmpfile);	/* the second rename will fail */
+	synced_count = 0;
+	fail_clear();
+	rc = maildir_commit_batch(md, m, 3);
+	ok(rc < 0 && fail_class() == FAIL_IO, "the second rename fails: FAIL_IO (%s)",
+	    fail_reason());
+	ok(maildir_msg_committed(m[0]) && !maildir_msg_committed(m[1]) &&
+	    !maildir_msg_committed(m[2]), "only the first is committed");
+	ok(was_synced(path_in(mdpath, "new", NULL)), "and new/ was fsynced for it");
+	for (int i = 0; i < 3; i++)
+		maildir_msg_free(m[i]);
+	ok(count_files(path_in(mdpath, "new", NULL)) == 1 &&
+	    count_files(path_in(mdpath, "tmp", NULL)) == 0, "one file in new/, tmp/ empty");
+
+	for (int i = 0; i < 3; i++)
+		m[i] = written(md, "y\n");
+	ok(maildir_sync_batch(md, m, 3) == 0, "three more synced");
+	fail_fsync_of = inode_of(path_in(mdpath, "new", NULL));
+	fail_clear();
+	rc = maildir_commit_batch(md, m, 3);
+	fail_fsync_of = 0;
+	ok(rc < 0 && fail_class() == FAIL_IO && strstr(fail_reason(), "fsync") != NULL,
+	    "the fsync of new/ fails: FAIL_IO (%s)", fail_reason());
+	ok(!maildir_msg_committed(m[0]) && !maildir_msg_committed(m[2]), "none committed");
+	for (int i = 0; i < 3; i++)
+		maildir_msg_free(m[i]);
+	ok(count_files(path_in(mdpath, "new", NULL)) == 1 &&
+	    count_files(path_in(mdpath, "tmp", NULL)) == 0,
+	    "the renames were undone: still one file in new/, tmp/ empty");
+	maildir_close(md);
+}
+
 static void
 test_names(void)
 {
@@ -282,6 +407,8 @@ main(void)
 	test_write_failure();
 	test_cannot_create();
 	test_orphans();
+	test_durable_mkdirs();
+	test_commit_failures();
 	test_names();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", root);
 	if (system(cmd) != 0)

@@ -292,6 +292,96 @@ do_list(struct pop3 *p)
 }
 
 static int
+stat_then(struct pop3 *p, bool uidl)
+{
+	struct listing l = { 0 };
+	unsigned long count;
+	unsigned long long size;
+
+	if (pop3_stat(p, &count, &size) < 0)
+		return -1;
+	if ((uidl ? pop3_uidl(p, on_uidl, &l) : pop3_list(p, on_list, &l)) < 0)
+		return -1;
+	return fail(FAIL_NONE, "listed");
+}
+
+static int
+do_stat_list(struct pop3 *p)
+{
+	return stat_then(p, false);
+}
+
+static int
+do_stat_uidl(struct pop3 *p)
+{
+	return stat_then(p, true);
+}
+
+/* "+OK", no CAPA, STAT counting one message, then a listing of lines
+ * lines (malloc'ed). */
+static char *
+long_listing(unsigned lines, bool uidl)
+{
+	char *s = malloc(64 + (size_t)lines * 24), *o = s;
+
+	if (s == NULL)
+		abort();
+	o += sprintf(o, "+OK\r\n-ERR\r\n+OK 1 20\r\n+OK\r\n");
+	for (unsigned i = 1; i <= lines; i++)
+		o += uidl ? sprintf(o, "%u u%u\r\n", i, i) : sprintf(o, "%u 20\r\n", i);
+	strcpy(o, ".\r\n");
+	return s;
+}
+
+/* A listing may have STAT's count plus POP3_LISTING_MARGIN lines, no more. */
+static void
+test_listing_cap(void)
+{
+	unsigned max = 1 + POP3_LISTING_MARGIN;
+	const char *sent;
+	char *script;
+
+	for (int uidl = 0; uidl < 2; uidl++) {
+		int (*fn)(struct pop3 *) = uidl ? do_stat_uidl : do_stat_list;
+
+		script = long_listing(max, uidl);
+		ok(expect_failure(script, 0, fn, &sent) == FAIL_NONE,
+		    "%s: STAT 1, then %u lines: accepted", uidl ? "UIDL" : "LIST", max);
+		free(script);
+		script = long_listing(max + 1, uidl);
+		ok(expect_failure(script, 0, fn, &sent) == FAIL_PROTOCOL,
+		    "%s: one line more: protocol error (%s)", uidl ? "UIDL" : "LIST",
+		    fail_reason());
+		free(script);
+	}
+}
+
+/* The answer to AUTH PLAIN without an initial response is a go-ahead, or
+ * a -ERR classified by its response code like any other. */
+static void
+test_plain_go_ahead(void)
+{
+	static const struct { const char *answer; enum failure cls; } cases[] = {
+		{ "-ERR [SYS/TEMP] try later", FAIL_TEMPORARY },
+		{ "-ERR [IN-USE] mailbox locked", FAIL_TEMPORARY },
+		{ "-ERR [SYS/PERM] disabled", FAIL_PERMANENT },
+		{ "-ERR [AUTH] no", FAIL_AUTH },
+		{ "-ERR not now", FAIL_AUTH },
+		{ "+OK", FAIL_PROTOCOL },
+		{ "what", FAIL_PROTOCOL },
+	};
+	const char *sent;
+	char script[200];
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		snprintf(script, sizeof script, "+OK\r\n+OK\r\nSASL PLAIN\r\n.\r\n%s\r\n",
+		    cases[i].answer);
+		is_int(expect_failure(script, 1, do_long_plain, &sent), cases[i].cls,
+		    "AUTH PLAIN answered \"%s\" (%s)", cases[i].answer, fail_reason());
+	}
+}
+
+static int
 do_retr(struct pop3 *p)
 {
 	struct collect c = { 0 };
@@ -405,5 +495,7 @@ main(void)
 	test_session(SOCK_STREAM, 7, "7-byte pieces");
 	test_failures();
 	test_long_line();
+	test_listing_cap();
+	test_plain_go_ahead();
 	return done_testing();
 }

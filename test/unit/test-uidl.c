@@ -1,16 +1,30 @@
 /*
  * UIDL state: journal replay after a torn write or a crash between journal
- * and rename, atomic save, pruning, the lock, corrupt files, key separation.
+ * and rename, atomic save, pruning, the lock, corrupt files, key separation,
+ * durable creation.  Then whole fetch runs (fetch_account() against a
+ * scripted POP3 server on a loopback port, the same port every run, so
+ * runs share the account's state) for what only shows over two runs:
+ * reused and reset UIDLs, changed sizes, failed renames.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "config.h"
+#include "fetch.h"
 #include "maildir.h"
+#include "net.h"
 #include "status.h"
 #include "uidl.h"
 #include "tap.h"
@@ -132,7 +146,7 @@ test_replay(void)
 	e[1] = (struct uidl_entry){ .uidl = "UB", .file = (char *)maildir_msg_name(b),
 		.size = 11, .fetched = 1000 };
 	ok(uidl_journal(s, e, 2) == 0, "journal two entries");
-	ok(maildir_msg_commit(a) == 0 && maildir_sync_new(md) == 0, "only A is renamed");
+	ok(maildir_commit_batch(md, &a, 1) == 0, "only A is renamed");
 	/* "SIGKILL": B stays in tmp/, nothing saved. */
 	maildir_msg_free(a);	/* committed: only frees */
 	uidl_close(s);
@@ -242,6 +256,645 @@ test_corrupt(void)
 	ok(s == NULL && fail_class() == FAIL_IO, "a journal entry naming a path is refused");
 }
 
+/* ---- fault injection ----
+ * The test defines fsync() and renameat2(), so the library's calls come
+ * here: directory fsyncs are recorded (by inode), and one rename or the
+ * fsync of one directory can be made to fail. */
+
+#define SYNCED_MAX 4096
+static ino_t synced[SYNCED_MAX];
+static size_t synced_count;
+static ino_t fail_fsync_of;	/* this directory's fsync fails (EIO) */
+static int fail_rename_at;	/* the nth renameat2() from now fails (EIO) */
+
+int
+fsync(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (fail_fsync_of != 0 && st.st_ino == fail_fsync_of) {
+			errno = EIO;
+			return -1;
+		}
+		if (synced_count < SYNCED_MAX)
+			synced[synced_count++] = st.st_ino;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+int
+renameat2(int oldfd, const char *old, int newfd, const char *new, unsigned int flags)
+{
+	if (fail_rename_at > 0 && --fail_rename_at == 0) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_renameat2, oldfd, old, newfd, new, flags);
+}
+
+static ino_t
+inode_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+/* How often the directory at path was fsynced since synced_count was 0. */
+static int
+times_synced(const char *path)
+{
+	ino_t ino = inode_of(path);
+	int n = 0;
+
+	for (size_t i = 0; i < synced_count; i++)
+		n += ino != 0 && synced[i] == ino;
+	return n;
+}
+
+/* 2.4: the state directory is made durably, and so is the journal. */
+static void
+test_durable_creation(void)
+{
+	char parent[600], dir[700];
+	struct uidl_state *s = NULL;
+	struct uidl_entry e = { .uidl = "D1", .file = "5.M5P5Q5R5.h", .size = 1 };
+	int before;
+
+	snprintf(parent, sizeof parent, "%s/durable", root);
+	snprintf(dir, sizeof dir, "%s/state", parent);
+	synced_count = 0;
+	fail_clear();
+	ok(uidl_open(dir, "work", "alice", "durable.example", 995, &s) == 0,
+	    "open a state directory that does not exist yet");
+	ok(times_synced(root) >= 1 && times_synced(parent) >= 1,
+	    "the parent of each directory made was fsynced");
+	before = times_synced(dir);
+	ok(uidl_journal(s, &e, 1) == 0, "the first journal entry creates the journal");
+	ok(times_synced(dir) > before, "and the state directory is fsynced after it");
+	uidl_close(s);
+}
+
+/* 2.4: a journal that cannot be opened is a failure, never a 0 with a
+ * failure recorded. */
+static void
+test_journal_unopenable(void)
+{
+	struct uidl_state *s;
+	char journal[1100];
+	int rc;
+
+	ok((s = open_state("nojournal.example")) != NULL, "open");
+	snprintf(journal, sizeof journal, "%s", uidl_state_path(s));
+	strcpy(journal + strlen(journal) - strlen("state"), "journal");
+	uidl_close(s);
+	mkdir(journal, 0700);	/* a directory where the journal goes */
+	fail_clear();
+	s = open_state("nojournal.example");
+	rc = s == NULL ? -1 : uidl_save(s, false);
+	ok(rc < 0 && fail_class() == FAIL_IO, "a journal that cannot be opened is an error "
+	    "(%s)", fail_reason());
+	uidl_close(s);
+	rmdir(journal);
+}
+
+/* 2.1: a torn journal tail is cut at open, so the next append starts on a
+ * line of its own. */
+static void
+test_torn_then_append(void)
+{
+	struct uidl_state *s;
+	struct maildir *md;
+	struct maildir_msg *a, *b;
+	struct uidl_entry e;
+	char journal[1100];
+
+	ok(maildir_open(mdpath, true, &md) == 0, "Maildir");
+	ok((s = open_state("torn.example")) != NULL, "open");
+	a = staged(md, "message A\n");
+	e = (struct uidl_entry){ .uidl = "TA", .file = (char *)maildir_msg_name(a), .size = 10 };
+	ok(uidl_journal(s, &e, 1) == 0 && maildir_commit_batch(md, &a, 1) == 0,
+	    "A journaled and committed");
+	snprintf(journal, sizeof journal, "%s", uidl_state_path(s));
+	strcpy(journal + strlen(journal) - strlen("state"), "journal");
+	uidl_close(s);		/* "SIGKILL" */
+	append(journal, "T");	/* a write cut after one byte */
+	ok((s = open_state("torn.example")) != NULL, "reopen after the torn write");
+	b = staged(md, "message B\n");
+	e = (struct uidl_entry){ .uidl = "B", .file = (char *)maildir_msg_name(b), .size = 10 };
+	ok(uidl_journal(s, &e, 1) == 0 && maildir_commit_batch(md, &b, 1) == 0,
+	    "B journaled (after the torn bytes) and committed");
+	uidl_close(s);		/* "SIGKILL" again, before any save */
+	s = open_state("torn.example");
+	ok(s != NULL, "the journal still reads: %s", s ? "ok" : fail_reason());
+	ok(s && uidl_replay(s, md, true) == 0, "replay");
+	ok(s && uidl_lookup(s, "TA") && uidl_lookup(s, "B") && !uidl_lookup(s, "TB"),
+	    "A and B retrieved; no entry glued from the torn bytes");
+	uidl_close(s);
+	maildir_msg_free(a);
+	maildir_msg_free(b);
+	maildir_close(md);
+}
+
+/* 2.2: UIDLs that look like the trailer. */
+static void
+test_trailer_lookalikes(void)
+{
+	struct uidl_state *s;
+	struct uidl_entry e[3] = {
+		{ .uidl = "end", .file = "6.M6P6Q6R6.h", .size = 5 },
+		{ .uidl = "end5", .file = "7.M7P7Q7R7.h", .size = 20 },
+		{ .uidl = "end0", .file = "8.M8P8Q8R8.h", .size = 0 },
+	};
+
+	ok((s = open_state("trailer.example")) != NULL, "open");
+	ok(uidl_journal(s, e, 3) == 0 && uidl_save(s, false) == 0,
+	    "save entries with UIDLs end, end5 and end0");
+	uidl_close(s);
+	s = open_state("trailer.example");
+	ok(s != NULL, "the state reads back (%s)", s ? "ok" : fail_reason());
+	ok(s && uidl_count(s) == 3 && uidl_lookup(s, "end") && uidl_lookup(s, "end5") &&
+	    uidl_lookup(s, "end0"), "with all three entries");
+	uidl_close(s);
+}
+
+/* 2.3: the reset heuristic on its own. */
+static void
+test_reset_heuristic(void)
+{
+	struct uidl_state *s;
+	struct uidl_entry e[3] = {
+		{ .uidl = "R1", .file = "9.M9P9Q1R9.h", .size = 100 },
+		{ .uidl = "R2", .file = "9.M9P9Q2R9.h", .size = 100 },
+		{ .uidl = "R3", .file = "9.M9P9Q3R9.h", .size = 300 },
+	};
+	unsigned long long same[] = { 300, 100, 100, 7 }, once[] = { 100, 300, 8 },
+	    other[] = { 1, 2, 3 };
+
+	ok((s = open_state("reset.example")) != NULL && uidl_journal(s, e, 3) == 0 &&
+	    uidl_save(s, false) == 0, "a state of three");
+	uidl_close(s);
+	s = open_state("reset.example");
+	ok(s && uidl_reset_suspected(s, same, 4), "same sizes, no UIDL known: a reset");
+	ok(s && !uidl_reset_suspected(s, once, 3), "a size matches one entry only: 2 of 3");
+	ok(s && !uidl_reset_suspected(s, other, 3), "other sizes: new mail");
+	ok(s && !uidl_reset_suspected(s, same, 0), "an empty listing is no reset");
+	ok(s && uidl_lookup(s, "R1") && !uidl_reset_suspected(s, same, 4),
+	    "one UIDL known: no reset");
+	uidl_close(s);
+}
+
+/* ---- whole runs of fetch_account() against a scripted server ---- */
+
+static int listen_fd;
+static unsigned listen_port;
+static char transcript[1 << 20], errors[1 << 16], reason[1024];
+
+struct box {
+	int n;
+	const char *uidl[8];		/* NULL: UIDL omits the number */
+	unsigned size[8];
+	bool quit_lost;			/* QUIT gets no answer */
+	bool retr_refused[8];
+};
+
+static void
+send_str(int fd, const char *s)
+{
+	size_t n = strlen(s);
+
+	while (n > 0) {
+		ssize_t w = send(fd, s, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return;
+		s += w;
+		n -= (size_t)w;
+	}
+}
+
+/* The answer to one command: a constant, or the text made in buf. */
+static const char *
+answer(const struct box *b, const char *cmd, char *buf, size_t size)
+{
+	size_t o = 0;
+	int k;
+
+	if (strcmp(cmd, "STAT") == 0) {
+		unsigned long total = 0;
+
+		for (int i = 0; i < b->n; i++)
+			total += b->size[i];
+		snprintf(buf, size, "+OK %d %lu\r\n", b->n, total);
+	} else if (strcmp(cmd, "UIDL") == 0 || strcmp(cmd, "LIST") == 0) {
+		o += (size_t)snprintf(buf, size, "+OK\r\n");
+		for (int i = 0; i < b->n; i++) {
+			if (cmd[0] == 'U' && b->uidl[i] != NULL)
+				o += (size_t)snprintf(buf + o, size - o, "%d %s\r\n", i + 1, b->uidl[i]);
+			else if (cmd[0] == 'L')
+				o += (size_t)snprintf(buf + o, size - o, "%d %u\r\n", i + 1, b->size[i]);
+		}
+		snprintf(buf + o, size - o, ".\r\n");
+	} else if (sscanf(cmd, "RETR %d", &k) == 1 && k >= 1 && k <= b->n) {
+		if (b->retr_refused[k - 1])
+			return "-ERR [SYS/TEMP] locked\r\n";
+		snprintf(buf, size, "+OK\r\nSubject: %d %s\r\n\r\nbody\r\n.\r\n", k,
+		    b->uidl[k - 1] ? b->uidl[k - 1] : "-");
+	} else if (strncmp(cmd, "DELE ", 5) == 0 || strncmp(cmd, "USER ", 5) == 0 ||
+	    strncmp(cmd, "PASS ", 5) == 0 || strcmp(cmd, "RSET") == 0) {
+		return "+OK\r\n";
+	} else if (strcmp(cmd, "QUIT") == 0) {
+		return b->quit_lost ? "" : "+OK bye\r\n";
+	} else {
+		return "-ERR\r\n";	/* CAPA too: an RFC 1939 server */
+	}
+	return buf;
+}
+
+static void __attribute__((noreturn))
+serve_box(const struct box *b, const char *log_path)
+{
+	int fd = accept(listen_fd, NULL, NULL);
+	FILE *in = fd >= 0 ? fdopen(fd, "r") : NULL, *log = fopen(log_path, "w");
+	static char line[1024], buf[1 << 16];
+
+	if (in == NULL || log == NULL)
+		_exit(1);
+	send_str(fd, "+OK fake POP3 ready\r\n");
+	while (fgets(line, sizeof line, in) != NULL) {
+		line[strcspn(line, "\r\n")] = '\0';
+		fprintf(log, "%s\n", line);
+		fflush(log);
+		send_str(fd, answer(b, line, buf, sizeof buf));
+		if (strcmp(line, "QUIT") == 0)
+			break;
+	}
+	_exit(0);
+}
+
+static void
+slurp_into(const char *path, char *buf, size_t size)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n = fp ? fread(buf, 1, size - 1, fp) : 0;
+
+	buf[n] = '\0';
+	if (fp != NULL)
+		fclose(fp);
+	unlink(path);
+}
+
+/* The peer is done when the client hung up; one that never saw a client
+ * (a run that failed before connecting) is stopped. */
+static void
+reap(pid_t pid)
+{
+	for (int i = 0; i < 200; i++) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+struct fetch_run {
+	const char *name;		/* account: its own Maildir and state */
+	bool keep, list;
+	unsigned long long max_size;
+};
+
+static char *
+md_of(const char *name)
+{
+	static char path[700];
+
+	snprintf(path, sizeof path, "%s/md-%s", root, name);
+	return path;
+}
+
+/* Runs the account against box; the server's transcript goes into
+ * transcript[], the client's stderr into errors[], the failure's reason
+ * (what mailpipe-fetch would print last) into reason[]. */
+static enum failure
+run_fetch(const struct fetch_run *f, const struct box *b)
+{
+	char logp[700], errp[700], state[700];
+	struct account a = {
+		.kind = ACCOUNT_POP3, .name = (char *)f->name, .host = (char *)"127.0.0.1",
+		.port = listen_port, .tls = TLS_MODE_OFF, .user = (char *)"alice",
+		.password = (char *)"pw", .auth = AUTH_USER, .timeout = 5,
+		.maildir = md_of(f->name), .keep = f->keep, .state_dir = state,
+		.max_size = f->max_size,
+	};
+	struct fetch_options o = { .keep = -1, .list = f->list };
+	int saved_err, saved_out = -1, fd, rc;
+	pid_t pid;
+
+	snprintf(logp, sizeof logp, "%s/server.log", root);
+	snprintf(errp, sizeof errp, "%s/client.err", root);
+	snprintf(state, sizeof state, "%s/fetch-state", root);
+	fflush(stdout);
+	fflush(stderr);
+	if ((pid = fork()) == 0)
+		serve_box(b, logp);
+	saved_err = dup(2);
+	fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(fd, 2);
+	close(fd);
+	if (f->list) {		/* the listing is not TAP */
+		saved_out = dup(1);
+		fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		close(fd);
+	}
+	fail_clear();
+	rc = fetch_account(&a, &o);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_err, 2);
+	close(saved_err);
+	if (saved_out >= 0) {
+		dup2(saved_out, 1);
+		close(saved_out);
+	}
+	snprintf(reason, sizeof reason, "%s", rc == 0 ? "" : fail_reason());
+	reap(pid);
+	slurp_into(logp, transcript, sizeof transcript);
+	slurp_into(errp, errors, sizeof errors);
+	return rc == 0 ? FAIL_NONE : fail_class();
+}
+
+static bool
+sent(const char *line)
+{
+	char want[100];
+
+	snprintf(want, sizeof want, "%s\n", line);
+	for (const char *p = transcript; (p = strstr(p, want)) != NULL; p++)
+		if (p == transcript || p[-1] == '\n')
+			return true;
+	return false;
+}
+
+/* True when the server got any command with this verb. */
+static bool
+sent_any(const char *verb)
+{
+	size_t n = strlen(verb);
+
+	for (const char *p = transcript; *p != '\0'; p = strchr(p, '\n') + 1) {
+		if (strncmp(p, verb, n) == 0 && p[n] == ' ')
+			return true;
+		if (strchr(p, '\n') == NULL)
+			break;
+	}
+	return false;
+}
+
+static int
+in_new(const char *name)
+{
+	char path[800];
+
+	snprintf(path, sizeof path, "%s/new", md_of(name));
+	return count_suffix(path, "");
+}
+
+static void
+show_run(void)
+{
+	diag("server got:\n%s", transcript);
+	diag("client said:\n%s", errors);
+}
+
+/* 1.1: after QUIT +OK the deleted UIDLs are forgotten: a new message that
+ * reuses one is retrieved, not deleted unseen.  When QUIT is lost, they are
+ * kept, and the next run deletes them without retrieving them again. */
+static void
+test_fetch_reused_uidl(void)
+{
+	struct fetch_run f = { .name = "reuse", .keep = false };
+	struct box b = { .n = 1, .uidl = { "a" }, .size = { 20 } };
+
+	ok(run_fetch(&f, &b) == FAIL_NONE && sent("RETR 1") && sent("DELE 1") &&
+	    in_new("reuse") == 1, "delete mode: a retrieved and deleted, QUIT +OK");
+	ok(run_fetch(&f, &b) == FAIL_NONE && sent("RETR 1") && sent("DELE 1") &&
+	    in_new("reuse") == 2, "a new message reusing UIDL a (same size) is retrieved "
+	    "before it is deleted");
+	if (!sent("RETR 1"))
+		show_run();
+
+	f.name = "quitlost";
+	b.quit_lost = true;
+	ok(run_fetch(&f, &b) == FAIL_TEMPORARY && sent("DELE 1") && in_new("quitlost") == 1,
+	    "QUIT unanswered after DELE: 75");
+	b.quit_lost = false;
+	ok(run_fetch(&f, &b) == FAIL_NONE && !sent("RETR 1") && sent("DELE 1") &&
+	    in_new("quitlost") == 1, "next run: deleted without a second retrieval");
+}
+
+/* 1.2: a known UIDL with another size: neither fetched nor deleted, 76.
+ * In delete mode an entry survives only when QUIT was lost. */
+static void
+test_fetch_size_changed(void)
+{
+	struct fetch_run f = { .name = "changed-keep", .keep = true };
+	struct box b = { .n = 2, .uidl = { "a", "b" }, .size = { 20, 30 } };
+
+	ok(run_fetch(&f, &b) == FAIL_NONE && in_new(f.name) == 2, "keep: first run");
+	b.size[0] = 25;
+	ok(run_fetch(&f, &b) == FAIL_PROTOCOL && !sent("RETR 1") && in_new(f.name) == 2,
+	    "keep: size of UIDL a changed: 76, not fetched");
+	ok(strstr(errors, "message 1 UIDL a: server changed the message behind UIDL a") !=
+	    NULL, "reported by number and UIDL");
+	if (strstr(errors, "server changed") == NULL)
+		show_run();
+
+	f = (struct fetch_run){ .name = "changed-delete", .keep = false };
+	b.size[0] = 20;
+	b.quit_lost = true;
+	ok(run_fetch(&f, &b) == FAIL_TEMPORARY && in_new(f.name) == 2,
+	    "delete: first run, QUIT lost");
+	b.size[0] = 25;
+	b.quit_lost = false;
+	ok(run_fetch(&f, &b) == FAIL_PROTOCOL && !sent("RETR 1") && !sent("DELE 1"),
+	    "delete: size of UIDL a changed: 76, neither fetched nor deleted");
+	ok(sent("DELE 2") && !sent("RETR 2") && in_new(f.name) == 2,
+	    "message 2 (unchanged) deleted, not fetched again");
+	ok(strstr(errors, "message 1 UIDL a: server changed the message behind UIDL a") !=
+	    NULL, "reported by number and UIDL");
+}
+
+/* 1.3: a number LIST shows and UIDL omits is a per-message failure. */
+static void
+test_fetch_list_only(void)
+{
+	struct fetch_run f = { .name = "listonly", .keep = true };
+	struct box b = { .n = 2, .uidl = { "a", NULL }, .size = { 20, 30 } };
+
+	ok(run_fetch(&f, &b) == FAIL_PROTOCOL && sent("RETR 1") && !sent("RETR 2") &&
+	    in_new("listonly") == 1, "message 2 without UIDL: 76, message 1 still fetched");
+	ok(strstr(errors, "message 2: no UIDL") != NULL, "message 2 is named");
+}
+
+/* 1.4: a rename failing in the middle of a batch. */
+static void
+test_fetch_rename_fails(void)
+{
+	struct fetch_run f = { .name = "rename", .keep = false };
+	struct box b = { .n = 3, .uidl = { "a", "b", "c" }, .size = { 20, 20, 20 } };
+	char newdir[800];
+	struct maildir *md;
+
+	ok(maildir_open(md_of(f.name), true, &md) == 0, "a Maildir");
+	maildir_close(md);
+	snprintf(newdir, sizeof newdir, "%s/new", md_of(f.name));
+	synced_count = 0;
+	fail_rename_at = 2;
+	ok(run_fetch(&f, &b) == FAIL_IO && in_new(f.name) == 1 && !sent_any("DELE"),
+	    "the second rename fails: 74, one file in new/, no DELE");
+	ok(times_synced(newdir) >= 1, "new/ was fsynced for the file already renamed");
+	fail_rename_at = 0;
+	ok(run_fetch(&f, &b) == FAIL_NONE && !sent("RETR 1") && sent("RETR 2") &&
+	    sent("RETR 3") && sent("DELE 1") && in_new(f.name) == 3,
+	    "next run: message 1 is known, 2 and 3 are retrieved, all deleted");
+
+	f.name = "fsyncnew";
+	ok(maildir_open(md_of(f.name), true, &md) == 0, "another Maildir");
+	maildir_close(md);
+	snprintf(newdir, sizeof newdir, "%s/new", md_of(f.name));
+	fail_fsync_of = inode_of(newdir);
+	ok(run_fetch(&f, &b) == FAIL_IO && in_new(f.name) == 0 && !sent_any("DELE"),
+	    "fsync of new/ fails: 74, the renames undone, no DELE");
+	fail_fsync_of = 0;
+	ok(run_fetch(&f, &b) == FAIL_NONE && sent("RETR 1") && sent("RETR 3") &&
+	    in_new(f.name) == 3, "next run retrieves all three, once each");
+}
+
+/* 2.3: a UIDL reset is refused and the state kept; an empty listing does
+ * not prune. */
+static void
+test_fetch_uidl_reset(void)
+{
+	struct fetch_run f = { .name = "reset", .keep = true };
+	struct box old = { .n = 3, .uidl = { "a", "b", "c" }, .size = { 10, 20, 30 } };
+	struct box renamed = { .n = 3, .uidl = { "x", "y", "z" }, .size = { 30, 10, 20 } };
+	struct box other = { .n = 3, .uidl = { "p", "q", "r" }, .size = { 11, 21, 31 } };
+	struct box empty = { .n = 0 };
+
+	ok(run_fetch(&f, &old) == FAIL_NONE && in_new(f.name) == 3, "three retrieved");
+	ok(run_fetch(&f, &renamed) == FAIL_PROTOCOL && !sent_any("RETR") &&
+	    in_new(f.name) == 3, "same sizes under new UIDLs: 76, nothing fetched");
+	ok(strstr(reason, "the server's UIDLs all changed (a UIDL reset?); nothing fetched; "
+	    "to fetch everything again remove ") != NULL && strstr(reason, ".state") != NULL,
+	    "with a line that says what to do: %s", reason);
+	ok(run_fetch(&f, &old) == FAIL_NONE && !sent_any("RETR"),
+	    "the state was kept: the old UIDLs are still known");
+	f.list = true;
+	ok(run_fetch(&f, &renamed) == FAIL_NONE && strstr(errors, "UIDL reset") != NULL,
+	    "--list shows the listing, with the warning");
+	f.list = false;
+
+	f.name = "newmail";
+	ok(run_fetch(&f, &old) == FAIL_NONE && run_fetch(&f, &other) == FAIL_NONE &&
+	    in_new(f.name) == 6, "other UIDLs with other sizes are new mail, fetched");
+
+	f.name = "empty";
+	ok(run_fetch(&f, &old) == FAIL_NONE && in_new(f.name) == 3, "three retrieved");
+	ok(run_fetch(&f, &empty) == FAIL_NONE, "then an empty listing");
+	ok(run_fetch(&f, &old) == FAIL_NONE && !sent_any("RETR") && in_new(f.name) == 3,
+	    "the empty listing pruned nothing: no second copy");
+}
+
+/* 3.1: 200,000 messages listed in descending order are planned in
+ * n log n, not n squared. */
+static void
+test_fetch_many_reversed(void)
+{
+	enum { N = 200000 };
+	char stat[64];
+	char state[700], *uidl, *list;
+	size_t ou = 0, ol = 0;
+	struct account a;
+	int64_t t0;
+	pid_t pid;
+	int rc;
+
+	uidl = malloc((size_t)N * 32 + 16);
+	list = malloc((size_t)N * 32 + 16);
+	if (uidl == NULL || list == NULL)
+		abort();
+	ou = (size_t)sprintf(uidl, "+OK\r\n");
+	ol = (size_t)sprintf(list, "+OK\r\n");
+	for (int i = N; i >= 1; i--) {
+		ou += (size_t)sprintf(uidl + ou, "%d u%d\r\n", i, i);
+		ol += (size_t)sprintf(list + ol, "%d 20\r\n", i);
+	}
+	strcpy(uidl + ou, ".\r\n");
+	strcpy(list + ol, ".\r\n");
+	snprintf(stat, sizeof stat, "+OK %d %d\r\n", N, 20 * N);
+	snprintf(state, sizeof state, "%s/fetch-state", root);
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		int fd = accept(listen_fd, NULL, NULL);
+		FILE *in = fdopen(fd, "r");
+		char line[256];
+
+		send_str(fd, "+OK\r\n");
+		while (in && fgets(line, sizeof line, in) != NULL) {
+			line[strcspn(line, "\r\n")] = '\0';
+			send_str(fd, strcmp(line, "STAT") == 0 ? stat :
+			    strcmp(line, "UIDL") == 0 ? uidl : strcmp(line, "LIST") == 0 ? list :
+			    strcmp(line, "CAPA") == 0 ? "-ERR\r\n" : "+OK\r\n");
+			if (strcmp(line, "QUIT") == 0)
+				break;
+		}
+		_exit(0);
+	}
+	a = (struct account){ .kind = ACCOUNT_POP3, .name = (char *)"many",
+		.host = (char *)"127.0.0.1", .port = listen_port, .tls = TLS_MODE_OFF,
+		.user = (char *)"alice", .password = (char *)"pw", .auth = AUTH_USER,
+		.timeout = 20, .maildir = md_of("many"), .keep = true, .state_dir = state };
+	{
+		int saved = dup(1), fd = open("/dev/null", O_WRONLY);
+
+		dup2(fd, 1);
+		close(fd);
+		fail_clear();
+		t0 = clock_now_ms();
+		rc = fetch_account(&a, &(struct fetch_options){ .keep = -1, .list = true });
+		t0 = clock_now_ms() - t0;
+		fflush(stdout);
+		dup2(saved, 1);
+		close(saved);
+	}
+	reap(pid);
+	ok(rc == 0, "--list of 200,000 messages listed backwards (%s)", rc ? fail_reason() :
+	    "ok");
+	ok(t0 < 5000, "in %lld ms (quadratic: many seconds)", (long long)t0);
+	free(uidl);
+	free(list);
+}
+
+static void
+start_listener(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	socklen_t len = sizeof sin;
+
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sin, sizeof sin) < 0 ||
+	    listen(listen_fd, 8) < 0 || getsockname(listen_fd, (struct sockaddr *)&sin,
+	    &len) < 0) {
+		perror("listener");
+		exit(1);
+	}
+	listen_port = ntohs(sin.sin_port);
+}
+
 int
 main(void)
 {
@@ -251,10 +904,23 @@ main(void)
 		return 1;
 	snprintf(statedir, sizeof statedir, "%s/state/mailpipe", root);
 	snprintf(mdpath, sizeof mdpath, "%s/Maildir", root);
+	signal(SIGPIPE, SIG_IGN);
 	test_valid();
 	test_replay();
 	test_save_prune_lock();
 	test_corrupt();
+	test_durable_creation();
+	test_journal_unopenable();
+	test_torn_then_append();
+	test_trailer_lookalikes();
+	test_reset_heuristic();
+	start_listener();
+	test_fetch_reused_uidl();
+	test_fetch_size_changed();
+	test_fetch_list_only();
+	test_fetch_rename_fails();
+	test_fetch_uidl_reset();
+	test_fetch_many_reversed();
 	{
 		char *d;
 
