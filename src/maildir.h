@@ -18,7 +18,7 @@
  * Maildir or one of its subdirectories cannot be created, FAIL_IO for any
  * other local error (write, fsync, rename: e.g. ENOSPC).
  *
- * The two fs_ helpers at the end are the file-system primitives this module
+ * The file-system primitives (durable mkdir -p, write-all) are in fs.h; this module
  * and uidl.c (the state files) share.
  */
 #ifndef MAILPIPE_MAILDIR_H
@@ -78,13 +78,5 @@ void maildir_drop_tmp(struct maildir *md, const char *name);
  * printable, not too long.  Used to refuse a corrupt journal entry. */
 bool maildir_name_valid(const char *name);
 
-/* mkdir -p, durably: creates the missing directories of path with mode and
- * fsyncs the parent of each one it created, so that a crash cannot undo the
- * creation under files already made durable in it.  0, or -1 with errno set
- * (no failure recorded). */
-int fs_mkdirs(const char *path, mode_t mode);
-/* write() until all n bytes are written (EINTR retried); 0, or -1 with
- * errno set (no failure recorded). */
-int fs_write_all(int fd, const void *p, size_t n);
 
 #endif

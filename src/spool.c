@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "spool.h"
 #include "status.h"
 
@@ -185,21 +186,6 @@ open_temporary(void)
 	return fd;
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return fail(FAIL_IO, "cannot spool the message: %s", strerror(errno));
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 int
 spool_read(int fd, bool has_header, struct spool *s)
@@ -220,8 +206,8 @@ spool_read(int fd, bool has_header, struct spool *s)
 			return fail(FAIL_NOINPUT, "cannot read the message: %s", strerror(errno));
 		if (n == 0)
 			break;
-		if (write_all(s->fd, buf, (size_t)n) < 0)
-			return -1;
+		if (fs_write_all(s->fd, buf, (size_t)n) < 0)
+			return fail(FAIL_IO, "cannot spool the message: %s", strerror(errno));
 		scan_chunk(s, &sc, buf, (size_t)n);
 	}
 	if (sc.state != BODY) {		/* a header without a body */

@@ -28,6 +28,7 @@
 
 #include <openssl/evp.h>
 
+#include "fs.h"
 #include "status.h"
 #include "uidl.h"
 #include "xalloc.h"

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fs.h"
 #include "maildir.h"
 #include "status.h"
 #include "tap.h"
