@@ -254,13 +254,21 @@ add_unidentified(struct run *r)
 	}
 }
 
+/* qsort() with n == 0 may get a NULL base, which C does not allow. */
+static void
+sort_array(void *base, size_t n, size_t size, int (*compare)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, compare);
+}
+
 static void
 join_listings(struct run *r)
 {
 	size_t n = r->count;
 
-	qsort(r->msgs, r->count, sizeof *r->msgs, compare_msg_num);
-	qsort(r->sizes, r->nsizes, sizeof *r->sizes, compare_size_num);
+	sort_array(r->msgs, r->count, sizeof *r->msgs, compare_msg_num);
+	sort_array(r->sizes, r->nsizes, sizeof *r->sizes, compare_size_num);
 	for (size_t i = 1; i < n; i++)
 		if (r->msgs[i].num == r->msgs[i - 1].num)
 			r->msgs[i].problem = r->msgs[i - 1].problem =
@@ -268,7 +276,7 @@ join_listings(struct run *r)
 	attach_sizes(r);
 	add_unidentified(r);
 	if (r->count > n)
-		qsort(r->msgs, r->count, sizeof *r->msgs, compare_msg_num);
+		sort_array(r->msgs, r->count, sizeof *r->msgs, compare_msg_num);
 	free(r->sizes);
 	r->sizes = NULL;
 	r->nsizes = r->sizes_alloc = 0;
@@ -294,7 +302,7 @@ mark_duplicates(struct run *r)
 	v = xcalloc(r->count, sizeof *v);
 	for (size_t i = 0; i < r->count; i++)
 		v[i] = &r->msgs[i];
-	qsort(v, r->count, sizeof *v, compare_uidl_ptr);
+	sort_array(v, r->count, sizeof *v, compare_uidl_ptr);
 	for (size_t i = 1; i < r->count; i++) {
 		if (v[i]->uidl != NULL && v[i - 1]->uidl != NULL &&
 		    strcmp(v[i]->uidl, v[i - 1]->uidl) == 0)
