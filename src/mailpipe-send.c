@@ -8,6 +8,7 @@
  * done before connecting.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -239,6 +240,50 @@ send_it(struct run *r)
 	return submit_message(&sub);
 }
 
+/*
+ * SIGTERM, SIGINT, SIGHUP: nothing needs undoing (the spool is already
+ * unlinked), so the handler only says which of the two cases this is and
+ * exits 75, with async-signal-safe calls only.
+ */
+static void
+write_stderr(const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(STDERR_FILENO, p, n);
+
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+static void
+on_signal(int sig)
+{
+	static const char not_sent[] = ": interrupted; the message was not sent\n";
+	static const char maybe_sent[] = ": interrupted after the end of the message; "
+	    "it may have been delivered, so a retry may send a duplicate\n";
+	const char *text = submit_message_complete ? maybe_sent : not_sent;
+	size_t len = submit_message_complete ? sizeof maybe_sent - 1 : sizeof not_sent - 1;
+
+	(void)sig;
+	write_stderr(log_progname, strlen(log_progname));
+	write_stderr(text, len);
+	_exit(status_exit_code(FAIL_TEMPORARY));
+}
+
+static void
+catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -247,6 +292,7 @@ main(int argc, char **argv)
 	int rc;
 
 	log_progname = slash != NULL ? slash + 1 : argv[0];
+	catch_signals();
 	rc = check_arguments(argc, argv) < 0 || parse_options(argc, argv, &r.opt) < 0
 	    ? -1 : send_it(&r);
 	if (rc < 0)

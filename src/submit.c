@@ -22,6 +22,8 @@
 #include "status.h"
 #include "submit.h"
 
+volatile sig_atomic_t submit_message_complete;
+
 /* Whether a polite QUIT may still be sent. */
 enum session_state {
 	SESSION_READY,		/* between commands */
@@ -348,7 +350,10 @@ send_message(struct session *ss, const struct submission *s, const struct outgoi
 	    send_stuffed(ss, &st, encoded, qp_finish(&qp, encoded)) < 0))
 		return -1;
 	log_transcript("->", ".", 1);
-	return conn_write(ss->conn, end, smtp_stuff_end(&st, end));
+	if (conn_write(ss->conn, end, smtp_stuff_end(&st, end)) < 0)
+		return -1;
+	submit_message_complete = 1;	/* a flush may already have sent the dot */
+	return conn_flush(ss->conn);
 }
 
 /* Only a 2xx here means the message is the server's; without any answer we

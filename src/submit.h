@@ -5,6 +5,8 @@
 #ifndef MAILPIPE_SUBMIT_H
 #define MAILPIPE_SUBMIT_H
 
+#include <signal.h>
+
 #include "compose.h"
 #include "config.h"
 #include "spool.h"
@@ -18,6 +20,11 @@ struct submission {
 	const struct parsed_message *message;
 	struct compose_options compose;		/* server_8bitmime is filled in here */
 };
+
+/* Set once the end of the message has been written: from then on, the
+ * server may have the message even if we never hear its answer (read by
+ * mailpipe-send's signal handler). */
+extern volatile sig_atomic_t submit_message_complete;
 
 /* Failures: as classified by the layers below; a recipient refused
  * permanently while others accepted the message is FAIL_RECIPIENT after

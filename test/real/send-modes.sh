@@ -74,4 +74,14 @@ printf 'Subject: plain %s\n\nx\n' "$tok" | "$MAILPIPE_SEND" -C "$WORK/plain" "$B
 ok $? "tls = off to the plain port: exit 0"
 $MAILCHECK wait "$BOB_MAILDIR" "$tok" 30 >/dev/null; ok $? "tls = off: delivered"
 
+# A signal while stdin is still being read: 75, one line, nothing sent.
+tok=$(token)
+{ sleep 3; printf 'Subject: %s\n\nlate\n' "$tok"; } |
+	"$MAILPIPE_SEND" -C "$WORK/conf" "$BOB_ADDRESS" 2>"$WORK/stderr" & pid=$!
+sleep 0.5
+kill -TERM "$pid"
+wait "$pid"
+is $? 75 "SIGTERM while reading stdin: exit 75"
+grep -q 'interrupted; the message was not sent' "$WORK/stderr"; ok $? "SIGTERM: says nothing was sent"
+
 done_testing
