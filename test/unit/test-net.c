@@ -1,0 +1,105 @@
+/*
+ * net.c: connecting over IPv6 and IPv4 loopback, a refused connection as a
+ * temporary failure, and the deadline cutting a wait short.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net.h"
+#include "status.h"
+#include "tap.h"
+
+static const struct timing patient = { .timeout_ms = 5000 };
+
+/* A listening socket on addr (an IPv4 or IPv6 literal); its port in *port_r. */
+static int
+listener(const char *addr, unsigned *port_r)
+{
+	struct sockaddr_storage ss = { 0 };
+	struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len;
+	bool v6 = strchr(addr, ':') != NULL;
+	int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM, 0);
+
+	if (v6) {
+		in6->sin6_family = AF_INET6;
+		inet_pton(AF_INET6, addr, &in6->sin6_addr);
+		len = sizeof *in6;
+	} else {
+		in4->sin_family = AF_INET;
+		inet_pton(AF_INET, addr, &in4->sin_addr);
+		len = sizeof *in4;
+	}
+	if (fd < 0 || bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port_r = ntohs(v6 ? in6->sin6_port : in4->sin_port);
+	return fd;
+}
+
+static void
+connects(const char *addr)
+{
+	unsigned port = 0;
+	int lfd = listener(addr, &port), fd = -1;
+
+	if (lfd < 0) {
+		ok(1, "# SKIP no %s on this machine", addr);
+		return;
+	}
+	ok(net_connect(addr, port, &patient, &fd) == 0, "connect to %s", addr);
+	if (fd >= 0)
+		close(fd);
+	close(lfd);
+}
+
+static void
+refused(void)
+{
+	unsigned port = 0;
+	int lfd = listener("127.0.0.1", &port), fd = -1;
+
+	close(lfd);	/* nothing listens there now */
+	fail_clear();
+	ok(net_connect("127.0.0.1", port, &patient, &fd) < 0 && fail_class() == FAIL_TEMPORARY,
+	    "a refused connection is temporary (75)");
+	ok(strstr(fail_reason(), "cannot connect to 127.0.0.1") != NULL, "and says where: %s",
+	    fail_reason());
+}
+
+static void
+deadline_cuts_waits(void)
+{
+	struct timing t = { .timeout_ms = 60000, .deadline_ms = clock_now_ms() + 200 };
+	int pair[2];
+	int64_t start = clock_now_ms();
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0)
+		return;
+	fail_clear();
+	ok(net_wait(pair[0], POLLIN, &t, "waiting for the server") < 0 &&
+	    fail_class() == FAIL_TEMPORARY, "a silent peer: timed out (75)");
+	ok(clock_now_ms() - start < 2000, "the deadline, not the 60 s timeout, ended the wait");
+	close(pair[0]);
+	close(pair[1]);
+}
+
+int
+main(void)
+{
+	connects("127.0.0.1");
+	connects("::1");
+	refused();
+	deadline_cuts_waits();
+	return done_testing();
+}
