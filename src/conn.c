@@ -39,10 +39,9 @@ conn_from_fd(int fd, const char *name, const struct timing *t)
 {
 	struct conn *c = xcalloc(1, sizeof *c);
 
-	c->tls_options.verify = true;
-
 	/* A server that closes early must give us an error, not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	c->tls_options.verify = true;
 	c->fd = fd;
 	c->peer = xstrdup(name);
 	c->timing = *t;
@@ -169,10 +168,31 @@ conn_write(struct conn *c, const void *p, size_t n)
 	return 0;
 }
 
+/* recv() with the bounded wait; returns bytes read, 0 at EOF, -1. */
+static long
+read_plain(struct conn *c, void *buf, size_t n)
+{
+	for (;;) {
+		ssize_t got = recv(c->fd, buf, n, 0);
+
+		if (got >= 0)
+			return (long)got;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (net_wait(c->fd, POLLIN, &c->timing, "waiting for the server") < 0)
+				return -1;
+		} else if (errno != EINTR) {
+			return fail(FAIL_TEMPORARY, "connection to %s lost: %s", c->peer,
+			    strerror(errno));
+		}
+	}
+}
+
 /* Reads what is available into the free end of rbuf (compacting first). */
 static int
 fill(struct conn *c)
 {
+	char *free_end;
+	size_t room;
 	long got;
 
 	if (c->rstart > 0) {
@@ -180,29 +200,16 @@ fill(struct conn *c)
 		c->rend -= c->rstart;
 		c->rstart = 0;
 	}
-	for (;;) {
-		if (c->tls != NULL) {
-			got = tls_read(c->tls, c->rbuf + c->rend, sizeof c->rbuf - c->rend, &c->timing);
-		} else {
-			got = recv(c->fd, c->rbuf + c->rend, sizeof c->rbuf - c->rend, 0);
-			if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-				if (net_wait(c->fd, POLLIN, &c->timing, "waiting for the server") < 0)
-					return -1;
-				continue;
-			}
-			if (got < 0 && errno == EINTR)
-				continue;
-			if (got < 0)
-				return fail(FAIL_TEMPORARY, "connection to %s lost: %s", c->peer,
-				    strerror(errno));
-		}
-		if (got < 0)
-			return -1;
-		if (got == 0)
-			return fail(FAIL_TEMPORARY, "connection closed by %s", c->peer);
-		c->rend += (size_t)got;
-		return 0;
-	}
+	free_end = c->rbuf + c->rend;
+	room = sizeof c->rbuf - c->rend;
+	got = c->tls != NULL ? tls_read(c->tls, free_end, room, &c->timing)
+			     : read_plain(c, free_end, room);
+	if (got < 0)
+		return -1;
+	if (got == 0)
+		return fail(FAIL_TEMPORARY, "connection closed by %s", c->peer);
+	c->rend += (size_t)got;
+	return 0;
 }
 
 int
