@@ -14,54 +14,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "faultfs.h"
 #include "fs.h"
 #include "maildir.h"
 #include "status.h"
 #include "tap.h"
 
 static char root[] = "/tmp/test-maildir.XXXXXX";
-
-/* The test defines fsync(), so the module's calls come here: directory
- * fsyncs are recorded by inode, and one directory's can be made to fail. */
-#define SYNCED_MAX 256
-static ino_t synced[SYNCED_MAX];
-static size_t synced_count;
-static ino_t fail_fsync_of;
-
-int
-fsync(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		if (fail_fsync_of != 0 && st.st_ino == fail_fsync_of) {
-			errno = EIO;
-			return -1;
-		}
-		if (synced_count < SYNCED_MAX)
-			synced[synced_count++] = st.st_ino;
-	}
-	return (int)syscall(SYS_fsync, fd);
-}
-
-static ino_t
-inode_of(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 ? st.st_ino : 0;
-}
-
-static bool
-was_synced(const char *path)
-{
-	ino_t ino = inode_of(path);
-
-	for (size_t i = 0; i < synced_count; i++)
-		if (ino != 0 && synced[i] == ino)
-			return true;
-	return false;
-}
 
 static int
 count_files(const char *dir)
@@ -311,13 +270,14 @@ test_durable_mkdirs(void)
 	snprintf(a, sizeof a, "%s/d1", root);
 	snprintf(ab, sizeof ab, "%s/d2", a);
 	snprintf(md_path, sizeof md_path, "%s/Maildir", ab);
-	synced_count = 0;
+	faultfs_forget_syncs();
 	ok(maildir_open(md_path, true, &md) == 0, "open a Maildir two levels down");
-	ok(was_synced(root) && was_synced(a) && was_synced(ab) && was_synced(md_path),
+	ok(faultfs_times_synced(root) > 0 && faultfs_times_synced(a) > 0 &&
+	    faultfs_times_synced(ab) > 0 && faultfs_times_synced(md_path) > 0,
 	    "the parent of every directory made was fsynced");
 	maildir_close(md);
-	synced_count = 0;
-	ok(maildir_open(md_path, true, &md) == 0 && synced_count == 0,
+	faultfs_forget_syncs();
+	ok(maildir_open(md_path, true, &md) == 0 && faultfs_sync_count() == 0,
 	    "nothing made, nothing fsynced");
 	maildir_close(md);
 	ok(fs_mkdirs("", 0700) < 0, "fs_mkdirs of an empty path fails");
@@ -352,14 +312,14 @@ test_commit_failures(void)
 	ok(maildir_sync_batch(md, m, 3) == 0, "three messages synced");
 	snprintf(tmpfile, sizeof tmpfile, "%s/tmp/%s", mdpath, maildir_msg_name(m[1]));
 	unlink(tmpfile);	/* the second rename will fail */
-	synced_count = 0;
+	faultfs_forget_syncs();
 	fail_clear();
 	rc = maildir_commit_batch(md, m, 3);
 	ok(rc < 0 && fail_class() == FAIL_IO, "the second rename fails: FAIL_IO (%s)",
 	    fail_reason());
 	ok(maildir_msg_committed(m[0]) && !maildir_msg_committed(m[1]) &&
 	    !maildir_msg_committed(m[2]), "only the first is committed");
-	ok(was_synced(path_in(mdpath, "new", NULL)), "and new/ was fsynced for it");
+	ok(faultfs_times_synced(path_in(mdpath, "new", NULL)) > 0, "and new/ was fsynced for it");
 	for (int i = 0; i < 3; i++)
 		maildir_msg_free(m[i]);
 	ok(count_files(path_in(mdpath, "new", NULL)) == 1 &&
@@ -368,10 +328,10 @@ test_commit_failures(void)
 	for (int i = 0; i < 3; i++)
 		m[i] = written(md, "y\n");
 	ok(maildir_sync_batch(md, m, 3) == 0, "three more synced");
-	fail_fsync_of = inode_of(path_in(mdpath, "new", NULL));
+	faultfs_fail_fsync_of = faultfs_inode_of(path_in(mdpath, "new", NULL));
 	fail_clear();
 	rc = maildir_commit_batch(md, m, 3);
-	fail_fsync_of = 0;
+	faultfs_fail_fsync_of = 0;
 	ok(rc < 0 && fail_class() == FAIL_IO && strstr(fail_reason(), "fsync") != NULL,
 	    "the fsync of new/ fails: FAIL_IO (%s)", fail_reason());
 	ok(!maildir_msg_committed(m[0]) && !maildir_msg_committed(m[2]), "none committed");

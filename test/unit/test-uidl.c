@@ -27,6 +27,7 @@
 #include "net.h"
 #include "status.h"
 #include "uidl.h"
+#include "faultfs.h"
 #include "tap.h"
 
 static char root[] = "/tmp/test-uidl.XXXXXX";
@@ -256,63 +257,6 @@ test_corrupt(void)
 	ok(s == NULL && fail_class() == FAIL_IO, "a journal entry naming a path is refused");
 }
 
-/* ---- fault injection ----
- * The test defines fsync() and renameat2(), so the library's calls come
- * here: directory fsyncs are recorded (by inode), and one rename or the
- * fsync of one directory can be made to fail. */
-
-#define SYNCED_MAX 4096
-static ino_t synced[SYNCED_MAX];
-static size_t synced_count;
-static ino_t fail_fsync_of;	/* this directory's fsync fails (EIO) */
-static int fail_rename_at;	/* the nth renameat2() from now fails (EIO) */
-
-int
-fsync(int fd)
-{
-	struct stat st;
-
-	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-		if (fail_fsync_of != 0 && st.st_ino == fail_fsync_of) {
-			errno = EIO;
-			return -1;
-		}
-		if (synced_count < SYNCED_MAX)
-			synced[synced_count++] = st.st_ino;
-	}
-	return (int)syscall(SYS_fsync, fd);
-}
-
-int
-renameat2(int oldfd, const char *old, int newfd, const char *new, unsigned int flags)
-{
-	if (fail_rename_at > 0 && --fail_rename_at == 0) {
-		errno = EIO;
-		return -1;
-	}
-	return (int)syscall(SYS_renameat2, oldfd, old, newfd, new, flags);
-}
-
-static ino_t
-inode_of(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 ? st.st_ino : 0;
-}
-
-/* How often the directory at path was fsynced since synced_count was 0. */
-static int
-times_synced(const char *path)
-{
-	ino_t ino = inode_of(path);
-	int n = 0;
-
-	for (size_t i = 0; i < synced_count; i++)
-		n += ino != 0 && synced[i] == ino;
-	return n;
-}
-
 /* 2.4: the state directory is made durably, and so is the journal. */
 static void
 test_durable_creation(void)
@@ -324,15 +268,15 @@ test_durable_creation(void)
 
 	snprintf(parent, sizeof parent, "%s/durable", root);
 	snprintf(dir, sizeof dir, "%s/state", parent);
-	synced_count = 0;
+	faultfs_forget_syncs();
 	fail_clear();
 	ok(uidl_open(dir, "work", "alice", "durable.example", 995, &s) == 0,
 	    "open a state directory that does not exist yet");
-	ok(times_synced(root) >= 1 && times_synced(parent) >= 1,
+	ok(faultfs_times_synced(root) >= 1 && faultfs_times_synced(parent) >= 1,
 	    "the parent of each directory made was fsynced");
-	before = times_synced(dir);
+	before = faultfs_times_synced(dir);
 	ok(uidl_journal(s, &e, 1) == 0, "the first journal entry creates the journal");
-	ok(times_synced(dir) > before, "and the state directory is fsynced after it");
+	ok(faultfs_times_synced(dir) > before, "and the state directory is fsynced after it");
 	uidl_close(s);
 }
 
@@ -751,12 +695,12 @@ test_fetch_rename_fails(void)
 	ok(maildir_open(md_of(f.name), true, &md) == 0, "a Maildir");
 	maildir_close(md);
 	snprintf(newdir, sizeof newdir, "%s/new", md_of(f.name));
-	synced_count = 0;
-	fail_rename_at = 2;
+	faultfs_forget_syncs();
+	faultfs_fail_rename_at = 2;
 	ok(run_fetch(&f, &b) == FAIL_IO && in_new(f.name) == 1 && !sent_any("DELE"),
 	    "the second rename fails: 74, one file in new/, no DELE");
-	ok(times_synced(newdir) >= 1, "new/ was fsynced for the file already renamed");
-	fail_rename_at = 0;
+	ok(faultfs_times_synced(newdir) >= 1, "new/ was fsynced for the file already renamed");
+	faultfs_fail_rename_at = 0;
 	ok(run_fetch(&f, &b) == FAIL_NONE && !sent("RETR 1") && sent("RETR 2") &&
 	    sent("RETR 3") && sent("DELE 1") && in_new(f.name) == 3,
 	    "next run: message 1 is known, 2 and 3 are retrieved, all deleted");
@@ -765,10 +709,10 @@ test_fetch_rename_fails(void)
 	ok(maildir_open(md_of(f.name), true, &md) == 0, "another Maildir");
 	maildir_close(md);
 	snprintf(newdir, sizeof newdir, "%s/new", md_of(f.name));
-	fail_fsync_of = inode_of(newdir);
+	faultfs_fail_fsync_of = faultfs_inode_of(newdir);
 	ok(run_fetch(&f, &b) == FAIL_IO && in_new(f.name) == 0 && !sent_any("DELE"),
 	    "fsync of new/ fails: 74, the renames undone, no DELE");
-	fail_fsync_of = 0;
+	faultfs_fail_fsync_of = 0;
 	ok(run_fetch(&f, &b) == FAIL_NONE && sent("RETR 1") && sent("RETR 3") &&
 	    in_new(f.name) == 3, "next run retrieves all three, once each");
 }

@@ -1,0 +1,71 @@
+#include <errno.h>
+#include <stdio.h>	/* renameat2() */
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "faultfs.h"
+
+#define SYNCED_MAX 4096
+
+ino_t faultfs_fail_fsync_of;
+int faultfs_fail_rename_at;
+static ino_t synced[SYNCED_MAX];
+static size_t synced_count;
+
+int
+fsync(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		if (faultfs_fail_fsync_of != 0 && st.st_ino == faultfs_fail_fsync_of) {
+			errno = EIO;
+			return -1;
+		}
+		if (synced_count < SYNCED_MAX)
+			synced[synced_count++] = st.st_ino;
+	}
+	return (int)syscall(SYS_fsync, fd);
+}
+
+int
+renameat2(int oldfd, const char *old, int newfd, const char *new, unsigned int flags)
+{
+	if (faultfs_fail_rename_at > 0 && --faultfs_fail_rename_at == 0) {
+		errno = EIO;
+		return -1;
+	}
+	return (int)syscall(SYS_renameat2, oldfd, old, newfd, new, flags);
+}
+
+void
+faultfs_forget_syncs(void)
+{
+	synced_count = 0;
+}
+
+size_t
+faultfs_sync_count(void)
+{
+	return synced_count;
+}
+
+ino_t
+faultfs_inode_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_ino : 0;
+}
+
+int
+faultfs_times_synced(const char *path)
+{
+	ino_t ino = faultfs_inode_of(path);
+	int n = 0;
+
+	for (size_t i = 0; i < synced_count; i++)
+		n += ino != 0 && synced[i] == ino;
+	return n;
+}
