@@ -57,24 +57,7 @@ write_aliases(const uint8_t *data, size_t size)
 		close(fd);
 		atexit(cleanup);
 	}
-	fd = open(aliases_path, O_WRONLY | O_TRUNC | O_CLOEXEC);
-	if (fd < 0) {
-		perror(aliases_path);
-		abort();
-	}
-	while (size > 0) {
-		ssize_t w = write(fd, data, size);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			perror(aliases_path);
-			abort();
-		}
-		data += w;
-		size -= (size_t)w;
-	}
-	close(fd);
+	fuzz_write_file(aliases_path, data, size);
 }
 
 static void

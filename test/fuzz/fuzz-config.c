@@ -50,30 +50,6 @@ make_path(void)
 }
 
 static void
-write_file(const uint8_t *data, size_t size)
-{
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC, 0600);
-
-	if (fd < 0) {
-		perror(path);
-		abort();
-	}
-	while (size > 0) {
-		ssize_t w = write(fd, data, size);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0) {
-			perror(path);
-			abort();
-		}
-		data += w;
-		size -= (size_t)w;
-	}
-	close(fd);
-}
-
-static void
 check_account(const struct account *a)
 {
 	struct endpoint ep;
@@ -106,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return -1;
 	if (path[0] == '\0')
 		make_path();
-	write_file(data, size);
+	fuzz_write_file(path, data, size);
 	fail_clear();
 	if (config_load(path, &cfg) < 0) {
 		FUZZ_CHECK(fail_class() == FAIL_CONFIG);

@@ -84,8 +84,7 @@ except OSError:
     pass
 PY
 tarpit=$!
-for _ in $(seq 100); do [ -s "$WORK/tarpit.port" ] && break; sleep 0.05; done
-[ -s "$WORK/tarpit.port" ] || bail "tarpit did not start"
+wait_port_file "$WORK/tarpit.port" tarpit
 conf3=$WORK/mailpipe3.ini
 write_config "$conf3"
 {

@@ -70,6 +70,13 @@ bail() {
 	exit 1
 }
 
+# wait_port_file FILE WHAT: waits up to 5 s for a helper server to write its
+# port into FILE; bails out naming WHAT if it never does.
+wait_port_file() {
+	for _ in $(seq 100); do [ -s "$1" ] && return 0; sleep 0.05; done
+	bail "$2 did not start"
+}
+
 done_testing() {
 	echo "1..$T_COUNT"
 	[ "$T_FAILED" -eq 0 ]

@@ -60,8 +60,7 @@ for session in range(2):
         pass
 PY
 proxy=$!
-for _ in $(seq 100); do [ -s "$WORK/proxy.port" ] && break; sleep 0.05; done
-[ -s "$WORK/proxy.port" ] || bail "proxy did not start"
+wait_port_file "$WORK/proxy.port" proxy
 
 conf=$WORK/mailpipe.ini
 write_config "$conf"
