@@ -604,15 +604,19 @@ parse_free(struct parse *p)
 	free(p->error);
 }
 
+/* The accounts point at cfg->path (struct account's file), so the parse
+ * uses that copy, which lives as long as the config. */
 static int
 load_file(const char *path, FILE *f, struct config *cfg)
 {
-	struct parse p = { .path = path, .file = f };
-	int rc = ini_parse_stream(read_line, &p, handle_key, &p);
+	struct parse p = { .file = f };
+	int rc;
 
+	cfg->path = xstrdup(path);
+	p.path = cfg->path;
+	rc = ini_parse_stream(read_line, &p, handle_key, &p);
 	if (p.error == NULL && rc != 0)
 		parse_error(&p, rc, "%s", rc < 0 ? "cannot read the file" : "syntax error");
-	cfg->path = xstrdup(path);
 	if (p.error != NULL)
 		rc = fail(FAIL_CONFIG, "%s", p.error);
 	else

@@ -24,7 +24,8 @@ enum auth_method {
 struct account {
 	enum account_kind kind;
 	char *name;
-	const char *file;	/* where it was defined, for messages */
+	const char *file;	/* where it was defined, for messages: the
+				 * config's path, valid until config_free() */
 	int line;
 
 	char *host;

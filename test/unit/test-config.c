@@ -155,6 +155,21 @@ test_inheritance(void)
 	config_free(&cfg);
 }
 
+/* An account names its file for messages long after config_load() has
+ * returned (mailpipe-send's "FILE:LINE: no sender address"). */
+static void
+test_account_file(void)
+{
+	struct config cfg;
+	int rc = load("[defaults]\ntimeout = 5\n[smtp a]\nhost = h\n", 0600, &cfg);
+	const struct account *a = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "a") : NULL;
+
+	ok(a != NULL && a->file != NULL && strcmp(a->file, path) == 0,
+	    "the account's file name outlives config_load()");
+	ok(a != NULL && a->line == 3, "the account's line is its section header");
+	config_free(&cfg);
+}
+
 static unsigned
 port_of(enum account_kind kind, const char *tls, const char *port)
 {
@@ -547,6 +562,7 @@ main(void)
 	snprintf(path, sizeof path, "%s/mailpipe.ini", dir);
 	unsetenv("MAILPIPE_CONFIG");
 	test_inheritance();
+	test_account_file();
 	test_ports();
 	test_errors();
 	test_password_comment_forms();
