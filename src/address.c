@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "address.h"
+#include "fs.h"
 #include "status.h"
 #include "xalloc.h"
 
@@ -177,14 +178,30 @@ lookup_alias(FILE *f, const char *name, struct strlist *out)
 	return 0;
 }
 
+/* Opens the aliases file and checks the file opened: whoever can change it
+ * can read the mail sent to local names. */
+static int
+open_aliases(const char *path, FILE **f_r)
+{
+	*f_r = fopen(path, "re");
+	if (*f_r == NULL)
+		return fail(FAIL_NOINPUT, "aliases file %s: %s", path, strerror(errno));
+	if (fs_check_trusted_fd(fileno(*f_r), path, FS_READERS_ANY) < 0) {
+		fclose(*f_r);
+		*f_r = NULL;
+		return fail_context("aliases file");
+	}
+	return 0;
+}
+
 int
 address_resolve(struct strlist *rcpts, const char *aliases_path, const char *domain)
 {
 	FILE *aliases = NULL;
 	struct strlist resolved = { 0 };
 
-	if (aliases_path != NULL && (aliases = fopen(aliases_path, "re")) == NULL)
-		return fail(FAIL_NOINPUT, "aliases file %s: %s", aliases_path, strerror(errno));
+	if (aliases_path != NULL && open_aliases(aliases_path, &aliases) < 0)
+		return -1;
 	for (size_t i = 0; i < rcpts->count; i++) {
 		struct strlist mapped = { 0 };
 		const char *r = rcpts->items[i];

@@ -19,7 +19,8 @@ char *address_list_qualify(const char *list, const char *domain);
 bool address_is_sendable(const char *addr);
 /* Maps every recipient without "@" through the aliases file (if any), then
  * qualifies what is still bare with domain (if any).  FAIL_NOINPUT if the
- * aliases file cannot be read; FAIL_USAGE for an address we cannot send. */
+ * aliases file cannot be read; FAIL_AUTH if it is not trusted (fs.h);
+ * FAIL_USAGE for an address we cannot send. */
 int address_resolve(struct strlist *rcpts, const char *aliases_path, const char *domain);
 
 #endif

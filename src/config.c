@@ -23,6 +23,7 @@
 
 #include "config.h"
 #include "cred.h"
+#include "fs.h"
 #include "status.h"
 #include "xalloc.h"
 
@@ -57,6 +58,14 @@ struct parse {
 /* Which sections a key may stand in. */
 enum { FOR_SMTP = 1, FOR_POP3 = 2, FOR_BOTH = 3, DEFAULTS_ONLY = 4 };
 
+/* What a key's value is.  inih ends every value at " ;" (a comment): that
+ * is welcome after a word or a number, but a free-text value cut there
+ * would be used shortened (a command, a path, a secret), so it is refused. */
+enum {
+	KEY_TEXT = 1,		/* free text: a value cut at " ;" is an error */
+	KEY_SECRET = 2,		/* a secret: the file holding it must be private */
+};
+
 typedef const char *(*value_parser)(struct account *a, size_t offset, const char *value);
 
 struct key {
@@ -64,6 +73,7 @@ struct key {
 	int scope;
 	value_parser parse;
 	size_t offset;
+	int flags;
 };
 
 #define FIELD(f) offsetof(struct account, f)
@@ -98,7 +108,12 @@ parse_string(struct account *a, size_t offset, const char *value)
 static const char *
 parse_path(struct account *a, size_t offset, const char *value)
 {
-	return store_string(a, offset, config_expand_home(value));
+	char *path = config_expand_home(value);
+
+	if (path == NULL)
+		return "~/ stands for the home directory, but HOME is not set and the user has "
+		    "no passwd entry; write the full path";
+	return store_string(a, offset, path);
 }
 
 static const char *
@@ -145,11 +160,37 @@ parse_port(struct account *a, size_t offset, const char *value)
 	return err;
 }
 
+/* The longest wait or run we accept: a week. */
+#define DURATION_MAX (7 * 86400ULL)
+
+/* The one reading of a time for every key: seconds, or a number with one
+ * unit (90, 90s, 15m, 2h, 1d, 1w).  More than max seconds is refused, so
+ * nothing can overflow. */
+static const char *
+parse_duration(const char *value, unsigned long long max, unsigned long long *seconds_r)
+{
+	static const struct { char unit; unsigned long long scale; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 7 * 86400 },
+	};
+	size_t digits = strspn(value, "0123456789");
+	unsigned long long scale = value[digits] == '\0' ? 1 : 0;
+
+	for (size_t i = 0; i < sizeof units / sizeof units[0] && digits > 0; i++)
+		if (value[digits] == units[i].unit && value[digits + 1] == '\0')
+			scale = units[i].scale;
+	if (digits == 0 || scale == 0)
+		return "not a duration (use seconds or a number with s, m, h, d or w)";
+	if (digits > 19 || strtoull(value, NULL, 10) > max / scale)
+		return "too long: at most a week (1w, 604800 seconds)";
+	*seconds_r = strtoull(value, NULL, 10) * scale;
+	return NULL;
+}
+
 static const char *
 parse_seconds(struct account *a, size_t offset, const char *value)
 {
 	unsigned long long n;
-	const char *err = parse_number(value, 86400 * 7, &n);
+	const char *err = parse_duration(value, DURATION_MAX, &n);
 
 	if (err == NULL)
 		*(int *)((char *)a + offset) = (int)n;
@@ -193,11 +234,11 @@ static const char *
 parse_tls(struct account *a, size_t offset, const char *value)
 {
 	(void)offset;
-	if (strcmp(value, "off") == 0)
+	if (strcasecmp(value, "off") == 0)
 		a->tls = TLS_MODE_OFF;
-	else if (strcmp(value, "starttls") == 0)
+	else if (strcasecmp(value, "starttls") == 0)
 		a->tls = TLS_MODE_STARTTLS;
-	else if (strcmp(value, "implicit") == 0)
+	else if (strcasecmp(value, "implicit") == 0)
 		a->tls = TLS_MODE_IMPLICIT;
 	else
 		return "expected off, starttls or implicit";
@@ -216,7 +257,7 @@ parse_auth(struct account *a, size_t offset, const char *value)
 
 	(void)offset;
 	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-		if (strcmp(value, methods[i].name) == 0 && (methods[i].scope & scope)) {
+		if (strcasecmp(value, methods[i].name) == 0 && (methods[i].scope & scope)) {
 			a->auth = methods[i].method;
 			return NULL;
 		}
@@ -236,38 +277,54 @@ parse_fingerprint(struct account *a, size_t offset, const char *value)
 }
 
 static const struct key keys[] = {
-	{ "default_account", DEFAULTS_ONLY, NULL, 0 },
-	{ "host", FOR_BOTH, parse_string, FIELD(host) },
-	{ "port", FOR_BOTH, parse_port, 0 },
-	{ "tls", FOR_BOTH, parse_tls, 0 },
-	{ "tls_verify", FOR_BOTH, parse_bool, FIELD(tls_verify) },
-	{ "tls_ca_file", FOR_BOTH, parse_path, FIELD(tls_ca_file) },
-	{ "tls_fingerprint", FOR_BOTH, parse_fingerprint, FIELD(tls_fingerprint) },
-	{ "user", FOR_BOTH, parse_string, FIELD(user) },
-	{ "password", FOR_BOTH, parse_string, FIELD(password) },
-	{ "password_file", FOR_BOTH, parse_path, FIELD(password_file) },
-	{ "password_command", FOR_BOTH, parse_string, FIELD(password_command) },
-	{ "auth", FOR_BOTH, parse_auth, 0 },
-	{ "timeout", FOR_BOTH, parse_timeout, FIELD(timeout) },
-	{ "deadline", FOR_BOTH, parse_seconds, FIELD(deadline) },
-	{ "from", FOR_SMTP, parse_string, FIELD(from) },
-	{ "helo", FOR_SMTP, parse_string, FIELD(helo) },
-	{ "aliases", FOR_SMTP, parse_path, FIELD(aliases) },
-	{ "domain", FOR_SMTP, parse_string, FIELD(domain) },
-	{ "maildir", FOR_POP3, parse_path, FIELD(maildir) },
-	{ "keep", FOR_POP3, parse_bool, FIELD(keep) },
-	{ "state_dir", FOR_POP3, parse_path, FIELD(state_dir) },
-	{ "max_size", FOR_POP3, parse_size, 0 },
+	{ "default_account", DEFAULTS_ONLY, NULL, 0, KEY_TEXT },
+	{ "host", FOR_BOTH, parse_string, FIELD(host), KEY_TEXT },
+	{ "port", FOR_BOTH, parse_port, 0, 0 },
+	{ "tls", FOR_BOTH, parse_tls, 0, 0 },
+	{ "tls_verify", FOR_BOTH, parse_bool, FIELD(tls_verify), 0 },
+	{ "tls_ca_file", FOR_BOTH, parse_path, FIELD(tls_ca_file), KEY_TEXT },
+	{ "tls_fingerprint", FOR_BOTH, parse_fingerprint, FIELD(tls_fingerprint), 0 },
+	{ "user", FOR_BOTH, parse_string, FIELD(user), KEY_TEXT },
+	{ "password", FOR_BOTH, parse_string, FIELD(password), KEY_TEXT | KEY_SECRET },
+	{ "password_file", FOR_BOTH, parse_path, FIELD(password_file), KEY_TEXT },
+	{ "password_command", FOR_BOTH, parse_string, FIELD(password_command), KEY_TEXT },
+	{ "auth", FOR_BOTH, parse_auth, 0, 0 },
+	{ "timeout", FOR_BOTH, parse_timeout, FIELD(timeout), 0 },
+	{ "deadline", FOR_BOTH, parse_seconds, FIELD(deadline), 0 },
+	{ "from", FOR_SMTP, parse_string, FIELD(from), KEY_TEXT },
+	{ "helo", FOR_SMTP, parse_string, FIELD(helo), KEY_TEXT },
+	{ "aliases", FOR_SMTP, parse_path, FIELD(aliases), KEY_TEXT },
+	{ "domain", FOR_SMTP, parse_string, FIELD(domain), KEY_TEXT },
+	{ "maildir", FOR_POP3, parse_path, FIELD(maildir), KEY_TEXT },
+	{ "keep", FOR_POP3, parse_bool, FIELD(keep), 0 },
+	{ "state_dir", FOR_POP3, parse_path, FIELD(state_dir), KEY_TEXT },
+	{ "max_size", FOR_POP3, parse_size, 0, 0 },
 };
 
 char *
 config_expand_home(const char *path)
 {
-	const char *home = getenv("HOME");
+	char *home, *expanded;
 
-	if (strncmp(path, "~/", 2) == 0 && home != NULL && *home != '\0')
-		return xasprintf("%s/%s", home, path + 2);
-	return xstrdup(path);
+	if (strncmp(path, "~/", 2) != 0)
+		return xstrdup(path);
+	if ((home = fs_home_dir()) == NULL)
+		return NULL;
+	expanded = xasprintf("%s/%s", home, path + 2);
+	free(home);
+	return expanded;
+}
+
+static const char *
+kind_name(enum account_kind kind)
+{
+	return kind == ACCOUNT_SMTP ? "smtp" : "pop3";
+}
+
+static bool
+key_is_for(const struct key *k, enum account_kind kind)
+{
+	return k->scope & (kind == ACCOUNT_SMTP ? FOR_SMTP : FOR_POP3);
 }
 
 static void
@@ -383,28 +440,44 @@ open_section(struct parse *p, const char *header)
 	return 1;
 }
 
-/* Checks the value on a scratch account now, so errors carry their line. */
+/* The value parsed on a scratch account of that kind: NULL or the error. */
 static const char *
-check_value(const struct key *k, enum section_kind kind, const char *value)
+check_for(const struct key *k, enum account_kind kind, const char *value)
 {
 	struct account scratch;
-	const char *err = NULL;
+	const char *err;
 
-	if (k->parse == NULL)
-		return *value == '\0' ? "empty value" : NULL;
-	for (int i = ACCOUNT_SMTP; i <= ACCOUNT_POP3 && err == NULL; i++) {
-		if (kind != SECTION_DEFAULTS && (int)kind - SECTION_SMTP != i)
-			continue;
-		if (!(k->scope & (i == ACCOUNT_SMTP ? FOR_SMTP : FOR_POP3)))
-			continue;
-		account_init(&scratch, i);
-		err = k->parse(&scratch, k->offset, value);
-		account_free(&scratch);
-	}
+	account_init(&scratch, kind);
+	err = k->parse(&scratch, k->offset, value);
+	account_free(&scratch);
 	return err;
 }
 
-/* inih strips " ;..." as a comment; a secret must never be used cut. */
+/* Checks the value now, so that errors carry their line.  A [defaults]
+ * value has to suit only one of the protocols its key is for (auth = login
+ * for SMTP accounts, auth = user for POP3 ones): each account that inherits
+ * it checks it again for its own protocol (apply_entries()). */
+static int
+check_value(struct parse *p, const struct key *k, enum section_kind kind, const char *value)
+{
+	bool smtp = kind != SECTION_POP3 && key_is_for(k, ACCOUNT_SMTP);
+	bool pop3 = kind != SECTION_SMTP && key_is_for(k, ACCOUNT_POP3);
+	const char *smtp_err, *pop3_err;
+
+	if (k->parse == NULL)
+		return *value == '\0' ? parse_error(p, p->line, "%s: empty value", k->name) : 1;
+	smtp_err = smtp ? check_for(k, ACCOUNT_SMTP, value) : NULL;
+	pop3_err = pop3 ? check_for(k, ACCOUNT_POP3, value) : NULL;
+	if ((smtp && smtp_err == NULL) || (pop3 && pop3_err == NULL))
+		return 1;
+	if (smtp && pop3 && strcmp(smtp_err, pop3_err) != 0)
+		return parse_error(p, p->line, "%s: %s for smtp accounts, %s for pop3 accounts",
+		    k->name, smtp_err, pop3_err);
+	return parse_error(p, p->line, "%s: %s", k->name, smtp ? smtp_err : pop3_err);
+}
+
+/* inih strips " ;..." as a comment; a free-text value must never be used
+ * cut. */
 static bool
 value_was_cut(const char *raw, const char *value)
 {
@@ -421,12 +494,22 @@ value_was_cut(const char *raw, const char *value)
 }
 
 static int
+report_cut(struct parse *p, const struct key *k)
+{
+	if (k->flags & KEY_SECRET)
+		return parse_error(p, p->line, "%s: the value contains \" ;\", which starts a "
+		    "comment in this file format; use password_file or password_command", k->name);
+	return parse_error(p, p->line, "%s: the value contains \" ;\", which starts a comment "
+	    "in this file format and would cut it; write \";\" without a space before it "
+	    "(no comment may follow %s)", k->name, k->name);
+}
+
+static int
 handle_key(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse *p = user;
 	const struct key *k = find_key(name);
 	struct section *s = p->count > 0 ? &p->sections[p->count - 1] : NULL;
-	const char *err;
 
 	if (*section == '\0' || s == NULL)
 		return parse_error(p, p->line, "%s outside a section", name);
@@ -440,12 +523,10 @@ handle_key(void *user, const char *section, const char *name, const char *value)
 	for (size_t i = 0; i < s->count; i++)
 		if (s->entries[i].key == k)
 			return parse_error(p, p->line, "duplicate key %s", name);
-	if (strcmp(k->name, "password") == 0 && value_was_cut(p->raw, value))
-		return parse_error(p, p->line, "%s: the value contains \" ;\", which starts a "
-		    "comment in this file format; use password_file or password_command", name);
-	err = check_value(k, s->kind, value);
-	if (err != NULL)
-		return parse_error(p, p->line, "%s: %s", name, err);
+	if ((k->flags & KEY_TEXT) && value_was_cut(p->raw, value))
+		return report_cut(p, k);
+	if (check_value(p, k, s->kind, value) == 0)
+		return 0;
 	s->entries = xrealloc(s->entries, (s->count + 1) * sizeof *s->entries);
 	s->entries[s->count++] = (struct entry){ k, xstrdup(value), p->line };
 	return 1;
@@ -492,18 +573,33 @@ read_line(char *str, int num, void *stream)
 	return str;
 }
 
-static int
-apply_entries(const struct section *s, struct account *a, const char *path)
+static const struct entry *
+section_entry(const struct section *s, const char *name)
 {
-	int scope = a->kind == ACCOUNT_SMTP ? FOR_SMTP : FOR_POP3;
+	for (size_t i = 0; s != NULL && i < s->count; i++)
+		if (strcmp(s->entries[i].key->name, name) == 0)
+			return &s->entries[i];
+	return NULL;
+}
 
+/* Applies the keys of s to a.  For [defaults] (own is the account's own
+ * section) a key the account sets itself is skipped, and an error names
+ * the [defaults] line and the account that inherits it. */
+static int
+apply_entries(const struct section *s, const struct section *own, struct account *a,
+	const char *path)
+{
 	for (size_t i = 0; i < s->count; i++) {
 		const struct key *k = s->entries[i].key;
 		const char *err;
 
-		if (k->parse == NULL || !(k->scope & scope))
+		if (k->parse == NULL || !key_is_for(k, a->kind) ||
+		    (own != NULL && section_entry(own, k->name) != NULL))
 			continue;
 		err = k->parse(a, k->offset, s->entries[i].value);
+		if (err != NULL && own != NULL)
+			return fail(FAIL_CONFIG, "%s:%d: %s: %s (inherited by [%s %s])", path,
+			    s->entries[i].line, k->name, err, kind_name(a->kind), a->name);
 		if (err != NULL)
 			return fail(FAIL_CONFIG, "%s:%d: %s: %s", path, s->entries[i].line,
 			    k->name, err);
@@ -519,6 +615,21 @@ default_port(const struct account *a)
 	return a->tls == TLS_MODE_IMPLICIT ? 995 : 110;
 }
 
+/* OpenSSL opens the CA file by its path (tls.c), so it is checked here
+ * with stat(); see mailpipe.ini(5).  A file that is not there is left for
+ * OpenSSL to report when the account is used. */
+static int
+check_ca_file(const struct account *a)
+{
+	struct stat st;
+
+	if (a->tls_ca_file == NULL || stat(a->tls_ca_file, &st) < 0)
+		return 0;
+	if (fs_check_trusted(&st, a->tls_ca_file, FS_READERS_ANY) < 0)
+		return fail_context("tls_ca_file");
+	return 0;
+}
+
 static int
 build_account(const struct parse *p, const struct section *defaults,
 	const struct section *s, struct account *a)
@@ -527,24 +638,15 @@ build_account(const struct parse *p, const struct section *defaults,
 	a->name = xstrdup(s->name);
 	a->file = p->path;
 	a->line = s->line;
-	if ((defaults != NULL && apply_entries(defaults, a, p->path) < 0) ||
-	    apply_entries(s, a, p->path) < 0)
+	if ((defaults != NULL && apply_entries(defaults, s, a, p->path) < 0) ||
+	    apply_entries(s, NULL, a, p->path) < 0)
 		return -1;
 	if (a->host == NULL)
 		return fail(FAIL_CONFIG, "%s:%d: [%s %s]: no host", p->path, s->line,
-		    s->kind == SECTION_SMTP ? "smtp" : "pop3", s->name);
+		    kind_name(a->kind), s->name);
 	if (a->port == 0)
 		a->port = default_port(a);
-	return 0;
-}
-
-static const struct entry *
-section_entry(const struct section *s, const char *name)
-{
-	for (size_t i = 0; s != NULL && i < s->count; i++)
-		if (strcmp(s->entries[i].key->name, name) == 0)
-			return &s->entries[i];
-	return NULL;
+	return check_ca_file(a);
 }
 
 static int
@@ -556,8 +658,10 @@ build_config(struct parse *p, struct config *cfg)
 	for (size_t i = 0; i < p->count; i++)
 		if (p->sections[i].kind == SECTION_DEFAULTS)
 			defaults = &p->sections[i];
-	if ((e = section_entry(defaults, "default_account")) != NULL)
+	if ((e = section_entry(defaults, "default_account")) != NULL) {
 		cfg->default_account = xstrdup(e->value);
+		cfg->default_account_line = e->line;
+	}
 	cfg->accounts = xcalloc(p->count, sizeof *cfg->accounts);
 	for (size_t i = 0; i < p->count; i++) {
 		if (p->sections[i].kind == SECTION_DEFAULTS)
@@ -568,24 +672,24 @@ build_config(struct parse *p, struct config *cfg)
 	return 0;
 }
 
-/* A file that holds a password must be private to its owner (fstat on the
+static bool
+holds_secret(const struct parse *p)
+{
+	for (size_t i = 0; i < p->count; i++)
+		for (size_t j = 0; j < p->sections[i].count; j++)
+			if (p->sections[i].entries[j].key->flags & KEY_SECRET)
+				return true;
+	return false;
+}
+
+/* A file that holds a secret must be private to its owner (checked on the
  * open file, so the check and the read concern the same file). */
 static int
 check_private(const struct parse *p)
 {
-	struct stat st;
-	bool has_password = false;
-
-	for (size_t i = 0; i < p->count; i++)
-		has_password |= section_entry(&p->sections[i], "password") != NULL;
-	if (!has_password)
+	if (!holds_secret(p))
 		return 0;
-	if (fstat(fileno(p->file), &st) < 0)
-		return fail(FAIL_CONFIG, "%s: %s", p->path, strerror(errno));
-	if (st.st_mode & (S_IRWXG | S_IRWXO))
-		return fail(FAIL_AUTH, "%s holds a password but group or others can read it; "
-		    "run chmod 600 %s", p->path, p->path);
-	return 0;
+	return fs_check_trusted_fd(fileno(p->file), p->path, FS_READERS_OWNER);
 }
 
 static void
@@ -604,15 +708,19 @@ parse_free(struct parse *p)
 	free(p->error);
 }
 
+/* The accounts point at cfg->path (struct account's file), so the parse
+ * uses that copy, which lives as long as the config. */
 static int
 load_file(const char *path, FILE *f, struct config *cfg)
 {
-	struct parse p = { .path = path, .file = f };
-	int rc = ini_parse_stream(read_line, &p, handle_key, &p);
+	struct parse p = { .file = f };
+	int rc;
 
+	cfg->path = xstrdup(path);
+	p.path = cfg->path;
+	rc = ini_parse_stream(read_line, &p, handle_key, &p);
 	if (p.error == NULL && rc != 0)
 		parse_error(&p, rc, "%s", rc < 0 ? "cannot read the file" : "syntax error");
-	cfg->path = xstrdup(path);
 	if (p.error != NULL)
 		rc = fail(FAIL_CONFIG, "%s", p.error);
 	else
@@ -621,44 +729,63 @@ load_file(const char *path, FILE *f, struct config *cfg)
 	return rc;
 }
 
+/* Opens path and sets *path_r.  A missing file is an error unless the
+ * search may go on (*missing_r then says so); any other is always one. */
 static FILE *
-open_path(const char *path, char **path_r)
+open_path(const char *path, bool may_be_missing, bool *missing_r, char **path_r)
 {
 	FILE *f = fopen(path, "re");
 
-	*path_r = xstrdup(path);
-	if (f == NULL)
+	*missing_r = f == NULL && errno == ENOENT && may_be_missing;
+	if (f == NULL && !*missing_r)
 		fail(FAIL_CONFIG, "%s: %s", path, strerror(errno));
+	if (f != NULL)
+		*path_r = xstrdup(path);
 	return f;
+}
+
+/* $XDG_CONFIG_HOME/mailpipe/mailpipe.ini or ~/.config/mailpipe/mailpipe.ini;
+ * NULL without a home directory. */
+static char *
+user_config_path(void)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME");
+	char *home, *path;
+
+	if (xdg != NULL && *xdg == '/')
+		return xasprintf("%s/mailpipe/mailpipe.ini", xdg);
+	if ((home = fs_home_dir()) == NULL)
+		return NULL;
+	path = xasprintf("%s/.config/mailpipe/mailpipe.ini", home);
+	free(home);
+	return path;
 }
 
 /* Opens the first file of the search order; *path_r is the one used.  Only
  * a missing file passes on to the next candidate; an unreadable one is an
- * error, never silently skipped. */
+ * error, never silently skipped.  Each candidate is opened, not tested
+ * first, so the file read is the file found. */
 static FILE *
 open_config(const char *explicit_path, char **path_r)
 {
 	const char *env = getenv("MAILPIPE_CONFIG");
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	char *user_file = NULL;
+	char *user_file;
+	bool missing = true;
 	FILE *f = NULL;
 
 	if (explicit_path != NULL)
-		return open_path(explicit_path, path_r);
+		return open_path(explicit_path, false, &missing, path_r);
 	if (env != NULL && *env != '\0')
-		return open_path(env, path_r);
-	if (xdg != NULL && *xdg == '/')
-		user_file = xasprintf("%s/mailpipe/mailpipe.ini", xdg);
-	else if (home != NULL && *home != '\0')
-		user_file = xasprintf("%s/.config/mailpipe/mailpipe.ini", home);
-	if (user_file != NULL && (access(user_file, F_OK) == 0 || errno != ENOENT))
-		f = open_path(user_file, path_r);
-	else if (access("/etc/mailpipe.ini", F_OK) == 0 || errno != ENOENT)
-		f = open_path("/etc/mailpipe.ini", path_r);
-	else
+		return open_path(env, false, &missing, path_r);
+	user_file = user_config_path();
+	if (user_file != NULL)
+		f = open_path(user_file, true, &missing, path_r);
+	if (f == NULL && missing)
+		f = open_path("/etc/mailpipe.ini", true, &missing, path_r);
+	if (f == NULL && missing)
 		fail(FAIL_CONFIG, "no configuration file: give -C FILE, set MAILPIPE_CONFIG, "
-		    "or create ~/.config/mailpipe/mailpipe.ini or /etc/mailpipe.ini");
+		    "or create %s or /etc/mailpipe.ini",
+		    user_file != NULL ? user_file : "~/.config/mailpipe/mailpipe.ini");
 	free(user_file);
 	return f;
 }
@@ -673,21 +800,78 @@ config_load(const char *explicit_path, struct config *cfg)
 	memset(cfg, 0, sizeof *cfg);
 	fail_clear();
 	f = open_config(explicit_path, &path);
-	if (f == NULL) {
-		free(path);
+	if (f == NULL)
 		return -1;
-	}
-	rc = load_file(path, f, cfg);
+	/* Whoever can change the file chooses the commands we run. */
+	rc = fs_check_trusted_fd(fileno(f), path, FS_READERS_ANY) < 0 ? -1 :
+	    load_file(path, f, cfg);
 	fclose(f);
 	free(path);
 	return rc;
+}
+
+/* "[pop3 a], [pop3 b]": the sections of one kind, for an error line. */
+static char *
+list_sections(const struct config *cfg, enum account_kind kind)
+{
+	char *list = xstrdup("");
+
+	for (size_t i = 0; i < cfg->count; i++) {
+		char *longer;
+
+		if (cfg->accounts[i].kind != kind)
+			continue;
+		longer = xasprintf("%s%s[%s %s]", list, *list != '\0' ? ", " : "",
+		    kind_name(kind), cfg->accounts[i].name);
+		free(list);
+		list = longer;
+	}
+	return list;
+}
+
+/* No account of that kind is called name: say which there are, and where
+ * name came from when it was default_account. */
+static int
+no_such_account(const struct config *cfg, enum account_kind kind, const char *name,
+	bool by_default)
+{
+	char *list = list_sections(cfg, kind);
+	const char *k = kind_name(kind);
+
+	if (*list == '\0') {
+		free(list);
+		list = xasprintf("there is no [%s NAME] section", k);
+	} else {
+		char *with_label = xasprintf("sections: %s", list);
+
+		free(list);
+		list = with_label;
+	}
+	if (by_default)
+		fail(FAIL_CONFIG, "%s:%d: default_account = %s names no [%s %s] section; %s",
+		    cfg->path, cfg->default_account_line, name, k, name, list);
+	else
+		fail(FAIL_CONFIG, "%s: no [%s %s] section; %s", cfg->path, k, name, list);
+	free(list);
+	return -1;
+}
+
+static int
+several_accounts(const struct config *cfg, enum account_kind kind)
+{
+	char *list = list_sections(cfg, kind);
+
+	fail(FAIL_CONFIG, "%s: several [%s NAME] sections (%s); choose one with -a or "
+	    "default_account", cfg->path, kind_name(kind), list);
+	free(list);
+	return -1;
 }
 
 int
 config_account(const struct config *cfg, enum account_kind kind, const char *name,
 	const struct account **acct_r)
 {
-	const char *kind_name = kind == ACCOUNT_SMTP ? "smtp" : "pop3";
+	bool by_default = name == NULL && cfg->default_account != NULL;
 	const struct account *only = NULL;
 	size_t of_kind = 0;
 
@@ -710,11 +894,10 @@ config_account(const struct config *cfg, enum account_kind kind, const char *nam
 		return 0;
 	}
 	if (name != NULL)
-		return fail(FAIL_CONFIG, "%s: no [%s %s] section", cfg->path, kind_name, name);
+		return no_such_account(cfg, kind, name, by_default);
 	if (of_kind == 0)
-		return fail(FAIL_CONFIG, "%s: no [%s NAME] section", cfg->path, kind_name);
-	return fail(FAIL_CONFIG, "%s: several [%s NAME] sections; choose one with -a or "
-	    "default_account", cfg->path, kind_name);
+		return fail(FAIL_CONFIG, "%s: no [%s NAME] section", cfg->path, kind_name(kind));
+	return several_accounts(cfg, kind);
 }
 
 void

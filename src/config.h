@@ -3,8 +3,11 @@
  *
  * [defaults] keys are inherited by every [smtp NAME] and [pop3 NAME] section
  * that follows or precedes it.  Errors are "FILE:LINE: message" with
- * FAIL_CONFIG; a file holding `password` that group or others can read is
- * FAIL_AUTH.  Strings are owned by the config and freed by config_free().
+ * FAIL_CONFIG.  A file that someone other than its owner could change, or
+ * owned by someone other than the caller or root, and a file holding
+ * `password` that group or others can read, are FAIL_AUTH (fs.h); so is a
+ * tls_ca_file others could change.  Strings are owned by the config and
+ * freed by config_free().
  */
 #ifndef MAILPIPE_CONFIG_H
 #define MAILPIPE_CONFIG_H
@@ -24,7 +27,8 @@ enum auth_method {
 struct account {
 	enum account_kind kind;
 	char *name;
-	const char *file;	/* where it was defined, for messages */
+	const char *file;	/* where it was defined, for messages: the
+				 * config's path, valid until config_free() */
 	int line;
 
 	char *host;
@@ -57,6 +61,7 @@ struct account {
 struct config {
 	char *path;
 	char *default_account;
+	int default_account_line;
 	struct account *accounts;
 	size_t count;
 };
@@ -70,7 +75,8 @@ int config_account(const struct config *cfg, enum account_kind kind, const char 
 	const struct account **acct_r);
 /* The endpoint (host, port, TLS, timing from now) for an account. */
 void config_endpoint(const struct account *a, struct endpoint *ep);
-/* Expands a leading "~/" with $HOME; returns a new string. */
+/* Expands a leading "~/" with fs_home_dir(); returns a new string, or
+ * NULL when the path needs a home directory and there is none. */
 char *config_expand_home(const char *path);
 void config_free(struct config *cfg);
 

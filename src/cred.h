@@ -1,6 +1,7 @@
 /*
  * Password sources: `password`, `password_file` (first line), or
- * `password_command` (run with /bin/sh -c, first line of its output).  The
+ * `password_command` (run with /bin/sh -c in a process group of its own,
+ * first line of its output, all within the account's timeout).  The
  * returned secret is owned by the caller and must be released with
  * cred_free(), which wipes it.
  */
@@ -10,8 +11,12 @@
 #include "config.h"
 
 /* *secret_r is NULL when the account has no password source.
- * Failures: FAIL_NOINPUT (password_file unreadable), FAIL_CONFIG
- * (password_command failed or printed nothing). */
+ * Failures: FAIL_NOINPUT (password_file unreadable), FAIL_AUTH
+ * (password_file not trusted: fs_check_trusted() with group reading
+ * allowed), FAIL_CONFIG (an empty or over-long first line; a
+ * password_command that failed, printed nothing or more than 4096 bytes),
+ * FAIL_TEMPORARY (password_command did not finish within the timeout, or
+ * could not be started, read or waited for). */
 int cred_password(const struct account *a, char **secret_r);
 void cred_free(char *secret);
 /* Wipes and frees any heap string (used for encoded credentials too). */

@@ -1,11 +1,18 @@
+/*
+ * File-system primitives: durable mkdir -p, write-all, the home directory,
+ * and the one rule for trusting a file we take orders from.
+ */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "fs.h"
+#include "status.h"
 #include "xalloc.h"
 
 /* Fsyncs the directory that holds path (a path without a trailing '/'). */
@@ -72,4 +79,60 @@ fs_write_all(int fd, const void *p, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+char *
+fs_home_dir(void)
+{
+	const char *home = getenv("HOME");
+	const struct passwd *pw;
+
+	if (home != NULL && *home != '\0')
+		return xstrdup(home);
+	pw = getpwuid(getuid());
+	if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] == '\0')
+		return NULL;
+	return xstrdup(pw->pw_dir);
+}
+
+/* The read bits a secret of this kind must not have. */
+static mode_t
+forbidden_reads(enum fs_readers readers)
+{
+	switch (readers) {
+	case FS_READERS_ANY:	return 0;
+	case FS_READERS_GROUP:	return S_IROTH;
+	case FS_READERS_OWNER:	return S_IRGRP | S_IROTH;
+	}
+	return S_IRGRP | S_IROTH;
+}
+
+int
+fs_check_trusted(const struct stat *st, const char *path, enum fs_readers readers)
+{
+	uid_t me = geteuid();
+	unsigned mode = (unsigned)(st->st_mode & 07777);
+
+	if (st->st_uid != me && st->st_uid != 0)
+		return fail(FAIL_AUTH, "%s is owned by uid %ju, not by you (uid %ju) or root; "
+		    "run chown %ju %s", path, (uintmax_t)st->st_uid, (uintmax_t)me,
+		    (uintmax_t)me, path);
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return fail(FAIL_AUTH, "%s is writable by group or others (mode %04o); "
+		    "run chmod go-w %s", path, mode, path);
+	if (st->st_mode & forbidden_reads(readers))
+		return fail(FAIL_AUTH, "%s holds a password but %s can read it (mode %04o); "
+		    "run chmod %s %s", path, readers == FS_READERS_GROUP ? "others" :
+		    "group or others", mode, readers == FS_READERS_GROUP ? "o-r" : "600", path);
+	return 0;
+}
+
+int
+fs_check_trusted_fd(int fd, const char *path, enum fs_readers readers)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return fail(FAIL_NOINPUT, "%s: %s", path, strerror(errno));
+	return fs_check_trusted(&st, path, readers);
 }

@@ -1,12 +1,14 @@
 /*
  * File-system primitives shared by the spool, the Maildir and the state
  * files.  They set errno and record no failure: the caller knows what the
- * file was for and says so.
+ * file was for and says so.  The exception is the trust rule for the files
+ * we read our orders from, which is one rule with one wording everywhere.
  */
 #ifndef MAILPIPE_FS_H
 #define MAILPIPE_FS_H
 
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* mkdir -p, durably: creates the missing directories of path with mode and
@@ -17,5 +19,28 @@ int fs_mkdirs(const char *path, mode_t mode);
 /* write() until all n bytes are written (EINTR retried); 0, or -1 with
  * errno set (no failure recorded). */
 int fs_write_all(int fd, const void *p, size_t n);
+
+/* The home directory: $HOME, or when it is unset or empty (daemons such as
+ * smartd or mdadm, systemd units) the one in the passwd entry of the real
+ * user.  A new string, or NULL when there is neither (no failure recorded). */
+char *fs_home_dir(void);
+
+/* Who besides its owner may read a file we trust. */
+enum fs_readers {
+	FS_READERS_ANY,		/* it holds no secret */
+	FS_READERS_GROUP,	/* a secret a group may share (password_file) */
+	FS_READERS_OWNER,	/* a secret for its owner alone (a config with password) */
+};
+/* The rule OpenSSH applies to its configuration, for every file that decides
+ * what we run, where mail goes or whom we trust (config, aliases,
+ * password_file, tls_ca_file): owned by the caller or root, writable by
+ * nobody else, and readable as readers says.  Whoever else could change it
+ * could run commands as the caller.  0, or -1 with FAIL_AUTH recorded: one
+ * line naming path and the chmod or chown that fixes it. */
+int fs_check_trusted(const struct stat *st, const char *path, enum fs_readers readers);
+/* The same for a file we have open, checked with fstat() on fd, so the
+ * check and the read concern the same file whatever happens to path
+ * meanwhile.  FAIL_NOINPUT if fstat() fails. */
+int fs_check_trusted_fd(int fd, const char *path, enum fs_readers readers);
 
 #endif

@@ -67,17 +67,21 @@ uidl_valid(const char *uidl, size_t len)
 char *
 uidl_default_dir(const char *state_dir)
 {
-	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	const char *xdg = getenv("XDG_STATE_HOME");
+	char *home, *dir;
 
 	if (state_dir != NULL && state_dir[0] != '\0')
 		return xstrdup(state_dir);
 	if (xdg != NULL && xdg[0] == '/')
 		return xasprintf("%s/mailpipe", xdg);
-	if (home == NULL || home[0] == '\0') {
-		fail(FAIL_CONFIG, "HOME is not set; set state_dir");
+	if ((home = fs_home_dir()) == NULL) {
+		fail(FAIL_CONFIG, "no home directory (HOME is not set and the user has no "
+		    "passwd entry); set state_dir");
 		return NULL;
 	}
-	return xasprintf("%s/.local/state/mailpipe", home);
+	dir = xasprintf("%s/.local/state/mailpipe", home);
+	free(home);
+	return dir;
 }
 
 /* NAME.HASH: the account name made safe as a file name, and the first 64

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "address.h"
@@ -188,6 +189,30 @@ test_resolve(void)
 	resolve_fails("a\r\n@x", NULL, NULL, FAIL_USAGE);
 	resolve_fails("a\n", NULL, "example.com", FAIL_USAGE);
 	resolve_fails("root", "/nonexistent/aliases", NULL, FAIL_NOINPUT);
+
+	/* Whoever can write the aliases file can read the mail sent to
+	 * local names: it must be ours (or root's) and nobody else's to
+	 * write. */
+	if (chmod(aliases, 0646) < 0)
+		abort();
+	resolve_fails("root", aliases, NULL, FAIL_AUTH);
+	ok(strstr(fail_reason(), "chmod go-w") != NULL, "an aliases file others can write: "
+	    "the line says chmod go-w");
+	if (chmod(aliases, 0664) < 0)
+		abort();
+	resolve_fails("root", aliases, NULL, FAIL_AUTH);
+	if (chmod(aliases, 0644) < 0)
+		abort();
+	resolve("root", aliases, NULL, "admin@example.com|ops@example.com");
+	if (geteuid() == 0) {
+		if (chown(aliases, 4321, 4321) < 0)
+			abort();
+		resolve_fails("root", aliases, NULL, FAIL_AUTH);
+		ok(strstr(fail_reason(), "chown") != NULL, "an aliases file of another user: "
+		    "the line says chown");
+	} else {
+		diag("skipped: an aliases file owned by another user (needs root to chown)");
+	}
 	unlink(aliases);
 }
 

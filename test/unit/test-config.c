@@ -5,6 +5,7 @@
  * inih line cap and " ;" comment cut detected rather than used, the
  * password file-mode check, account choice, and the search order.
  */
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "config.h"
 #include "status.h"
 #include "tap.h"
+#include "uidl.h"
 
 static char dir[] = "/tmp/test-config.XXXXXX";
 static char path[512];
@@ -155,6 +157,21 @@ test_inheritance(void)
 	config_free(&cfg);
 }
 
+/* An account names its file for messages long after config_load() has
+ * returned (mailpipe-send's "FILE:LINE: no sender address"). */
+static void
+test_account_file(void)
+{
+	struct config cfg;
+	int rc = load("[defaults]\ntimeout = 5\n[smtp a]\nhost = h\n", 0600, &cfg);
+	const struct account *a = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "a") : NULL;
+
+	ok(a != NULL && a->file != NULL && strcmp(a->file, path) == 0,
+	    "the account's file name outlives config_load()");
+	ok(a != NULL && a->line == 3, "the account's line is its section header");
+	config_free(&cfg);
+}
+
 static unsigned
 port_of(enum account_kind kind, const char *tls, const char *port)
 {
@@ -286,10 +303,175 @@ test_password_comment_forms(void)
 	    "inner spaces kept, trailing spaces dropped");
 	config_free(&cfg);
 
-	rc = load("[smtp a] ; work\nhost = h ; the server\n", 0644, &cfg);
+	rc = load("[smtp a] ; work\nhost = h\ntls = implicit ; port 465\nport = 2465 ; x\n"
+	    "timeout = 30\t; seconds\nauth = plain ; x\ntls_verify = yes ; x\n"
+	    "deadline = 1h ; x\n", 0644, &cfg);
 	a = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "a") : NULL;
-	ok(a != NULL && strcmp(a->host, "h") == 0, "\" ;\" comments after other values");
+	ok(a != NULL && a->tls == TLS_MODE_IMPLICIT && a->port == 2465 && a->timeout == 30 &&
+	    a->auth == AUTH_PLAIN && a->deadline == 3600,
+	    "\" ;\" comments after enumerations and numbers");
+	if (rc < 0)
+		diag("%s", fail_reason());
 	config_free(&cfg);
+	rc = load("[pop3 a]\nhost = h\nkeep = no ; x\nmax_size = 1M ; x\n", 0644, &cfg);
+	a = rc == 0 ? account(&cfg, ACCOUNT_POP3, "a") : NULL;
+	ok(a != NULL && !a->keep && a->max_size == 1024 * 1024,
+	    "\" ;\" comments after keep and max_size");
+	config_free(&cfg);
+}
+
+/* inih ends every value at " ;"; a free-text value cut there is refused,
+ * whichever key it belongs to, never used shortened. */
+static void
+test_cut_free_text(void)
+{
+	static const struct { const char *section, *key; } text_keys[] = {
+		{ "smtp a", "host" }, { "smtp a", "user" }, { "smtp a", "password_file" },
+		{ "smtp a", "password_command" }, { "smtp a", "tls_ca_file" },
+		{ "smtp a", "from" }, { "smtp a", "helo" }, { "smtp a", "aliases" },
+		{ "smtp a", "domain" }, { "pop3 a", "maildir" }, { "pop3 a", "state_dir" },
+		{ "defaults", "default_account" }, { "defaults", "password_command" },
+	};
+	struct config cfg;
+	const struct account *a;
+	char text[300], name[100];
+	int rc;
+
+	expect_error("password_command cut at \" ;\"", "[smtp a]\nhost = h\n"
+	    "password_command = gpg -qd ~/.pw.gpg ; echo fallback\n", 0600, FAIL_CONFIG, 3,
+	    "password_command");
+	for (size_t i = 0; i < sizeof text_keys / sizeof text_keys[0]; i++) {
+		snprintf(text, sizeof text, "[%s]\n%s = x ;y\n[smtp a]\nhost = h\n",
+		    text_keys[i].section, text_keys[i].key);
+		if (strcmp(text_keys[i].section, "defaults") != 0)
+			snprintf(text, sizeof text, "[%s]\n%s%s = x\t;y\n", text_keys[i].section,
+			    strcmp(text_keys[i].key, "host") == 0 ? "" : "host = h\n",
+			    text_keys[i].key);
+		snprintf(name, sizeof name, "[%s] %s = x ;y", text_keys[i].section,
+		    text_keys[i].key);
+		expect_error(name, text, 0600, FAIL_CONFIG, 0, text_keys[i].key);
+	}
+	rc = load("[smtp a]\nhost = h\npassword_command = gpg -qd x; echo y\n", 0600, &cfg);
+	a = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "a") : NULL;
+	ok(a != NULL && strcmp(a->password_command, "gpg -qd x; echo y") == 0,
+	    "\";\" without a space before it is part of the value");
+	config_free(&cfg);
+}
+
+/* A [defaults] value is judged by the accounts that inherit it. */
+static void
+test_defaults_by_protocol(void)
+{
+	struct config cfg;
+	const struct account *a;
+	int rc = load("[defaults]\nauth = login\n[smtp a]\nhost = h\n", 0600, &cfg);
+
+	a = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "a") : NULL;
+	ok(a != NULL && a->auth == AUTH_LOGIN, "auth = login in [defaults], smtp accounts only");
+	if (rc < 0)
+		diag("%s", fail_reason());
+	config_free(&cfg);
+	rc = load("[defaults]\nauth = user\n[pop3 a]\nhost = h\n", 0600, &cfg);
+	a = rc == 0 ? account(&cfg, ACCOUNT_POP3, "a") : NULL;
+	ok(a != NULL && a->auth == AUTH_USER, "auth = user in [defaults], pop3 accounts only");
+	if (rc < 0)
+		diag("%s", fail_reason());
+	config_free(&cfg);
+	rc = load("[defaults]\nauth = user\n[smtp s]\nhost = h\nauth = plain\n"
+	    "[pop3 p]\nhost = h\n", 0600, &cfg);
+	a = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "s") : NULL;
+	ok(a != NULL && a->auth == AUTH_PLAIN,
+	    "auth = user in [defaults], overridden by the smtp account");
+	if (rc < 0)
+		diag("%s", fail_reason());
+	config_free(&cfg);
+	expect_error("auth = login in [defaults] inherited by pop3",
+	    "[defaults]\nauth = login\n[smtp a]\nhost = h\n[pop3 b]\nhost = h\n", 0600,
+	    FAIL_CONFIG, 2, "[pop3 b]");
+	expect_error("auth = user in [defaults] inherited by smtp",
+	    "[smtp a]\nhost = h\n[defaults]\n\nauth = user\n", 0600, FAIL_CONFIG, 5, "auth");
+	expect_error("auth = kerberos in [defaults]", "[defaults]\nauth = kerberos\n", 0600,
+	    FAIL_CONFIG, 2, "auth");
+}
+
+/* Words are compared in any case. */
+static void
+test_enum_case(void)
+{
+	struct config cfg;
+	const struct account *a;
+	int rc = load("[smtp a]\nhost = h\ntls = STARTTLS\nauth = Login\ntls_verify = YES\n"
+	    "[pop3 b]\nhost = h\ntls = Implicit\nauth = PLAIN\nkeep = NO\n"
+	    "[pop3 c]\nhost = h\ntls = OFF\nauth = User\n", 0600, &cfg);
+
+	a = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "a") : NULL;
+	ok(a != NULL && a->tls == TLS_MODE_STARTTLS && a->auth == AUTH_LOGIN && a->tls_verify,
+	    "tls = STARTTLS, auth = Login");
+	if (rc < 0)
+		diag("%s", fail_reason());
+	a = rc == 0 ? account(&cfg, ACCOUNT_POP3, "b") : NULL;
+	ok(a != NULL && a->tls == TLS_MODE_IMPLICIT && a->auth == AUTH_PLAIN && !a->keep,
+	    "tls = Implicit, auth = PLAIN, keep = NO");
+	a = rc == 0 ? account(&cfg, ACCOUNT_POP3, "c") : NULL;
+	ok(a != NULL && a->tls == TLS_MODE_OFF && a->auth == AUTH_USER, "tls = OFF, auth = User");
+	config_free(&cfg);
+}
+
+static int
+duration_of(const char *key, const char *value, int *rc_r)
+{
+	struct config cfg;
+	char text[300];
+	int n = -1;
+
+	snprintf(text, sizeof text, "[smtp a]\nhost = h\n%s = %s\n", key, value);
+	*rc_r = load(text, 0600, &cfg);
+	if (*rc_r == 0)
+		n = strcmp(key, "timeout") == 0 ? cfg.accounts[0].timeout : cfg.accounts[0].deadline;
+	config_free(&cfg);
+	return n;
+}
+
+static void
+test_durations(void)
+{
+	static const struct { const char *key, *value; int seconds; } good[] = {
+		{ "timeout", "90", 90 }, { "timeout", "10s", 10 }, { "timeout", "2m", 120 },
+		{ "deadline", "2h", 7200 }, { "deadline", "1d", 86400 },
+		{ "deadline", "1w", 604800 }, { "deadline", "0", 0 }, { "deadline", "0s", 0 },
+		{ "timeout", "7d", 604800 },
+	};
+	static const char *const bad[] = { "10x", "s", "1.5h", "10 s", "-1", "10S", "10ss",
+	    "1w1d", "h2", "0x10", "", "+5", "5 m" };
+	static const char *const too_long[] = { "604801", "8d", "2w", "10081m",
+	    "99999999999999999999", "99999999999999999w", "18446744073709551616s" };
+	int rc;
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		int n = duration_of(good[i].key, good[i].value, &rc);
+
+		ok(rc == 0 && n == good[i].seconds, "%s = %s is %d s", good[i].key,
+		    good[i].value, good[i].seconds);
+		if (rc < 0)
+			diag("%s", fail_reason());
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char name[100], text[300];
+
+		snprintf(name, sizeof name, "deadline = %s", bad[i]);
+		snprintf(text, sizeof text, "[smtp a]\nhost = h\ndeadline = %s\n", bad[i]);
+		expect_error(name, text, 0600, FAIL_CONFIG, 3, "not a duration (use seconds or a "
+		    "number with s, m, h, d or w)");
+	}
+	for (size_t i = 0; i < sizeof too_long / sizeof too_long[0]; i++) {
+		char name[100], text[300];
+
+		snprintf(name, sizeof name, "timeout = %s", too_long[i]);
+		snprintf(text, sizeof text, "[smtp a]\nhost = h\ntimeout = %s\n", too_long[i]);
+		expect_error(name, text, 0600, FAIL_CONFIG, 3, "timeout: too long");
+	}
+	expect_error("timeout = 0s", "[smtp a]\nhost = h\ntimeout = 0s\n", 0600, FAIL_CONFIG, 3,
+	    "timeout");
 }
 
 static void
@@ -320,6 +502,53 @@ test_permissions(void)
 	config_free(&cfg);
 }
 
+/* Whoever can change the file can choose the commands we run: the file
+ * must be the caller's (or root's) and writable by nobody else. */
+static void
+test_trust(void)
+{
+	static const char plain[] = "[smtp a]\nhost = h\npassword_command = pass x\n";
+	char ca[600], text[800];
+
+	expect_error("a 0666 config", plain, 0666, FAIL_AUTH, 0, "chmod go-w");
+	expect_error("a 0620 config", plain, 0620, FAIL_AUTH, 0, "chmod go-w");
+	expect_error("a 0602 config", plain, 0602, FAIL_AUTH, 0, "chmod go-w");
+	snprintf(ca, sizeof ca, "%s/ca.pem", dir);
+	snprintf(text, sizeof text, "[defaults]\ntls_ca_file = %s\n[smtp a]\nhost = h\n", ca);
+	write_file(ca, "not checked here\n", 0646);
+	expect_error("tls_ca_file writable by others", text, 0600, FAIL_AUTH, 0, ca);
+	write_file(ca, "not checked here\n", 0644);
+	{
+		struct config cfg;
+		int rc = load(text, 0600, &cfg);
+
+		ok(rc == 0, "tls_ca_file 0644: fine");
+		if (rc < 0)
+			diag("%s", fail_reason());
+		config_free(&cfg);
+	}
+	if (geteuid() != 0) {
+		diag("skipped: files owned by another user (needs root to chown)");
+		return;
+	}
+	write_file(path, plain, 0644);
+	if (chown(path, 4321, 4321) < 0)
+		abort();
+	{
+		struct config cfg;
+		int rc = config_load(path, &cfg);
+
+		ok(rc < 0 && fail_class() == FAIL_AUTH && strstr(fail_reason(), "chown") != NULL,
+		    "a config owned by another user: FAIL_AUTH, says chown");
+		diag("%s", fail_reason());
+		config_free(&cfg);
+	}
+	if (chown(ca, 4321, 4321) < 0)
+		abort();
+	expect_error("tls_ca_file owned by another user", text, 0600, FAIL_AUTH, 0, "chown");
+	unlink(ca);
+}
+
 static void
 test_choose_account(void)
 {
@@ -344,6 +573,9 @@ test_choose_account(void)
 	fail_clear();
 	a = account(&cfg, ACCOUNT_SMTP, "nosuch");
 	ok(a == NULL && fail_class() == FAIL_CONFIG, "-a nosuch: FAIL_CONFIG");
+	ok(strstr(fail_reason(), "no [smtp nosuch] section; sections: [smtp home], [smtp work]")
+	    != NULL, "-a nosuch: the line lists the [smtp NAME] sections");
+	diag("%s", fail_reason());
 	config_free(&cfg);
 
 	rc = load("[smtp only]\nhost = a\n[pop3 one]\nhost = b\n[pop3 two]\nhost = c\n", 0600,
@@ -371,6 +603,26 @@ test_choose_account(void)
 	a = account(&cfg, ACCOUNT_SMTP, NULL);
 	ok(rc == 0 && a == NULL && fail_class() == FAIL_CONFIG,
 	    "default_account naming no account: FAIL_CONFIG");
+	{
+		char want[700];
+
+		snprintf(want, sizeof want, "%s:2: default_account = gone names no [smtp gone] "
+		    "section; sections: [smtp a]", path);
+		is_str(fail_reason(), want, "default_account naming no account: says so");
+	}
+	config_free(&cfg);
+
+	rc = load("[pop3 one]\nhost = b\n[pop3 two]\nhost = c\n[smtp x]\nhost = d\n", 0600,
+	    &cfg);
+	fail_clear();
+	a = account(&cfg, ACCOUNT_POP3, NULL);
+	ok(rc == 0 && a == NULL && strstr(fail_reason(), "[pop3 one], [pop3 two]") != NULL,
+	    "two pop3 accounts, no -a: the line lists them");
+	diag("%s", fail_reason());
+	fail_clear();
+	a = account(&cfg, ACCOUNT_SMTP, "one");
+	ok(a == NULL && strstr(fail_reason(), "sections: [smtp x]") != NULL,
+	    "-a one, a pop3 name: the line lists the smtp sections");
 	config_free(&cfg);
 }
 
@@ -452,6 +704,57 @@ test_search_order(void)
 		config_free(&cfg);
 		unsetenv("XDG_CONFIG_HOME");
 	}
+}
+
+/* Daemons (smartd, mdadm, systemd units) run without HOME: the passwd
+ * entry stands in for it. */
+static void
+test_no_home(void)
+{
+	const struct passwd *pw = getpwuid(getuid());
+	char *saved = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+	char want[700], *state;
+	struct config cfg;
+	int rc;
+
+	if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/') {
+		diag("skipped: no passwd entry with a home directory for uid %d", (int)getuid());
+		free(saved);
+		return;
+	}
+	for (int empty = 0; empty <= 1; empty++) {
+		if (empty)
+			setenv("HOME", "", 1);
+		else
+			unsetenv("HOME");
+		rc = load("[pop3 y]\nhost = h\nmaildir = ~/Mail\n", 0600, &cfg);
+		snprintf(want, sizeof want, "%s/Mail", pw->pw_dir);
+		ok(rc == 0 && strcmp(cfg.accounts[0].maildir, want) == 0,
+		    "HOME %s: maildir = ~/Mail is the passwd home's Mail", empty ? "empty" : "unset");
+		if (rc == 0 && strcmp(cfg.accounts[0].maildir, want) != 0)
+			diag("got %s", cfg.accounts[0].maildir);
+		config_free(&cfg);
+
+		unsetenv("XDG_STATE_HOME");
+		state = uidl_default_dir(NULL);
+		snprintf(want, sizeof want, "%s/.local/state/mailpipe", pw->pw_dir);
+		is_str(state, want, "HOME %s: the state directory is in the passwd home",
+		    empty ? "empty" : "unset");
+		free(state);
+	}
+	snprintf(want, sizeof want, "%s/.config/mailpipe/mailpipe.ini", pw->pw_dir);
+	if (access(want, F_OK) < 0 && access("/etc/mailpipe.ini", F_OK) < 0) {
+		unsetenv("XDG_CONFIG_HOME");
+		fail_clear();
+		rc = config_load(NULL, &cfg);
+		ok(rc < 0 && strstr(fail_reason(), want) != NULL,
+		    "HOME unset: the search looks in the passwd home (and says where)");
+		diag("%s", fail_reason());
+		config_free(&cfg);
+	}
+	if (saved != NULL)
+		setenv("HOME", saved, 1);
+	free(saved);
 }
 
 static unsigned long long
@@ -547,12 +850,19 @@ main(void)
 	snprintf(path, sizeof path, "%s/mailpipe.ini", dir);
 	unsetenv("MAILPIPE_CONFIG");
 	test_inheritance();
+	test_account_file();
 	test_ports();
 	test_errors();
 	test_password_comment_forms();
+	test_cut_free_text();
+	test_defaults_by_protocol();
+	test_enum_case();
+	test_durations();
 	test_permissions();
+	test_trust();
 	test_choose_account();
 	test_search_order();
+	test_no_home();
 	test_max_size();
 	test_fingerprint();
 	{
