@@ -73,3 +73,26 @@ fs_write_all(int fd, const void *p, size_t n)
 	}
 	return 0;
 }
+
+const char *
+fs_untrusted(const struct stat *st)
+{
+	if (st->st_uid != geteuid() && st->st_uid != 0)
+		return "belongs to another user";
+	if (st->st_mode & (S_IWGRP | S_IWOTH))
+		return "can be written by group or others";
+	return NULL;
+}
+
+char *
+fs_absolute_path(const char *path)
+{
+	char *real = realpath(path, NULL), *cwd;
+
+	if (real != NULL || path[0] == '/')
+		return real != NULL ? real : xstrdup(path);
+	cwd = getcwd(NULL, 0);
+	real = xasprintf("%s/%s", cwd != NULL ? cwd : ".", path);
+	free(cwd);
+	return real;
+}

@@ -18,4 +18,14 @@ int fs_mkdirs(const char *path, mode_t mode);
  * errno set (no failure recorded). */
 int fs_write_all(int fd, const void *p, size_t n);
 
+/* The path with symbolic links resolved (realpath()) when it exists, else
+ * made absolute against the working directory; a new string. */
+char *fs_absolute_path(const char *path);
+
+struct stat;
+/* Why a file or directory cannot be trusted with what it holds: NULL when
+ * it belongs to the caller or root and nobody else can write it, else the
+ * reason as a phrase ("can be written by group or others"). */
+const char *fs_untrusted(const struct stat *st);
+
 #endif
