@@ -5,14 +5,18 @@
  *   1. lock the account, replay the journal against the Maildir (so a run
  *      killed earlier is resolved before anything is asked of the server);
  *   2. connect, STLS, log in, STAT + UIDL + LIST: the plan;
- *   3. delete mode: DELE what earlier runs retrieved but could not delete
+ *   3. check each listed UIDL whose deletion an earlier run requested but
+ *      never saw confirmed: TOP tells the same message (known again) from
+ *      a new one the server gave the UIDL to (retrieved as new);
+ *   4. delete mode: DELE what earlier runs retrieved but could not delete
  *      (their QUIT never came back), without delivering it again;
- *   4. retrieve new messages in batches: each into tmp/, then one
+ *   5. retrieve new messages in batches: each into tmp/, then one
  *      durability pass, one journal append (fsync), the renames into new/,
  *      one fsync of new/, and only then (delete mode) their DELEs;
- *   5. QUIT; once it is answered +OK the deleted messages are gone, so their
- *      UIDLs are forgotten (the server may give them to new messages); then
- *      rewrite the state (pruning UIDLs the server dropped).
+ *   6. journal the requested deletions, QUIT; once it is answered +OK the
+ *      deleted messages are gone, so their UIDLs are forgotten (the server
+ *      may give them to new messages); then rewrite the state (pruning
+ *      UIDLs the server dropped).
  * A SIGKILL anywhere leaves journal + Maildir consistent (uidl.h); a
  * connection lost anywhere leaves the server's messages in place, because
  * only QUIT's +OK makes DELE take effect.
@@ -29,10 +33,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "cred.h"
 #include "fetch.h"
+#include "fs.h"
+#include "headerdigest.h"
 #include "log.h"
 #include "maildir.h"
 #include "net.h"
@@ -54,6 +61,9 @@
 enum plan {
 	PLAN_NEW,		/* to retrieve */
 	PLAN_RETRIEVED,		/* in the state: delete (delete mode) or leave */
+	PLAN_UNCONFIRMED,	/* in the state, its deletion requested but never
+				 * confirmed: the same message, or a new one with
+				 * the old UIDL? (verify_unconfirmed()) */
 	PLAN_CHANGED,		/* in the state with another size: left alone, an error */
 	PLAN_TOO_BIG,		/* over max_size: left on the server */
 	PLAN_BAD,		/* the listings make it unusable (see problem): left alone */
@@ -77,6 +87,7 @@ struct list_size {
 
 struct batch {
 	struct maildir_msg *files[BATCH_MAX];
+	unsigned char digests[BATCH_MAX][HEADER_DIGEST_SIZE];
 	size_t msgs[BATCH_MAX];	/* indexes into run.msgs */
 	size_t n;
 };
@@ -88,6 +99,7 @@ struct run {
 	const char *maildir_path;
 	struct maildir *md;
 	struct uidl_state *state;
+	struct uidl_set *known;		/* the state's entries */
 	struct pop3 *pop;
 	unsigned long stat_count;
 	unsigned long long stat_total;
@@ -311,24 +323,37 @@ mark_duplicates(struct run *r)
 	free(v);
 }
 
+/* A message the state does not know: retrieve it, unless it is too big. */
+static enum plan
+plan_new(const struct run *r, const struct msg *m)
+{
+	return r->a->max_size > 0 && m->size > r->a->max_size ? PLAN_TOO_BIG : PLAN_NEW;
+}
+
+/* A message the state knows, by the entry's size. */
+static enum plan
+plan_known(struct msg *m, const struct uidl_entry *e)
+{
+	if (e->size == m->size)
+		return PLAN_RETRIEVED;
+	m->was_size = e->size;
+	return PLAN_CHANGED;
+}
+
 static void
 classify(struct run *r, struct msg *m)
 {
 	/* Looked up even when unusable: an entry still listed is not pruned. */
-	struct uidl_entry *e = m->uidl != NULL ? uidl_lookup(r->state, m->uidl) : NULL;
+	struct uidl_entry *e = m->uidl != NULL ? uidlset_lookup(r->known, m->uidl) : NULL;
 
-	if (m->problem != NULL) {
+	if (m->problem != NULL)
 		m->plan = PLAN_BAD;
-	} else if (e != NULL && e->size != m->size) {
-		m->plan = PLAN_CHANGED;
-		m->was_size = e->size;
-	} else if (e != NULL) {
-		m->plan = PLAN_RETRIEVED;
-	} else if (r->a->max_size > 0 && m->size > r->a->max_size) {
-		m->plan = PLAN_TOO_BIG;
-	} else {
-		m->plan = PLAN_NEW;
-	}
+	else if (e == NULL)
+		m->plan = plan_new(r, m);
+	else if (e->delete_requested)
+		m->plan = PLAN_UNCONFIRMED;
+	else
+		m->plan = plan_known(m, e);
 }
 
 /* Each message the plan leaves alone is reported: a configured skip
@@ -373,7 +398,7 @@ check_uidl_reset(struct run *r)
 	for (size_t i = 0; i < r->count; i++)
 		if (r->msgs[i].listed)
 			sizes[n++] = r->msgs[i].size;
-	reset = uidl_reset_suspected(r->state, sizes, n);
+	reset = uidlset_reset_suspected(r->known, sizes, n);
 	free(sizes);
 	if (!reset)
 		return 0;
@@ -403,10 +428,102 @@ make_plan(struct run *r)
 	/* An empty listing proves nothing: a server that shows nothing for a
 	 * moment must not make the state forget what was retrieved. */
 	r->prune = r->count > 0;
-	if (check_uidl_reset(r) < 0)
+	return check_uidl_reset(r);
+}
+
+/* ---- deletions never confirmed ---- */
+
+/* 2 * size + BODY_SLACK (saturating), and never more than max_size. */
+static unsigned long long
+body_limit(const struct run *r, const struct msg *m)
+{
+	unsigned long long limit = ULLONG_MAX;
+
+	if (m->size <= (ULLONG_MAX - BODY_SLACK) / 2)
+		limit = 2 * m->size + BODY_SLACK;
+	if (r->a->max_size > 0 && r->a->max_size < limit)
+		limit = r->a->max_size;
+	return limit;
+}
+
+/* The answer to TOP n 0, into a digest; no longer than a RETR of the
+ * message could be. */
+struct top_sink {
+	struct header_digest digest;
+	unsigned long long left;
+	unsigned long num;
+};
+
+static int
+top_sink(void *arg, const char *p, size_t n)
+{
+	struct top_sink *k = arg;
+
+	if (n > k->left)
+		return fail(FAIL_PROTOCOL, "message %lu: the answer to TOP is longer than the "
+		    "message", k->num);
+	k->left -= n;
+	header_digest_feed(&k->digest, p, n);
+	return 0;
+}
+
+/* 0 when the server gave m's UIDL to another message than the one
+ * retrieved under it (its header differs), 1 when it is the same or
+ * nothing tells them apart (no digest, no TOP: then plan_known() judges by
+ * the size, and a changed size leaves it alone), -1 on failure. */
+static int
+same_message(struct run *r, const struct msg *m, const struct uidl_entry *e)
+{
+	struct top_sink k = { .left = body_limit(r, m), .num = m->num };
+	const struct pop3_caps *caps = pop3_caps(r->pop);
+	unsigned char got[HEADER_DIGEST_SIZE];
+	int rc;
+
+	if (!e->has_digest || (caps->known && !caps->top))
+		return 1;
+	header_digest_init(&k.digest);
+	rc = pop3_top(r->pop, m->num, 0, top_sink, &k);
+	if (rc != 0) {
+		header_digest_abort(&k.digest);
+		if (rc < 0)
+			return -1;
+		fail_clear();	/* TOP refused: the size has to do */
+		return 1;
+	}
+	header_digest_final(&k.digest, got);
+	return memcmp(got, e->digest, sizeof got) == 0;
+}
+
+/* Its deletion was requested and never confirmed: either QUIT never took
+ * effect (the same message, retrieved: known again), or it did and the
+ * server gave the UIDL to a new message (forgotten: retrieved as new). */
+static int
+settle_unconfirmed(struct run *r, struct msg *m)
+{
+	struct uidl_entry e = *uidlset_find(r->known, m->uidl);
+	int same = same_message(r, m, &e);
+
+	if (same < 0)
 		return -1;
-	if (!r->list)
-		report_plan_problems(r);
+	if (!same) {
+		log_info("%s: message %lu: UIDL %s now names another message than the one "
+		    "deleted; retrieving it", r->a->name, m->num, m->uidl);
+		uidlset_forget(r->known, m->uidl);
+		m->plan = plan_new(r, m);
+		return 0;
+	}
+	m->plan = plan_known(m, &e);
+	if (m->plan == PLAN_RETRIEVED)	/* QUIT never took effect: just retrieved */
+		uidlset_find(r->known, m->uidl)->delete_requested = false;
+	return 0;
+}
+
+static int
+verify_unconfirmed(struct run *r)
+{
+	for (size_t i = 0; i < r->count; i++)
+		if (r->msgs[i].plan == PLAN_UNCONFIRMED && settle_unconfirmed(r, &r->msgs[i]) < 0)
+			return -1;
 	return 0;
 }
 
@@ -418,6 +535,7 @@ plan_word(const struct msg *m)
 	switch (m->plan) {
 	case PLAN_NEW:		return "new";
 	case PLAN_RETRIEVED:	return "retrieved";
+	case PLAN_UNCONFIRMED:	return "unconfirmed";
 	case PLAN_CHANGED:	return "changed";
 	case PLAN_TOO_BIG:	return "too-big";
 	case PLAN_BAD:		return "bad-uidl";
@@ -491,7 +609,7 @@ forget_deleted(struct run *r)
 		return;
 	for (size_t i = 0; i < r->count; i++)
 		if (r->msgs[i].deleted)
-			uidl_forget(r->state, r->msgs[i].uidl);
+			uidlset_forget(r->known, r->msgs[i].uidl);
 }
 
 /* ---- retrieval ---- */
@@ -514,7 +632,8 @@ batch_journal(struct run *r, struct batch *b)
 		const struct msg *m = &r->msgs[b->msgs[i]];
 
 		e[i] = (struct uidl_entry){ .uidl = m->uidl, .size = m->size, .fetched = now,
-			.file = (char *)maildir_msg_name(b->files[i]) };
+			.file = (char *)maildir_msg_name(b->files[i]), .has_digest = true };
+		memcpy(e[i].digest, b->digests[i], sizeof e[i].digest);
 	}
 	return uidl_journal(r->state, e, b->n);
 }
@@ -532,7 +651,7 @@ batch_rename(struct run *r, struct batch *b, int *rc_r)
 		if (maildir_msg_committed(b->files[i]))
 			committed++;
 		else
-			uidl_forget(r->state, r->msgs[b->msgs[i]].uidl);
+			uidlset_forget(r->known, r->msgs[b->msgs[i]].uidl);
 	}
 	return committed;
 }
@@ -566,21 +685,9 @@ struct body_sink {
 	const struct run *r;
 	const struct msg *m;
 	struct maildir_msg *file;
+	struct header_digest digest;
 	unsigned long long limit;
 };
-
-/* 2 * size + BODY_SLACK (saturating), and never more than max_size. */
-static unsigned long long
-body_limit(const struct run *r, const struct msg *m)
-{
-	unsigned long long limit = ULLONG_MAX;
-
-	if (m->size <= (ULLONG_MAX - BODY_SLACK) / 2)
-		limit = 2 * m->size + BODY_SLACK;
-	if (r->a->max_size > 0 && r->a->max_size < limit)
-		limit = r->a->max_size;
-	return limit;
-}
 
 /* No signal check here: a message whose RETR is in flight is finished
  * (the window bounds how many), so the session can still end with RSET and
@@ -598,6 +705,7 @@ sink(void *arg, const char *p, size_t n)
 		    "for a message LIST gave as %llu%s; retrieval aborted, the message stays "
 		    "on the server", k->m->num, k->m->uidl, k->limit, k->m->size,
 		    k->r->a->max_size == k->limit ? " (max_size)" : "");
+	header_digest_feed(&k->digest, p, n);
 	return maildir_msg_write(k->file, p, n);
 }
 
@@ -611,16 +719,19 @@ retrieve_one(struct run *r, size_t i)
 
 	if (maildir_msg_begin(r->md, &k.file) < 0)
 		return -1;
+	header_digest_init(&k.digest);
 	rc = pop3_read_retr(r->pop, sink, &k);
 	if (rc == 0)
 		rc = maildir_msg_end(k.file);
 	if (rc != 0) {
+		header_digest_abort(&k.digest);
 		maildir_msg_free(k.file);
 		if (rc == POP3_REFUSED)
 			soft_failure(r, &r->msgs[i]);
 		return rc < 0 ? -1 : 0;
 	}
 	r->bytes += maildir_msg_size(k.file);
+	header_digest_final(&k.digest, b->digests[b->n]);
 	b->files[b->n] = k.file;
 	b->msgs[b->n++] = i;
 	return 0;
@@ -688,6 +799,29 @@ connect_and_login(struct run *r)
 	return rc;
 }
 
+/* Before QUIT makes the DELEs take effect, the journal records which were
+ * requested: a crash between QUIT's +OK and the state save then leaves
+ * them marked, and the next run checks them (verify_unconfirmed()) rather
+ * than take a new message that got one of their UIDLs for the old one. */
+static int
+journal_deletions(struct run *r)
+{
+	char **uidls = xcalloc(r->deleted + 1, sizeof *uidls);
+	size_t n = 0;
+	int rc;
+
+	for (size_t i = 0; i < r->count; i++)
+		if (r->msgs[i].deleted)
+			uidls[n++] = r->msgs[i].uidl;
+	rc = uidl_journal_deletes(r->state, uidls, n);
+	free(uidls);
+	if (rc == 0)
+		return 0;
+	r->deleted = 0;		/* no QUIT: none of them takes effect */
+	return fail_context("the deletions could not be recorded, so they were not "
+	    "committed (no QUIT)");
+}
+
 /* QUIT after the work.  Refused or unanswered, it only matters when DELEs
  * were sent: they did not take effect, and the next run repeats them. */
 static int
@@ -697,6 +831,8 @@ finish_session(struct run *r)
 		r->rset = pop3_rset(r->pop) == 0;
 	if (!pop3_idle(r->pop))
 		return 0;
+	if (!r->rset && journal_deletions(r) < 0)
+		return -1;
 	if (pop3_quit(r->pop) == 0) {
 		forget_deleted(r);
 		return 0;
@@ -718,6 +854,9 @@ session(struct run *r)
 		return -1;
 	if (r->list)
 		return print_list(r);
+	if (verify_unconfirmed(r) < 0)
+		return -1;
+	report_plan_problems(r);
 	rc = r->keep || got_signal ? 0 : delete_retrieved(r);
 	if (rc == 0)
 		rc = retrieve_new(r);
@@ -728,24 +867,79 @@ session(struct run *r)
 	return got_signal ? interrupted_failure() : 0;
 }
 
-static int
-open_local(struct run *r)
+/* The Maildir in the state's identity: NULL for the account's own (the
+ * usual state), else the real path of --maildir's, so that emptying the
+ * mailbox into another Maildir once puts all of it there. */
+static char *
+identity_maildir(const struct run *r, const char *option)
 {
-	char *dir;
-	int rc;
+	char *other, *own;
 
+	if (option == NULL)
+		return NULL;
+	other = fs_absolute_path(option);
+	own = r->a->maildir != NULL ? fs_absolute_path(r->a->maildir) : NULL;
+	if (own != NULL && strcmp(own, other) == 0) {
+		free(other);
+		other = NULL;
+	}
+	free(own);
+	return other;
+}
+
+/* The state follows the account across hosts and ports; a change is worth
+ * a line under -v, and a new host makes the deletions the old one never
+ * confirmed meaningless: those entries are forgotten, so that a message
+ * the new host has under such a UIDL is fetched, never deleted unseen. */
+static void
+note_server_change(struct run *r)
+{
+	const char *host;
+	unsigned port;
+	size_t dropped;
+
+	uidl_last_server(r->state, &host, &port);
+	if (host == NULL || (strcasecmp(host, r->a->host) == 0 && port == r->ep.port))
+		return;
+	log_info("%s: the state was last used with %s:%u, now %s:%u", r->a->name, host,
+	    port, r->a->host, r->ep.port);
+	if (strcasecmp(host, r->a->host) == 0)
+		return;
+	dropped = uidlset_forget_unconfirmed(r->known);
+	if (dropped > 0)
+		log_info("%s: %zu unconfirmed deletion(s) on %s dropped", r->a->name, dropped,
+		    host);
+}
+
+static int
+open_state(struct run *r, const char *maildir_option)
+{
+	char *dir = uidl_default_dir(r->a->state_dir);
+	char *maildir = identity_maildir(r, maildir_option);
+	struct uidl_key key = { .account = r->a->name, .user = r->a->user,
+		.maildir = maildir, .host = r->a->host, .port = r->ep.port };
+	int rc = dir == NULL ? -1 : uidl_open(dir, &key, !r->list, &r->state);
+
+	free(dir);
+	free(maildir);
+	if (rc < 0)
+		return -1;
+	r->known = uidl_entries(r->state);
+	if (uidl_replay(r->state, r->md) < 0)
+		return -1;
+	note_server_change(r);
+	return 0;
+}
+
+static int
+open_local(struct run *r, const char *maildir_option)
+{
 	if (r->maildir_path == NULL)
 		return fail(FAIL_CONFIG, "no maildir for this account (set maildir or use "
 		    "--maildir)");
 	if (maildir_open(r->maildir_path, !r->list, &r->md) < 0)
 		return -1;
-	if ((dir = uidl_default_dir(r->a->state_dir)) == NULL)
-		return -1;
-	rc = uidl_open(dir, r->a->name, r->a->user, r->a->host, r->ep.port, &r->state);
-	free(dir);
-	if (rc == 0)
-		rc = uidl_replay(r->state, r->md, !r->list);
-	return rc;
+	return open_state(r, maildir_option);
 }
 
 static void
@@ -795,7 +989,7 @@ fetch_account(const struct account *a, const struct fetch_options *o)
 	r.maildir_path = o->maildir ? o->maildir : a->maildir;
 	r.started_ms = clock_now_ms();
 	config_endpoint(a, &r.ep);	/* the deadline counts from here */
-	rc = open_local(&r);
+	rc = open_local(&r, o->maildir);
 	if (rc == 0)
 		rc = session(&r);
 	if (rc == 0 && r.soft != FAIL_NONE)

@@ -136,3 +136,16 @@ fs_check_trusted_fd(int fd, const char *path, enum fs_readers readers)
 		return fail(FAIL_NOINPUT, "%s: %s", path, strerror(errno));
 	return fs_check_trusted(&st, path, readers);
 }
+
+char *
+fs_absolute_path(const char *path)
+{
+	char *real = realpath(path, NULL), *cwd;
+
+	if (real != NULL || path[0] == '/')
+		return real != NULL ? real : xstrdup(path);
+	cwd = getcwd(NULL, 0);
+	real = xasprintf("%s/%s", cwd != NULL ? cwd : ".", path);
+	free(cwd);
+	return real;
+}

@@ -43,4 +43,8 @@ int fs_check_trusted(const struct stat *st, const char *path, enum fs_readers re
  * meanwhile.  FAIL_NOINPUT if fstat() fails. */
 int fs_check_trusted_fd(int fd, const char *path, enum fs_readers readers);
 
+/* The path with symbolic links resolved (realpath()) when it exists, else
+ * made absolute against the working directory; a new string. */
+char *fs_absolute_path(const char *path);
+
 #endif

@@ -86,6 +86,27 @@ escape_host(char *out, size_t size)
 	out[o] = '\0';
 }
 
+/* A Maildir others can write is one where they can plant the files we
+ * rename, or replace new/ under us: refused, like a shared state
+ * directory. */
+static int
+check_trusted(int fd, const char *path, const char *sub)
+{
+	char *full = xasprintf("%s%s%s", path, *sub ? "/" : "", sub);
+	int rc = fs_check_trusted_fd(fd, full, FS_READERS_ANY);
+
+	free(full);
+	return rc < 0 ? fail_context("Maildir") : 0;
+}
+
+static bool
+is_link(int at, const char *name)
+{
+	struct stat st;
+
+	return fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+}
+
 static int
 open_dir(int at, const char *name, bool create, const char *path, int *fd_r,
 	bool *made_r)
@@ -95,11 +116,16 @@ open_dir(int at, const char *name, bool create, const char *path, int *fd_r,
 	else if (create && errno != EEXIST)
 		return fail(FAIL_CANTCREAT, "cannot create Maildir %s/%s: %s", path, name,
 		    strerror(errno));
-	*fd_r = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (*fd_r >= 0 || (!create && errno == ENOENT))
+	*fd_r = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (*fd_r < 0 && !create && errno == ENOENT)
 		return 0;
-	return fail(create ? FAIL_CANTCREAT : FAIL_IO, "cannot open Maildir %s/%s: %s",
-	    path, name, strerror(errno));
+	if (*fd_r < 0 && (errno == ELOOP || errno == ENOTDIR) && is_link(at, name))
+		return fail(FAIL_AUTH, "Maildir %s/%s is a symbolic link; refusing to follow "
+		    "it", path, name);
+	if (*fd_r < 0)
+		return fail(create ? FAIL_CANTCREAT : FAIL_IO, "cannot open Maildir %s/%s: %s",
+		    path, name, strerror(errno));
+	return check_trusted(*fd_r, path, name);
 }
 
 /* True for a tmp/ file this module made on this host in a process that no
@@ -164,6 +190,8 @@ open_subdirs(struct maildir *md, bool create)
 		return fail(create ? FAIL_CANTCREAT : FAIL_IO, "cannot open Maildir %s: %s",
 		    md->path, strerror(errno));
 	}
+	if (check_trusted(md->dirfd, md->path, "") < 0)
+		return -1;
 	if (open_dir(md->dirfd, "tmp", create, md->path, &md->tmpfd, &made) < 0 ||
 	    open_dir(md->dirfd, "new", create, md->path, &md->newfd, &made) < 0 ||
 	    open_dir(md->dirfd, "cur", create, md->path, &md->curfd, &made) < 0)

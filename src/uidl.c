@@ -5,17 +5,18 @@
  * run (temp file, fsync, rename, fsync directory), which is cheap; the
  * journal records each batch before its files become visible in new/, so
  * that a SIGKILL at any moment leaves either "journaled, not renamed" (the
- * entry is dropped at the next start and the message fetched again) or
+ * record is dropped at the next start and the message fetched again) or
  * "journaled and renamed" (the entry counts): never a message in the
- * Maildir that the state does not know, which would be fetched twice.
+ * Maildir that the state does not know, which would be fetched twice.  The
+ * journal also records, before QUIT, which deletions were requested: a
+ * crash between QUIT's +OK and the state save then leaves marked entries,
+ * which the next run checks against the server before trusting them.
  *
- * A torn last journal line (no newline: the run died inside the write) is
- * cut off when the journal is opened, before anything is appended after it
- * (otherwise the next entry would be glued to it); anything else that does
- * not parse is a corrupt file and an error, because treating it as empty
- * would fetch the whole mailbox again.
+ * Why nothing in the directory is followed through a link: the directory
+ * may be a shared one by mistake, and mailpipe-fetch runs as root from
+ * cron; a planted link must never make it truncate or overwrite a file
+ * elsewhere, nor a planted state make it delete messages it never fetched.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,46 +24,42 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "fs.h"
+#include "statefile.h"
 #include "status.h"
 #include "uidl.h"
 #include "xalloc.h"
 
-#define STATE_HEADER "mailpipe-fetch state 1"
-#define LINE_MAX_STATE 1024
+/* A version 1 state was keyed by user@host:port: these ports are tried
+ * besides the configured one, so that a change of TLS mode made before the
+ * upgrade still finds it. */
+static const unsigned legacy_ports[] = { 110, 995 };
+#define LEGACY_MAX 3
+
+struct legacy {
+	char *base;
+	int lockfd;
+};
 
 struct uidl_state {
 	char *dir;
-	char *base;		/* dir/NAME.HASH */
-	char *state_path, *journal_path;
-	int dirfd, lockfd, journalfd;
-	struct uidl_entry *entries;
-	size_t count, alloc;
-	bool sorted;
-	size_t gone_count;	/* forgotten entries still in the array */
-	unsigned long next_order;
-	struct uidl_entry *pending;	/* journal entries not yet resolved */
+	int dirfd;		/* -1: read-only and the directory does not exist */
+	bool write;
+	char *base, *lock_base;	/* NAME.HASH of the state, of the lock */
+	char *state_path, *journal_path;	/* full paths, for messages */
+	int lockfd, journalfd;
+	struct state_header key;	/* this run's identity and server */
+	struct state_header last;	/* what the state file said */
+	struct uidl_set set;
+	struct journal_record *pending;	/* journal records not yet resolved */
 	size_t pending_count, pending_alloc;
+	struct legacy legacy[LEGACY_MAX];
+	size_t legacy_count;
 };
-
-bool
-uidl_valid(const char *uidl, size_t len)
-{
-	if (len == 0 || len > UIDL_MAX)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char ch = (unsigned char)uidl[i];
-
-		if (ch < 0x21 || ch > 0x7e)
-			return false;
-	}
-	return true;
-}
 
 char *
 uidl_default_dir(const char *state_dir)
@@ -84,309 +81,257 @@ uidl_default_dir(const char *state_dir)
 	return dir;
 }
 
-/* NAME.HASH: the account name made safe as a file name, and the first 64
- * bits of SHA-256("user@host:port") in hex. */
-static char *
-base_name(const char *account, const char *user, const char *host, unsigned port)
+/* ---- names ---- */
+
+/* The account name with anything but [A-Za-z0-9_-] as '_', cut at 64. */
+static void
+safe_name(const char *account, char out[65])
 {
-	char *key = xasprintf("%s@%s:%u", user ? user : "", host ? host : "", port);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char safe[65], hex[17];
 	size_t i;
 
-	EVP_Digest(key, strlen(key), md, &mdlen, EVP_sha256(), NULL);
-	free(key);
-	for (i = 0; i < 8; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
-	for (i = 0; account[i] != '\0' && i < sizeof safe - 1; i++) {
+	for (i = 0; account[i] != '\0' && i < 64; i++) {
 		char ch = account[i];
 		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 		    (ch >= '0' && ch <= '9') || ch == '-' || ch == '_';
 
-		safe[i] = ok ? ch : '_';
+		out[i] = ok ? ch : '_';
 	}
-	safe[i] = '\0';
+	out[i] = '\0';
+}
+
+/* NAME.HEX, HEX the first 64 bits of SHA-256(text[0..len)). */
+static char *
+hashed_name(const char *account, const char *text, size_t len)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char safe[65], hex[17];
+
+	EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL);
+	for (int i = 0; i < 8; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	safe_name(account, safe);
 	return xasprintf("%s.%s", safe, hex);
 }
 
-static int
-take_lock(struct uidl_state *s, const char *account)
+/* The identity of version 2: account, user and Maildir, NUL-separated so
+ * that no choice of names makes two identities one. */
+static char *
+identity_name(const char *account, const char *user, const char *maildir)
 {
-	char *path = xasprintf("%s.lock", s->base);
+	char *text = xasprintf("mailpipe-fetch 2%c%s%c%s%c%s", '\0', account, '\0', user,
+	    '\0', maildir ? maildir : "");
+	size_t len = strlen("mailpipe-fetch 2") + strlen(account) + strlen(user) +
+	    (maildir ? strlen(maildir) : 0) + 3;
+	char *name = hashed_name(account, text, len);
 
-	s->lockfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (s->lockfd < 0) {
-		fail(FAIL_CANTCREAT, "cannot create lock file %s: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	while (flock(s->lockfd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno == EWOULDBLOCK)
-			fail(FAIL_TEMPORARY, "account %s is in use by another mailpipe-fetch "
-			    "(lock %s); try again later", account, path);
-		else
-			fail(FAIL_IO, "cannot lock %s: %s", path, strerror(errno));
-		free(path);
-		return -1;
-	}
-	free(path);
-	return 0;
+	free(text);
+	return name;
 }
 
-static int
-compare_uidl(const void *a, const void *b)
+/* The name version 1 used for user@host:port. */
+static char *
+legacy_name(const char *account, const char *user, const char *host, unsigned port)
 {
-	return strcmp(((const struct uidl_entry *)a)->uidl,
-	    ((const struct uidl_entry *)b)->uidl);
+	char *text = xasprintf("%s@%s:%u", user, host, port);
+	char *name = hashed_name(account, text, strlen(text));
+
+	free(text);
+	return name;
 }
 
-static void
-entry_free(struct uidl_entry *e)
-{
-	free(e->uidl);
-	free(e->file);
-}
-
-static void
-push(struct uidl_entry **v, size_t *count, size_t *alloc, const struct uidl_entry *e)
-{
-	if (*count == *alloc) {
-		*alloc = *alloc ? 2 * *alloc : 256;
-		*v = xrealloc(*v, *alloc * sizeof **v);
-	}
-	(*v)[*count] = *e;
-	(*count)++;
-}
+/* ---- files in the directory ---- */
 
 static int
-compare_entries(const void *a, const void *b)
+refuse_link(const char *dir, const char *name)
 {
-	const struct uidl_entry *x = a, *y = b;
-	int c = strcmp(x->uidl, y->uidl);
-
-	if (c != 0)
-		return c;
-	return x->order < y->order ? -1 : x->order > y->order;
+	return fail(FAIL_AUTH, "%s/%s is a symbolic link or not a regular file; refusing "
+	    "to use it (remove it)", dir, name);
 }
 
-/* Sorts by UIDL; of several entries for one UIDL the last added wins, and
- * forgotten entries go. */
-static void
-sort_entries(struct uidl_state *s)
+/* openat() in the state directory, never through a link; a link is
+ * FAIL_AUTH, anything else -1 with errno set and nothing recorded. */
+static int
+open_in_dir(struct uidl_state *s, const char *base, const char *suffix, int flags)
 {
-	size_t kept = 0;
+	char *name = xasprintf("%s%s", base, suffix);
+	int fd = openat(s->dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, 0600), saved;
 
-	if (s->sorted || s->count == 0)
-		return;
-	qsort(s->entries, s->count, sizeof *s->entries, compare_entries);
-	for (size_t i = 0; i < s->count; i++) {
-		if (i + 1 < s->count && strcmp(s->entries[i].uidl, s->entries[i + 1].uidl) == 0) {
-			s->entries[i + 1].seen |= s->entries[i].seen;
-			entry_free(&s->entries[i]);
-			continue;
-		}
-		if (s->entries[i].gone) {
-			entry_free(&s->entries[i]);
-			continue;
-		}
-		s->entries[kept++] = s->entries[i];
-	}
-	s->count = kept;
-	s->gone_count = 0;
-	s->sorted = true;
+	saved = errno;
+	if (fd < 0 && saved == ELOOP)
+		refuse_link(s->dir, name);
+	free(name);
+	errno = saved;
+	return fd;
 }
 
-/* Drops forgotten entries, keeping the order. */
-static void
-compact(struct uidl_state *s)
-{
-	size_t kept = 0;
-
-	if (s->gone_count == 0)
-		return;
-	for (size_t i = 0; i < s->count; i++) {
-		if (s->entries[i].gone)
-			entry_free(&s->entries[i]);
-		else
-			s->entries[kept++] = s->entries[i];
-	}
-	s->count = kept;
-	s->gone_count = 0;
-}
-
-static struct uidl_entry *
-find(struct uidl_state *s, const char *uidl)
-{
-	struct uidl_entry key = { .uidl = (char *)uidl, .order = 0 };
-	struct uidl_entry *e;
-
-	sort_entries(s);
-	if (s->count == 0)
-		return NULL;
-	e = bsearch(&key, s->entries, s->count, sizeof *s->entries, compare_uidl);
-	return e != NULL && !e->gone ? e : NULL;
-}
-
-/* Adds e (taking its strings); it replaces an older entry for its UIDL. */
-static void
-add(struct uidl_state *s, struct uidl_entry *e)
-{
-	e->order = s->next_order++;
-	e->gone = false;
-	push(&s->entries, &s->count, &s->alloc, e);
-	s->sorted = false;
-}
-
-/* "UIDL SIZE TIME FILE" into e (strings allocated); false when malformed. */
 static bool
-parse_entry(char *line, struct uidl_entry *e)
+exists_in_dir(struct uidl_state *s, const char *base, const char *suffix)
 {
-	char *f[4], *save = NULL, *end;
-	int n = 0;
+	char *name = xasprintf("%s%s", base, suffix);
+	struct stat st;
+	bool found = fstatat(s->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 
-	for (char *t = strtok_r(line, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {
-		if (n == 4)
-			return false;
-		f[n++] = t;
-	}
-	if (n != 4 || !uidl_valid(f[0], strlen(f[0])) || !maildir_name_valid(f[3]))
-		return false;
-	errno = 0;
-	e->size = strtoull(f[1], &end, 10);
-	if (errno != 0 || *end != '\0' || f[1][0] == '-')
-		return false;
-	e->fetched = strtoll(f[2], &end, 10);
-	if (errno != 0 || *end != '\0')
-		return false;
-	e->uidl = xstrdup(f[0]);
-	e->file = xstrdup(f[3]);
-	e->seen = false;
-	return true;
+	free(name);
+	return found;
 }
 
-static int
-corrupt(const char *path, unsigned long lineno, const char *what)
+static void
+unlink_in_dir(struct uidl_state *s, const char *base, const char *suffix)
 {
-	return fail(FAIL_IO, "%s is corrupt (line %lu: %s); repair or remove it "
-	    "(without it every message on the server counts as new)", path, lineno, what);
+	char *name = xasprintf("%s%s", base, suffix);
+
+	unlinkat(s->dirfd, name, 0);
+	free(name);
 }
 
-/* Reads one line of at most LINE_MAX_STATE bytes; returns its length
- * without the newline, -1 at EOF, -2 for a torn (unterminated) last line,
- * -3 for an overlong one. */
-static long
-read_line(FILE *fp, char *buf, size_t size)
-{
-	size_t len;
-
-	if (fgets(buf, (int)size, fp) == NULL)
-		return -1;
-	len = strlen(buf);
-	if (len > 0 && buf[len - 1] == '\n') {
-		buf[len - 1] = '\0';
-		return (long)len - 1;
-	}
-	return feof(fp) ? -2 : -3;
-}
-
-/* The trailer "end COUNT", exactly: two fields where an entry line has
- * four, so that a UIDL such as "end" or "end5" is never taken for it. */
-static bool
-parse_trailer(const char *line, unsigned long *count_r)
-{
-	char *end;
-
-	if (strncmp(line, "end ", 4) != 0 || !isdigit((unsigned char)line[4]))
-		return false;
-	errno = 0;
-	*count_r = strtoul(line + 4, &end, 10);
-	return errno == 0 && *end == '\0';
-}
-
-static int
-load_state_lines(struct uidl_state *s, FILE *fp)
-{
-	char buf[LINE_MAX_STATE + 2];
-	unsigned long lineno = 1, expected;
-	struct uidl_entry e;
-	long len;
-
-	if (read_line(fp, buf, sizeof buf) < 0 || strcmp(buf, STATE_HEADER) != 0)
-		return corrupt(s->state_path, 1, "not a mailpipe-fetch state file");
-	while ((len = read_line(fp, buf, sizeof buf)) >= 0) {
-		lineno++;
-		if (parse_trailer(buf, &expected)) {
-			if (expected != s->count)
-				return corrupt(s->state_path, lineno, "entry count mismatch");
-			if (read_line(fp, buf, sizeof buf) != -1)
-				return corrupt(s->state_path, lineno + 1, "data after the end");
-			return 0;
-		}
-		if (!parse_entry(buf, &e))
-			return corrupt(s->state_path, lineno, "malformed entry");
-		add(s, &e);
-	}
-	return corrupt(s->state_path, lineno + 1, len == -3 ? "line too long" :
-	    "truncated (no end line)");
-}
-
-static int
-load_state(struct uidl_state *s)
-{
-	FILE *fp = fopen(s->state_path, "re");
-	int rc;
-
-	if (fp == NULL) {
-		if (errno == ENOENT)
-			return 0;
-		return fail(FAIL_IO, "cannot read %s: %s", s->state_path, strerror(errno));
-	}
-	rc = load_state_lines(s, fp);
-	if (rc == 0 && ferror(fp))
-		rc = fail(FAIL_IO, "cannot read %s: %s", s->state_path, strerror(errno));
-	fclose(fp);
-	s->sorted = false;
-	return rc;
-}
-
-static int
-load_journal(struct uidl_state *s)
-{
-	FILE *fp = fopen(s->journal_path, "re");
-	char buf[LINE_MAX_STATE + 2];
-	unsigned long lineno = 0;
-	struct uidl_entry e;
-	long len;
-	int rc = 0;
-
-	if (fp == NULL)
-		return errno == ENOENT ? 0 : fail(FAIL_IO, "cannot read %s: %s",
-		    s->journal_path, strerror(errno));
-	while (rc == 0 && (len = read_line(fp, buf, sizeof buf)) != -1) {
-		lineno++;
-		if (len == -2)
-			break;		/* torn last line: that write never completed */
-		if (len == -3 || !parse_entry(buf, &e))
-			rc = corrupt(s->journal_path, lineno, "malformed entry");
-		else
-			push(&s->pending, &s->pending_count, &s->pending_alloc, &e);
-	}
-	fclose(fp);
-	return rc;
-}
-
-/* The state directory, made durably (0700) when missing. */
+/* The directory, made durably (0700) when missing, and trusted only when
+ * nobody but its owner, the caller or root, can write it. */
 static int
 open_dir(struct uidl_state *s)
 {
-	if (fs_mkdirs(s->dir, 0700) < 0 ||
-	    (s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+	if (s->write && fs_mkdirs(s->dir, 0700) < 0)
 		return fail(FAIL_CANTCREAT, "cannot create state directory %s: %s", s->dir,
 		    strerror(errno));
+	s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->dirfd < 0 && !s->write && errno == ENOENT)
+		return 0;
+	if (s->dirfd < 0)
+		return fail(FAIL_CANTCREAT, "cannot open state directory %s: %s", s->dir,
+		    strerror(errno));
+	if (fs_check_trusted_fd(s->dirfd, s->dir, FS_READERS_ANY) < 0)
+		return fail_context("state directory");
 	return 0;
+}
+
+/* flock()s base.lock (created if missing): one run per account. */
+static int
+lock_file(struct uidl_state *s, const char *base, int *fd_r)
+{
+	*fd_r = open_in_dir(s, base, ".lock", O_RDWR | O_CREAT);
+	if (*fd_r < 0)
+		return fail_class() == FAIL_AUTH ? -1 : fail(FAIL_CANTCREAT,
+		    "cannot create lock file %s/%s.lock: %s", s->dir, base, strerror(errno));
+	while (flock(*fd_r, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EWOULDBLOCK)
+			return fail(FAIL_TEMPORARY, "account %s is in use by another "
+			    "mailpipe-fetch (lock %s/%s.lock); try again later",
+			    s->key.account, s->dir, base);
+		return fail(FAIL_IO, "cannot lock %s/%s.lock: %s", s->dir, base,
+		    strerror(errno));
+	}
+	return 0;
+}
+
+/* ---- reading ---- */
+
+static int
+read_state_file(struct uidl_state *s, const char *base, struct state_header *h)
+{
+	char *path = xasprintf("%s/%s.state", s->dir, base);
+	int fd = open_in_dir(s, base, ".state", O_RDONLY), rc;
+	FILE *fp;
+
+	if (fd < 0) {
+		rc = errno == ENOENT ? 0 : fail_class() == FAIL_AUTH ? -1 :
+		    fail(FAIL_IO, "cannot read %s: %s", path, strerror(errno));
+		free(path);
+		return rc;
+	}
+	fp = fdopen(fd, "r");
+	if (fp == NULL)
+		xalloc_fail();
+	rc = statefile_read(fp, path, h, &s->set);
+	fclose(fp);
+	free(path);
+	return rc;
+}
+
+static bool
+same_name(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* A state file is only used for the identity it names. */
+static int
+load_state(struct uidl_state *s)
+{
+	if (read_state_file(s, s->base, &s->last) < 0)
+		return -1;
+	if (s->last.version == 0)
+		return 0;	/* none yet */
+	if (s->last.version != 2 || !same_name(s->last.account, s->key.account) ||
+	    !same_name(s->last.user, s->key.user) || !same_name(s->last.maildir,
+	    s->key.maildir))
+		return fail(FAIL_IO, "%s belongs to another account, user or Maildir; "
+		    "remove it", s->state_path);
+	return 0;
+}
+
+static void
+push_pending(struct uidl_state *s, const struct journal_record *r)
+{
+	s->pending = xgrow(s->pending, &s->pending_alloc, s->pending_count + 1,
+	    sizeof *s->pending);
+	s->pending[s->pending_count++] = *r;
+}
+
+static int
+corrupt_journal(const char *path, unsigned long lineno)
+{
+	return fail(FAIL_IO, "%s is corrupt (line %lu: malformed entry); repair or remove "
+	    "it", path, lineno);
+}
+
+/* Every complete line of a journal; a torn last line (no newline: that
+ * write never completed) is ignored. */
+static int
+read_journal_lines(FILE *fp, const char *path, int version, struct uidl_state *s)
+{
+	struct journal_record r;
+	unsigned long lineno = 0;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	int rc = 0;
+
+	while (rc == 0 && (len = getline(&line, &cap, fp)) > 0 && line[len - 1] == '\n') {
+		lineno++;
+		line[len - 1] = '\0';
+		if (journal_parse(line, version, &r))
+			push_pending(s, &r);
+		else
+			rc = corrupt_journal(path, lineno);
+	}
+	if (rc == 0 && ferror(fp))
+		rc = fail(FAIL_IO, "cannot read %s: %s", path, strerror(errno));
+	free(line);
+	return rc;
+}
+
+static int
+load_journal(struct uidl_state *s, const char *base, int version)
+{
+	char *path = xasprintf("%s/%s.journal", s->dir, base);
+	int fd = open_in_dir(s, base, ".journal", O_RDONLY), rc;
+	FILE *fp;
+
+	if (fd < 0) {
+		rc = errno == ENOENT ? 0 : fail_class() == FAIL_AUTH ? -1 :
+		    fail(FAIL_IO, "cannot read %s: %s", path, strerror(errno));
+		free(path);
+		return rc;
+	}
+	fp = fdopen(fd, "r");
+	if (fp == NULL)
+		xalloc_fail();
+	rc = read_journal_lines(fp, path, version, s);
+	fclose(fp);
+	free(path);
+	return rc;
 }
 
 /* The offset just after the journal's last newline (0 if none). */
@@ -422,12 +367,14 @@ open_existing_journal(struct uidl_state *s)
 	struct stat st;
 	off_t good;
 
-	s->journalfd = open(s->journal_path, O_RDWR | O_APPEND | O_CLOEXEC);
+	s->journalfd = open_in_dir(s, s->base, ".journal", O_RDWR | O_APPEND);
 	if (s->journalfd < 0)
-		return errno == ENOENT ? 0 : fail(FAIL_IO, "cannot open %s: %s",
-		    s->journal_path, strerror(errno));
+		return errno == ENOENT ? 0 : fail_class() == FAIL_AUTH ? -1 :
+		    fail(FAIL_IO, "cannot open %s: %s", s->journal_path, strerror(errno));
 	if (fstat(s->journalfd, &st) < 0)
 		return fail(FAIL_IO, "cannot stat %s: %s", s->journal_path, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return refuse_link(s->dir, strrchr(s->journal_path, '/') + 1);
 	if (journal_good_length(s, st.st_size, &good) < 0)
 		return -1;
 	if (good == st.st_size)
@@ -438,21 +385,114 @@ open_existing_journal(struct uidl_state *s)
 	return 0;
 }
 
-int
-uidl_open(const char *dir, const char *account, const char *user, const char *host,
-	unsigned port, struct uidl_state **s_r)
+/* ---- version 1 ---- */
+
+/* Takes over a version 1 state of this account, if there is one: loads it
+ * as if it were ours (entries and journal); uidl_replay() saves it in the
+ * new form and only then removes it. */
+static int
+load_legacy_one(struct uidl_state *s, unsigned port)
+{
+	struct legacy *l = &s->legacy[s->legacy_count];
+	struct state_header h;
+	char *base = legacy_name(s->key.account, s->key.user, s->key.host, port);
+
+	if (!exists_in_dir(s, base, ".state") && !exists_in_dir(s, base, ".journal")) {
+		free(base);
+		return 0;
+	}
+	*l = (struct legacy){ .base = base, .lockfd = -1 };
+	s->legacy_count++;
+	if (s->write && lock_file(s, base, &l->lockfd) < 0)
+		return -1;
+	if (read_state_file(s, base, &h) < 0)
+		return -1;
+	state_header_free(&h);
+	return load_journal(s, base, 1);
+}
+
+static int
+load_legacy(struct uidl_state *s)
+{
+	unsigned ports[LEGACY_MAX] = { s->key.port, legacy_ports[0], legacy_ports[1] };
+
+	if (s->key.maildir != NULL || s->key.host == NULL || s->last.version != 0 ||
+	    exists_in_dir(s, s->base, ".journal"))
+		return 0;	/* only the account's own state ever had a version 1 */
+	for (size_t i = 0; i < LEGACY_MAX; i++) {
+		bool tried = false;
+
+		for (size_t j = 0; j < i; j++)
+			tried |= ports[j] == ports[i];
+		if (!tried && load_legacy_one(s, ports[i]) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+remove_legacy(struct uidl_state *s)
+{
+	for (size_t i = 0; i < s->legacy_count; i++) {
+		unlink_in_dir(s, s->legacy[i].base, ".journal");
+		unlink_in_dir(s, s->legacy[i].base, ".state");
+		unlink_in_dir(s, s->legacy[i].base, ".lock");
+	}
+	if (s->legacy_count > 0)
+		fsync(s->dirfd);	/* best effort: a leftover is only read again */
+}
+
+/* ---- open, replay ---- */
+
+static void
+copy_key(struct state_header *h, const struct uidl_key *k)
+{
+	h->version = STATEFILE_VERSION;
+	h->account = xstrdup(k->account);
+	h->user = xstrdup(k->user ? k->user : "");
+	h->maildir = k->maildir ? xstrdup(k->maildir) : NULL;
+	h->host = k->host ? xstrdup(k->host) : NULL;
+	h->port = k->port;
+}
+
+static struct uidl_state *
+new_state(const char *dir, const struct uidl_key *k, bool write)
 {
 	struct uidl_state *s = xcalloc(1, sizeof *s);
-	char *name = base_name(account, user, host, port);
 
 	s->lockfd = s->dirfd = s->journalfd = -1;
+	s->write = write;
 	s->dir = xstrdup(dir);
-	s->base = xasprintf("%s/%s", dir, name);
-	s->state_path = xasprintf("%s.state", s->base);
-	s->journal_path = xasprintf("%s.journal", s->base);
-	free(name);
-	if (open_dir(s) < 0 || take_lock(s, account) < 0 || open_existing_journal(s) < 0 ||
-	    load_state(s) < 0 || load_journal(s) < 0) {
+	copy_key(&s->key, k);
+	s->base = identity_name(s->key.account, s->key.user, s->key.maildir);
+	s->lock_base = identity_name(s->key.account, s->key.user, NULL);
+	s->state_path = xasprintf("%s/%s.state", dir, s->base);
+	s->journal_path = xasprintf("%s/%s.journal", dir, s->base);
+	return s;
+}
+
+static int
+open_files(struct uidl_state *s)
+{
+	if (open_dir(s) < 0)
+		return -1;
+	if (s->dirfd < 0)
+		return 0;	/* read-only, no directory: an empty state */
+	if (s->write && (lock_file(s, s->lock_base, &s->lockfd) < 0 ||
+	    open_existing_journal(s) < 0))
+		return -1;
+	if (load_state(s) < 0 || load_journal(s, s->base, STATEFILE_VERSION) < 0)
+		return -1;
+	return load_legacy(s);
+}
+
+int
+uidl_open(const char *dir, const struct uidl_key *key, bool write,
+	struct uidl_state **s_r)
+{
+	struct uidl_state *s = new_state(dir, key, write);
+
+	if (open_files(s) < 0) {
 		uidl_close(s);
 		return -1;
 	}
@@ -460,166 +500,110 @@ uidl_open(const char *dir, const char *account, const char *user, const char *ho
 	return 0;
 }
 
+/* R: counts when its file reached new/ or cur/, else its tmp file goes. */
+static void
+resolve_retrieved(struct uidl_state *s, struct maildir *md, struct journal_record *r)
+{
+	if (maildir_has(md, r->e.file)) {
+		uidlset_add(&s->set, &r->e);
+		return;
+	}
+	if (s->write)
+		maildir_drop_tmp(md, r->e.file);
+	uidl_entry_free(&r->e);
+}
+
+/* D: marks the entry.  A run journals its D records after all its R
+ * records (just before QUIT), and the journal holds one run's records, so
+ * all R records are resolved first and the set is sorted once. */
+static void
+resolve_delete(struct uidl_state *s, struct journal_record *r)
+{
+	struct uidl_entry *e = uidlset_find(&s->set, r->e.uidl);
+
+	if (e != NULL)
+		e->delete_requested = true;
+	uidl_entry_free(&r->e);
+}
+
 int
-uidl_replay(struct uidl_state *s, struct maildir *md, bool write)
+uidl_replay(struct uidl_state *s, struct maildir *md)
 {
 	size_t n = s->pending_count;
 
-	for (size_t i = 0; i < n; i++) {
-		struct uidl_entry *e = &s->pending[i];
-
-		if (maildir_has(md, e->file)) {
-			add(s, e);
-			continue;
-		}
-		if (write)
-			maildir_drop_tmp(md, e->file);
-		entry_free(e);
-	}
+	for (size_t i = 0; i < n; i++)
+		if (s->pending[i].type == 'R')
+			resolve_retrieved(s, md, &s->pending[i]);
+	for (size_t i = 0; i < n; i++)
+		if (s->pending[i].type == 'D')
+			resolve_delete(s, &s->pending[i]);
 	s->pending_count = 0;
-	if (!write || n == 0)
+	if (!s->write || (n == 0 && s->legacy_count == 0))
 		return 0;
-	return uidl_save(s, false);
-}
-
-struct uidl_entry *
-uidl_lookup(struct uidl_state *s, const char *uidl)
-{
-	struct uidl_entry *e = find(s, uidl);
-
-	if (e != NULL)
-		e->seen = true;
-	return e;
-}
-
-void
-uidl_forget(struct uidl_state *s, const char *uidl)
-{
-	struct uidl_entry *e = find(s, uidl);
-
-	if (e == NULL)
-		return;
-	e->gone = true;
-	s->gone_count++;
-}
-
-static int
-compare_sizes(const void *a, const void *b)
-{
-	unsigned long long x = *(const unsigned long long *)a;
-	unsigned long long y = *(const unsigned long long *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* How many of a's n sizes have a partner in b's m (both sorted). */
-static size_t
-count_matches(const unsigned long long *a, size_t n, const unsigned long long *b, size_t m)
-{
-	size_t matched = 0, i = 0, j = 0;
-
-	while (i < n && j < m) {
-		if (a[i] == b[j]) {
-			matched++;
-			i++;
-			j++;
-		} else if (a[i] < b[j]) {
-			i++;
-		} else {
-			j++;
-		}
-	}
-	return matched;
-}
-
-bool
-uidl_reset_suspected(struct uidl_state *s, const unsigned long long *sizes, size_t n)
-{
-	unsigned long long *mine, *theirs;
-	size_t matched;
-
-	sort_entries(s);
-	compact(s);
-	if (s->count < 2 || n == 0)
-		return false;
-	for (size_t i = 0; i < s->count; i++)
-		if (s->entries[i].seen)
-			return false;
-	mine = xcalloc(s->count, sizeof *mine);
-	theirs = xcalloc(n, sizeof *theirs);
-	for (size_t i = 0; i < s->count; i++)
-		mine[i] = s->entries[i].size;
-	memcpy(theirs, sizes, n * sizeof *theirs);
-	qsort(mine, s->count, sizeof *mine, compare_sizes);
-	qsort(theirs, n, sizeof *theirs, compare_sizes);
-	matched = count_matches(mine, s->count, theirs, n);
-	free(mine);
-	free(theirs);
-	return matched * 10 >= s->count * 9;
-}
-
-static int
-write_all(int fd, const char *p, size_t n, const char *path)
-{
-	if (fs_write_all(fd, p, n) < 0)
-		return fail(FAIL_IO, "cannot write %s: %s", path, strerror(errno));
+	if (uidl_save(s, false) < 0)
+		return -1;
+	remove_legacy(s);
 	return 0;
 }
 
-static char *
-format_entries(const struct uidl_entry *e, size_t n, size_t *len_r)
+/* ---- the set and the server ---- */
+
+struct uidl_set *
+uidl_entries(struct uidl_state *s)
 {
-	size_t len = 0, alloc = 256 * (n + 1);
-	char *buf = xmalloc(alloc);
-
-	for (size_t i = 0; i < n; i++) {
-		size_t need = strlen(e[i].uidl) + strlen(e[i].file) + 64;
-
-		if (len + need > alloc) {
-			alloc = 2 * alloc + need;
-			buf = xrealloc(buf, alloc);
-		}
-		len += (size_t)snprintf(buf + len, alloc - len, "%s %llu %lld %s\n", e[i].uidl,
-		    e[i].size, e[i].fetched, e[i].file);
-	}
-	*len_r = len;
-	return buf;
+	return &s->set;
 }
 
+void
+uidl_last_server(const struct uidl_state *s, const char **host_r, unsigned *port_r)
+{
+	*host_r = s->last.host;
+	*port_r = s->last.port;
+}
+
+/* ---- writing ---- */
+
 /* The journal, for appending.  The first time it is created, the directory
- * is fsynced too: without its directory entry, the entries fsynced into it
+ * is fsynced too: without its directory entry, the records fsynced into it
  * could vanish with it. */
 static int
 open_journal(struct uidl_state *s)
 {
 	if (s->journalfd >= 0)
 		return 0;
-	s->journalfd = open(s->journal_path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
-	    O_CLOEXEC, 0600);
+	s->journalfd = open_in_dir(s, s->base, ".journal", O_WRONLY | O_CREAT | O_EXCL |
+	    O_APPEND);
 	if (s->journalfd < 0)
-		return fail(FAIL_IO, "cannot create %s: %s", s->journal_path, strerror(errno));
+		return fail_class() == FAIL_AUTH ? -1 : fail(FAIL_IO, "cannot create %s: %s",
+		    s->journal_path, strerror(errno));
 	if (fsync(s->dirfd) < 0)
 		return fail(FAIL_IO, "cannot fsync %s: %s", s->dir, strerror(errno));
 	return 0;
+}
+
+static int
+append_journal(struct uidl_state *s, char *text, size_t len)
+{
+	int rc = open_journal(s);
+
+	if (rc == 0 && fs_write_all(s->journalfd, text, len) < 0)
+		rc = fail(FAIL_IO, "cannot write %s: %s", s->journal_path, strerror(errno));
+	if (rc == 0 && fdatasync(s->journalfd) < 0)
+		rc = fail(FAIL_IO, "cannot fsync %s: %s", s->journal_path, strerror(errno));
+	free(text);
+	return rc;
 }
 
 int
 uidl_journal(struct uidl_state *s, const struct uidl_entry *e, size_t n)
 {
 	size_t len;
-	char *buf;
-	int rc;
+	char *text;
 
 	if (n == 0)
 		return 0;
-	if (open_journal(s) < 0)
-		return -1;
-	buf = format_entries(e, n, &len);
-	rc = write_all(s->journalfd, buf, len, s->journal_path);
-	free(buf);
-	if (rc == 0 && fdatasync(s->journalfd) < 0)
-		rc = fail(FAIL_IO, "cannot fsync %s: %s", s->journal_path, strerror(errno));
-	if (rc < 0)
+	text = journal_format_retrieved(e, n, &len);
+	if (append_journal(s, text, len) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		struct uidl_entry copy = e[i];
@@ -627,50 +611,60 @@ uidl_journal(struct uidl_state *s, const struct uidl_entry *e, size_t n)
 		copy.uidl = xstrdup(e[i].uidl);
 		copy.file = xstrdup(e[i].file);
 		copy.seen = true;
-		add(s, &copy);
+		uidlset_add(&s->set, &copy);
 	}
 	return 0;
 }
 
-static int
-write_state_file(const char *tmp, const struct uidl_entry *e,
-	size_t n)
+int
+uidl_journal_deletes(struct uidl_state *s, char *const *uidls, size_t n)
 {
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	char *body, trailer[64];
+	struct uidl_entry *e;
 	size_t len;
-	int rc;
+	char *text;
 
-	if (fd < 0)
-		return fail(FAIL_IO, "cannot create %s: %s", tmp, strerror(errno));
-	body = format_entries(e, n, &len);
-	snprintf(trailer, sizeof trailer, "end %zu\n", n);
-	rc = write_all(fd, STATE_HEADER "\n", strlen(STATE_HEADER) + 1, tmp);
-	if (rc == 0)
-		rc = write_all(fd, body, len, tmp);
-	if (rc == 0)
-		rc = write_all(fd, trailer, strlen(trailer), tmp);
-	free(body);
-	if (rc == 0 && fsync(fd) < 0)
-		rc = fail(FAIL_IO, "cannot fsync %s: %s", tmp, strerror(errno));
-	if (close(fd) < 0 && rc == 0)
-		rc = fail(FAIL_IO, "cannot close %s: %s", tmp, strerror(errno));
-	return rc;
+	if (n == 0)
+		return 0;
+	text = journal_format_deletes(uidls, n, &len);
+	if (append_journal(s, text, len) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((e = uidlset_find(&s->set, uidls[i])) != NULL)
+			e->delete_requested = true;
+	return 0;
 }
 
-/* Drops unseen entries (the server no longer lists them). */
-static void
-prune(struct uidl_state *s)
+/* Creates base.state.tmp exclusively; a leftover of a crashed save (never a
+ * link: unlinkat removes the name, not what it points to) is replaced. */
+static int
+create_temp(struct uidl_state *s)
 {
-	size_t kept = 0;
+	int fd = open_in_dir(s, s->base, ".state.tmp", O_WRONLY | O_CREAT | O_EXCL);
 
-	for (size_t i = 0; i < s->count; i++) {
-		if (s->entries[i].seen)
-			s->entries[kept++] = s->entries[i];
-		else
-			entry_free(&s->entries[i]);
+	if (fd < 0 && errno == EEXIST) {
+		unlink_in_dir(s, s->base, ".state.tmp");
+		fd = open_in_dir(s, s->base, ".state.tmp", O_WRONLY | O_CREAT | O_EXCL);
 	}
-	s->count = kept;
+	if (fd < 0 && fail_class() != FAIL_AUTH)
+		fail(FAIL_IO, "cannot create %s.tmp: %s", s->state_path, strerror(errno));
+	return fd;
+}
+
+static int
+write_temp(struct uidl_state *s)
+{
+	size_t len;
+	char *text = statefile_format(&s->key, &s->set, &len);
+	int fd = create_temp(s), rc = fd < 0 ? -1 : 0;
+
+	if (rc == 0 && fs_write_all(fd, text, len) < 0)
+		rc = fail(FAIL_IO, "cannot write %s.tmp: %s", s->state_path, strerror(errno));
+	if (rc == 0 && fsync(fd) < 0)
+		rc = fail(FAIL_IO, "cannot fsync %s.tmp: %s", s->state_path, strerror(errno));
+	if (fd >= 0 && close(fd) < 0 && rc == 0)
+		rc = fail(FAIL_IO, "cannot close %s.tmp: %s", s->state_path, strerror(errno));
+	free(text);
+	return rc;
 }
 
 /* Empties the journal once the state holds all it says.  Fsynced: a
@@ -687,24 +681,29 @@ empty_journal(struct uidl_state *s)
 }
 
 int
-uidl_save(struct uidl_state *s, bool do_prune)
+uidl_save(struct uidl_state *s, bool prune)
 {
-	char *tmp = xasprintf("%s.state.tmp", s->base);
+	char *tmp = xasprintf("%s.state.tmp", s->base), *name = xasprintf("%s.state", s->base);
 	int rc;
 
-	sort_entries(s);
-	compact(s);
-	if (do_prune)
-		prune(s);
-	rc = write_state_file(tmp, s->entries, s->count);
-	if (rc == 0 && rename(tmp, s->state_path) < 0)
-		rc = fail(FAIL_IO, "cannot rename %s: %s", tmp, strerror(errno));
+	uidlset_compact(&s->set, prune);
+	rc = write_temp(s);
+	if (rc == 0 && renameat(s->dirfd, tmp, s->dirfd, name) < 0)
+		rc = fail(FAIL_IO, "cannot rename %s.tmp: %s", s->state_path, strerror(errno));
 	if (rc == 0 && fsync(s->dirfd) < 0)
 		rc = fail(FAIL_IO, "cannot fsync %s: %s", s->dir, strerror(errno));
 	if (rc < 0)
-		unlink(tmp);
+		unlinkat(s->dirfd, tmp, 0);
 	free(tmp);
+	free(name);
 	return rc == 0 ? empty_journal(s) : -1;
+}
+
+static void
+close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }
 
 void
@@ -712,29 +711,25 @@ uidl_close(struct uidl_state *s)
 {
 	if (s == NULL)
 		return;
-	for (size_t i = 0; i < s->count; i++)
-		entry_free(&s->entries[i]);
+	uidlset_free(&s->set);
 	for (size_t i = 0; i < s->pending_count; i++)
-		entry_free(&s->pending[i]);
-	free(s->entries);
+		uidl_entry_free(&s->pending[i].e);
 	free(s->pending);
-	if (s->journalfd >= 0)
-		close(s->journalfd);
-	if (s->dirfd >= 0)
-		close(s->dirfd);
-	if (s->lockfd >= 0)
-		close(s->lockfd);	/* releases the flock */
+	for (size_t i = 0; i < s->legacy_count; i++) {
+		close_fd(s->legacy[i].lockfd);
+		free(s->legacy[i].base);
+	}
+	close_fd(s->journalfd);
+	close_fd(s->dirfd);
+	close_fd(s->lockfd);	/* releases the flock */
+	state_header_free(&s->key);
+	state_header_free(&s->last);
 	free(s->state_path);
 	free(s->journal_path);
 	free(s->base);
+	free(s->lock_base);
 	free(s->dir);
 	free(s);
-}
-
-size_t
-uidl_count(const struct uidl_state *s)
-{
-	return s->count - s->gone_count;
 }
 
 const char *

@@ -4,6 +4,7 @@
  * nothing was sent or deleted yet that a later run could not redo.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,8 +13,8 @@
 #include "log.h"
 #include "xalloc.h"
 
-static void __attribute__((noreturn))
-xalloc_die(void)
+void
+xalloc_fail(void)
 {
 	log_error("out of memory");
 	exit(EX_TEMPFAIL);
@@ -25,7 +26,7 @@ xmalloc(size_t n)
 	void *p = malloc(n ? n : 1);
 
 	if (p == NULL)
-		xalloc_die();
+		xalloc_fail();
 	return p;
 }
 
@@ -35,7 +36,7 @@ xcalloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
 	if (p == NULL)
-		xalloc_die();
+		xalloc_fail();
 	return p;
 }
 
@@ -44,7 +45,24 @@ xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (p == NULL)
-		xalloc_die();
+		xalloc_fail();
+	return p;
+}
+
+void *
+xgrow(void *p, size_t *alloc, size_t want, size_t size)
+{
+	size_t n = *alloc;
+
+	if (want <= n)
+		return p;
+	n = n > 0 ? n : 16;
+	while (n < want)
+		n = n <= SIZE_MAX / 2 ? 2 * n : want;
+	p = reallocarray(p, n, size ? size : 1);
+	if (p == NULL)
+		xalloc_fail();	/* also for n * size overflowing */
+	*alloc = n;
 	return p;
 }
 
@@ -72,7 +90,7 @@ xasprintf(const char *fmt, ...)
 
 	va_start(ap, fmt);
 	if (vasprintf(&s, fmt, ap) < 0)
-		xalloc_die();
+		xalloc_fail();
 	va_end(ap);
 	return s;
 }

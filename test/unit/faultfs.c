@@ -1,4 +1,6 @@
 #include <errno.h>
+#include <signal.h>
+#include <string.h>
 #include <stdio.h>	/* renameat2() */
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -10,6 +12,7 @@
 
 ino_t faultfs_fail_fsync_of;
 int faultfs_fail_rename_at;
+int faultfs_kill_at_state_save;
 static ino_t synced[SYNCED_MAX];
 static size_t synced_count;
 
@@ -37,6 +40,19 @@ renameat2(int oldfd, const char *old, int newfd, const char *new, unsigned int f
 		return -1;
 	}
 	return (int)syscall(SYS_renameat2, oldfd, old, newfd, new, flags);
+}
+
+/* The state file is replaced with renameat(); a run can be killed right
+ * there, between QUIT's answer and the state save. */
+int
+renameat(int oldfd, const char *old, int newfd, const char *new)
+{
+	size_t n = strlen(new);
+
+	if (n >= 6 && strcmp(new + n - 6, ".state") == 0 && faultfs_kill_at_state_save > 0 &&
+	    --faultfs_kill_at_state_save == 0)
+		raise(SIGKILL);
+	return (int)syscall(SYS_renameat2, oldfd, old, newfd, new, 0);
 }
 
 void

@@ -1,8 +1,9 @@
 /*
- * Fault injection for the durability tests: faultfs.c defines fsync() and
- * renameat2(), so the library's calls land there.  Directory fsyncs are
- * recorded by inode; the fsync of one directory, or the nth rename, can be
- * made to fail with EIO.
+ * Fault injection for the durability tests: faultfs.c defines fsync(),
+ * renameat2() and renameat(), so the library's calls land there.
+ * Directory fsyncs are recorded by inode; the fsync of one directory, or
+ * the nth rename, can be made to fail with EIO; the nth state save can be
+ * made a SIGKILL.
  */
 #ifndef MAILPIPE_TEST_FAULTFS_H
 #define MAILPIPE_TEST_FAULTFS_H
@@ -12,6 +13,7 @@
 
 extern ino_t faultfs_fail_fsync_of;	/* this directory's fsync fails */
 extern int faultfs_fail_rename_at;	/* the nth renameat2() from now fails */
+extern int faultfs_kill_at_state_save;	/* the nth rename onto *.state: SIGKILL */
 
 /* Forgets the directory fsyncs recorded so far. */
 void faultfs_forget_syncs(void);

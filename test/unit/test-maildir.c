@@ -355,6 +355,38 @@ test_names(void)
 	ok(!maildir_name_valid(""), "empty invalid");
 }
 
+/* A Maildir others can write, or one whose new/ is a link, is refused
+ * before anything is delivered into it. */
+static void
+test_untrusted(void)
+{
+	char path[600], sub[700], elsewhere[700];
+	struct maildir *md = NULL;
+
+	snprintf(path, sizeof path, "%s/shared", root);
+	ok(maildir_open(path, true, &md) == 0, "a Maildir");
+	maildir_close(md);
+	chmod(path, 0777);
+	fail_clear();
+	ok(maildir_open(path, true, &md) < 0 && fail_class() == FAIL_AUTH,
+	    "writable by others: 77 (%s)", fail_reason());
+	chmod(path, 0700);
+	snprintf(sub, sizeof sub, "%s/new", path);
+	chmod(sub, 0775);
+	fail_clear();
+	ok(maildir_open(path, true, &md) < 0 && fail_class() == FAIL_AUTH,
+	    "new/ writable by the group: 77 (%s)", fail_reason());
+	chmod(sub, 0700);
+	snprintf(elsewhere, sizeof elsewhere, "%s/elsewhere", root);
+	mkdir(elsewhere, 0700);
+	rmdir(sub);
+	if (symlink(elsewhere, sub) < 0)
+		diag("symlink: %s", strerror(errno));
+	fail_clear();
+	ok(maildir_open(path, true, &md) < 0 && fail_class() == FAIL_AUTH,
+	    "new/ a symbolic link: 77 (%s)", fail_reason());
+}
+
 int
 main(void)
 {
@@ -371,6 +403,7 @@ main(void)
 	test_durable_mkdirs();
 	test_commit_failures();
 	test_names();
+	test_untrusted();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", root);
 	if (system(cmd) != 0)
 		return 1;

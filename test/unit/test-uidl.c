@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "config.h"
 #include "fetch.h"
 #include "maildir.h"
@@ -94,15 +96,30 @@ staged(struct maildir *md, const char *body)
 	return m;
 }
 
+/* The state of account name (user alice, pop.example:995), for writing. */
 static struct uidl_state *
-open_state(const char *host)
+open_state(const char *name)
 {
+	struct uidl_key key = { .account = name, .user = "alice", .host = "pop.example",
+		.port = 995 };
 	struct uidl_state *s = NULL;
 
 	fail_clear();
-	if (uidl_open(statedir, "work", "alice", host, 995, &s) < 0)
+	if (uidl_open(statedir, &key, true, &s) < 0)
 		return NULL;
 	return s;
+}
+
+static struct uidl_entry *
+lookup(struct uidl_state *s, const char *uidl)
+{
+	return uidlset_lookup(uidl_entries(s), uidl);
+}
+
+static size_t
+count(struct uidl_state *s)
+{
+	return uidlset_count(uidl_entries(s));
 }
 
 static void
@@ -139,7 +156,7 @@ test_replay(void)
 
 	ok(maildir_open(mdpath, true, &md) == 0, "Maildir");
 	ok((s = open_state("pop.example")) != NULL, "open a fresh state");
-	ok(uidl_count(s) == 0, "empty");
+	ok(count(s) == 0, "empty");
 	a = staged(md, "message A\n");
 	b = staged(md, "message B\n");
 	e[0] = (struct uidl_entry){ .uidl = "UA", .file = (char *)maildir_msg_name(a),
@@ -153,13 +170,13 @@ test_replay(void)
 	uidl_close(s);
 	journal = find_file(statedir, ".journal");
 	ok(journal[0] != '\0', "journal file exists");
-	snprintf(line, sizeof line, "UC 5 1000 %s", "1.M1P1Q1R1.torn");
+	snprintf(line, sizeof line, "R UC 5 1000 - %s", "1.M1P1Q1R1.torn");
 	append(journal, line);	/* torn: no newline */
 	ok((s = open_state("pop.example")) != NULL, "reopen after the crash");
-	ok(uidl_replay(s, md, true) == 0, "replay");
-	ok(uidl_lookup(s, "UA") != NULL, "A (renamed) counts as retrieved");
-	ok(uidl_lookup(s, "UB") == NULL, "B (never renamed) is dropped");
-	ok(uidl_lookup(s, "UC") == NULL, "the torn line is ignored");
+	ok(uidl_replay(s, md) == 0, "replay");
+	ok(lookup(s, "UA") != NULL, "A (renamed) counts as retrieved");
+	ok(lookup(s, "UB") == NULL, "B (never renamed) is dropped");
+	ok(lookup(s, "UC") == NULL, "the torn line is ignored");
 	{
 		char tmpdir[600];
 
@@ -189,19 +206,19 @@ test_save_prune_lock(void)
 	ok(s2 == NULL && fail_class() == FAIL_TEMPORARY, "second open: lock held, "
 	    "FAIL_TEMPORARY (%s)", fail_reason());
 	ok(uidl_journal(s, &e, 1) == 0, "journal UZ");
-	ok(uidl_lookup(s, "UZ") != NULL, "UZ known right after journaling");
+	ok(lookup(s, "UZ") != NULL, "UZ known right after journaling");
 	/* UA not seen by the server in this session: pruned. */
 	ok(uidl_save(s, true) == 0, "save with prune");
 	uidl_close(s);
 	ok((s = open_state("pop.example")) != NULL, "reopen");
-	ok(uidl_count(s) == 1 && uidl_lookup(s, "UZ") != NULL && uidl_lookup(s, "UA") == NULL,
+	ok(count(s) == 1 && lookup(s, "UZ") != NULL && lookup(s, "UA") == NULL,
 	    "UA pruned, UZ kept");
-	uidl_forget(s, "UZ");
-	ok(uidl_lookup(s, "UZ") == NULL, "forget");
+	uidlset_forget(uidl_entries(s), "UZ");
+	ok(lookup(s, "UZ") == NULL, "forget");
 	uidl_close(s);
 
-	ok((s = open_state("other.example")) != NULL, "another host: a separate state");
-	ok(uidl_count(s) == 0, "which does not see the first host's UIDLs");
+	ok((s = open_state("other.example")) != NULL, "another account: a separate state");
+	ok(count(s) == 0, "which does not see the first account's UIDLs");
 	uidl_close(s);
 	ok(count_suffix(statedir, ".lock") == 2, "one lock file per account key");
 	rc = count_suffix(statedir, ".tmp");
@@ -237,7 +254,8 @@ test_corrupt(void)
 		snprintf(p, sizeof p, "%s", uidl_state_path(s));
 		uidl_close(s);
 		fp = fopen(p, "w");
-		fputs("mailpipe-fetch state 1\nU1 0 0 3.M3P3Q3R3.h\n", fp);
+		fputs("mailpipe-fetch state 2\naccount trunc.example\nuser alice\n"
+		    "U1 0 0 - - 3.M3P3Q3R3.h\n", fp);
 		fclose(fp);
 	}
 	s = open_state("trunc.example");
@@ -251,7 +269,7 @@ test_corrupt(void)
 		snprintf(p, sizeof p, "%s", uidl_state_path(s));
 		strcpy(p + strlen(p) - strlen("state"), "journal");
 		uidl_close(s);
-		append(p, "U1 0 0 ../../etc/passwd\n");
+		append(p, "R U1 0 0 - ../../etc/passwd\n");
 	}
 	s = open_state("badjournal.example");
 	ok(s == NULL && fail_class() == FAIL_IO, "a journal entry naming a path is refused");
@@ -270,7 +288,8 @@ test_durable_creation(void)
 	snprintf(dir, sizeof dir, "%s/state", parent);
 	faultfs_forget_syncs();
 	fail_clear();
-	ok(uidl_open(dir, "work", "alice", "durable.example", 995, &s) == 0,
+	ok(uidl_open(dir, &(struct uidl_key){ .account = "work", .user = "alice" }, true,
+	    &s) == 0,
 	    "open a state directory that does not exist yet");
 	ok(faultfs_times_synced(root) >= 1 && faultfs_times_synced(parent) >= 1,
 	    "the parent of each directory made was fsynced");
@@ -332,8 +351,8 @@ test_torn_then_append(void)
 	uidl_close(s);		/* "SIGKILL" again, before any save */
 	s = open_state("torn.example");
 	ok(s != NULL, "the journal still reads: %s", s ? "ok" : fail_reason());
-	ok(s && uidl_replay(s, md, true) == 0, "replay");
-	ok(s && uidl_lookup(s, "TA") && uidl_lookup(s, "B") && !uidl_lookup(s, "TB"),
+	ok(s && uidl_replay(s, md) == 0, "replay");
+	ok(s && lookup(s, "TA") && lookup(s, "B") && !lookup(s, "TB"),
 	    "A and B retrieved; no entry glued from the torn bytes");
 	uidl_close(s);
 	maildir_msg_free(a);
@@ -358,8 +377,8 @@ test_trailer_lookalikes(void)
 	uidl_close(s);
 	s = open_state("trailer.example");
 	ok(s != NULL, "the state reads back (%s)", s ? "ok" : fail_reason());
-	ok(s && uidl_count(s) == 3 && uidl_lookup(s, "end") && uidl_lookup(s, "end5") &&
-	    uidl_lookup(s, "end0"), "with all three entries");
+	ok(s && count(s) == 3 && lookup(s, "end") && lookup(s, "end5") &&
+	    lookup(s, "end0"), "with all three entries");
 	uidl_close(s);
 }
 
@@ -380,19 +399,229 @@ test_reset_heuristic(void)
 	    uidl_save(s, false) == 0, "a state of three");
 	uidl_close(s);
 	s = open_state("reset.example");
-	ok(s && uidl_reset_suspected(s, same, 4), "same sizes, no UIDL known: a reset");
-	ok(s && !uidl_reset_suspected(s, once, 3), "a size matches one entry only: 2 of 3");
-	ok(s && !uidl_reset_suspected(s, other, 3), "other sizes: new mail");
-	ok(s && !uidl_reset_suspected(s, same, 0), "an empty listing is no reset");
-	ok(s && uidl_lookup(s, "R1") && !uidl_reset_suspected(s, same, 4),
+	ok(s && uidlset_reset_suspected(uidl_entries(s), same, 4), "same sizes, no UIDL known: a reset");
+	ok(s && !uidlset_reset_suspected(uidl_entries(s), once, 3), "a size matches one entry only: 2 of 3");
+	ok(s && !uidlset_reset_suspected(uidl_entries(s), other, 3), "other sizes: new mail");
+	ok(s && !uidlset_reset_suspected(uidl_entries(s), same, 0), "an empty listing is no reset");
+	ok(s && lookup(s, "R1") && !uidlset_reset_suspected(uidl_entries(s), same, 4),
 	    "one UIDL known: no reset");
+	uidl_close(s);
+}
+
+/* ---- identity, version 1, trust, read-only ---- */
+
+static struct uidl_state *
+open_key(const char *dir, const char *account, const char *user, const char *maildir,
+	const char *host, unsigned port, bool write)
+{
+	struct uidl_key key = { .account = account, .user = user, .maildir = maildir,
+		.host = host, .port = port };
+	struct uidl_state *s = NULL;
+
+	fail_clear();
+	return uidl_open(dir, &key, write, &s) == 0 ? s : NULL;
+}
+
+/* The state follows account and user, not host or port; another Maildir
+ * (--maildir) has its own state but shares the account's lock. */
+static void
+test_identity(void)
+{
+	struct uidl_entry e = { .uidl = "I1", .file = "11.M1P1Q1R1.h", .size = 3 };
+	struct uidl_state *s, *s2;
+	const char *host;
+	unsigned port;
+
+	s = open_key(statedir, "ident", "alice", NULL, "pop.example", 110, true);
+	ok(s && uidl_journal(s, &e, 1) == 0 && uidl_save(s, false) == 0, "a state on port 110");
+	uidl_close(s);
+	s = open_key(statedir, "ident", "alice", NULL, "pop2.example", 995, true);
+	ok(s && lookup(s, "I1") != NULL, "the same state on another host and port");
+	uidl_last_server(s, &host, &port);
+	ok(host && strcmp(host, "pop.example") == 0 && port == 110,
+	    "which says where the last run fetched from");
+	s2 = open_key(statedir, "ident", "alice", "/srv/other", "pop.example", 110, true);
+	ok(s2 == NULL && fail_class() == FAIL_TEMPORARY,
+	    "a --maildir run of the same account waits for the same lock");
+	uidl_close(s);
+	s = open_key(statedir, "ident", "alice", "/srv/other", "pop.example", 110, true);
+	ok(s && count(s) == 0, "another Maildir: a state of its own");
+	uidl_close(s);
+	s = open_key(statedir, "ident", "bob", NULL, "pop.example", 110, true);
+	ok(s && count(s) == 0, "another user: a state of its own");
+	uidl_close(s);
+}
+
+/* The name version 1 gave user@host:port of an account. */
+static void
+legacy_base(const char *account, const char *key, char *out, size_t size)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	EVP_Digest(key, strlen(key), md, &len, EVP_sha256(), NULL);
+	snprintf(out, size, "%s.%02x%02x%02x%02x%02x%02x%02x%02x", account, md[0], md[1],
+	    md[2], md[3], md[4], md[5], md[6], md[7]);
+}
+
+/* A version 1 state (and journal) made on port 110 is taken over by a run
+ * on port 995, then removed. */
+static void
+test_legacy(void)
+{
+	char dir[600], base[200], path[900], line[200];
+	struct uidl_state *s;
+	struct maildir *md;
+	struct maildir_msg *m = NULL;
+
+	snprintf(dir, sizeof dir, "%s/legacy-state", root);
+	mkdir(dir, 0700);
+	legacy_base("legacy", "alice@pop.example:110", base, sizeof base);
+	ok(maildir_open(mdpath, true, &md) == 0 && (m = staged(md, "L2\n")) != NULL &&
+	    maildir_commit_batch(md, &m, 1) == 0, "a message committed by the old version");
+	snprintf(path, sizeof path, "%s/%s.state", dir, base);
+	append(path, "mailpipe-fetch state 1\nL1 5 100 1.M1P1Q1R1.h\nend 1\n");
+	snprintf(path, sizeof path, "%s/%s.journal", dir, base);
+	snprintf(line, sizeof line, "L2 3 101 %s\n", maildir_msg_name(m));
+	append(path, line);
+	append(path, "L3 7 102 1.M9P9Q9R9.missing\n");
+	s = open_key(dir, "legacy", "alice", NULL, "pop.example", 995, true);
+	ok(s && uidl_replay(s, md) == 0, "opened on port 995 (%s)", s ? "ok" : fail_reason());
+	ok(s && lookup(s, "L1") && lookup(s, "L2") && !lookup(s, "L3"),
+	    "the old state and journal are taken over, the journal resolved");
+	ok(count_suffix(dir, ".state") == 1 && strstr(find_file(dir, ".state"), base) == NULL,
+	    "one state file left: the new one");
+	ok(count_suffix(dir, ".journal") == 0 || strstr(find_file(dir, ".journal"), base) ==
+	    NULL, "the old journal is gone");
+	uidl_close(s);
+	s = open_key(dir, "legacy", "alice", NULL, "pop.example", 995, true);
+	ok(s && lookup(s, "L1") && lookup(s, "L2"), "and the new state holds it");
+	uidl_close(s);
+	maildir_msg_free(m);
+	maildir_close(md);
+}
+
+static void
+write_file(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (fd < 0 || write(fd, text, strlen(text)) < 0)
+		perror(path);
+	close(fd);
+}
+
+static bool
+file_holds(const char *path, const char *text)
+{
+	char buf[256] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	return n >= 0 && strcmp(buf, text) == 0;
+}
+
+/* A state directory others may write is refused, whoever made it. */
+static void
+test_untrusted_dir(void)
+{
+	char dir[600];
+	struct uidl_state *s;
+
+	snprintf(dir, sizeof dir, "%s/shared-state", root);
+	mkdir(dir, 0700);
+	chmod(dir, 0777);
+	s = open_key(dir, "work", "alice", NULL, "pop.example", 995, true);
+	ok(s == NULL && fail_class() == FAIL_AUTH && strstr(fail_reason(), "writable by group or others"),
+	    "a state directory others can write: 77 (%s)", fail_reason());
+	uidl_close(s);
+	chmod(dir, 0700);
+	if (chown(dir, 4242, 4242) < 0)
+		diag("chown: %s", strerror(errno));
+	s = open_key(dir, "work", "alice", NULL, "pop.example", 995, true);
+	ok(s == NULL && fail_class() == FAIL_AUTH && strstr(fail_reason(), "owned by uid 4242"),
+	    "one that belongs to another user: 77 (%s)", fail_reason());
+	uidl_close(s);
+}
+
+/* Links planted where the lock, journal and state file go are never
+ * followed: the run is refused and what they point to stays as it was. */
+static void
+test_planted_links(void)
+{
+	static const char *const suffixes[] = { ".lock", ".journal", ".state" };
+	char scratch[600], dir[600], link[900], target[700], name[300];
+	struct uidl_state *s;
+
+	snprintf(scratch, sizeof scratch, "%s/links-scratch", root);
+	s = open_key(scratch, "links", "alice", NULL, "pop.example", 995, true);
+	snprintf(name, sizeof name, "%s", strrchr(find_file(scratch, ".lock"), '/') + 1);
+	name[strlen(name) - strlen(".lock")] = '\0';
+	uidl_close(s);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(dir, sizeof dir, "%s/links%zu", root, i);
+		mkdir(dir, 0700);
+		snprintf(target, sizeof target, "%s/precious%zu", root, i);
+		write_file(target, "precious\n");
+		snprintf(link, sizeof link, "%s/%s%s", dir, name, suffixes[i]);
+		if (symlink(target, link) < 0)
+			diag("symlink: %s", strerror(errno));
+		s = open_key(dir, "links", "alice", NULL, "pop.example", 995, true);
+		ok(s == NULL && fail_class() == FAIL_AUTH, "a link as %s: refused (%s)",
+		    suffixes[i], fail_reason());
+		ok(file_holds(target, "precious\n"), "and its target is untouched");
+		uidl_close(s);
+	}
+	snprintf(dir, sizeof dir, "%s/links-tmp", root);
+	mkdir(dir, 0700);
+	snprintf(link, sizeof link, "%s/%s.state.tmp", dir, name);
+	snprintf(target, sizeof target, "%s/precious-tmp", root);
+	write_file(target, "precious\n");
+	if (symlink(target, link) < 0)
+		diag("symlink: %s", strerror(errno));
+	s = open_key(dir, "links", "alice", NULL, "pop.example", 995, true);
+	ok(s && uidl_save(s, false) == 0, "a link as the temp file is replaced by the save");
+	ok(file_holds(target, "precious\n"), "its target untouched");
+	uidl_close(s);
+}
+
+/* --list changes nothing: no directory made, no lock file, a torn journal
+ * read as it is, not cut. */
+static void
+test_read_only(void)
+{
+	char dir[600], journal[900];
+	struct uidl_state *s;
+	struct stat st;
+	off_t size;
+
+	snprintf(dir, sizeof dir, "%s/ro-missing", root);
+	s = open_key(dir, "ro", "alice", NULL, "pop.example", 995, false);
+	ok(s && count(s) == 0 && stat(dir, &st) < 0, "a missing directory: an empty state, "
+	    "nothing created");
+	uidl_close(s);
+	snprintf(dir, sizeof dir, "%s/ro", root);
+	s = open_key(dir, "ro", "alice", NULL, "pop.example", 995, true);
+	snprintf(journal, sizeof journal, "%s", uidl_state_path(s));
+	strcpy(journal + strlen(journal) - strlen("state"), "journal");
+	uidl_close(s);
+	unlink(find_file(dir, ".lock"));
+	append(journal, "R R1 5 1 - 1.M1P1Q1R1.h\nR R2 5");
+	stat(journal, &st);
+	size = st.st_size;
+	s = open_key(dir, "ro", "alice", NULL, "pop.example", 995, false);
+	ok(s != NULL, "opened read-only (%s)", s ? "ok" : fail_reason());
+	ok(stat(journal, &st) == 0 && st.st_size == size, "the torn journal is not cut");
+	ok(count_suffix(dir, ".lock") == 0, "no lock file is made");
 	uidl_close(s);
 }
 
 /* ---- whole runs of fetch_account() against a scripted server ---- */
 
-static int listen_fd;
-static unsigned listen_port;
+static int listen_fd, listen_fd2;
+static unsigned listen_port, listen_port2;
 static char transcript[1 << 20], errors[1 << 16], reason[1024];
 
 struct box {
@@ -401,6 +630,8 @@ struct box {
 	unsigned size[8];
 	bool quit_lost;			/* QUIT gets no answer */
 	bool retr_refused[8];
+	bool top;			/* TOP is answered (else -ERR) */
+	unsigned gen[8];		/* another gen: another message, same UIDL */
 };
 
 static void
@@ -443,8 +674,11 @@ answer(const struct box *b, const char *cmd, char *buf, size_t size)
 	} else if (sscanf(cmd, "RETR %d", &k) == 1 && k >= 1 && k <= b->n) {
 		if (b->retr_refused[k - 1])
 			return "-ERR [SYS/TEMP] locked\r\n";
-		snprintf(buf, size, "+OK\r\nSubject: %d %s\r\n\r\nbody\r\n.\r\n", k,
-		    b->uidl[k - 1] ? b->uidl[k - 1] : "-");
+		snprintf(buf, size, "+OK\r\nSubject: %d %s gen %u\r\n\r\nbody\r\n.\r\n", k,
+		    b->uidl[k - 1] ? b->uidl[k - 1] : "-", b->gen[k - 1]);
+	} else if (b->top && sscanf(cmd, "TOP %d 0", &k) == 1 && k >= 1 && k <= b->n) {
+		snprintf(buf, size, "+OK\r\nSubject: %d %s gen %u\r\n\r\n.\r\n", k,
+		    b->uidl[k - 1] ? b->uidl[k - 1] : "-", b->gen[k - 1]);
 	} else if (strncmp(cmd, "DELE ", 5) == 0 || strncmp(cmd, "USER ", 5) == 0 ||
 	    strncmp(cmd, "PASS ", 5) == 0 || strcmp(cmd, "RSET") == 0) {
 		return "+OK\r\n";
@@ -457,9 +691,9 @@ answer(const struct box *b, const char *cmd, char *buf, size_t size)
 }
 
 static void __attribute__((noreturn))
-serve_box(const struct box *b, const char *log_path)
+serve_box(const struct box *b, const char *log_path, int listener)
 {
-	int fd = accept(listen_fd, NULL, NULL);
+	int fd = accept(listener, NULL, NULL);
 	FILE *in = fd >= 0 ? fdopen(fd, "r") : NULL, *log = fopen(log_path, "w");
 	static char line[1024], buf[1 << 16];
 
@@ -507,6 +741,9 @@ struct fetch_run {
 	const char *name;		/* account: its own Maildir and state */
 	bool keep, list;
 	unsigned long long max_size;
+	const char *host;		/* NULL: 127.0.0.1 */
+	bool second_port;		/* the other listener */
+	const char *maildir;		/* --maildir */
 };
 
 static char *
@@ -526,13 +763,15 @@ run_fetch(const struct fetch_run *f, const struct box *b)
 {
 	char logp[700], errp[700], state[700];
 	struct account a = {
-		.kind = ACCOUNT_POP3, .name = (char *)f->name, .host = (char *)"127.0.0.1",
-		.port = listen_port, .tls = TLS_MODE_OFF, .user = (char *)"alice",
+		.kind = ACCOUNT_POP3, .name = (char *)f->name,
+		.host = (char *)(f->host ? f->host : "127.0.0.1"),
+		.port = f->second_port ? listen_port2 : listen_port, .tls = TLS_MODE_OFF,
+		.user = (char *)"alice",
 		.password = (char *)"pw", .auth = AUTH_USER, .timeout = 5,
 		.maildir = md_of(f->name), .keep = f->keep, .state_dir = state,
 		.max_size = f->max_size,
 	};
-	struct fetch_options o = { .keep = -1, .list = f->list };
+	struct fetch_options o = { .keep = -1, .list = f->list, .maildir = f->maildir };
 	int saved_err, saved_out = -1, fd, rc;
 	pid_t pid;
 
@@ -542,7 +781,7 @@ run_fetch(const struct fetch_run *f, const struct box *b)
 	fflush(stdout);
 	fflush(stderr);
 	if ((pid = fork()) == 0)
-		serve_box(b, logp);
+		serve_box(b, logp, f->second_port ? listen_fd2 : listen_fd);
 	saved_err = dup(2);
 	fd = open(errp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	dup2(fd, 2);
@@ -822,21 +1061,118 @@ test_fetch_many_reversed(void)
 	free(list);
 }
 
+/* Runs f against b in a child that is killed with SIGKILL at its first
+ * state save: after QUIT's +OK, before the state records it. */
+static bool
+run_killed_at_save(const struct fetch_run *f, const struct box *b)
+{
+	int status = 0;
+	pid_t pid;
+
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		faultfs_kill_at_state_save = 1;
+		run_fetch(f, b);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	return WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL;
+}
+
+/* Killed between QUIT +OK and the save, the deletions are in the journal
+ * as requested: the next run checks the listed UIDL with TOP, and a new
+ * message the server gave the old UIDL is retrieved, never deleted unseen
+ * (delete mode) or skipped for ever (keep mode). */
 static void
-start_listener(void)
+test_fetch_crash_after_quit(void)
+{
+	struct fetch_run f = { .name = "crash-reuse", .keep = false };
+	struct box old = { .n = 1, .uidl = { "a" }, .size = { 20 }, .top = true };
+	struct box reused = old;
+
+	reused.gen[0] = 1;
+	ok(run_killed_at_save(&f, &old) && in_new(f.name) == 1, "killed after QUIT +OK, "
+	    "before the state save; the message is in new/");
+	ok(run_fetch(&f, &reused) == FAIL_NONE && sent("TOP 1 0") && sent("RETR 1") &&
+	    sent("DELE 1") && in_new(f.name) == 2, "a new message under the old UIDL: "
+	    "checked with TOP, retrieved, then deleted");
+	if (!sent("RETR 1"))
+		show_run();
+
+	f.name = "crash-same";
+	ok(run_killed_at_save(&f, &old), "killed again, another account");
+	ok(run_fetch(&f, &old) == FAIL_NONE && sent("TOP 1 0") && !sent("RETR 1") &&
+	    sent("DELE 1") && in_new(f.name) == 1, "the same message still listed (QUIT "
+	    "never took effect): deleted without a second retrieval");
+
+	f.name = "crash-keep";
+	ok(run_killed_at_save(&f, &old), "killed again, a third account");
+	f.keep = true;
+	ok(run_fetch(&f, &reused) == FAIL_NONE && sent("RETR 1") && in_new(f.name) == 2,
+	    "keep mode: the new message under the old UIDL is retrieved, not skipped");
+	ok(run_fetch(&f, &reused) == FAIL_NONE && !sent("RETR 1") && !sent("TOP 1 0"),
+	    "and known from then on");
+}
+
+/* A host change drops the unconfirmed deletions of the old host; a port
+ * change keeps the state. */
+static void
+test_fetch_server_change(void)
+{
+	struct fetch_run f = { .name = "moved", .keep = true };
+	struct box b = { .n = 2, .uidl = { "a", "b" }, .size = { 20, 30 } };
+
+	ok(run_fetch(&f, &b) == FAIL_NONE && in_new(f.name) == 2, "keep: two retrieved");
+	f.second_port = true;
+	ok(run_fetch(&f, &b) == FAIL_NONE && !sent_any("RETR") && in_new(f.name) == 2,
+	    "another port (tls = implicit): nothing fetched again");
+
+	f = (struct fetch_run){ .name = "newhost", .keep = false };
+	b.quit_lost = true;
+	ok(run_fetch(&f, &b) == FAIL_TEMPORARY && in_new(f.name) == 2,
+	    "delete: QUIT lost, the deletions unconfirmed");
+	b.quit_lost = false;
+	f.host = "localhost";
+	ok(run_fetch(&f, &b) == FAIL_NONE && sent("RETR 1") && sent("DELE 1"),
+	    "another host: its unconfirmed deletions are dropped, never acted on unseen");
+}
+
+/* --maildir names another Maildir: a state of its own, so that emptying a
+ * mailbox into it once gets the whole mailbox there. */
+static void
+test_fetch_maildir_option(void)
+{
+	struct fetch_run f = { .name = "mdopt", .keep = true };
+	struct box b = { .n = 2, .uidl = { "a", "b" }, .size = { 20, 30 } };
+	char other[800];
+
+	ok(run_fetch(&f, &b) == FAIL_NONE && in_new(f.name) == 2, "keep into the account's "
+	    "Maildir");
+	f.maildir = md_of("mdopt");
+	ok(run_fetch(&f, &b) == FAIL_NONE && !sent_any("RETR"), "--maildir naming that same "
+	    "Maildir uses its state");
+	snprintf(other, sizeof other, "%s", md_of("mdopt-other"));
+	f.maildir = other;
+	f.keep = false;
+	ok(run_fetch(&f, &b) == FAIL_NONE && sent("RETR 1") && sent("RETR 2") &&
+	    sent("DELE 1") && sent("DELE 2") && in_new("mdopt-other") == 2,
+	    "--delete --maildir OTHER: the whole mailbox into OTHER, then deleted");
+}
+
+static void
+start_listener(int *fd_r, unsigned *port_r)
 {
 	struct sockaddr_in sin = { .sin_family = AF_INET };
 	socklen_t len = sizeof sin;
 
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sin, sizeof sin) < 0 ||
-	    listen(listen_fd, 8) < 0 || getsockname(listen_fd, (struct sockaddr *)&sin,
-	    &len) < 0) {
+	*fd_r = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*fd_r < 0 || bind(*fd_r, (struct sockaddr *)&sin, sizeof sin) < 0 ||
+	    listen(*fd_r, 8) < 0 || getsockname(*fd_r, (struct sockaddr *)&sin, &len) < 0) {
 		perror("listener");
 		exit(1);
 	}
-	listen_port = ntohs(sin.sin_port);
+	*port_r = ntohs(sin.sin_port);
 }
 
 int
@@ -858,13 +1194,22 @@ main(void)
 	test_torn_then_append();
 	test_trailer_lookalikes();
 	test_reset_heuristic();
-	start_listener();
+	test_identity();
+	test_legacy();
+	test_untrusted_dir();
+	test_planted_links();
+	test_read_only();
+	start_listener(&listen_fd, &listen_port);
+	start_listener(&listen_fd2, &listen_port2);
 	test_fetch_reused_uidl();
 	test_fetch_size_changed();
 	test_fetch_list_only();
 	test_fetch_rename_fails();
 	test_fetch_uidl_reset();
 	test_fetch_many_reversed();
+	test_fetch_crash_after_quit();
+	test_fetch_server_change();
+	test_fetch_maildir_option();
 	{
 		char *d;
 

@@ -1,0 +1,406 @@
+/*
+ * State file and journal text.  Lines are space-separated tokens; a name
+ * that may hold spaces or other bytes (account, user, Maildir path) is
+ * %XX-escaped, so every token is printable ASCII and a line splits the
+ * same way whatever it holds.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "maildir.h"
+#include "statefile.h"
+#include "status.h"
+#include "strbuf.h"
+#include "xalloc.h"
+
+#define STATE_MAGIC "mailpipe-fetch state "
+/* The longest line read: a header line holds an escaped path. */
+#define STATE_LINE_MAX 16384
+#define TOKENS_MAX 6
+
+/* ---- tokens ---- */
+
+static void
+put_escaped(struct strbuf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '%')
+			strbuf_printf(b, "%%%02X", ch);
+		else
+			strbuf_append(b, s, 1);
+	}
+}
+
+static int
+hex_value(char ch)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	const char *p = ch != '\0' ? strchr(digits, ch) : NULL;
+
+	return p != NULL ? (int)(p - digits) : -1;
+}
+
+/* The token with %XX decoded; NULL when malformed or decoding to NUL. */
+static char *
+unescape(const char *s)
+{
+	char *out = xmalloc(strlen(s) + 1), *o = out;
+
+	for (; *s != '\0'; s++) {
+		int hi, lo;
+
+		if (*s != '%') {
+			*o++ = *s;
+			continue;
+		}
+		hi = hex_value(s[1]);
+		lo = hi < 0 ? -1 : hex_value(s[2]);
+		if (lo < 0 || (hi == 0 && lo == 0)) {
+			free(out);
+			return NULL;
+		}
+		*o++ = (char)(hi << 4 | lo);
+		s += 2;
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Splits line at spaces into at most TOKENS_MAX tokens; -1 for more. */
+static int
+split(char *line, char *tok[TOKENS_MAX])
+{
+	char *save = NULL;
+	int n = 0;
+
+	for (char *t = strtok_r(line, " ", &save); t != NULL; t = strtok_r(NULL, " ", &save)) {
+		if (n == TOKENS_MAX)
+			return -1;
+		tok[n++] = t;
+	}
+	return n;
+}
+
+static bool
+parse_ull(const char *s, unsigned long long *v_r)
+{
+	char *end;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*v_r = strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
+static bool
+parse_ll(const char *s, long long *v_r)
+{
+	char *end;
+
+	errno = 0;
+	*v_r = strtoll(s, &end, 10);
+	return errno == 0 && end != s && *end == '\0';
+}
+
+static bool
+parse_digest(const char *s, struct uidl_entry *e)
+{
+	size_t len = 0;
+
+	e->has_digest = strcmp(s, "-") != 0;
+	if (!e->has_digest)
+		return true;
+	return strlen(s) == 2 * UIDL_DIGEST_SIZE &&
+	    OPENSSL_hexstr2buf_ex(e->digest, sizeof e->digest, &len, s, '\0') == 1 &&
+	    len == UIDL_DIGEST_SIZE;
+}
+
+/* The fields every entry has: UIDL, SIZE, FETCHED, FILE. */
+static bool
+parse_common(char *uidl, char *size, char *fetched, char *file, struct uidl_entry *e)
+{
+	memset(e, 0, sizeof *e);
+	if (!uidl_valid(uidl, strlen(uidl)) || !maildir_name_valid(file) ||
+	    !parse_ull(size, &e->size) || !parse_ll(fetched, &e->fetched))
+		return false;
+	e->uidl = xstrdup(uidl);
+	e->file = xstrdup(file);
+	return true;
+}
+
+/* Version 2: UIDL SIZE FETCHED FLAGS DIGEST FILE. */
+static bool
+parse_entry_v2(char *tok[], struct uidl_entry *e)
+{
+	const char *flags = tok[3];
+
+	if (strcmp(flags, "-") != 0 && strcmp(flags, "D") != 0)
+		return false;
+	if (!parse_common(tok[0], tok[1], tok[2], tok[5], e))
+		return false;
+	e->delete_requested = flags[0] == 'D';
+	if (parse_digest(tok[4], e))
+		return true;
+	uidl_entry_free(e);
+	return false;
+}
+
+/* Version 1: UIDL SIZE TIME FILE. */
+static bool
+parse_entry(char *tok[], int n, int version, struct uidl_entry *e)
+{
+	if (version == 1)
+		return n == 4 && parse_common(tok[0], tok[1], tok[2], tok[3], e);
+	return n == 6 && parse_entry_v2(tok, e);
+}
+
+/* ---- the state file ---- */
+
+static int
+corrupt(const char *path, unsigned long lineno, const char *what)
+{
+	return fail(FAIL_IO, "%s is corrupt (line %lu: %s); repair or remove it "
+	    "(without it every message on the server counts as new)", path, lineno, what);
+}
+
+struct reader {
+	FILE *fp;
+	const char *path;
+	char *line;
+	size_t cap;
+	unsigned long lineno;
+};
+
+/* The next line without its newline: 1, or 0 at the end of the file; -1
+ * (recorded) for a line too long or unterminated. */
+static int
+next_line(struct reader *r)
+{
+	ssize_t len = getline(&r->line, &r->cap, r->fp);
+
+	if (len < 0)
+		return ferror(r->fp) ? fail(FAIL_IO, "cannot read %s: %s", r->path,
+		    strerror(errno)) : 0;
+	r->lineno++;
+	if (len > STATE_LINE_MAX || r->line[len - 1] != '\n')
+		return corrupt(r->path, r->lineno, len > STATE_LINE_MAX ? "line too long" :
+		    "truncated (no end line)");
+	r->line[len - 1] = '\0';
+	return 1;
+}
+
+static int
+read_magic(struct reader *r, struct state_header *h)
+{
+	size_t n = strlen(STATE_MAGIC);
+	int got = next_line(r);
+
+	if (got < 0)
+		return -1;
+	if (got == 0 || strncmp(r->line, STATE_MAGIC, n) != 0 ||
+	    (strcmp(r->line + n, "1") != 0 && strcmp(r->line + n, "2") != 0))
+		return corrupt(r->path, 1, "not a mailpipe-fetch state file");
+	h->version = r->line[n] - '0';
+	return 0;
+}
+
+/* A header line of version 2: "KEY VALUE" or "server HOST PORT"; 1 when
+ * it was one, 0 when the line is something else. */
+static int
+header_line(struct reader *r, char *tok[], int n, struct state_header *h)
+{
+	static const char *const names[] = { "account", "user", "maildir" };
+	char **fields[] = { &h->account, &h->user, &h->maildir };
+	unsigned long long port;
+
+	if (n == 3 && strcmp(tok[0], "server") == 0 && parse_ull(tok[2], &port) &&
+	    port > 0 && port < 65536 && h->host == NULL) {
+		h->host = unescape(tok[1]);
+		h->port = (unsigned)port;
+		return h->host != NULL ? 1 : corrupt(r->path, r->lineno, "bad server");
+	}
+	for (size_t i = 0; n == 2 && i < 3; i++) {
+		if (strcmp(tok[0], names[i]) != 0 || *fields[i] != NULL)
+			continue;
+		*fields[i] = unescape(tok[1]);
+		return *fields[i] != NULL ? 1 : corrupt(r->path, r->lineno, "bad name");
+	}
+	return 0;
+}
+
+/* The trailer "end COUNT": two tokens where an entry has four or six. */
+static bool
+is_trailer(char *tok[], int n, unsigned long long *count_r)
+{
+	return n == 2 && strcmp(tok[0], "end") == 0 && parse_ull(tok[1], count_r);
+}
+
+/* Entries up to the trailer; header lines first in version 2. */
+static int
+read_body(struct reader *r, struct state_header *h, struct uidl_set *set)
+{
+	bool in_header = h->version == 2;
+	unsigned long long expected;
+	struct uidl_entry e;
+	char *tok[TOKENS_MAX];
+	int rc, n;
+
+	while ((rc = next_line(r)) == 1) {
+		n = split(r->line, tok);
+		if (in_header && (rc = header_line(r, tok, n, h)) != 0) {
+			if (rc < 0)
+				return -1;
+			continue;
+		}
+		in_header = false;
+		if (is_trailer(tok, n, &expected))
+			return expected == uidlset_count(set) ? 0 :
+			    corrupt(r->path, r->lineno, "entry count mismatch");
+		if (!parse_entry(tok, n, h->version, &e))
+			return corrupt(r->path, r->lineno, "malformed entry");
+		uidlset_add(set, &e);
+	}
+	return rc < 0 ? -1 : corrupt(r->path, r->lineno + 1, "truncated (no end line)");
+}
+
+/* Nothing may follow the trailer. */
+static int
+expect_end(struct reader *r)
+{
+	int more = next_line(r);
+
+	if (more < 0)
+		return -1;
+	return more == 0 ? 0 : corrupt(r->path, r->lineno, "data after the end");
+}
+
+int
+statefile_read(FILE *fp, const char *path, struct state_header *h, struct uidl_set *set)
+{
+	struct reader r = { .fp = fp, .path = path };
+	int rc;
+
+	memset(h, 0, sizeof *h);
+	rc = read_magic(&r, h);
+	if (rc == 0)
+		rc = read_body(&r, h, set);
+	if (rc == 0)
+		rc = expect_end(&r);
+	if (rc == 0 && h->version == 2 && (h->account == NULL || h->user == NULL))
+		rc = corrupt(path, 2, "no account or user line");
+	if (rc < 0)
+		state_header_free(h);
+	free(r.line);
+	return rc;
+}
+
+/* The digest as 64 hex digits, or "-" when there is none. */
+static const char *
+digest_hex(const struct uidl_entry *e, char hex[2 * UIDL_DIGEST_SIZE + 1])
+{
+	if (!e->has_digest)
+		return "-";
+	OPENSSL_buf2hexstr_ex(hex, 2 * UIDL_DIGEST_SIZE + 1, NULL, e->digest,
+	    sizeof e->digest, '\0');
+	return hex;
+}
+
+static void
+put_entry(struct strbuf *b, const struct uidl_entry *e)
+{
+	char hex[2 * UIDL_DIGEST_SIZE + 1];
+
+	strbuf_printf(b, "%s %llu %lld %s %s %s\n", e->uidl, e->size, e->fetched,
+	    e->delete_requested ? "D" : "-", digest_hex(e, hex), e->file);
+}
+
+char *
+statefile_format(const struct state_header *h, const struct uidl_set *set, size_t *len_r)
+{
+	struct strbuf b = { 0 };
+
+	strbuf_printf(&b, STATE_MAGIC "%d\naccount ", STATEFILE_VERSION);
+	put_escaped(&b, h->account);
+	strbuf_printf(&b, "\nuser ");
+	put_escaped(&b, h->user);
+	if (h->maildir != NULL) {
+		strbuf_printf(&b, "\nmaildir ");
+		put_escaped(&b, h->maildir);
+	}
+	if (h->host != NULL) {
+		strbuf_printf(&b, "\nserver ");
+		put_escaped(&b, h->host);
+		strbuf_printf(&b, " %u", h->port);
+	}
+	strbuf_printf(&b, "\n");
+	for (size_t i = 0; i < set->count; i++)
+		put_entry(&b, &set->entries[i]);
+	strbuf_printf(&b, "end %zu\n", set->count);
+	return strbuf_take(&b, len_r);
+}
+
+void
+state_header_free(struct state_header *h)
+{
+	free(h->account);
+	free(h->user);
+	free(h->maildir);
+	free(h->host);
+	memset(h, 0, sizeof *h);
+}
+
+/* ---- the journal ---- */
+
+bool
+journal_parse(char *line, int version, struct journal_record *r)
+{
+	char *tok[TOKENS_MAX];
+	int n = split(line, tok);
+
+	memset(r, 0, sizeof *r);
+	if (version == 1) {
+		r->type = 'R';
+		return parse_entry(tok, n, 1, &r->e);
+	}
+	if (n == 2 && strcmp(tok[0], "D") == 0 && uidl_valid(tok[1], strlen(tok[1]))) {
+		r->type = 'D';
+		r->e.uidl = xstrdup(tok[1]);
+		return true;
+	}
+	if (n != 6 || strcmp(tok[0], "R") != 0 || !parse_common(tok[1], tok[2], tok[3],
+	    tok[5], &r->e))
+		return false;
+	r->type = 'R';
+	if (parse_digest(tok[4], &r->e))
+		return true;
+	uidl_entry_free(&r->e);
+	return false;
+}
+
+char *
+journal_format_retrieved(const struct uidl_entry *e, size_t n, size_t *len_r)
+{
+	struct strbuf b = { 0 };
+	char hex[2 * UIDL_DIGEST_SIZE + 1];
+
+	for (size_t i = 0; i < n; i++)
+		strbuf_printf(&b, "R %s %llu %lld %s %s\n", e[i].uidl, e[i].size,
+		    e[i].fetched, digest_hex(&e[i], hex), e[i].file);
+	return strbuf_take(&b, len_r);
+}
+
+char *
+journal_format_deletes(char *const *uidls, size_t n, size_t *len_r)
+{
+	struct strbuf b = { 0 };
+
+	for (size_t i = 0; i < n; i++)
+		strbuf_printf(&b, "D %s\n", uidls[i]);
+	return strbuf_take(&b, len_r);
+}

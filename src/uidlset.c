@@ -1,0 +1,230 @@
+/*
+ * The set of retrieved UIDLs.  One array, appended to and sorted lazily:
+ * a run adds entries in batches and looks up every listed UIDL once, so a
+ * sort per phase (n log n) beats keeping a tree balanced.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "uidlset.h"
+#include "xalloc.h"
+
+bool
+uidl_valid(const char *uidl, size_t len)
+{
+	if (len == 0 || len > UIDL_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)uidl[i];
+
+		if (ch < 0x21 || ch > 0x7e)
+			return false;
+	}
+	return true;
+}
+
+void
+uidl_entry_free(struct uidl_entry *e)
+{
+	free(e->uidl);
+	free(e->file);
+	e->uidl = e->file = NULL;
+}
+
+void
+uidlset_add(struct uidl_set *s, struct uidl_entry *e)
+{
+	e->order = s->next_order++;
+	e->gone = false;
+	s->entries = xgrow(s->entries, &s->alloc, s->count + 1, sizeof *s->entries);
+	s->entries[s->count++] = *e;
+	s->sorted = false;
+}
+
+static int
+compare_entries(const void *a, const void *b)
+{
+	const struct uidl_entry *x = a, *y = b;
+	int c = strcmp(x->uidl, y->uidl);
+
+	if (c != 0)
+		return c;
+	return x->order < y->order ? -1 : x->order > y->order;
+}
+
+/* Of several entries for one UIDL the last added wins; it keeps "seen" if
+ * any of them was seen (a lookup may have marked an older one). */
+static void
+sort_entries(struct uidl_set *s)
+{
+	size_t kept = 0;
+
+	if (s->sorted)
+		return;
+	if (s->count > 1)
+		qsort(s->entries, s->count, sizeof *s->entries, compare_entries);
+	for (size_t i = 0; i < s->count; i++) {
+		struct uidl_entry *e = &s->entries[i];
+
+		if (i + 1 < s->count && strcmp(e->uidl, e[1].uidl) == 0) {
+			e[1].seen |= e->seen;
+			uidl_entry_free(e);
+		} else if (e->gone) {
+			uidl_entry_free(e);
+		} else {
+			s->entries[kept++] = *e;
+		}
+	}
+	s->count = kept;
+	s->gone_count = 0;
+	s->sorted = true;
+}
+
+static int
+compare_key(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct uidl_entry *)elem)->uidl);
+}
+
+struct uidl_entry *
+uidlset_find(struct uidl_set *s, const char *uidl)
+{
+	struct uidl_entry *e;
+
+	sort_entries(s);
+	if (s->count == 0)
+		return NULL;
+	e = bsearch(uidl, s->entries, s->count, sizeof *s->entries, compare_key);
+	return e != NULL && !e->gone ? e : NULL;
+}
+
+struct uidl_entry *
+uidlset_lookup(struct uidl_set *s, const char *uidl)
+{
+	struct uidl_entry *e = uidlset_find(s, uidl);
+
+	if (e != NULL)
+		e->seen = true;
+	return e;
+}
+
+void
+uidlset_forget(struct uidl_set *s, const char *uidl)
+{
+	struct uidl_entry *e = uidlset_find(s, uidl);
+
+	if (e == NULL)
+		return;
+	e->gone = true;
+	s->gone_count++;
+}
+
+void
+uidlset_compact(struct uidl_set *s, bool prune)
+{
+	size_t kept = 0;
+
+	sort_entries(s);
+	for (size_t i = 0; i < s->count; i++) {
+		struct uidl_entry *e = &s->entries[i];
+
+		if (e->gone || (prune && !e->seen))
+			uidl_entry_free(e);
+		else
+			s->entries[kept++] = *e;
+	}
+	s->count = kept;
+	s->gone_count = 0;
+}
+
+size_t
+uidlset_forget_unconfirmed(struct uidl_set *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->count; i++) {
+		struct uidl_entry *e = &s->entries[i];
+
+		if (e->delete_requested && !e->gone) {
+			e->gone = true;
+			s->gone_count++;
+			n++;
+		}
+	}
+	return n;
+}
+
+size_t
+uidlset_count(const struct uidl_set *s)
+{
+	return s->count - s->gone_count;
+}
+
+bool
+uidlset_none_seen(struct uidl_set *s)
+{
+	for (size_t i = 0; i < s->count; i++)
+		if (s->entries[i].seen && !s->entries[i].gone)
+			return false;
+	return true;
+}
+
+void
+uidlset_free(struct uidl_set *s)
+{
+	for (size_t i = 0; i < s->count; i++)
+		uidl_entry_free(&s->entries[i]);
+	free(s->entries);
+	memset(s, 0, sizeof *s);
+}
+
+static int
+compare_sizes(const void *a, const void *b)
+{
+	unsigned long long x = *(const unsigned long long *)a;
+	unsigned long long y = *(const unsigned long long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* How many of a's n sizes have a partner in b's m (both sorted). */
+static size_t
+count_matches(const unsigned long long *a, size_t n, const unsigned long long *b, size_t m)
+{
+	size_t matched = 0, i = 0, j = 0;
+
+	while (i < n && j < m) {
+		if (a[i] == b[j]) {
+			matched++;
+			i++;
+			j++;
+		} else if (a[i] < b[j]) {
+			i++;
+		} else {
+			j++;
+		}
+	}
+	return matched;
+}
+
+bool
+uidlset_reset_suspected(struct uidl_set *s, const unsigned long long *sizes, size_t n)
+{
+	unsigned long long *mine, *theirs;
+	size_t matched;
+
+	uidlset_compact(s, false);
+	if (s->count < 2 || n == 0 || !uidlset_none_seen(s))
+		return false;
+	mine = xcalloc(s->count, sizeof *mine);
+	theirs = xcalloc(n, sizeof *theirs);
+	for (size_t i = 0; i < s->count; i++)
+		mine[i] = s->entries[i].size;
+	memcpy(theirs, sizes, n * sizeof *theirs);
+	qsort(mine, s->count, sizeof *mine, compare_sizes);
+	qsort(theirs, n, sizeof *theirs, compare_sizes);
+	matched = count_matches(mine, s->count, theirs, n);
+	free(mine);
+	free(theirs);
+	return matched * 10 >= s->count * 9;
+}

@@ -1,0 +1,78 @@
+/*
+ * The in-memory set of retrieved messages of one POP3 account, keyed by
+ * UIDL: what the state file and its journal (uidl.h) load and save.  Pure
+ * data: no I/O, so the planning rules built on it can be unit-tested with
+ * tables.
+ *
+ * Entries are added in any order and kept in an array that is sorted
+ * lazily, on the first lookup after an add; of several entries for one
+ * UIDL the last added wins.  A pointer returned by uidlset_find() or
+ * uidlset_lookup() is valid until the next uidlset_add(), uidlset_lookup()
+ * or uidlset_find() (which may sort the array): use it at once, keep the
+ * UIDL instead.
+ */
+#ifndef MAILPIPE_UIDLSET_H
+#define MAILPIPE_UIDLSET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define UIDL_MAX 70
+/* SHA-256 of a message's header as delivered (headerdigest.h). */
+#define UIDL_DIGEST_SIZE 32
+
+struct uidl_entry {
+	char *uidl;
+	char *file;			/* Maildir base name */
+	unsigned long long size;	/* octets as the server listed them */
+	long long fetched;		/* first retrieval (seconds since the epoch) */
+	unsigned char digest[UIDL_DIGEST_SIZE];
+	bool has_digest;		/* false for entries from a version 1 state */
+	bool delete_requested;		/* DELE said +OK; QUIT's +OK not recorded */
+	bool seen;			/* listed by the server in this session */
+	bool gone;			/* internal: forgotten, dropped when compacted */
+	unsigned long order;		/* internal: later entries replace earlier */
+};
+
+struct uidl_set {
+	struct uidl_entry *entries;
+	size_t count, alloc;
+	bool sorted;
+	size_t gone_count;		/* forgotten entries still in the array */
+	unsigned long next_order;
+};
+
+/* RFC 1939 section 7: 1 to 70 characters in the range 0x21 to 0x7E. */
+bool uidl_valid(const char *uidl, size_t len);
+
+/* Adds e, taking ownership of its strings; it replaces an older entry for
+ * the same UIDL. */
+void uidlset_add(struct uidl_set *s, struct uidl_entry *e);
+/* The live entry for a UIDL, or NULL. */
+struct uidl_entry *uidlset_find(struct uidl_set *s, const char *uidl);
+/* The same, and marks it as seen on the server. */
+struct uidl_entry *uidlset_lookup(struct uidl_set *s, const char *uidl);
+/* Takes the entry out (cheap; dropped by the next compaction). */
+void uidlset_forget(struct uidl_set *s, const char *uidl);
+/* Forgets every entry whose deletion was requested; returns how many. */
+size_t uidlset_forget_unconfirmed(struct uidl_set *s);
+/* Sorted by UIDL, one entry per UIDL, forgotten entries dropped; with
+ * prune, also the entries not seen in this session.  Afterwards
+ * s->entries[0..count) is the set, ready to be written out. */
+void uidlset_compact(struct uidl_set *s, bool prune);
+/* Live entries. */
+size_t uidlset_count(const struct uidl_set *s);
+/* True when no entry was looked up (none of the server's UIDLs is known). */
+bool uidlset_none_seen(struct uidl_set *s);
+/* True when the server seems to have renumbered its UIDLs: the set holds
+ * at least two entries, none of them was looked up (none of the server's
+ * UIDLs is known), and at least 90% of their sizes are among the n sizes
+ * the server listed (each server size matching one entry at most).
+ * Compacts the set. */
+bool uidlset_reset_suspected(struct uidl_set *s, const unsigned long long *sizes,
+	size_t n);
+void uidlset_free(struct uidl_set *s);
+/* Frees one entry's strings (for entries that never joined a set). */
+void uidl_entry_free(struct uidl_entry *e);
+
+#endif

@@ -1,0 +1,155 @@
+/*
+ * The state file and journal text: a round trip through format and parse
+ * for names that need escaping, flags and digests; version 1 files; and
+ * the malformed inputs that must be reported as corrupt, never read as an
+ * emptier state.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "statefile.h"
+#include "status.h"
+#include "tap.h"
+
+/* Reads text as a state file; the set and header are the caller's. */
+static int
+read_text(const char *text, struct state_header *h, struct uidl_set *set)
+{
+	FILE *fp = fmemopen((void *)text, strlen(text), "r");
+	int rc;
+
+	fail_clear();
+	rc = statefile_read(fp, "test.state", h, set);
+	fclose(fp);
+	return rc;
+}
+
+static void
+test_round_trip(void)
+{
+	struct state_header h = { .version = 2, .account = "my work %box", .user = "al ice",
+		.maildir = "/srv/mail/back up", .host = "pop.example", .port = 995 }, back;
+	struct uidl_entry e[2] = {
+		{ .uidl = "u1", .file = "1.M1P1Q1R1.h", .size = 10, .fetched = 1700000000,
+			.has_digest = true, .delete_requested = true },
+		{ .uidl = "end", .file = "2.M2P2Q2R2.h", .size = 0, .fetched = -5 },
+	};
+	struct uidl_set set = { 0 }, got = { 0 };
+	struct uidl_entry *x;
+	size_t len;
+	char *text;
+
+	memset(e[0].digest, 0xab, sizeof e[0].digest);
+	for (int i = 0; i < 2; i++) {
+		struct uidl_entry copy = e[i];
+
+		copy.uidl = strdup(e[i].uidl);
+		copy.file = strdup(e[i].file);
+		uidlset_add(&set, &copy);
+	}
+	uidlset_compact(&set, false);
+	text = statefile_format(&h, &set, &len);
+	ok(strstr(text, "account my%20work%20%25box\n") != NULL, "names are %%-escaped");
+	ok(strstr(text, "server pop.example 995\n") != NULL, "the server is recorded");
+	ok(read_text(text, &back, &got) == 0, "it reads back (%s)", fail_reason());
+	is_str(back.account, h.account, "account");
+	is_str(back.user, h.user, "user");
+	is_str(back.maildir, h.maildir, "maildir");
+	ok(back.port == 995 && strcmp(back.host, "pop.example") == 0, "server");
+	x = uidlset_find(&got, "u1");
+	ok(x && x->delete_requested && x->has_digest && x->digest[31] == 0xab &&
+	    x->size == 10 && x->fetched == 1700000000, "flags, digest, size and time");
+	x = uidlset_find(&got, "end");
+	ok(x && !x->delete_requested && !x->has_digest && x->fetched == -5,
+	    "a UIDL called end is an entry, not the trailer");
+	state_header_free(&back);
+	uidlset_free(&got);
+	uidlset_free(&set);
+	free(text);
+}
+
+static void
+test_version1(void)
+{
+	struct state_header h;
+	struct uidl_set set = { 0 };
+
+	ok(read_text("mailpipe-fetch state 1\nabc 12 1000 1.M1P1Q1R1.h\nend 1\n", &h, &set) == 0,
+	    "a version 1 state reads");
+	ok(h.version == 1 && uidlset_count(&set) == 1 && uidlset_find(&set, "abc") &&
+	    !uidlset_find(&set, "abc")->has_digest, "with its entry, without a digest");
+	uidlset_free(&set);
+	state_header_free(&h);
+}
+
+static void
+test_corrupt(void)
+{
+	static const char *const bad[] = {
+		"",
+		"mailpipe-fetch state 3\nend 0\n",
+		"mailpipe-fetch state 2\naccount a\nuser u\n",
+		"mailpipe-fetch state 2\naccount a\nuser u\nend 1\n",
+		"mailpipe-fetch state 2\naccount a\nuser u\nend 0\nx\n",
+		"mailpipe-fetch state 2\naccount a\nuser u\nu 1 2 X - 1.M1P1Q1R1.h\nend 1\n",
+		"mailpipe-fetch state 2\naccount a\nuser u\nu 1 2 - 12 1.M1P1Q1R1.h\nend 1\n",
+		"mailpipe-fetch state 2\naccount a\nuser u\nu -1 2 - - 1.M1P1Q1R1.h\nend 1\n",
+		"mailpipe-fetch state 2\naccount a\nuser u\nu 1 2 - - ../x\nend 1\n",
+		"mailpipe-fetch state 2\naccount a%00\nuser u\nend 0\n",
+		"mailpipe-fetch state 2\nuser u\nend 0\n",
+		"mailpipe-fetch state 2\naccount a\nuser u\nend 0",
+	};
+	struct state_header h;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct uidl_set set = { 0 };
+
+		ok(read_text(bad[i], &h, &set) < 0 && fail_class() == FAIL_IO &&
+		    strstr(fail_reason(), "corrupt") != NULL, "corrupt input %zu refused", i);
+		uidlset_free(&set);
+	}
+}
+
+static void
+test_journal(void)
+{
+	struct uidl_entry e = { .uidl = "u9", .file = "9.M9P9Q9R9.h", .size = 7, .fetched = 3,
+		.has_digest = true };
+	char *uidls[] = { "u9", "x" };
+	struct journal_record r;
+	size_t len;
+	char *text = journal_format_retrieved(&e, 1, &len), line[200];
+
+	ok(strncmp(text, "R u9 7 3 0000", 13) == 0 && text[len - 1] == '\n', "R record: %s",
+	    text);
+	snprintf(line, sizeof line, "%.*s", (int)len - 1, text);
+	ok(journal_parse(line, 2, &r) && r.type == 'R' && r.e.has_digest && r.e.size == 7,
+	    "and it parses back");
+	uidl_entry_free(&r.e);
+	free(text);
+	text = journal_format_deletes(uidls, 2, &len);
+	is_str(text, "D u9\nD x\n", "D records");
+	free(text);
+	strcpy(line, "D u9");
+	ok(journal_parse(line, 2, &r) && r.type == 'D' && strcmp(r.e.uidl, "u9") == 0,
+	    "a D record parses");
+	uidl_entry_free(&r.e);
+	strcpy(line, "u9 7 3 9.M9P9Q9R9.h");
+	ok(journal_parse(line, 1, &r) && r.type == 'R', "a version 1 line is a retrieval");
+	uidl_entry_free(&r.e);
+	strcpy(line, "D");
+	ok(!journal_parse(line, 2, &r), "a D without UIDL is malformed");
+	strcpy(line, "X u9");
+	ok(!journal_parse(line, 2, &r), "an unknown record type is malformed");
+}
+
+int
+main(void)
+{
+	test_round_trip();
+	test_version1();
+	test_corrupt();
+	test_journal();
+	return done_testing();
+}
