@@ -152,7 +152,7 @@ orphan_of_ours(const struct maildir *md, const char *name)
 static void
 clean_stale_tmp(struct maildir *md)
 {
-	int fd = dup(md->tmpfd);
+	int fd = fcntl(md->tmpfd, F_DUPFD_CLOEXEC, 0);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	time_t now = time(NULL);
 	struct dirent *e;
@@ -457,7 +457,7 @@ compare_names(const void *a, const void *b)
 static void
 scan_cur(struct maildir *md)
 {
-	int fd = md->curfd >= 0 ? dup(md->curfd) : -1;
+	int fd = md->curfd >= 0 ? fcntl(md->curfd, F_DUPFD_CLOEXEC, 0) : -1;
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 	size_t alloc = 0;
 	struct dirent *e;
