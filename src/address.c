@@ -183,9 +183,9 @@ lookup_alias(FILE *f, const char *name, struct strlist *out)
 static int
 open_aliases(const char *path, FILE **f_r)
 {
-	*f_r = fopen(path, "re");
+	*f_r = fs_fopen_regular(path);
 	if (*f_r == NULL)
-		return fail(FAIL_NOINPUT, "aliases file %s: %s", path, strerror(errno));
+		return fail(FAIL_NOINPUT, "aliases file %s: %s", path, fs_open_error(errno));
 	if (fs_check_trusted_fd(fileno(*f_r), path, FS_READERS_ANY) < 0) {
 		fclose(*f_r);
 		*f_r = NULL;

@@ -734,11 +734,11 @@ load_file(const char *path, FILE *f, struct config *cfg)
 static FILE *
 open_path(const char *path, bool may_be_missing, bool *missing_r, char **path_r)
 {
-	FILE *f = fopen(path, "re");
+	FILE *f = fs_fopen_regular(path);
 
 	*missing_r = f == NULL && errno == ENOENT && may_be_missing;
 	if (f == NULL && !*missing_r)
-		fail(FAIL_CONFIG, "%s: %s", path, strerror(errno));
+		fail(FAIL_CONFIG, "%s: %s", path, fs_open_error(errno));
 	if (f != NULL)
 		*path_r = xstrdup(path);
 	return f;

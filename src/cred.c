@@ -105,10 +105,10 @@ from_file(const char *path, char **secret_r)
 {
 	char buf[SECRET_MAX + 1];
 	size_t n = 0;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), rc;
+	int fd = fs_open_regular(path), rc;
 
 	if (fd < 0)
-		return fail(FAIL_NOINPUT, "password_file %s: %s", path, strerror(errno));
+		return fail(FAIL_NOINPUT, "password_file %s: %s", path, fs_open_error(errno));
 	if (fs_check_trusted_fd(fd, path, FS_READERS_GROUP) < 0)
 		rc = fail_context("password_file");
 	else

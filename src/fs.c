@@ -149,3 +149,41 @@ fs_absolute_path(const char *path)
 	free(cwd);
 	return real;
 }
+
+int
+fs_open_regular(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), saved;
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && fcntl(fd, F_SETFL, 0) == 0)
+		return fd;
+	saved = fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) ? EINVAL : errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}
+
+FILE *
+fs_fopen_regular(const char *path)
+{
+	int fd = fs_open_regular(path), saved;
+	FILE *f;
+
+	if (fd < 0)
+		return NULL;
+	if ((f = fdopen(fd, "r")) == NULL) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+	}
+	return f;
+}
+
+const char *
+fs_open_error(int err)
+{
+	return err == EINVAL ? "not a regular file" : strerror(err);
+}

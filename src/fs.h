@@ -8,6 +8,7 @@
 #define MAILPIPE_FS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -42,6 +43,15 @@ int fs_check_trusted(const struct stat *st, const char *path, enum fs_readers re
  * check and the read concern the same file whatever happens to path
  * meanwhile.  FAIL_NOINPUT if fstat() fails. */
 int fs_check_trusted_fd(int fd, const char *path, enum fs_readers readers);
+
+/* Opens a file we read our orders or secrets from, for reading; one that
+ * is not a regular file (a FIFO would block the open, a device the read)
+ * fails with EINVAL.  -1 with errno set (no failure recorded). */
+int fs_open_regular(const char *path);
+/* The same as a stdio stream. */
+FILE *fs_fopen_regular(const char *path);
+/* What to say for an errno of those two. */
+const char *fs_open_error(int err);
 
 /* The path with symbolic links resolved (realpath()) when it exists, else
  * made absolute against the working directory; a new string. */

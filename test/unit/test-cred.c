@@ -163,6 +163,15 @@ test_password_file(void)
 	expect_failure(&a, FAIL_NOINPUT, "/nonexistent/pw", "password_file missing");
 	file_account(&a, dir);
 	expect_failure(&a, FAIL_NOINPUT, dir, "password_file is a directory");
+	{
+		char fifo[600];
+
+		snprintf(fifo, sizeof fifo, "%s/fifo", dir);
+		mkfifo(fifo, 0600);
+		file_account(&a, fifo);
+		expect_failure(&a, FAIL_NOINPUT, "not a regular file",
+		    "password_file is a FIFO: refused at once, never a blocked open");
+	}
 	file_account(&a, pw);
 	write_file(pw, "s3cret\n", 0000);
 	if (geteuid() != 0)
