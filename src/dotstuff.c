@@ -60,12 +60,29 @@ smtp_stuff_end(struct smtp_stuffer *s, char *out)
 	return o;
 }
 
+/*
+ * POP3 unstuffing.  RFC 1939 section 3: a multi-line response ends with
+ * CRLF "." CRLF, and a line that starts with "." had one prepended.  Only
+ * a CRLF ends a line here: a bare LF or a bare CR is a data byte inside a
+ * line (kept as it is), because the server did not treat it as a line
+ * end either.  So:
+ *  - a line start is the start of the body (the status line before it
+ *    ended) or the byte after a CRLF; nothing else;
+ *  - at a line start, "." CRLF is the terminator; "." followed by anything
+ *    else is a stuffed dot, dropped (RFC 1939: "octets other than CRLF
+ *    follow"), even when a bare LF follows it;
+ *  - a "." after a bare LF or a bare CR is data and kept: the server did
+ *    not see a line start there, so it did not stuff that dot, and taking
+ *    LF "." LF (or LF "." CRLF) for the end would cut the message there
+ *    and read the rest of it as the next response.
+ * Each CRLF becomes LF; bare LF and bare CR are written unchanged.
+ */
 enum {
-	AT_LINE_START,		/* nothing of the line seen yet */
-	AFTER_DOT,		/* a leading "." */
-	AFTER_DOT_CR,		/* a leading ".\r": the terminator if LF follows */
-	IN_LINE,
-	AFTER_CR,		/* a CR inside a line, not yet written */
+	AT_LINE_START,		/* after a CRLF (or at the start): a "." is special */
+	AFTER_DOT,		/* a "." at a line start, not yet written */
+	AFTER_DOT_CR,		/* ".\r" at a line start: the terminator if LF follows */
+	IN_LINE,		/* anywhere else, including after a bare LF */
+	AFTER_CR,		/* a CR, not yet written: CRLF or a bare CR */
 };
 
 void
@@ -73,6 +90,17 @@ pop3_unstuff_init(struct pop3_unstuffer *u)
 {
 	u->state = AT_LINE_START;
 	u->done = false;
+}
+
+/* A byte with no pending dot or CR: a CR is held until the next byte says
+ * whether it starts a CRLF; everything else is written. */
+static int
+unstuff_data(char ch, char *out, size_t *o)
+{
+	if (ch == '\r')
+		return AFTER_CR;
+	out[(*o)++] = ch;
+	return IN_LINE;
 }
 
 size_t
@@ -92,10 +120,6 @@ pop3_unstuff(struct pop3_unstuffer *u, const char *in, size_t n, char *out,
 			}
 			break;
 		case AFTER_DOT:
-			if (ch == '\n') {
-				u->done = true;	/* tolerate a bare-LF terminator */
-				continue;
-			}
 			if (ch == '\r') {
 				u->state = AFTER_DOT_CR;
 				continue;
@@ -106,19 +130,18 @@ pop3_unstuff(struct pop3_unstuffer *u, const char *in, size_t n, char *out,
 				u->done = true;
 				continue;
 			}
-			out[o++] = '\r';
+			out[o++] = '\r';	/* a stuffed dot, then a bare CR */
 			break;
 		case AFTER_CR:
-			if (ch != '\n')
-				out[o++] = '\r';
+			if (ch == '\n') {
+				out[o++] = '\n';
+				u->state = AT_LINE_START;
+				continue;
+			}
+			out[o++] = '\r';	/* a bare CR */
 			break;
 		}
-		if (ch == '\r') {
-			u->state = AFTER_CR;
-		} else {
-			out[o++] = ch;
-			u->state = ch == '\n' ? AT_LINE_START : IN_LINE;
-		}
+		u->state = unstuff_data(ch, out, &o);
 	}
 	*consumed_r = i;
 	return o;

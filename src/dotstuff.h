@@ -9,9 +9,10 @@
  * terminator ".\r\n".
  *
  * POP3 (RFC 1939 3): the multi-line body after "+OK" is unstuffed, CRLF
- * becomes LF, and the terminating ".\r\n" line is detected wherever the
- * segments split; bytes after it are left unconsumed (they belong to the
- * next response).
+ * becomes LF, and the terminator is detected wherever the segments split;
+ * bytes after it are left unconsumed (they belong to the next response).
+ * Only CRLF "." CRLF ends the body: bare LF and bare CR are data, written
+ * unchanged, and a "." after them is data too (dotstuff.c says why).
  */
 #ifndef MAILPIPE_DOTSTUFF_H
 #define MAILPIPE_DOTSTUFF_H

@@ -57,6 +57,9 @@
  * not by this much: 2 * size + 1 MiB.  Beyond, the server is not sending
  * the message it listed, and nothing bounds what it sends. */
 #define BODY_SLACK (1024ULL * 1024)
+/* Per-message failures printed one by one; the rest are only counted, so
+ * a server listing thousands of bad messages cannot flood the log. */
+#define SOFT_REPORTS_MAX 10
 
 enum plan {
 	PLAN_NEW,		/* to retrieve */
@@ -154,15 +157,40 @@ interrupted_failure(void)
 	    "is left for the next run", (int)got_signal);
 }
 
-/* A failure that concerns one message: reported now, the run goes on. */
+/* A failure that concerns one message: reported now (the first
+ * SOFT_REPORTS_MAX of them), counted, and the run goes on. */
 static void
 soft_failure(struct run *r, const struct msg *m)
 {
-	log_error("%s: message %lu%s%s: %s", r->a->name, m->num, m->uidl ? " UIDL " : "",
-	    m->uidl ? m->uidl : "", fail_reason());
+	if (r->soft_count < SOFT_REPORTS_MAX)
+		log_error("%s: message %lu%s%s: %s", r->a->name, m->num,
+		    m->uidl ? " UIDL " : "", m->uidl ? m->uidl : "", fail_reason());
 	r->soft = status_worse(r->soft, fail_class());
 	r->soft_count++;
 	fail_clear();
+}
+
+/* The count of the per-message failures, as the run's final line; after
+ * a failure of the whole run, that one stays the final line and the count
+ * of what was not shown comes before it. */
+static int
+soft_failure_summary(const struct run *r, int rc)
+{
+	unsigned shown = r->soft_count < SOFT_REPORTS_MAX ? r->soft_count : SOFT_REPORTS_MAX;
+	unsigned hidden = r->soft_count - shown;
+
+	if (r->soft == FAIL_NONE)
+		return rc;
+	if (rc == 0 && hidden == 0)
+		return fail(r->soft, "%u message(s) could not be processed (see above)",
+		    r->soft_count);
+	if (rc == 0)
+		return fail(r->soft, "%u message(s) could not be processed (the first %d are "
+		    "shown above)", r->soft_count, SOFT_REPORTS_MAX);
+	if (hidden > 0)
+		log_error("%s: %u more message(s) could not be processed (not shown)",
+		    r->a->name, hidden);
+	return rc;
 }
 
 /* ---- the plan ---- */
@@ -180,15 +208,18 @@ new_msg(struct run *r, unsigned long num)
 }
 
 /* The listings are only collected here, in any order; join_listings()
- * makes one message list of them (sorting once, never searching). */
+ * makes one message list of them (sorting once, never searching).  An
+ * invalid UIDL is checked before anything is copied and only marked: a
+ * server may list thousands of 8 kB ones. */
 static void
 on_uidl(void *arg, unsigned long num, const char *uidl, size_t len)
 {
 	struct msg *m = new_msg(arg, num);
 
-	m->uidl = xstrndup(uidl, len);
-	if (!uidl_valid(uidl, len))
-		m->problem = "invalid UIDL";
+	if (uidl_valid(uidl, len))
+		m->uidl = xstrndup(uidl, len);
+	else
+		m->problem = "invalid UIDL (RFC 1939: 1 to 70 characters 0x21-0x7e)";
 }
 
 static void
@@ -992,9 +1023,7 @@ fetch_account(const struct account *a, const struct fetch_options *o)
 	rc = open_local(&r, o->maildir);
 	if (rc == 0)
 		rc = session(&r);
-	if (rc == 0 && r.soft != FAIL_NONE)
-		rc = fail(r.soft, "%u message(s) could not be processed (see above)",
-		    r.soft_count);
+	rc = soft_failure_summary(&r, rc);
 	rc = close_run(&r, rc);
 	if (!r.list && (rc == 0 || r.retrieved > 0))
 		summary(&r);

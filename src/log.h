@@ -2,6 +2,12 @@
  * Diagnostics on stderr: silence on success, one line per failure, and with
  * -v the protocol transcript.  Nothing that could hold a secret is passed to
  * log_transcript(): proto.c substitutes a placeholder before calling it.
+ *
+ * Every line is written with one write(2).  The text of every line (not
+ * the program name or prefix) is escaped: C0 controls, DEL, the C1
+ * controls U+0080-U+009F and bytes that are not well-formed UTF-8 appear
+ * as \xHH, one per byte; printable UTF-8 passes unchanged.  A formatted
+ * message is cut at 2047 bytes, a transcript line at 8192.
  */
 #ifndef MAILPIPE_LOG_H
 #define MAILPIPE_LOG_H
@@ -18,9 +24,7 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: ..." only with -v. */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* One protocol line with -v: dir is "<-" (server) or "->" (client).
- * Control characters are shown escaped so a hostile server cannot
- * rewrite the terminal. */
+/* One protocol line with -v: dir is "<-" (server) or "->" (client). */
 void log_transcript(const char *dir, const char *line, size_t len);
 
 #endif

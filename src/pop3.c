@@ -3,9 +3,11 @@
  *
  * Every exchange is "send, then read one status line", and every status
  * line goes through pop3_parse_status(), so the strictness rules live in
- * one function.  Multi-line answers are read line by line (CAPA, LIST,
- * UIDL: short lines, bounded by PROTO_LINE_MAX) or streamed through the
- * POP3 unstuffer (RETR, TOP: any length, constant memory).
+ * one function.  Every multi-line answer goes through the POP3 unstuffer
+ * (dotstuff.c), so one rule ends them all: only CRLF "." CRLF.  Listings
+ * (CAPA, LIST, UIDL) are read a line at a time, each line bounded by
+ * PROTO_LINE_MAX; bodies (RETR, TOP) are streamed, any length, constant
+ * memory.
  *
  * The session keeps a count of answers still owed by the server, so that
  * pipelined commands are read back in order and so that pop3_quit() never
@@ -34,6 +36,9 @@ struct pop3 {
 	unsigned outstanding;	/* answers owed for pipelined commands */
 	bool broken;		/* mid-body, or a read failed: only close */
 	unsigned long listing_max;	/* lines a LIST or UIDL answer may have */
+	struct pop3_unstuffer listing;	/* the listing being read */
+	char raw[PROTO_LINE_MAX + 2];	/* one line of it, CRLF included */
+	char line[PROTO_LINE_MAX + 4];	/* the same line unstuffed */
 };
 
 /* ---- status lines ---- */
@@ -146,21 +151,64 @@ command(struct pop3 *p, const char *what, enum failure dflt, const char *cmd)
 
 /* ---- multi-line answers ---- */
 
-/* Reads one line of a multi-line answer: *line_r without a stuffed dot;
- * returns 1 at the terminating ".". */
+/* Copies the next line of a listing, up to and including its LF, into
+ * p->raw; one longer than PROTO_LINE_MAX octets and CRLF is FAIL_PROTOCOL. */
+static int
+read_raw_line(struct pop3 *p, size_t *len_r)
+{
+	const char *in, *lf;
+	size_t len = 0, n, take;
+
+	do {
+		if (conn_peek(p->c, &in, &n) < 0)
+			return -1;
+		lf = memchr(in, '\n', n);
+		take = lf != NULL ? (size_t)(lf - in) + 1 : n;
+		if (take > sizeof p->raw - len)
+			return fail(FAIL_PROTOCOL, "%s sent a line longer than %d bytes",
+			    conn_peer(p->c), PROTO_LINE_MAX);
+		memcpy(p->raw + len, in, take);
+		conn_consume(p->c, take);
+		len += take;
+	} while (p->raw[len - 1] != '\n');
+	*len_r = len;
+	return 0;
+}
+
+/* The line without its line ending, for the transcript. */
+static size_t
+without_line_end(const char *raw, size_t len)
+{
+	len--;
+	return len > 0 && raw[len - 1] == '\r' ? len - 1 : len;
+}
+
+/* Reads one line of a listing (p->listing set up when it began): *line_r,
+ * NUL-terminated, unstuffed and without its line ending; returns 1 at the
+ * terminator.  A "." line after a bare LF is data, as in a body
+ * (dotstuff.c), so a listing cannot end early there and have its rest
+ * taken for the next status line. */
 static int
 read_multiline(struct pop3 *p, char **line_r, size_t *len_r)
 {
-	if (proto_read_line(p->c, line_r, len_r) < 0) {
+	size_t n = 0, used, o;
+
+	if (read_raw_line(p, &n) < 0) {
 		p->broken = true;
 		return -1;
 	}
-	if (*len_r > 0 && (*line_r)[0] == '.') {
-		if (*len_r == 1)
-			return 1;
-		(*line_r)++;
-		(*len_r)--;
+	log_transcript("<-", p->raw, without_line_end(p->raw, n));
+	if (memchr(p->raw, '\0', n) != NULL) {
+		p->broken = true;
+		return fail(FAIL_PROTOCOL, "%s sent a NUL byte in a reply", conn_peer(p->c));
 	}
+	o = pop3_unstuff(&p->listing, p->raw, n, p->line, &used);
+	if (p->listing.done)
+		return 1;
+	/* Not the end, so the unstuffer wrote the line's LF last: drop it. */
+	p->line[o - 1] = '\0';
+	*line_r = p->line;
+	*len_r = o - 1;
 	return 0;
 }
 
@@ -207,6 +255,7 @@ capa(struct pop3 *p)
 	if (!st.ok)
 		return 0;	/* an RFC 1939 server: capabilities unknown */
 	p->caps.known = true;
+	pop3_unstuff_init(&p->listing);
 	for (unsigned i = 0; i < CAPA_LINES_MAX; i++) {
 		if ((rc = read_multiline(p, &line, &len)) != 0)
 			return rc < 0 ? -1 : 0;
@@ -421,8 +470,11 @@ listing(struct pop3 *p, const char *cmd, enum failure dflt, char **line_r, size_
 {
 	int rc;
 
-	if (lines == 0 && command(p, cmd, dflt, cmd) < 0)
-		return -1;
+	if (lines == 0) {
+		if (command(p, cmd, dflt, cmd) < 0)
+			return -1;
+		pop3_unstuff_init(&p->listing);
+	}
 	rc = read_multiline(p, line_r, len_r);
 	if (rc == 0 && lines == p->listing_max) {
 		p->broken = true;

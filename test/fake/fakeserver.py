@@ -46,6 +46,7 @@ KEEP_OUTPUT = 1 << 20           # bytes of client stdout/stderr kept for checks
 SINGLE_KEYS = {
     'description', 'client', 'args', 'exit', 'timeout', 'max-time', 'max-rss-kb',
     'config', 'stderr-empty', 'server-timeout', 'split-delay', 'connect',
+    'stderr-max-bytes',
 }
 MULTI_KEYS = {
     'stderr', 'stderr-not', 'received', 'received-not', 'maildir-new', 'maildir-tmp',
@@ -225,6 +226,13 @@ class Scenario:
             if not hm:
                 raise ScenarioError('usage: HUGE SIZE [PREFIX]')
             add('huge', text=rest, size=int(hm.group(1)), prefix=(hm.group(2) or '').encode())
+        elif word == 'LINES':
+            lm = re.fullmatch(r'(\d+)\s(\d+)(?:\s(.*))?', rest)
+            if not lm:
+                raise ScenarioError('usage: LINES COUNT SIZE [PREFIX]')
+            unescape(lm.group(3) or '')            # a bad escape fails here
+            add('lines', text=rest, count=int(lm.group(1)), size=int(lm.group(2)),
+                prefix=lm.group(3) or '')
         elif word == 'SLEEP':
             add('sleep', text=rest, seconds=float(rest))
         elif word == 'CLOSE':
@@ -652,6 +660,20 @@ class Server:
             left -= min(left, len(chunk))
         self.conn.send(b'\r\n')
 
+    def do_lines(self, step):
+        """COUNT lines of PREFIX ({n} is the line number) + SIZE x, streamed."""
+        self.note('%s %d lines: %s<%d x>\\r\\n' % (self.tag('S'), step.count,
+                                                    show(unescape(step.prefix)), step.size))
+        filler, chunk = b'x' * step.size + b'\r\n', []
+        for n in range(1, step.count + 1):
+            chunk.append(unescape(step.prefix.replace('{n}', str(n))) + filler)
+            if len(chunk) * len(filler) >= 65536 or n == step.count:
+                if not self.conn.send(b''.join(chunk)):
+                    self.note('-- client stopped reading after %d of %d lines'
+                              % (n - len(chunk), step.count))
+                    return
+                chunk = []
+
     def do_sleep(self, step):
         self.note('-- sleeping %g s' % step.seconds)
         self.client_done.wait(step.seconds)
@@ -756,6 +778,7 @@ class Client:
         self.rss_how = 'sampled'
         self.killed = False
         self.out = {'stdout': b'', 'stderr': b''}
+        self.total = {'stdout': 0, 'stderr': 0}     # bytes written, kept or not
 
     def run(self, done):
         argv = self.argv
@@ -821,6 +844,7 @@ class Client:
             data = pipe.read1(65536)
             if not data:
                 break
+            self.total[name] += len(data)
             if len(self.out[name]) < KEEP_OUTPUT:
                 self.out[name] += data[:KEEP_OUTPUT - len(self.out[name])]
 
@@ -906,6 +930,10 @@ def check(sc, client, server, client_path, maildir, subst):
     m = SANITIZER_REPORT.search(stderr)
     if m:
         problems.append('sanitizer report on stderr: %s' % show(stderr[m.start():].split('\n')[0]))
+    if 'stderr-max-bytes' in sc.headers and \
+            client.total['stderr'] > int(sc.headers['stderr-max-bytes']):
+        problems.append('stderr holds %d bytes, more than stderr-max-bytes %s'
+                        % (client.total['stderr'], sc.headers['stderr-max-bytes']))
     if sc.headers.get('stderr-empty') == 'yes' and stderr:
         problems.append('stderr should be empty')
     if server.failure:

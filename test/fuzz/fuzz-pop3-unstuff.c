@@ -7,7 +7,12 @@
  *    state as the whole input in one call, and as one byte per call;
  *  - one call writes at most consumed + 1 bytes (a CR held back from the
  *    previous call) and never more than n + 2; it stops right after the
- *    terminator and consumes everything when there is none.
+ *    terminator and consumes everything when there is none;
+ *  - it agrees with a reference written from RFC 1939 without a state
+ *    machine: the input is lines separated by CRLF (a bare CR or LF is
+ *    data), the first line that is exactly "." ends it, any other line
+ *    loses a leading "."; without a terminator its output may lack only a
+ *    last CR it holds back.
  *
  * smtp_stuff:
  *  - any split gives the same output; output fits in 2n + 1;
@@ -89,6 +94,57 @@ same_result(const struct unstuff_result *a, const struct unstuff_result *b)
 	FUZZ_CHECK(memcmp(a->out, b->out, a->out_len) == 0);
 }
 
+/* The rule in its plainest form (see the top of this file). */
+static void
+unstuff_reference(const char *in, size_t n, struct unstuff_result *r)
+{
+	size_t start = 0;
+
+	r->out = malloc(n + 1);
+	r->out_len = 0;
+	r->consumed = n;
+	r->done = false;
+	for (;;) {
+		const char *crlf = memmem(in + start, n - start, "\r\n", 2);
+		size_t end = crlf != NULL ? (size_t)(crlf - in) : n;
+		const char *line = in + start;
+		size_t len = end - start;
+
+		if (crlf != NULL && len == 1 && line[0] == '.') {
+			r->done = true;
+			r->consumed = end + 2;
+			return;
+		}
+		if (len > 0 && line[0] == '.') {
+			line++;
+			len--;
+		}
+		memcpy(r->out + r->out_len, line, len);
+		r->out_len += len;
+		if (crlf == NULL)
+			return;
+		r->out[r->out_len++] = '\n';
+		start = end + 2;
+	}
+}
+
+static void
+same_as_reference(const struct unstuff_result *got, const char *in, size_t n)
+{
+	struct unstuff_result want;
+
+	unstuff_reference(in, n, &want);
+	FUZZ_CHECK(got->done == want.done);
+	FUZZ_CHECK(got->consumed == want.consumed);
+	FUZZ_CHECK(got->out_len <= want.out_len);
+	FUZZ_CHECK(memcmp(got->out, want.out, got->out_len) == 0);
+	if (got->done)
+		FUZZ_CHECK(got->out_len == want.out_len);
+	else if (got->out_len < want.out_len)
+		FUZZ_CHECK(got->out_len + 1 == want.out_len && want.out[got->out_len] == '\r');
+	free(want.out);
+}
+
 static void
 check_unstuff(const char *in, size_t n, size_t split)
 {
@@ -102,6 +158,7 @@ check_unstuff(const char *in, size_t n, size_t split)
 	unstuff_pieces(in, n, cuts, n > 0 ? n - 1 : 0, &bytes);
 	same_result(&whole, &two);
 	same_result(&whole, &bytes);
+	same_as_reference(&whole, in, n);
 	free(whole.out);
 	free(two.out);
 	free(bytes.out);

@@ -268,7 +268,10 @@ test_pop3(void)
 	POP3("empty lines", "\r\n\r\n.\r\n", "\n\n", "", true);
 	POP3("bare CR inside a line kept", "a\rb\r\n.\r\n", "a\rb\n", "", true);
 	POP3("dot CR x", ".\rx\r\n.\r\n", "\rx\n", "", true);
-	POP3("bare LF lines", "a\nb\n.\r\n", "a\nb\n", "", true);
+	/* Only a "." line that follows a CRLF ends the body; after a bare LF
+	 * the dot is data and stays (the server did not stuff it). */
+	POP3("bare LF lines: a dot after a bare LF is data", "a\nb\n.\r\n", "a\nb\n.\n", "",
+	    false);
 	POP3("bytes after the terminator left unconsumed", "a\r\n.\r\n+OK next\r\n", "a\n",
 	    "+OK next\r\n", true);
 	POP3("next response right after an empty body", ".\r\n.\r\n", "", ".\r\n", true);
@@ -280,6 +283,38 @@ test_pop3(void)
 	POP3("8-bit and NUL pass through", "\xff\0\r\n..\0\r\n.\r\n", "\xff\0\n.\0\n", "",
 	    true);
 	POP3("empty input", "", "", "", false);
+}
+
+/*
+ * RFC 1939: only CRLF "." CRLF ends a multi-line response.  Each of these
+ * bodies holds a look-alike in the middle, followed by lines that would
+ * pass for the next status lines; all of it is data, kept byte for byte
+ * (CRLF as LF), and the body ends only at the real terminator.
+ */
+static void
+test_pop3_lookalike_terminators(void)
+{
+	POP3("LF . LF is data", "before\n.\n+OK 2 octets\r\n-ERR fake\r\nafter\r\n.\r\n",
+	    "before\n.\n+OK 2 octets\n-ERR fake\nafter\n", "", true);
+	POP3("CRLF . LF: the dot is stuffing, LF is data",
+	    "before\r\n.\n+OK injected\r\n-ERR injected\r\nafter\r\n.\r\n",
+	    "before\n\n+OK injected\n-ERR injected\nafter\n", "", true);
+	POP3("LF . CRLF is data", "before\n.\r\n+OK injected\r\n-ERR x\r\nafter\r\n.\r\n",
+	    "before\n.\n+OK injected\n-ERR x\nafter\n", "", true);
+	POP3("CR . CRLF is data", "before\r.\r\n+OK x\r\n-ERR y\r\nafter\r\n.\r\n",
+	    "before\r.\n+OK x\n-ERR y\nafter\n", "", true);
+	POP3("CR . LF is data", "a\r.\nb\r\n.\r\n", "a\r.\nb\n", "", true);
+	POP3("LF . LF right at the start: stuffing dot, then data", ".\n+OK\r\n.\r\n",
+	    "\n+OK\n", "", true);
+	POP3("two dots after a bare LF are both kept", "a\n..\r\n.\r\n", "a\n..\n", "", true);
+	POP3("look-alikes and then the end, bytes after it unconsumed",
+	    "x\n.\ny\n.\r\nz\r.\r\n.\r\n+OK next\r\n", "x\n.\ny\n.\nz\r.\n",
+	    "+OK next\r\n", true);
+	POP3("CR CR LF . CRLF ends it (the last CR LF is a CRLF)", "a\r\r\n.\r\nX",
+	    "a\r\n", "X", true);
+	POP3("dot CR CR LF: stuffing dot, a bare CR, a line end", ".\r\r\n.\r\n", "\r\n", "",
+	    true);
+	POP3("LF . CRLF without an end is not done", "a\n.\r\n", "a\n.\n", "", false);
 }
 
 /* Stuffing then unstuffing gives back the lines with LF endings. */
@@ -302,6 +337,7 @@ main(void)
 {
 	test_smtp();
 	test_pop3();
+	test_pop3_lookalike_terminators();
 	test_round_trip();
 	return done_testing();
 }

@@ -193,7 +193,7 @@ static const char session_script[] =
 	/* RETR 1 and RETR 2 pipelined; RETR 3 refused. */
 	"+OK 120 octets\r\n"
 	"From: a\r\n\r\n..leading dot\r\n.x\r\n...\r\nbare\rcr\r\n\r\nend\r\n.\r\n"
-	"+OK\r\nsecond\nbare lf\n.\r\n"
+	"+OK\r\nsecond\nbare lf\r\n.\r\n"
 	"-ERR [SYS/TEMP] message locked\r\n"
 	"+OK deleted\r\n"
 	"+OK bye\r\n";
@@ -356,6 +356,57 @@ test_listing_cap(void)
 	}
 }
 
+static int
+do_capa(struct pop3 *p)
+{
+	const struct pop3_caps *caps = pop3_caps(p);
+
+	return fail(caps->stls && caps->user ? FAIL_NONE : FAIL_USAGE, "STLS %d, USER %d",
+	    caps->stls, caps->user);
+}
+
+static int
+do_uidl_count(struct pop3 *p)
+{
+	struct listing l = { 0 };
+
+	if (pop3_uidl(p, on_uidl, &l) < 0)
+		return -1;
+	return fail(l.n == 2 && strcmp(l.uidls[1], "u2") == 0 ? FAIL_NONE : FAIL_USAGE,
+	    "%d UIDL lines", l.n);
+}
+
+/*
+ * Listings end only at CRLF "." CRLF, like bodies: a "." line after a
+ * bare LF is a line of the listing (for CAPA an unknown capability, for
+ * UIDL a malformed line), never the end with the rest of the listing
+ * then read as the next status line.
+ */
+static void
+test_listing_terminator(void)
+{
+	const char *sent;
+	enum failure cls;
+
+	cls = expect_failure("+OK\r\n+OK\r\nUSER\n.\r\nSTLS\r\n.\r\n", 1, do_capa, &sent);
+	ok(cls == FAIL_NONE, "CAPA: LF . CRLF does not end it (%s)", fail_reason());
+	cls = expect_failure("+OK\r\n+OK\r\nUSER\n.\nSTLS\r\n.\r\n", 0, do_capa, &sent);
+	ok(cls == FAIL_NONE, "CAPA: LF . LF does not end it (%s)", fail_reason());
+	cls = expect_failure("+OK\r\n+OK\r\nUSER\r\n.\nSTLS\r\n.\r\n", 0, do_capa, &sent);
+	ok(cls == FAIL_NONE, "CAPA: CRLF . LF does not end it (%s)", fail_reason());
+	cls = expect_failure("+OK\r\n-ERR\r\n+OK\r\n1 u1\n2 u2\r\n.\r\n", 1,
+	    do_uidl_count, &sent);
+	ok(cls == FAIL_NONE, "UIDL: lines ending in a bare LF are lines (%s)", fail_reason());
+	cls = expect_failure("+OK\r\n-ERR\r\n+OK\r\n1 u1\n.\r\n2 u2\r\n.\r\n", 1,
+	    do_uidl_count, &sent);
+	ok(cls == FAIL_PROTOCOL, "UIDL: a dot line after a bare LF is a malformed line, "
+	    "not the end (%s)", fail_reason());
+	cls = expect_failure("+OK\r\n-ERR\r\n+OK\r\n1 u1\r\n2 u2\r\n..\r\n.\r\n", 0,
+	    do_uidl_count, &sent);
+	ok(cls == FAIL_PROTOCOL, "UIDL: a stuffed dot line is unstuffed to \".\", malformed "
+	    "(%s)", fail_reason());
+}
+
 /* The answer to AUTH PLAIN without an initial response is a go-ahead, or
  * a -ERR classified by its response code like any other. */
 static void
@@ -496,6 +547,7 @@ main(void)
 	test_failures();
 	test_long_line();
 	test_listing_cap();
+	test_listing_terminator();
 	test_plain_go_ahead();
 	return done_testing();
 }
