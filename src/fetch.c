@@ -38,6 +38,7 @@
 
 #include "cred.h"
 #include "fetch.h"
+#include "fetch-plan.h"
 #include "fs.h"
 #include "headerdigest.h"
 #include "log.h"
@@ -61,33 +62,6 @@
  * a server listing thousands of bad messages cannot flood the log. */
 #define SOFT_REPORTS_MAX 10
 
-enum plan {
-	PLAN_NEW,		/* to retrieve */
-	PLAN_RETRIEVED,		/* in the state: delete (delete mode) or leave */
-	PLAN_UNCONFIRMED,	/* in the state, its deletion requested but never
-				 * confirmed: the same message, or a new one with
-				 * the old UIDL? (verify_unconfirmed()) */
-	PLAN_CHANGED,		/* in the state with another size: left alone, an error */
-	PLAN_TOO_BIG,		/* over max_size: left on the server */
-	PLAN_BAD,		/* the listings make it unusable (see problem): left alone */
-};
-
-struct msg {
-	unsigned long num;
-	unsigned long long size;
-	unsigned long long was_size;	/* PLAN_CHANGED: the size in the state */
-	char *uidl;		/* NULL when UIDL did not list the number */
-	const char *problem;	/* why the listings make it unusable, or NULL */
-	bool listed;		/* LIST gave its size */
-	bool deleted;		/* DELE answered +OK */
-	enum plan plan;
-};
-
-struct list_size {
-	unsigned long num;
-	unsigned long long size;
-};
-
 struct batch {
 	struct maildir_msg *files[BATCH_MAX];
 	unsigned char digests[BATCH_MAX][HEADER_DIGEST_SIZE];
@@ -106,11 +80,7 @@ struct run {
 	struct pop3 *pop;
 	unsigned long stat_count;
 	unsigned long long stat_total;
-	struct msg *msgs;		/* sorted by number once the plan is made */
-	size_t count, alloc;
-	struct list_size *sizes;	/* the LIST answer, until joined */
-	size_t nsizes, sizes_alloc;
-	bool prune;			/* the listing was complete and not empty */
+	struct fetch_plan plan;
 	bool rset;			/* RSET answered +OK: no DELE takes effect */
 	struct batch batch;
 	unsigned window;
@@ -160,7 +130,7 @@ interrupted_failure(void)
 /* A failure that concerns one message: reported now (the first
  * SOFT_REPORTS_MAX of them), counted, and the run goes on. */
 static void
-soft_failure(struct run *r, const struct msg *m)
+soft_failure(struct run *r, const struct plan_msg *m)
 {
 	if (r->soft_count < SOFT_REPORTS_MAX)
 		log_error("%s: message %lu%s%s: %s", r->a->name, m->num,
@@ -195,196 +165,16 @@ soft_failure_summary(const struct run *r, int rc)
 
 /* ---- the plan ---- */
 
-static struct msg *
-new_msg(struct run *r, unsigned long num)
-{
-	if (r->count == r->alloc) {
-		r->alloc = r->alloc ? 2 * r->alloc : 256;
-		r->msgs = xrealloc(r->msgs, r->alloc * sizeof *r->msgs);
-	}
-	memset(&r->msgs[r->count], 0, sizeof *r->msgs);
-	r->msgs[r->count].num = num;
-	return &r->msgs[r->count++];
-}
-
-/* The listings are only collected here, in any order; join_listings()
- * makes one message list of them (sorting once, never searching).  An
- * invalid UIDL is checked before anything is copied and only marked: a
- * server may list thousands of 8 kB ones. */
 static void
 on_uidl(void *arg, unsigned long num, const char *uidl, size_t len)
 {
-	struct msg *m = new_msg(arg, num);
-
-	if (uidl_valid(uidl, len))
-		m->uidl = xstrndup(uidl, len);
-	else
-		m->problem = "invalid UIDL (RFC 1939: 1 to 70 characters 0x21-0x7e)";
+	plan_add_uidl(arg, num, uidl, len);
 }
 
 static void
 on_list(void *arg, unsigned long num, unsigned long long size)
 {
-	struct run *r = arg;
-
-	if (r->nsizes == r->sizes_alloc) {
-		r->sizes_alloc = r->sizes_alloc ? 2 * r->sizes_alloc : 256;
-		r->sizes = xrealloc(r->sizes, r->sizes_alloc * sizeof *r->sizes);
-	}
-	r->sizes[r->nsizes++] = (struct list_size){ .num = num, .size = size };
-}
-
-static int
-compare_msg_num(const void *a, const void *b)
-{
-	const struct msg *x = a, *y = b;
-
-	return x->num < y->num ? -1 : x->num > y->num;
-}
-
-static int
-compare_size_num(const void *a, const void *b)
-{
-	const struct list_size *x = a, *y = b;
-
-	return x->num < y->num ? -1 : x->num > y->num;
-}
-
-/* Gives each UIDL line its LIST size (both sorted by number, walked
- * together); a number LIST lacks, or has twice, leaves the size unknown. */
-static void
-attach_sizes(struct run *r)
-{
-	const struct list_size *v = r->sizes;
-	size_t j = 0;
-
-	for (size_t i = 0; i < r->count; i++) {
-		struct msg *m = &r->msgs[i];
-
-		while (j < r->nsizes && v[j].num < m->num)
-			j++;
-		if (j == r->nsizes || v[j].num != m->num) {
-			m->problem = m->problem ? m->problem : "not in the LIST answer";
-			continue;
-		}
-		m->size = v[j].size;
-		m->listed = true;
-		if (j + 1 < r->nsizes && v[j + 1].num == m->num)
-			m->problem = "listed twice by LIST";
-	}
-}
-
-/* A number that LIST shows and UIDL does not: it cannot be identified. */
-static void
-add_unidentified(struct run *r)
-{
-	size_t listed_by_uidl = r->count, i = 0;
-
-	for (size_t j = 0; j < r->nsizes; j++) {
-		const struct list_size *l = &r->sizes[j];
-		struct msg *m;
-
-		if (j > 0 && r->sizes[j - 1].num == l->num)
-			continue;
-		while (i < listed_by_uidl && r->msgs[i].num < l->num)
-			i++;
-		if (i < listed_by_uidl && r->msgs[i].num == l->num)
-			continue;
-		m = new_msg(r, l->num);
-		m->size = l->size;
-		m->listed = true;
-		m->problem = "no UIDL from the server";
-	}
-}
-
-/* qsort() with n == 0 may get a NULL base, which C does not allow. */
-static void
-sort_array(void *base, size_t n, size_t size, int (*compare)(const void *, const void *))
-{
-	if (n > 1)
-		qsort(base, n, size, compare);
-}
-
-static void
-join_listings(struct run *r)
-{
-	size_t n = r->count;
-
-	sort_array(r->msgs, r->count, sizeof *r->msgs, compare_msg_num);
-	sort_array(r->sizes, r->nsizes, sizeof *r->sizes, compare_size_num);
-	for (size_t i = 1; i < n; i++)
-		if (r->msgs[i].num == r->msgs[i - 1].num)
-			r->msgs[i].problem = r->msgs[i - 1].problem =
-			    "UIDL listed the number twice";
-	attach_sizes(r);
-	add_unidentified(r);
-	if (r->count > n)
-		sort_array(r->msgs, r->count, sizeof *r->msgs, compare_msg_num);
-	free(r->sizes);
-	r->sizes = NULL;
-	r->nsizes = r->sizes_alloc = 0;
-}
-
-static int
-compare_uidl_ptr(const void *a, const void *b)
-{
-	const struct msg *x = *(struct msg *const *)a, *y = *(struct msg *const *)b;
-
-	return strcmp(x->uidl ? x->uidl : "", y->uidl ? y->uidl : "");
-}
-
-/* RFC 1939 promises unique ids; a server that repeats one cannot be trusted
- * with either message, so both are left alone. */
-static void
-mark_duplicates(struct run *r)
-{
-	struct msg **v;
-
-	if (r->count == 0)
-		return;
-	v = xcalloc(r->count, sizeof *v);
-	for (size_t i = 0; i < r->count; i++)
-		v[i] = &r->msgs[i];
-	sort_array(v, r->count, sizeof *v, compare_uidl_ptr);
-	for (size_t i = 1; i < r->count; i++) {
-		if (v[i]->uidl != NULL && v[i - 1]->uidl != NULL &&
-		    strcmp(v[i]->uidl, v[i - 1]->uidl) == 0)
-			v[i]->problem = v[i - 1]->problem = "duplicate UIDL";
-	}
-	free(v);
-}
-
-/* A message the state does not know: retrieve it, unless it is too big. */
-static enum plan
-plan_new(const struct run *r, const struct msg *m)
-{
-	return r->a->max_size > 0 && m->size > r->a->max_size ? PLAN_TOO_BIG : PLAN_NEW;
-}
-
-/* A message the state knows, by the entry's size. */
-static enum plan
-plan_known(struct msg *m, const struct uidl_entry *e)
-{
-	if (e->size == m->size)
-		return PLAN_RETRIEVED;
-	m->was_size = e->size;
-	return PLAN_CHANGED;
-}
-
-static void
-classify(struct run *r, struct msg *m)
-{
-	/* Looked up even when unusable: an entry still listed is not pruned. */
-	struct uidl_entry *e = m->uidl != NULL ? uidlset_lookup(r->known, m->uidl) : NULL;
-
-	if (m->problem != NULL)
-		m->plan = PLAN_BAD;
-	else if (e == NULL)
-		m->plan = plan_new(r, m);
-	else if (e->delete_requested)
-		m->plan = PLAN_UNCONFIRMED;
-	else
-		m->plan = plan_known(m, e);
+	plan_add_size(arg, num, size);
 }
 
 /* Each message the plan leaves alone is reported: a configured skip
@@ -392,8 +182,8 @@ classify(struct run *r, struct msg *m)
 static void
 report_plan_problems(struct run *r)
 {
-	for (size_t i = 0; i < r->count; i++) {
-		struct msg *m = &r->msgs[i];
+	for (size_t i = 0; i < r->plan.count; i++) {
+		struct plan_msg *m = &r->plan.msgs[i];
 
 		switch (m->plan) {
 		case PLAN_BAD:
@@ -418,22 +208,10 @@ report_plan_problems(struct run *r)
 }
 
 /* A server that renumbered its UIDLs makes every message look new: a
- * second copy of the whole mailbox.  Recognised by its sizes, refused. */
+ * second copy of the whole mailbox.  Refused, and the state kept. */
 static int
-check_uidl_reset(struct run *r)
+refuse_reset(struct run *r)
 {
-	unsigned long long *sizes = xcalloc(r->count + 1, sizeof *sizes);
-	size_t n = 0;
-	bool reset;
-
-	for (size_t i = 0; i < r->count; i++)
-		if (r->msgs[i].listed)
-			sizes[n++] = r->msgs[i].size;
-	reset = uidlset_reset_suspected(r->known, sizes, n);
-	free(sizes);
-	if (!reset)
-		return 0;
-	r->prune = false;	/* the state is what lets the user decide */
 	fail(FAIL_PROTOCOL, "the server's UIDLs all changed (a UIDL reset?); nothing "
 	    "fetched; to fetch everything again remove %s", uidl_state_path(r->state));
 	if (!r->list)
@@ -448,25 +226,19 @@ make_plan(struct run *r)
 {
 	if (pop3_stat(r->pop, &r->stat_count, &r->stat_total) < 0)
 		return -1;
-	if (pop3_uidl(r->pop, on_uidl, r) < 0)
+	if (pop3_uidl(r->pop, on_uidl, &r->plan) < 0)
 		return fail_context("UIDL (needed to never fetch a message twice)");
-	if (pop3_list(r->pop, on_list, r) < 0)
+	if (pop3_list(r->pop, on_list, &r->plan) < 0)
 		return -1;
-	join_listings(r);
-	mark_duplicates(r);
-	for (size_t i = 0; i < r->count; i++)
-		classify(r, &r->msgs[i]);
-	/* An empty listing proves nothing: a server that shows nothing for a
-	 * moment must not make the state forget what was retrieved. */
-	r->prune = r->count > 0;
-	return check_uidl_reset(r);
+	plan_make(&r->plan, r->known);
+	return r->plan.reset ? refuse_reset(r) : 0;
 }
 
 /* ---- deletions never confirmed ---- */
 
 /* 2 * size + BODY_SLACK (saturating), and never more than max_size. */
 static unsigned long long
-body_limit(const struct run *r, const struct msg *m)
+body_limit(const struct run *r, const struct plan_msg *m)
 {
 	unsigned long long limit = ULLONG_MAX;
 
@@ -503,7 +275,7 @@ top_sink(void *arg, const char *p, size_t n)
  * nothing tells them apart (no digest, no TOP: then plan_known() judges by
  * the size, and a changed size leaves it alone), -1 on failure. */
 static int
-same_message(struct run *r, const struct msg *m, const struct uidl_entry *e)
+same_message(struct run *r, const struct plan_msg *m, const struct uidl_entry *e)
 {
 	struct top_sink k = { .left = body_limit(r, m), .num = m->num };
 	const struct pop3_caps *caps = pop3_caps(r->pop);
@@ -529,60 +301,41 @@ same_message(struct run *r, const struct msg *m, const struct uidl_entry *e)
  * effect (the same message, retrieved: known again), or it did and the
  * server gave the UIDL to a new message (forgotten: retrieved as new). */
 static int
-settle_unconfirmed(struct run *r, struct msg *m)
+settle_unconfirmed(struct run *r, struct plan_msg *m)
 {
-	struct uidl_entry e = *uidlset_find(r->known, m->uidl);
-	int same = same_message(r, m, &e);
+	int same = same_message(r, m, uidlset_find(r->known, m->uidl));
 
 	if (same < 0)
 		return -1;
-	if (!same) {
+	if (!same)
 		log_info("%s: message %lu: UIDL %s now names another message than the one "
 		    "deleted; retrieving it", r->a->name, m->num, m->uidl);
-		uidlset_forget(r->known, m->uidl);
-		m->plan = plan_new(r, m);
-		return 0;
-	}
-	m->plan = plan_known(m, &e);
-	if (m->plan == PLAN_RETRIEVED)	/* QUIT never took effect: just retrieved */
-		uidlset_find(r->known, m->uidl)->delete_requested = false;
+	plan_settle(m, r->known, same, r->a->max_size);
 	return 0;
 }
 
 static int
 verify_unconfirmed(struct run *r)
 {
-	for (size_t i = 0; i < r->count; i++)
-		if (r->msgs[i].plan == PLAN_UNCONFIRMED && settle_unconfirmed(r, &r->msgs[i]) < 0)
+	for (size_t i = 0; i < r->plan.count; i++) {
+		struct plan_msg *m = &r->plan.msgs[i];
+
+		if (m->plan == PLAN_UNCONFIRMED && settle_unconfirmed(r, m) < 0)
 			return -1;
+	}
 	return 0;
 }
 
 /* ---- --list ---- */
 
-static const char *
-plan_word(const struct msg *m)
-{
-	switch (m->plan) {
-	case PLAN_NEW:		return "new";
-	case PLAN_RETRIEVED:	return "retrieved";
-	case PLAN_UNCONFIRMED:	return "unconfirmed";
-	case PLAN_CHANGED:	return "changed";
-	case PLAN_TOO_BIG:	return "too-big";
-	case PLAN_BAD:		return "bad-uidl";
-	}
-	return "?";
-}
-
 static int
 print_list(struct run *r)
 {
 	printf("%lu messages, %llu octets\n", r->stat_count, r->stat_total);
-	for (size_t i = 0; i < r->count; i++) {
-		const struct msg *m = &r->msgs[i];
-		bool show = m->uidl != NULL && uidl_valid(m->uidl, strlen(m->uidl));
-
-		printf("%lu %llu %s %s\n", m->num, m->size, show ? m->uidl : "-", plan_word(m));
+	for (size_t i = 0; i < r->plan.count; i++) {
+		const struct plan_msg *m = &r->plan.msgs[i];
+		printf("%lu %llu %s %s\n", m->num, m->size, m->uidl ? m->uidl : "-",
+		    plan_word(m->plan));
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		return fail(FAIL_IO, "cannot write the listing");
@@ -601,15 +354,15 @@ delete_messages(struct run *r, const size_t *idx, size_t n)
 
 	while (done < n) {
 		while (sent < n && sent - done < r->window)
-			if (pop3_send_dele(r->pop, r->msgs[idx[sent++]].num) < 0)
+			if (pop3_send_dele(r->pop, r->plan.msgs[idx[sent++]].num) < 0)
 				return -1;
 		rc = pop3_read_dele(r->pop);
 		if (rc < 0)
 			return -1;
 		if (rc == POP3_REFUSED) {
-			soft_failure(r, &r->msgs[idx[done]]);
+			soft_failure(r, &r->plan.msgs[idx[done]]);
 		} else {
-			r->msgs[idx[done]].deleted = true;
+			r->plan.msgs[idx[done]].deleted = true;
 			r->deleted++;
 		}
 		done++;
@@ -620,11 +373,11 @@ delete_messages(struct run *r, const size_t *idx, size_t n)
 static int
 delete_retrieved(struct run *r)
 {
-	size_t *idx = xcalloc(r->count + 1, sizeof *idx), n = 0;
+	size_t *idx = xcalloc(r->plan.count + 1, sizeof *idx), n = 0;
 	int rc;
 
-	for (size_t i = 0; i < r->count; i++)
-		if (r->msgs[i].plan == PLAN_RETRIEVED)
+	for (size_t i = 0; i < r->plan.count; i++)
+		if (r->plan.msgs[i].plan == PLAN_RETRIEVED)
 			idx[n++] = i;
 	rc = delete_messages(r, idx, n);
 	free(idx);
@@ -638,9 +391,9 @@ forget_deleted(struct run *r)
 {
 	if (r->rset)
 		return;
-	for (size_t i = 0; i < r->count; i++)
-		if (r->msgs[i].deleted)
-			uidlset_forget(r->known, r->msgs[i].uidl);
+	for (size_t i = 0; i < r->plan.count; i++)
+		if (r->plan.msgs[i].deleted)
+			uidlset_forget(r->known, r->plan.msgs[i].uidl);
 }
 
 /* ---- retrieval ---- */
@@ -660,7 +413,7 @@ batch_journal(struct run *r, struct batch *b)
 	long long now = (long long)time(NULL);
 
 	for (size_t i = 0; i < b->n; i++) {
-		const struct msg *m = &r->msgs[b->msgs[i]];
+		const struct plan_msg *m = &r->plan.msgs[b->msgs[i]];
 
 		e[i] = (struct uidl_entry){ .uidl = m->uidl, .size = m->size, .fetched = now,
 			.file = (char *)maildir_msg_name(b->files[i]), .has_digest = true };
@@ -682,7 +435,7 @@ batch_rename(struct run *r, struct batch *b, int *rc_r)
 		if (maildir_msg_committed(b->files[i]))
 			committed++;
 		else
-			uidlset_forget(r->known, r->msgs[b->msgs[i]].uidl);
+			uidlset_forget(r->known, r->plan.msgs[b->msgs[i]].uidl);
 	}
 	return committed;
 }
@@ -714,7 +467,7 @@ batch_commit(struct run *r)
 /* Where one RETR body goes, and how much of it may come. */
 struct body_sink {
 	const struct run *r;
-	const struct msg *m;
+	const struct plan_msg *m;
 	struct maildir_msg *file;
 	struct header_digest digest;
 	unsigned long long limit;
@@ -745,7 +498,7 @@ static int
 retrieve_one(struct run *r, size_t i)
 {
 	struct batch *b = &r->batch;
-	struct body_sink k = { .r = r, .m = &r->msgs[i], .limit = body_limit(r, &r->msgs[i]) };
+	struct body_sink k = { .r = r, .m = &r->plan.msgs[i], .limit = body_limit(r, &r->plan.msgs[i]) };
 	int rc;
 
 	if (maildir_msg_begin(r->md, &k.file) < 0)
@@ -758,7 +511,7 @@ retrieve_one(struct run *r, size_t i)
 		header_digest_abort(&k.digest);
 		maildir_msg_free(k.file);
 		if (rc == POP3_REFUSED)
-			soft_failure(r, &r->msgs[i]);
+			soft_failure(r, &r->plan.msgs[i]);
 		return rc < 0 ? -1 : 0;
 	}
 	r->bytes += maildir_msg_size(k.file);
@@ -776,7 +529,7 @@ retrieve_batch(struct run *r, const size_t *idx, size_t n)
 
 	for (; done < n; done++) {
 		while (sent < n && sent - done < r->window && !got_signal)
-			if (pop3_send_retr(r->pop, r->msgs[idx[sent++]].num) < 0)
+			if (pop3_send_retr(r->pop, r->plan.msgs[idx[sent++]].num) < 0)
 				return -1;
 		if (done == sent)
 			break;		/* interrupted, nothing in flight */
@@ -789,11 +542,11 @@ retrieve_batch(struct run *r, const size_t *idx, size_t n)
 static int
 retrieve_new(struct run *r)
 {
-	size_t *idx = xcalloc(r->count + 1, sizeof *idx), n = 0;
+	size_t *idx = xcalloc(r->plan.count + 1, sizeof *idx), n = 0;
 	int rc = 0;
 
-	for (size_t i = 0; i < r->count; i++)
-		if (r->msgs[i].plan == PLAN_NEW)
+	for (size_t i = 0; i < r->plan.count; i++)
+		if (r->plan.msgs[i].plan == PLAN_NEW)
 			idx[n++] = i;
 	for (size_t at = 0; at < n && rc == 0 && !got_signal; at += BATCH_MAX) {
 		size_t len = n - at < BATCH_MAX ? n - at : BATCH_MAX;
@@ -841,9 +594,9 @@ journal_deletions(struct run *r)
 	size_t n = 0;
 	int rc;
 
-	for (size_t i = 0; i < r->count; i++)
-		if (r->msgs[i].deleted)
-			uidls[n++] = r->msgs[i].uidl;
+	for (size_t i = 0; i < r->plan.count; i++)
+		if (r->plan.msgs[i].deleted)
+			uidls[n++] = r->plan.msgs[i].uidl;
 	rc = uidl_journal_deletes(r->state, uidls, n);
 	free(uidls);
 	if (rc == 0)
@@ -992,7 +745,7 @@ close_run(struct run *r, int rc)
 	bool failed = rc < 0;
 
 	fail_save(&first);
-	if (r->state != NULL && !r->list && uidl_save(r->state, r->prune) < 0) {
+	if (r->state != NULL && !r->list && uidl_save(r->state, r->plan.prune) < 0) {
 		if (!failed)
 			rc = -1;
 		else
@@ -1003,17 +756,15 @@ close_run(struct run *r, int rc)
 	pop3_close(r->pop);
 	uidl_close(r->state);
 	maildir_close(r->md);
-	for (size_t i = 0; i < r->count; i++)
-		free(r->msgs[i].uidl);
-	free(r->msgs);
-	free(r->sizes);
+	plan_free(&r->plan);
 	return rc;
 }
 
 int
 fetch_account(const struct account *a, const struct fetch_options *o)
 {
-	struct run r = { .a = a, .list = o->list, .window = 1 };
+	struct run r = { .a = a, .list = o->list, .window = 1,
+		.plan = { .max_size = a->max_size } };
 	int rc;
 
 	r.keep = o->keep >= 0 ? o->keep != 0 : a->keep;

@@ -1,0 +1,269 @@
+/*
+ * Fetch planning.  The listings are collected as they come and joined once
+ * (sort by number, walk together), never searched per line: a mailbox of
+ * 200,000 messages listed backwards plans in n log n.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fetch-plan.h"
+#include "xalloc.h"
+
+static struct plan_msg *
+new_msg(struct fetch_plan *p, unsigned long num)
+{
+	struct plan_msg *m;
+
+	p->msgs = xgrow(p->msgs, &p->alloc, p->count + 1, sizeof *p->msgs);
+	m = &p->msgs[p->count++];
+	memset(m, 0, sizeof *m);
+	m->num = num;
+	return m;
+}
+
+void
+plan_add_uidl(struct fetch_plan *p, unsigned long num, const char *uidl, size_t len)
+{
+	struct plan_msg *m = new_msg(p, num);
+
+	if (uidl_valid(uidl, len))
+		m->uidl = xstrndup(uidl, len);
+	else
+		m->problem = "invalid UIDL (RFC 1939: 1 to 70 characters 0x21-0x7e)";
+}
+
+void
+plan_add_size(struct fetch_plan *p, unsigned long num, unsigned long long size)
+{
+	p->sizes = xgrow(p->sizes, &p->sizes_alloc, p->nsizes + 1, sizeof *p->sizes);
+	p->sizes[p->nsizes++] = (struct plan_size){ .num = num, .size = size };
+}
+
+/* ---- joining the listings ---- */
+
+static int
+compare_msg_num(const void *a, const void *b)
+{
+	const struct plan_msg *x = a, *y = b;
+
+	return x->num < y->num ? -1 : x->num > y->num;
+}
+
+static int
+compare_size_num(const void *a, const void *b)
+{
+	const struct plan_size *x = a, *y = b;
+
+	return x->num < y->num ? -1 : x->num > y->num;
+}
+
+/* qsort() with n == 0 may get a NULL base, which C does not allow. */
+static void
+sort_array(void *base, size_t n, size_t size, int (*compare)(const void *, const void *))
+{
+	if (n > 1)
+		qsort(base, n, size, compare);
+}
+
+/* Gives each UIDL line its LIST size (both sorted by number, walked
+ * together); a number LIST lacks, or has twice, leaves the size unknown. */
+static void
+attach_sizes(struct fetch_plan *p)
+{
+	const struct plan_size *v = p->sizes;
+	size_t j = 0;
+
+	for (size_t i = 0; i < p->count; i++) {
+		struct plan_msg *m = &p->msgs[i];
+
+		while (j < p->nsizes && v[j].num < m->num)
+			j++;
+		if (j == p->nsizes || v[j].num != m->num) {
+			m->problem = m->problem ? m->problem : "not in the LIST answer";
+			continue;
+		}
+		m->size = v[j].size;
+		m->listed = true;
+		if (j + 1 < p->nsizes && v[j + 1].num == m->num)
+			m->problem = "listed twice by LIST";
+	}
+}
+
+/* A number that LIST shows and UIDL does not: it cannot be identified. */
+static void
+add_unidentified(struct fetch_plan *p)
+{
+	size_t listed_by_uidl = p->count, i = 0;
+
+	for (size_t j = 0; j < p->nsizes; j++) {
+		const struct plan_size *l = &p->sizes[j];
+		struct plan_msg *m;
+
+		if (j > 0 && p->sizes[j - 1].num == l->num)
+			continue;
+		while (i < listed_by_uidl && p->msgs[i].num < l->num)
+			i++;
+		if (i < listed_by_uidl && p->msgs[i].num == l->num)
+			continue;
+		m = new_msg(p, l->num);
+		m->size = l->size;
+		m->listed = true;
+		m->problem = "no UIDL from the server";
+	}
+}
+
+static void
+join_listings(struct fetch_plan *p)
+{
+	size_t n = p->count;
+
+	sort_array(p->msgs, p->count, sizeof *p->msgs, compare_msg_num);
+	sort_array(p->sizes, p->nsizes, sizeof *p->sizes, compare_size_num);
+	for (size_t i = 1; i < n; i++)
+		if (p->msgs[i].num == p->msgs[i - 1].num)
+			p->msgs[i].problem = p->msgs[i - 1].problem =
+			    "UIDL listed the number twice";
+	attach_sizes(p);
+	add_unidentified(p);
+	if (p->count > n)
+		sort_array(p->msgs, p->count, sizeof *p->msgs, compare_msg_num);
+	free(p->sizes);
+	p->sizes = NULL;
+	p->nsizes = p->sizes_alloc = 0;
+}
+
+static int
+compare_uidl_ptr(const void *a, const void *b)
+{
+	const struct plan_msg *x = *(struct plan_msg *const *)a;
+	const struct plan_msg *y = *(struct plan_msg *const *)b;
+
+	return strcmp(x->uidl ? x->uidl : "", y->uidl ? y->uidl : "");
+}
+
+/* RFC 1939 promises unique ids; a server that repeats one cannot be trusted
+ * with either message, so both are left alone. */
+static void
+mark_duplicates(struct fetch_plan *p)
+{
+	struct plan_msg **v;
+
+	if (p->count == 0)
+		return;
+	v = xcalloc(p->count, sizeof *v);
+	for (size_t i = 0; i < p->count; i++)
+		v[i] = &p->msgs[i];
+	sort_array(v, p->count, sizeof *v, compare_uidl_ptr);
+	for (size_t i = 1; i < p->count; i++) {
+		if (v[i]->uidl != NULL && v[i - 1]->uidl != NULL &&
+		    strcmp(v[i]->uidl, v[i - 1]->uidl) == 0)
+			v[i]->problem = v[i - 1]->problem = "duplicate UIDL";
+	}
+	free(v);
+}
+
+/* ---- classifying ---- */
+
+/* A message the state does not know: retrieve it, unless it is too big. */
+static enum plan
+plan_new(const struct plan_msg *m, unsigned long long max_size)
+{
+	return max_size > 0 && m->size > max_size ? PLAN_TOO_BIG : PLAN_NEW;
+}
+
+/* A message the state knows, judged by the entry's size. */
+static enum plan
+plan_known(struct plan_msg *m, const struct uidl_entry *e)
+{
+	if (e->size == m->size)
+		return PLAN_RETRIEVED;
+	m->was_size = e->size;
+	return PLAN_CHANGED;
+}
+
+static void
+classify(struct plan_msg *m, struct uidl_set *known, unsigned long long max_size)
+{
+	/* Looked up even when unusable: an entry still listed is not pruned. */
+	struct uidl_entry *e = m->uidl != NULL ? uidlset_lookup(known, m->uidl) : NULL;
+
+	if (m->problem != NULL)
+		m->plan = PLAN_BAD;
+	else if (e == NULL)
+		m->plan = plan_new(m, max_size);
+	else if (e->delete_requested)
+		m->plan = PLAN_UNCONFIRMED;
+	else
+		m->plan = plan_known(m, e);
+}
+
+/* A server that renumbered its UIDLs makes every message look new: a
+ * second copy of the whole mailbox.  Recognised by its sizes. */
+static bool
+looks_reset(const struct fetch_plan *p, struct uidl_set *known)
+{
+	unsigned long long *sizes = xcalloc(p->count + 1, sizeof *sizes);
+	size_t n = 0;
+	bool reset;
+
+	for (size_t i = 0; i < p->count; i++)
+		if (p->msgs[i].listed)
+			sizes[n++] = p->msgs[i].size;
+	reset = uidlset_reset_suspected(known, sizes, n);
+	free(sizes);
+	return reset;
+}
+
+void
+plan_make(struct fetch_plan *p, struct uidl_set *known)
+{
+	join_listings(p);
+	mark_duplicates(p);
+	for (size_t i = 0; i < p->count; i++)
+		classify(&p->msgs[i], known, p->max_size);
+	/* An empty listing proves nothing: a server that shows nothing for a
+	 * moment must not make the state forget what was retrieved; nor does
+	 * a listing that looks renumbered (the state lets the user decide). */
+	p->reset = looks_reset(p, known);
+	p->prune = p->count > 0 && !p->reset;
+}
+
+void
+plan_settle(struct plan_msg *m, struct uidl_set *known, bool same,
+	unsigned long long max_size)
+{
+	struct uidl_entry *e = uidlset_find(known, m->uidl);
+
+	if (!same) {
+		uidlset_forget(known, m->uidl);
+		m->plan = plan_new(m, max_size);
+		return;
+	}
+	m->plan = plan_known(m, e);
+	if (m->plan == PLAN_RETRIEVED)	/* QUIT never took effect: just retrieved */
+		e->delete_requested = false;
+}
+
+const char *
+plan_word(enum plan plan)
+{
+	switch (plan) {
+	case PLAN_NEW:		return "new";
+	case PLAN_RETRIEVED:	return "retrieved";
+	case PLAN_UNCONFIRMED:	return "unconfirmed";
+	case PLAN_CHANGED:	return "changed";
+	case PLAN_TOO_BIG:	return "too-big";
+	case PLAN_BAD:		return "bad-uidl";
+	}
+	return "?";
+}
+
+void
+plan_free(struct fetch_plan *p)
+{
+	for (size_t i = 0; i < p->count; i++)
+		free(p->msgs[i].uidl);
+	free(p->msgs);
+	free(p->sizes);
+	memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,221 @@
+/*
+ * Fetch planning as tables: the server's UIDL and LIST lines and the known
+ * entries go in, each message's plan (and why it is unusable) comes out;
+ * then the UIDL-reset heuristic at its edges, and how an unconfirmed
+ * deletion is settled.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fetch-plan.h"
+#include "tap.h"
+
+#define ROWS_MAX 12
+
+struct known {
+	const char *uidl;
+	unsigned long long size;
+	bool delete_requested;
+};
+
+struct plan_case {
+	const char *name;
+	const char *uidl[ROWS_MAX];	/* "NUM UIDL" lines */
+	const char *list[ROWS_MAX];	/* "NUM SIZE" lines */
+	struct known known[ROWS_MAX];
+	unsigned long long max_size;
+	const char *want;		/* "NUM:word" for each message, in order */
+	bool prune, reset;
+};
+
+#define K(u, s) { (u), (s), false }	/* known, retrieved */
+#define D(u, s) { (u), (s), true }	/* known, its deletion unconfirmed */
+
+static const struct plan_case cases[] = {
+	{ "new, retrieved, changed, unconfirmed",
+	  { "1 a", "2 b", "3 c", "4 d" }, { "1 10", "2 20", "3 30", "4 40" },
+	  { K("b", 20), K("c", 31), D("d", 40) }, 0,
+	  "1:new 2:retrieved 3:changed 4:unconfirmed", true, false },
+	{ "over max_size: too-big, known ones stay known",
+	  { "1 a", "2 b" }, { "1 5000", "2 6000" }, { K("b", 6000) }, 4000,
+	  "1:too-big 2:retrieved", true, false },
+	{ "listings in any order", { "3 c", "1 a", "2 b" }, { "2 2", "3 3", "1 1" }, { K(NULL, 0) },
+	  0, "1:new 2:new 3:new", true, false },
+	{ "an invalid UIDL", { "1 a b", "2 b" }, { "1 1", "2 2" }, { K(NULL, 0) }, 0,
+	  "1:bad-uidl 2:new", true, false },
+	{ "a duplicate UIDL: both left alone", { "1 x", "2 x", "3 y" },
+	  { "1 1", "2 2", "3 3" }, { K(NULL, 0) }, 0, "1:bad-uidl 2:bad-uidl 3:new", true, false },
+	{ "UIDL lists a number twice", { "1 a", "1 b", "2 c" }, { "1 1", "2 2" }, { K(NULL, 0) }, 0,
+	  "1:bad-uidl 1:bad-uidl 2:new", true, false },
+	{ "a number LIST lacks", { "1 a", "2 b" }, { "1 1" }, { K(NULL, 0) }, 0,
+	  "1:new 2:bad-uidl", true, false },
+	{ "a number UIDL lacks", { "1 a" }, { "1 1", "2 2" }, { K(NULL, 0) }, 0,
+	  "1:new 2:bad-uidl", true, false },
+	{ "LIST lists a number twice", { "1 a", "2 b" }, { "1 1", "1 1", "2 2" }, { K(NULL, 0) }, 0,
+	  "1:bad-uidl 2:new", true, false },
+	{ "an empty listing prunes nothing", { NULL }, { NULL }, { K("a", 1), K("b", 2) }, 0,
+	  "", false, false },
+	{ "all UIDLs new, same sizes: a reset", { "1 x", "2 y", "3 z" },
+	  { "1 300", "2 100", "3 100" }, { K("a", 100), K("b", 100), K("c", 300) }, 0,
+	  "1:new 2:new 3:new", false, true },
+	{ "one UIDL still known: no reset", { "1 a", "2 y", "3 z" },
+	  { "1 100", "2 100", "3 300" }, { K("a", 100), K("b", 100), K("c", 300) }, 0,
+	  "1:retrieved 2:new 3:new", true, false },
+	{ "a size matches one entry only: no reset", { "1 x", "2 y", "3 z" },
+	  { "1 100", "2 300", "3 8" }, { K("a", 100), K("b", 100), K("c", 300) }, 0,
+	  "1:new 2:new 3:new", true, false },
+	{ "one entry known: never a reset", { "1 x" }, { "1 100" }, { K("a", 100) }, 0,
+	  "1:new", true, false },
+	{ "9 of 10 sizes: a reset", { "1 p", "2 q", "3 r", "4 s", "5 t", "6 u", "7 v", "8 w",
+	  "9 x" }, { "1 1", "2 2", "3 3", "4 4", "5 5", "6 6", "7 7", "8 8", "9 9" },
+	  { K("a", 1), K("b", 2), K("c", 3), K("d", 4), K("e", 5), K("f", 6), K("g", 7),
+	    K("h", 8), K("i", 9), K("j", 10) }, 0,
+	  "1:new 2:new 3:new 4:new 5:new 6:new 7:new 8:new 9:new", false, true },
+	{ "8 of 10 sizes: new mail", { "1 p", "2 q", "3 r", "4 s", "5 t", "6 u", "7 v", "8 w" },
+	  { "1 1", "2 2", "3 3", "4 4", "5 5", "6 6", "7 7", "8 8" },
+	  { K("a", 1), K("b", 2), K("c", 3), K("d", 4), K("e", 5), K("f", 6), K("g", 7),
+	    K("h", 8), K("i", 9), K("j", 10) }, 0,
+	  "1:new 2:new 3:new 4:new 5:new 6:new 7:new 8:new", true, false },
+};
+
+static void
+add_known(struct uidl_set *set, const struct known *k)
+{
+	for (size_t i = 0; i < ROWS_MAX && k[i].uidl != NULL; i++) {
+		struct uidl_entry e = { .uidl = strdup(k[i].uidl), .file = strdup("1.M1P1Q1R1.h"),
+			.size = k[i].size, .delete_requested = k[i].delete_requested };
+
+		uidlset_add(set, &e);
+	}
+}
+
+static void
+feed(struct fetch_plan *p, const struct plan_case *c)
+{
+	for (size_t i = 0; i < ROWS_MAX && c->uidl[i] != NULL; i++) {
+		const char *rest = strchr(c->uidl[i], ' ') + 1;
+
+		plan_add_uidl(p, strtoul(c->uidl[i], NULL, 10), rest, strlen(rest));
+	}
+	for (size_t i = 0; i < ROWS_MAX && c->list[i] != NULL; i++)
+		plan_add_size(p, strtoul(c->list[i], NULL, 10),
+		    strtoull(strchr(c->list[i], ' ') + 1, NULL, 10));
+}
+
+static void
+summarize(const struct fetch_plan *p, char *out, size_t size)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < p->count && o < size; i++)
+		o += (size_t)snprintf(out + o, size - o, "%s%lu:%s", i ? " " : "", p->msgs[i].num,
+		    plan_word(p->msgs[i].plan));
+}
+
+static void
+test_cases(void)
+{
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		const struct plan_case *c = &cases[i];
+		struct fetch_plan p = { .max_size = c->max_size };
+		struct uidl_set set = { 0 };
+		char got[512];
+
+		add_known(&set, c->known);
+		feed(&p, c);
+		plan_make(&p, &set);
+		summarize(&p, got, sizeof got);
+		is_str(got, c->want, "%s", c->name);
+		ok(p.prune == c->prune && p.reset == c->reset, "%s: prune %d, reset %d", c->name,
+		    c->prune, c->reset);
+		plan_free(&p);
+		uidlset_free(&set);
+	}
+}
+
+/* The problem named for each kind of unusable message. */
+static void
+test_problems(void)
+{
+	struct fetch_plan p = { 0 };
+	struct uidl_set set = { 0 };
+
+	plan_add_uidl(&p, 1, "x", 1);
+	plan_add_uidl(&p, 2, "x", 1);
+	plan_add_uidl(&p, 3, "\x01", 1);
+	plan_add_uidl(&p, 4, "z", 1);
+	plan_add_size(&p, 1, 1);
+	plan_add_size(&p, 2, 1);
+	plan_add_size(&p, 3, 1);
+	plan_add_size(&p, 5, 1);
+	plan_make(&p, &set);
+	ok(p.count == 5, "five messages");
+	is_str(p.msgs[0].problem, "duplicate UIDL", "a repeated UIDL");
+	ok(strncmp(p.msgs[2].problem, "invalid UIDL", 12) == 0 && p.msgs[2].uidl == NULL,
+	    "an invalid UIDL is named and never copied");
+	is_str(p.msgs[3].problem, "not in the LIST answer", "no size");
+	is_str(p.msgs[4].problem, "no UIDL from the server", "no UIDL");
+	plan_free(&p);
+	uidlset_free(&set);
+}
+
+/* Every listed entry is marked seen, so only the others are pruned. */
+static void
+test_seen(void)
+{
+	struct known k[] = { K("a", 1), K("b", 2), K(NULL, 0) };
+	struct fetch_plan p = { 0 };
+	struct uidl_set set = { 0 };
+
+	add_known(&set, k);
+	plan_add_uidl(&p, 1, "a", 1);
+	plan_add_size(&p, 1, 1);
+	plan_make(&p, &set);
+	uidlset_compact(&set, true);
+	ok(set.count == 1 && strcmp(set.entries[0].uidl, "a") == 0, "the listed entry is "
+	    "seen, the other pruned");
+	plan_free(&p);
+	uidlset_free(&set);
+}
+
+/* An unconfirmed deletion, settled either way. */
+static void
+test_settle(void)
+{
+	struct known k[] = { D("a", 10), D("b", 10), D("c", 10),
+		K(NULL, 0) };
+	struct fetch_plan p = { 0 };
+	struct uidl_set set = { 0 };
+
+	add_known(&set, k);
+	plan_add_uidl(&p, 1, "a", 1);
+	plan_add_uidl(&p, 2, "b", 1);
+	plan_add_uidl(&p, 3, "c", 1);
+	plan_add_size(&p, 1, 10);
+	plan_add_size(&p, 2, 10);
+	plan_add_size(&p, 3, 11);
+	plan_make(&p, &set);
+	plan_settle(&p.msgs[0], &set, true, 0);
+	ok(p.msgs[0].plan == PLAN_RETRIEVED && !uidlset_find(&set, "a")->delete_requested,
+	    "the same message: retrieved, the mark cleared");
+	plan_settle(&p.msgs[1], &set, false, 0);
+	ok(p.msgs[1].plan == PLAN_NEW && uidlset_find(&set, "b") == NULL,
+	    "another message under the UIDL: forgotten, retrieved as new");
+	plan_settle(&p.msgs[2], &set, true, 0);
+	ok(p.msgs[2].plan == PLAN_CHANGED && uidlset_find(&set, "c")->delete_requested,
+	    "no proof either way and another size: left alone, still marked");
+	plan_free(&p);
+	uidlset_free(&set);
+}
+
+int
+main(void)
+{
+	test_cases();
+	test_problems();
+	test_seen();
+	test_settle();
+	return done_testing();
+}
