@@ -3,6 +3,7 @@
  * temporary failure, and the deadline cutting a wait short.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -54,7 +55,7 @@ connects(const char *addr)
 	int lfd = listener(addr, &port), fd = -1;
 
 	if (lfd < 0) {
-		ok(1, "# SKIP no %s on this machine", addr);
+		skip("no %s on this machine: %s", addr, strerror(errno));
 		return;
 	}
 	ok(net_connect(addr, port, &patient, &fd) == 0, "connect to %s", addr);
@@ -69,6 +70,8 @@ refused(void)
 	unsigned port = 0;
 	int lfd = listener("127.0.0.1", &port), fd = -1;
 
+	if (!ok(lfd >= 0, "listen on 127.0.0.1"))
+		return;
 	close(lfd);	/* nothing listens there now */
 	fail_clear();
 	ok(net_connect("127.0.0.1", port, &patient, &fd) < 0 && fail_class() == FAIL_TEMPORARY,
@@ -84,8 +87,10 @@ deadline_cuts_waits(void)
 	int pair[2];
 	int64_t start = clock_now_ms();
 
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0)
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0) {
+		ok(0, "socketpair: %s", strerror(errno));
 		return;
+	}
 	fail_clear();
 	ok(net_wait(pair[0], POLLIN, &t, "waiting for the server") < 0 &&
 	    fail_class() == FAIL_TEMPORARY, "a silent peer: timed out (75)");
