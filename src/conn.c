@@ -2,7 +2,8 @@
  * The connection: socket, optional TLS, and two fixed buffers.  Memory is
  * bounded by construction: a line longer than the caller's limit is refused
  * before it is ever buffered whole, and bodies are streamed through
- * conn_peek()/conn_consume() in buffer-sized pieces.
+ * conn_peek()/conn_consume() in buffer-sized pieces.  Time is bounded the
+ * same way: the session's deadline is checked before every read and write.
  */
 #include <errno.h>
 #include <poll.h>
@@ -124,13 +125,16 @@ send_all(struct conn *c, const char *p, size_t n)
 	if (c->tls != NULL)
 		return tls_write(c->tls, p, n, &c->timing);
 	while (n > 0) {
-		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+		ssize_t w;
 
+		if (timing_check(&c->timing, "sending to the server") < 0)
+			return -1;
+		w = send(c->fd, p, n, MSG_NOSIGNAL);
 		if (w > 0) {
 			p += w;
 			n -= (size_t)w;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (net_wait(c->fd, POLLOUT, &c->timing, "sending to the server") < 0)
+			if (timing_poll(c->fd, POLLOUT, &c->timing, "sending to the server") < 0)
 				return -1;
 		} else if (errno != EINTR) {
 			return fail(FAIL_TEMPORARY, "connection to %s lost: %s", c->peer,
@@ -173,12 +177,15 @@ static long
 read_plain(struct conn *c, void *buf, size_t n)
 {
 	for (;;) {
-		ssize_t got = recv(c->fd, buf, n, 0);
+		ssize_t got;
 
+		if (timing_check(&c->timing, "reading from the server") < 0)
+			return -1;
+		got = recv(c->fd, buf, n, 0);
 		if (got >= 0)
 			return (long)got;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (net_wait(c->fd, POLLIN, &c->timing, "waiting for the server") < 0)
+			if (timing_poll(c->fd, POLLIN, &c->timing, "waiting for the server") < 0)
 				return -1;
 		} else if (errno != EINTR) {
 			return fail(FAIL_TEMPORARY, "connection to %s lost: %s", c->peer,

@@ -121,13 +121,14 @@ classify_handshake_failure(SSL *ssl, int ssl_err, const char *host)
 	return fail(FAIL_PROTOCOL, "TLS handshake with %s failed: %s", host, openssl_reason());
 }
 
-/* Waits for what OpenSSL asked for (read or write); -1 on timeout. */
+/* Waits for what OpenSSL asked for (read or write); -1 on timeout, at the
+ * deadline or after a signal's grace. */
 static int
-wait_for_ssl(struct tls_session *s, int ret, const struct timing *t, const char *what)
+wait_for_ssl(struct tls_session *s, int ssl_err, const struct timing *t, const char *what)
 {
-	short events = SSL_get_error(s->ssl, ret) == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
+	short events = ssl_err == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
 
-	return net_wait(s->fd, events, t, what);
+	return timing_poll(s->fd, events, t, what) < 0 ? -1 : 0;
 }
 
 static int
@@ -167,7 +168,7 @@ handshake(struct tls_session *s, const char *host, const struct tls_options *o,
 
 		if (!wants_io(ssl_err))
 			return classify_handshake_failure(s->ssl, ssl_err, host);
-		if (wait_for_ssl(s, ret, t, "in the TLS handshake") < 0)
+		if (wait_for_ssl(s, ssl_err, t, "in the TLS handshake") < 0)
 			return -1;
 	}
 	if (o->fingerprint != NULL)
@@ -206,41 +207,48 @@ tls_start(int fd, const char *host, const struct tls_options *o, const struct ti
 long
 tls_read(struct tls_session *s, void *buf, size_t n, const struct timing *t)
 {
-	size_t got;
-	int ret;
-
 	ERR_clear_error();
-	while ((ret = SSL_read_ex(s->ssl, buf, n, &got)) != 1) {
-		int ssl_err = SSL_get_error(s->ssl, ret);
+	for (;;) {
+		size_t got;
+		int ret, ssl_err;
 
+		if (timing_check(t, "reading from the server") < 0)
+			return -1;
+		ret = SSL_read_ex(s->ssl, buf, n, &got);
+		if (ret == 1)
+			return (long)got;
+		ssl_err = SSL_get_error(s->ssl, ret);
 		if (ssl_err == SSL_ERROR_ZERO_RETURN)
 			return 0;
 		if (!wants_io(ssl_err))
 			return fail(FAIL_TEMPORARY, "TLS: connection lost: %s", openssl_reason());
-		if (wait_for_ssl(s, ret, t, "waiting for the server") < 0)
+		if (wait_for_ssl(s, ssl_err, t, "waiting for the server") < 0)
 			return -1;
 	}
-	return (long)got;
 }
 
 int
 tls_write(struct tls_session *s, const void *buf, size_t n, const struct timing *t)
 {
 	const char *p = buf;
-	size_t written;
-	int ret;
 
 	ERR_clear_error();
 	while (n > 0) {
+		size_t written;
+		int ret, ssl_err;
+
+		if (timing_check(t, "sending to the server") < 0)
+			return -1;
 		ret = SSL_write_ex(s->ssl, p, n, &written);
 		if (ret == 1) {
 			p += written;
 			n -= written;
 			continue;
 		}
-		if (!wants_io(SSL_get_error(s->ssl, ret)))
+		ssl_err = SSL_get_error(s->ssl, ret);
+		if (!wants_io(ssl_err))
 			return fail(FAIL_TEMPORARY, "TLS: connection lost: %s", openssl_reason());
-		if (wait_for_ssl(s, ret, t, "sending to the server") < 0)
+		if (wait_for_ssl(s, ssl_err, t, "sending to the server") < 0)
 			return -1;
 	}
 	return 0;

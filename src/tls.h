@@ -9,7 +9,7 @@
 #define MAILPIPE_TLS_H
 
 #include <stdbool.h>
-#include "net.h"
+#include "clock.h"
 
 struct tls_options {
 	bool verify;			/* tls_verify */
@@ -27,13 +27,14 @@ int tls_parse_fingerprint(const char *text, unsigned char pin[TLS_PIN_LENGTH]);
 
 /* Handshake on a connected non-blocking fd.  Failures: FAIL_AUTH (untrusted,
  * expired, wrong host, pin mismatch), FAIL_PERMANENT (no common protocol,
- * e.g. the server cannot do TLS 1.2), FAIL_TEMPORARY (cut or timed out),
- * FAIL_CONFIG (unreadable CA file, malformed pin). */
+ * e.g. the server cannot do TLS 1.2), FAIL_TEMPORARY (cut, timed out or
+ * past the deadline), FAIL_CONFIG (unreadable CA file, malformed pin). */
 int tls_start(int fd, const char *host, const struct tls_options *o,
 	const struct timing *t, struct tls_session **s_r);
-/* Read up to n bytes; returns bytes read (> 0), 0 at clean EOF, -1 on error. */
+/* Read up to n bytes; returns bytes read (> 0), 0 at clean EOF, -1 on error
+ * (the deadline is checked before every read, whether it would block or not). */
 long tls_read(struct tls_session *s, void *buf, size_t n, const struct timing *t);
-/* Write all n bytes or fail (-1). */
+/* Write all n bytes or fail (-1); the deadline is checked before every write. */
 int tls_write(struct tls_session *s, const void *buf, size_t n, const struct timing *t);
 /* Sends close_notify (best effort, without waiting) and frees. */
 void tls_end(struct tls_session *s);

@@ -3,7 +3,8 @@
  * lines that arrive one byte at a time, the line-length cap, EOF and
  * timeouts, and conn_starttls() refusing when plaintext is already
  * buffered (the STARTTLS injection of CVE-2011-0411), before any TLS byte
- * is sent.
+ * is sent.  Then the deadline and the signal grace on streams that never
+ * stall.
  *
  * "One byte at a time" is exact: a forked peer writes a byte, then waits
  * (SIOCOUTQ) until the reader has taken it before writing the next, so
@@ -347,6 +348,148 @@ test_write_and_peek(void)
 	close(peer);
 }
 
+/* ---- the deadline and the signal grace on streams that never stall ---- */
+
+/* A forked peer on the other end of a socketpair: with flood it writes
+ * without pause, otherwise it reads and discards everything. */
+static struct conn *
+busy_peer(bool flood, const struct timing *t, pid_t *pid_r)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		abort();
+	fflush(stdout);
+	*pid_r = fork();
+	if (*pid_r < 0)
+		abort();
+	if (*pid_r == 0) {
+		static char buf[65536];
+
+		close(sv[0]);
+		memset(buf, 'x', sizeof buf);
+		while (flood ? send(sv[1], buf, sizeof buf, MSG_NOSIGNAL) > 0
+			     : recv(sv[1], buf, sizeof buf, 0) > 0)
+			;
+		_exit(0);
+	}
+	close(sv[1]);
+	set_nonblocking(sv[0]);
+	return conn_from_fd(sv[0], "peer", t);
+}
+
+/* Reads until the stream fails or give_up_ms pass, sleeping a little after
+ * each piece so that the peer always keeps the socket full: no read ever
+ * has to wait.  Returns the milliseconds until the failure, or -1. */
+static int64_t
+read_until_failure(struct conn *c, int64_t give_up_ms)
+{
+	int64_t start = now_ms();
+	const char *p;
+	size_t n;
+
+	while (now_ms() - start < give_up_ms) {
+		fail_clear();
+		if (conn_peek(c, &p, &n) < 0)
+			return now_ms() - start;
+		conn_consume(c, n);
+		usleep(200);
+	}
+	return -1;
+}
+
+/* The same for writing to a peer that reads faster than we write. */
+static int64_t
+write_until_failure(struct conn *c, int64_t give_up_ms)
+{
+	static char chunk[8192];
+	int64_t start = now_ms();
+
+	memset(chunk, 'w', sizeof chunk);
+	while (now_ms() - start < give_up_ms) {
+		fail_clear();
+		if (conn_write(c, chunk, sizeof chunk) < 0 || conn_flush(c) < 0)
+			return now_ms() - start;
+		usleep(200);
+	}
+	return -1;
+}
+
+/* The run's deadline holds even when data keeps coming (a RETR that never
+ * ends) or keeps leaving: no read or write ever waits, so the clock must be
+ * looked at on every one. */
+static void
+test_deadline_without_stall(void)
+{
+	struct timing t = { .timeout_ms = 10000, .deadline_ms = now_ms() + 300 };
+	pid_t pid;
+	struct conn *c = busy_peer(true, &t, &pid);
+	int64_t took = read_until_failure(c, 4000);
+
+	ok(took >= 0 && fail_class() == FAIL_TEMPORARY,
+	    "a peer that never stops sending: the deadline ends the read (75)");
+	ok(took >= 0 && took < 1300, "within the deadline + 1 s (took %lld ms)", (long long)took);
+	ok(strstr(fail_reason(), "deadline") != NULL, "the line names the deadline: %s",
+	    fail_reason());
+	kill(pid, SIGKILL);
+	peer_end(c, pid);
+
+	t.deadline_ms = now_ms() + 300;
+	c = busy_peer(false, &t, &pid);
+	took = write_until_failure(c, 4000);
+	ok(took >= 0 && fail_class() == FAIL_TEMPORARY,
+	    "a peer that reads everything at once: the deadline ends the writing (75)");
+	ok(took >= 0 && took < 1300, "within the deadline + 1 s (took %lld ms)", (long long)took);
+	kill(pid, SIGKILL);
+	peer_end(c, pid);
+}
+
+/* A forked peer that sends one byte every 100 ms for ever. */
+static struct conn *
+trickle_peer(const struct timing *t, pid_t *pid_r)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		abort();
+	fflush(stdout);
+	*pid_r = fork();
+	if (*pid_r < 0)
+		abort();
+	if (*pid_r == 0) {
+		close(sv[0]);
+		while (send(sv[1], "t", 1, MSG_NOSIGNAL) == 1)
+			usleep(100000);
+		_exit(0);
+	}
+	close(sv[1]);
+	set_nonblocking(sv[0]);
+	return conn_from_fd(sv[0], "peer", t);
+}
+
+/* After SIGTERM the grace is counted once, from the signal: a server that
+ * trickles a byte now and then cannot stretch it wait by wait. */
+static void
+test_signal_grace_is_absolute(void)
+{
+	static volatile sig_atomic_t stop;
+	const int grace_ms = 500;
+	pid_t pid;
+	struct conn *c = trickle_peer(&peer_patience, &pid);
+	int64_t took;
+
+	timing_watch_signal(&stop, grace_ms);
+	stop = SIGTERM;
+	took = read_until_failure(c, grace_ms + 3000);
+	ok(took >= 0 && fail_class() == FAIL_TEMPORARY,
+	    "a trickling peer after SIGTERM: the read ends (75)");
+	ok(took >= 0 && took <= grace_ms + 500, "within the %d ms grace + 0.5 s (took %lld ms)",
+	    grace_ms, (long long)took);
+	timing_watch_signal(NULL, 0);
+	kill(pid, SIGKILL);
+	peer_end(c, pid);
+}
+
 int
 main(void)
 {
@@ -360,5 +503,7 @@ main(void)
 	test_eof_and_timeout();
 	test_starttls_injection();
 	test_write_and_peek();
+	test_deadline_without_stall();
+	test_signal_grace_is_absolute();
 	return done_testing();
 }
