@@ -2,7 +2,9 @@
  * TLS policy in one place.  Verification is on unless the account turns it
  * off; a pinned fingerprint replaces the CA chain but never the check
  * itself.  The handshake runs on the non-blocking socket with the same
- * bounded waits as everything else.
+ * bounded waits as everything else.  A failed handshake is explained in
+ * terms of the settings that would fix it: the first bytes the server sent
+ * tell a plaintext server from a TLS one.
  */
 #include <poll.h>
 #include <stdbool.h>
@@ -23,6 +25,8 @@ struct tls_session {
 	SSL_CTX *ctx;
 	SSL *ssl;
 	int fd;
+	unsigned char first[8];		/* the server's first bytes */
+	size_t first_len;
 	char description[128];
 };
 
@@ -150,6 +154,40 @@ check_pin(struct tls_session *s, const char *host, const char *fingerprint)
 	return 0;
 }
 
+/* A BIO callback keeping the first bytes read from the server, for
+ * spoke_plaintext(). */
+static long
+keep_first_bytes(BIO *bio, int oper, const char *argp, size_t len, int argi, long argl,
+	int ret, size_t *processed)
+{
+	struct tls_session *s = (struct tls_session *)BIO_get_callback_arg(bio);
+	size_t n;
+
+	(void)len, (void)argi, (void)argl;
+	if (oper != (BIO_CB_READ | BIO_CB_RETURN) || ret <= 0 || processed == NULL)
+		return ret;
+	n = sizeof s->first - s->first_len;
+	n = *processed < n ? *processed : n;
+	memcpy(s->first + s->first_len, argp, n);
+	s->first_len += n;
+	return ret;
+}
+
+/* True when the server's first bytes are text, as in "220 " or "+OK":
+ * every TLS record starts with a content type from 20 to 23 (a handshake
+ * 22, an alert 21), never with a printable character. */
+static bool
+spoke_plaintext(const struct tls_session *s)
+{
+	for (size_t i = 0; i < s->first_len; i++) {
+		unsigned char ch = s->first[i];
+
+		if ((ch < 0x20 || ch > 0x7e) && ch != '\r' && ch != '\n' && ch != '\t')
+			return false;
+	}
+	return s->first_len > 0;
+}
+
 static bool
 wants_io(int ssl_err)
 {
@@ -166,6 +204,12 @@ handshake(struct tls_session *s, const char *host, const struct tls_options *o,
 	while ((ret = SSL_connect(s->ssl)) != 1) {
 		int ssl_err = SSL_get_error(s->ssl, ret);
 
+		/* Said at once: no TLS record starts like this, and a short
+		 * greeting would otherwise leave us waiting for the rest. */
+		if (spoke_plaintext(s)) {
+			fail(FAIL_PROTOCOL, "TLS: %s answered in plaintext, not TLS", host);
+			return TLS_PLAINTEXT_PEER;
+		}
 		if (!wants_io(ssl_err))
 			return classify_handshake_failure(s->ssl, ssl_err, host);
 		if (wait_for_ssl(s, ssl_err, t, "in the TLS handshake") < 0)
@@ -176,11 +220,26 @@ handshake(struct tls_session *s, const char *host, const struct tls_options *o,
 	return 0;
 }
 
+/* Attaches the session to fd, watching the first bytes read from it. */
+static int
+attach(struct tls_session *s, int fd)
+{
+	BIO *bio;
+
+	if (SSL_set_fd(s->ssl, fd) != 1)
+		return -1;
+	bio = SSL_get_rbio(s->ssl);
+	BIO_set_callback_arg(bio, (char *)s);
+	BIO_set_callback_ex(bio, keep_first_bytes);
+	return 0;
+}
+
 int
 tls_start(int fd, const char *host, const struct tls_options *o, const struct timing *t,
 	struct tls_session **s_r)
 {
 	struct tls_session *s = xcalloc(1, sizeof *s);
+	int rc;
 
 	s->fd = fd;
 	if (make_context(o, &s->ctx) < 0) {
@@ -188,16 +247,18 @@ tls_start(int fd, const char *host, const struct tls_options *o, const struct ti
 		return -1;
 	}
 	s->ssl = SSL_new(s->ctx);
-	if (s->ssl == NULL || SSL_set_fd(s->ssl, fd) != 1 ||
+	if (s->ssl == NULL || attach(s, fd) < 0 ||
 	    set_peer_name(s->ssl, host, o->verify && o->fingerprint == NULL) < 0) {
 		fail(FAIL_TEMPORARY, "TLS: cannot set up session: %s", openssl_reason());
 		tls_end(s);
 		return -1;
 	}
-	if (handshake(s, host, o, t) < 0) {
+	rc = handshake(s, host, o, t);
+	if (rc < 0) {
 		tls_end(s);
-		return -1;
+		return rc;
 	}
+	BIO_set_callback_ex(SSL_get_rbio(s->ssl), NULL);
 	snprintf(s->description, sizeof s->description, "%s %s", SSL_get_version(s->ssl),
 	    SSL_get_cipher_name(s->ssl));
 	*s_r = s;

@@ -25,10 +25,17 @@ struct tls_session;
  * Returns 0, or -1 (nothing recorded) when it is not one. */
 int tls_parse_fingerprint(const char *text, unsigned char pin[TLS_PIN_LENGTH]);
 
-/* Handshake on a connected non-blocking fd.  Failures: FAIL_AUTH (untrusted,
- * expired, wrong host, pin mismatch), FAIL_PERMANENT (no common protocol,
- * e.g. the server cannot do TLS 1.2), FAIL_TEMPORARY (cut, timed out or
- * past the deadline), FAIL_CONFIG (unreadable CA file, malformed pin). */
+/* tls_start()'s result when the server's first bytes were printable text,
+ * not a TLS record: it speaks plaintext first (a greeting such as "220 "
+ * or "+OK").  FAIL_PROTOCOL is recorded; the caller, which knows why it
+ * expected TLS, may say more. */
+#define TLS_PLAINTEXT_PEER (-2)
+
+/* Handshake on a connected non-blocking fd; 0, -1 or TLS_PLAINTEXT_PEER.
+ * Failures: FAIL_AUTH (untrusted, expired, wrong host, pin mismatch),
+ * FAIL_PERMANENT (no common protocol, e.g. the server cannot do TLS 1.2),
+ * FAIL_TEMPORARY (cut, timed out, deadline), FAIL_CONFIG (unreadable CA
+ * file, malformed pin), FAIL_PROTOCOL (anything else). */
 int tls_start(int fd, const char *host, const struct tls_options *o,
 	const struct timing *t, struct tls_session **s_r);
 /* Read up to n bytes; returns bytes read (> 0), 0 at clean EOF, -1 on error

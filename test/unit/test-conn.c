@@ -4,7 +4,7 @@
  * timeouts, and conn_starttls() refusing when plaintext is already
  * buffered (the STARTTLS injection of CVE-2011-0411), before any TLS byte
  * is sent.  Then the deadline and the signal grace on streams that never
- * stall.
+ * stall; and conn_open() against local listeners given the wrong TLS mode.
  *
  * "One byte at a time" is exact: a forked peer writes a byte, then waits
  * (SIOCOUTQ) until the reader has taken it before writing the next, so
@@ -24,6 +24,10 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/rand.h>
 
 #include "conn.h"
 #include "net.h"
@@ -490,6 +494,157 @@ test_signal_grace_is_absolute(void)
 	peer_end(c, pid);
 }
 
+/* ---- conn_open() with the wrong TLS mode for the port ---- */
+
+/* A listening socket on an IPv4 loopback address; port 0: any. */
+static int
+listen_on(const char *addr, unsigned port, unsigned *port_r)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	socklen_t len = sizeof in;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	inet_pton(AF_INET, addr, &in.sin_addr);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&in, len) < 0 || listen(fd, 4) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&in, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port_r = ntohs(in.sin_port);
+	return fd;
+}
+
+/* Forks a server that accepts one connection, sends greeting, and reads
+ * until the client hangs up. */
+static pid_t
+greeting_server(int lfd, const char *greeting)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid == 0) {
+		int fd = accept(lfd, NULL, NULL);
+		char buf[4096];
+
+		if (fd >= 0 && send(fd, greeting, strlen(greeting), MSG_NOSIGNAL) >= 0)
+			while (recv(fd, buf, sizeof buf, 0) > 0)
+				;
+		_exit(0);
+	}
+	return pid;
+}
+
+static struct endpoint
+endpoint(const char *host, unsigned port, enum tls_mode mode, int timeout_ms)
+{
+	struct endpoint ep = { .host = host, .port = port, .tls = mode,
+		.tls_options = { .verify = true },
+		.timing = { .timeout_ms = timeout_ms } };
+
+	return ep;
+}
+
+/* tls = implicit against a server that greets in plaintext: a configuration
+ * error (78) said at once, not "wrong version number". */
+static void
+test_implicit_meets_plaintext(const char *greeting)
+{
+	unsigned port;
+	int lfd = listen_on("127.0.0.1", 0, &port);
+	struct endpoint ep = endpoint("127.0.0.1", port, TLS_MODE_IMPLICIT, 10000);
+	struct conn *c = NULL;
+	char want[128];
+	pid_t pid;
+	int64_t start = now_ms();
+	int rc;
+
+	if (lfd < 0) {
+		ok(0, "listen on 127.0.0.1: %s", strerror(errno));
+		return;
+	}
+	pid = greeting_server(lfd, greeting);
+	fail_clear();
+	rc = conn_open(&ep, &c);
+	snprintf(want, sizeof want,
+	    "server at 127.0.0.1:%u speaks plaintext first: set tls = starttls (or tls = off)", port);
+	ok(rc < 0 && fail_class() == FAIL_CONFIG, "tls = implicit, greeting %.4s...: 78", greeting);
+	is_str(fail_reason(), want, "and the line says what to set");
+	ok(now_ms() - start < 5000, "at once, not after the timeout");
+	conn_close(c);
+	close(lfd);
+	waitpid(pid, NULL, 0);
+}
+
+/* Reads the first line on a fresh connection to addr:port, which never
+ * says anything; returns the failure line. */
+static const char *
+silent_greeting(const char *addr, unsigned port, int lfd, const char *sent)
+{
+	struct endpoint ep = endpoint(addr, port, TLS_MODE_STARTTLS, 1000);
+	struct conn *c = NULL;
+	pid_t pid = greeting_server(lfd, sent);
+	char *line;
+	size_t len;
+
+	fail_clear();
+	if (conn_open(&ep, &c) == 0 && conn_read_line(c, 512, &line, &len) == 0)
+		fail(FAIL_PROTOCOL, "a line was read, none was expected");
+	conn_close(c);
+	waitpid(pid, NULL, 0);
+	return fail_reason();
+}
+
+/* tls = starttls against a port that expects TLS at once: nothing comes
+ * until the timeout, and the line then says which setting may be wrong. */
+static void
+test_starttls_meets_silence(void)
+{
+	unsigned port;
+	int lfd = listen_on("127.0.0.1", 0, &port);
+	char want[200];
+
+	if (lfd < 0) {
+		ok(0, "listen on 127.0.0.1: %s", strerror(errno));
+		return;
+	}
+	snprintf(want, sizeof want, "no greeting from 127.0.0.1:%u within 1 s; if this port "
+	    "expects TLS from the start, set tls = implicit", port);
+	is_str(silent_greeting("127.0.0.1", port, lfd, ""), want,
+	    "tls = starttls, nothing received: the hint");
+	ok(fail_class() == FAIL_TEMPORARY, "still temporary (75)");
+	ok(strstr(silent_greeting("127.0.0.1", port, lfd, "220"), "tls = implicit") == NULL,
+	    "no hint once something was received: %s", fail_reason());
+	close(lfd);
+}
+
+/* On 465 and 995 the hint is sure of itself.  Listening there needs root;
+ * a random loopback address avoids any real server on the port. */
+static void
+test_implicit_port_hint(unsigned port)
+{
+	unsigned char r[3];
+	char addr[32], want[200];
+	unsigned got;
+	int lfd;
+
+	RAND_bytes(r, sizeof r);
+	snprintf(addr, sizeof addr, "127.%u.%u.%u", r[0], r[1], r[2] | 1u);
+	lfd = listen_on(addr, port, &got);
+	if (lfd < 0) {
+		skip("cannot listen on port %u (%s): needs root", port, strerror(errno));
+		return;
+	}
+	snprintf(want, sizeof want, "no greeting from %s:%u within 1 s; port %u usually wants "
+	    "tls = implicit", addr, port, port);
+	is_str(silent_greeting(addr, port, lfd, ""), want, "tls = starttls on port %u: the hint",
+	    port);
+	close(lfd);
+}
+
 int
 main(void)
 {
@@ -505,5 +660,11 @@ main(void)
 	test_write_and_peek();
 	test_deadline_without_stall();
 	test_signal_grace_is_absolute();
+	test_implicit_meets_plaintext("220 mail.example.test ESMTP ready\r\n");
+	test_implicit_meets_plaintext("+OK POP3 server ready\r\n");
+	test_implicit_meets_plaintext("* OK IMAP4rev1 ready\r\n");
+	test_starttls_meets_silence();
+	test_implicit_port_hint(465);
+	test_implicit_port_hint(995);
 	return done_testing();
 }
