@@ -4,7 +4,8 @@
  * itself.  The handshake runs on the non-blocking socket with the same
  * bounded waits as everything else.  A failed handshake is explained in
  * terms of the settings that would fix it: the first bytes the server sent
- * tell a plaintext server from a TLS one.
+ * tell a plaintext server from a TLS one, and an untrusted certificate's
+ * fingerprint is printed in the form tls_fingerprint takes.
  */
 #include <poll.h>
 #include <stdbool.h>
@@ -30,33 +31,18 @@ struct tls_session {
 	char description[128];
 };
 
-static int
-hex_digit(char ch)
-{
-	return ch >= '0' && ch <= '9' ? ch - '0'
-	    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-	    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-}
-
 int
 tls_parse_fingerprint(const char *text, unsigned char pin[TLS_PIN_LENGTH])
 {
-	size_t digits = 0;
+	size_t len = 0;
+	int parsed;
 
-	for (const char *p = text; *p != '\0'; p++) {
-		int value = hex_digit(*p);
-
-		if (*p == ':')
-			continue;
-		if (value < 0 || digits == 2 * TLS_PIN_LENGTH)
-			return -1;
-		if (digits % 2 == 0)
-			pin[digits / 2] = (unsigned char)(value << 4);
-		else
-			pin[digits / 2] |= (unsigned char)value;
-		digits++;
-	}
-	return digits == 2 * TLS_PIN_LENGTH ? 0 : -1;
+	/* The mark keeps a bad value's error out of the queue that explains
+	 * a later handshake failure. */
+	ERR_set_mark();
+	parsed = OPENSSL_hexstr2buf_ex(pin, TLS_PIN_LENGTH, &len, text, ':');
+	ERR_pop_to_mark();
+	return parsed == 1 && len == TLS_PIN_LENGTH ? 0 : -1;
 }
 
 static const char *
@@ -105,6 +91,53 @@ set_peer_name(SSL *ssl, const char *host, bool verify)
 	return !verify || SSL_set1_host(ssl, host) == 1 ? 0 : -1;
 }
 
+/* The SHA-256 of a certificate's DER form; false if it cannot be had. */
+static bool
+cert_sha256(X509 *cert, unsigned char md[TLS_PIN_LENGTH])
+{
+	unsigned char buf[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (cert == NULL || X509_digest(cert, EVP_sha256(), buf, &len) != 1 ||
+	    len != TLS_PIN_LENGTH)
+		return false;
+	memcpy(md, buf, TLS_PIN_LENGTH);
+	return true;
+}
+
+/* The server's certificate as received, before and whatever the verdict:
+ * the first of the chain it sent. */
+static X509 *
+received_cert(SSL *ssl)
+{
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+
+	return chain != NULL && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : NULL;
+}
+
+/* One line saying why the certificate was refused, its fingerprint in the
+ * form tls_fingerprint takes, and which setting would make it trusted. */
+static int
+untrusted(SSL *ssl, long verify, const char *host)
+{
+	unsigned char md[TLS_PIN_LENGTH];
+	char *fp = cert_sha256(received_cert(ssl), md) ? OPENSSL_buf2hexstr(md, sizeof md) : NULL;
+	bool wrong_name = verify == X509_V_ERR_HOSTNAME_MISMATCH ||
+	    verify == X509_V_ERR_IP_ADDRESS_MISMATCH;
+
+	if (fp == NULL)
+		fail(FAIL_AUTH, "TLS: certificate of %s not trusted: %s", host,
+		    X509_verify_cert_error_string(verify));
+	else
+		fail(FAIL_AUTH, "TLS: certificate of %s not trusted: %s; its SHA-256 "
+		    "fingerprint is %s; %s, or tls_fingerprint = %s", host,
+		    X509_verify_cert_error_string(verify), fp, wrong_name
+		    ? "to trust it set host to a name it was issued for"
+		    : "to trust it set tls_ca_file to its CA", fp);
+	OPENSSL_free(fp);
+	return -1;
+}
+
 static int
 classify_handshake_failure(SSL *ssl, int ssl_err, const char *host)
 {
@@ -115,8 +148,7 @@ classify_handshake_failure(SSL *ssl, int ssl_err, const char *host)
 	int reason = ERR_GET_REASON(ERR_peek_last_error());
 
 	if (verifying && verify != X509_V_OK)
-		return fail(FAIL_AUTH, "TLS: certificate of %s not trusted: %s", host,
-		    X509_verify_cert_error_string(verify));
+		return untrusted(ssl, verify, host);
 	if (reason == SSL_R_UNSUPPORTED_PROTOCOL || reason == SSL_R_NO_PROTOCOLS_AVAILABLE ||
 	    reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION)
 		return fail(FAIL_PERMANENT, "TLS: %s does not offer TLS 1.2 or newer", host);
@@ -138,18 +170,13 @@ wait_for_ssl(struct tls_session *s, int ssl_err, const struct timing *t, const c
 static int
 check_pin(struct tls_session *s, const char *host, const char *fingerprint)
 {
-	unsigned char want[TLS_PIN_LENGTH], got[EVP_MAX_MD_SIZE];
-	unsigned int got_len = 0;
-	X509 *cert;
+	unsigned char want[TLS_PIN_LENGTH], got[TLS_PIN_LENGTH];
 
 	if (tls_parse_fingerprint(fingerprint, want) < 0)
 		return fail(FAIL_CONFIG, "tls_fingerprint: not a SHA-256 fingerprint in hex");
-	cert = SSL_get1_peer_certificate(s->ssl);
-	if (cert == NULL)
+	if (!cert_sha256(SSL_get0_peer_certificate(s->ssl), got))
 		return fail(FAIL_AUTH, "TLS: %s sent no certificate", host);
-	X509_digest(cert, EVP_sha256(), got, &got_len);
-	X509_free(cert);
-	if (got_len != TLS_PIN_LENGTH || CRYPTO_memcmp(want, got, TLS_PIN_LENGTH) != 0)
+	if (CRYPTO_memcmp(want, got, TLS_PIN_LENGTH) != 0)
 		return fail(FAIL_AUTH, "TLS: certificate of %s does not match tls_fingerprint", host);
 	return 0;
 }

@@ -21,8 +21,9 @@ struct tls_session;
 
 #define TLS_PIN_LENGTH 32	/* SHA-256 */
 
-/* Parses a tls_fingerprint: 64 hex digits, colons allowed anywhere.
- * Returns 0, or -1 (nothing recorded) when it is not one. */
+/* Parses a tls_fingerprint: 32 bytes in hex, with a colon between bytes
+ * or none ("AB:CD:..." as printed for an untrusted certificate, or
+ * "ABCD...").  Returns 0, or -1 (nothing recorded) when it is not one. */
 int tls_parse_fingerprint(const char *text, unsigned char pin[TLS_PIN_LENGTH]);
 
 /* tls_start()'s result when the server's first bytes were printable text,
@@ -32,10 +33,11 @@ int tls_parse_fingerprint(const char *text, unsigned char pin[TLS_PIN_LENGTH]);
 #define TLS_PLAINTEXT_PEER (-2)
 
 /* Handshake on a connected non-blocking fd; 0, -1 or TLS_PLAINTEXT_PEER.
- * Failures: FAIL_AUTH (untrusted, expired, wrong host, pin mismatch),
- * FAIL_PERMANENT (no common protocol, e.g. the server cannot do TLS 1.2),
- * FAIL_TEMPORARY (cut, timed out, deadline), FAIL_CONFIG (unreadable CA
- * file, malformed pin), FAIL_PROTOCOL (anything else). */
+ * Failures: FAIL_AUTH (untrusted, expired, wrong host, pin mismatch; the
+ * line then gives the certificate's fingerprint as tls_fingerprint takes
+ * it), FAIL_PERMANENT (no common protocol, e.g. the server cannot do TLS
+ * 1.2), FAIL_TEMPORARY (cut, timed out, deadline), FAIL_CONFIG (unreadable
+ * CA file, malformed pin), FAIL_PROTOCOL (anything else). */
 int tls_start(int fd, const char *host, const struct tls_options *o,
 	const struct timing *t, struct tls_session **s_r);
 /* Read up to n bytes; returns bytes read (> 0), 0 at clean EOF, -1 on error

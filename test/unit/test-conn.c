@@ -4,12 +4,15 @@
  * timeouts, and conn_starttls() refusing when plaintext is already
  * buffered (the STARTTLS injection of CVE-2011-0411), before any TLS byte
  * is sent.  Then the deadline and the signal grace on streams that never
- * stall; and conn_open() against local listeners given the wrong TLS mode.
+ * stall; conn_open() against local listeners given the wrong TLS mode; and
+ * the certificate checks of tls.c against certificates made here in
+ * memory.
  *
  * "One byte at a time" is exact: a forked peer writes a byte, then waits
  * (SIOCOUTQ) until the reader has taken it before writing the next, so
  * every recv() in conn.c returns a single byte.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
@@ -25,9 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/rand.h>
 
 #include "conn.h"
 #include "net.h"
@@ -37,6 +45,7 @@
 
 
 /* ---- the peer ---- */
+
 
 /* Waits until everything written on fd has been read by the other end. */
 static void
@@ -645,6 +654,215 @@ test_implicit_port_hint(unsigned port)
 	close(lfd);
 }
 
+/* ---- certificate checks, with certificates made here ---- */
+
+struct cert {
+	X509 *x509;
+	EVP_PKEY *key;
+};
+
+static void
+add_extension(X509 *cert, X509 *issuer, int nid, const char *value)
+{
+	X509V3_CTX ctx;
+	X509_EXTENSION *ext;
+
+	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
+	ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+	if (ext == NULL || X509_add_ext(cert, ext, -1) != 1)
+		abort();
+	X509_EXTENSION_free(ext);
+}
+
+/* A CA when issuer is NULL, else a server certificate with subjectAltName
+ * san signed by issuer; valid from a minute ago for a day. */
+static struct cert
+make_cert(const char *cn, const char *san, const struct cert *issuer)
+{
+	struct cert c = { X509_new(), EVP_EC_gen("P-256") };
+	X509_NAME *name = X509_NAME_new();
+	unsigned char serial[4];
+
+	if (c.x509 == NULL || c.key == NULL || name == NULL)
+		abort();
+	RAND_bytes(serial, sizeof serial);
+	ASN1_INTEGER_set(X509_get_serialNumber(c.x509), (long)(serial[0] & 0x7f) << 24 |
+	    serial[1] << 16 | serial[2] << 8 | serial[3]);
+	X509_set_version(c.x509, 2);
+	X509_gmtime_adj(X509_getm_notBefore(c.x509), -60);
+	X509_gmtime_adj(X509_getm_notAfter(c.x509), 86400);
+	X509_set_pubkey(c.x509, c.key);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_subject_name(c.x509, name);
+	X509_set_issuer_name(c.x509, issuer != NULL ? X509_get_subject_name(issuer->x509) : name);
+	if (issuer == NULL) {
+		add_extension(c.x509, c.x509, NID_basic_constraints, "critical,CA:TRUE");
+		add_extension(c.x509, c.x509, NID_key_usage, "critical,keyCertSign,cRLSign");
+	} else {
+		add_extension(c.x509, issuer->x509, NID_subject_alt_name, san);
+	}
+	if (X509_sign(c.x509, issuer != NULL ? issuer->key : c.key, EVP_sha256()) == 0)
+		abort();
+	X509_NAME_free(name);
+	return c;
+}
+
+static void
+free_cert(struct cert *c)
+{
+	X509_free(c->x509);
+	EVP_PKEY_free(c->key);
+}
+
+/* Writes the certificate to a temporary PEM file; its path in path. */
+static void
+write_pem(const struct cert *c, char path[static 32])
+{
+	int fd;
+	FILE *f;
+
+	strcpy(path, "/tmp/mailpipe-ca.XXXXXX");
+	fd = mkstemp(path);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL || PEM_write_X509(f, c->x509) != 1 || fclose(f) != 0)
+		abort();
+}
+
+/* Forks a TLS server presenting leaf on a socketpair; *fd_r is our end,
+ * non-blocking, ready for tls_start(). */
+static pid_t
+tls_peer(const struct cert *leaf, int *fd_r)
+{
+	int sv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		abort();
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid == 0) {
+		SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+		SSL *ssl;
+		char buf[256];
+
+		close(sv[0]);
+		if (ctx == NULL || SSL_CTX_use_certificate(ctx, leaf->x509) != 1 ||
+		    SSL_CTX_use_PrivateKey(ctx, leaf->key) != 1 || (ssl = SSL_new(ctx)) == NULL ||
+		    SSL_set_fd(ssl, sv[1]) != 1)
+			_exit(1);
+		if (SSL_accept(ssl) == 1)
+			while (SSL_read(ssl, buf, sizeof buf) > 0)
+				;
+		_exit(0);
+	}
+	close(sv[1]);
+	set_nonblocking(sv[0]);
+	*fd_r = sv[0];
+	return pid;
+}
+
+/* One handshake as host against a server showing leaf; 0 or -1. */
+static int
+handshake_with(const struct cert *leaf, const char *host, const struct tls_options *o)
+{
+	struct tls_session *s = NULL;
+	int fd, rc;
+	pid_t pid = tls_peer(leaf, &fd);
+
+	fail_clear();
+	rc = tls_start(fd, host, o, &peer_patience, &s);
+	tls_end(s);
+	close(fd);
+	waitpid(pid, NULL, 0);
+	return rc;
+}
+
+/* "AB:CD:...", the SHA-256 of the certificate, made without tls.c. */
+static void
+colon_fingerprint(const struct cert *c, char out[static 3 * 32])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned len = 0;
+
+	X509_digest(c->x509, EVP_sha256(), md, &len);
+	for (unsigned i = 0; i < len; i++)
+		sprintf(out + 3 * i, "%02X%s", md[i], i + 1 < len ? ":" : "");
+}
+
+/* An untrusted certificate: the line gives its fingerprint in the form
+ * tls_fingerprint takes, and pasting it from there works. */
+static void
+test_untrusted_fingerprint(const char *ca_path)
+{
+	struct tls_options o = { .verify = true, .ca_file = ca_path };
+	struct cert other_ca = make_cert("another CA", NULL, NULL);
+	struct cert leaf = make_cert("mail", "DNS:mail.example.test", &other_ca);
+	char fp[3 * 32], want[400], pasted[200] = "";
+	const char *at;
+
+	colon_fingerprint(&leaf, fp);
+	ok(handshake_with(&leaf, "mail.example.test", &o) < 0 && fail_class() == FAIL_AUTH,
+	    "a certificate from an unknown CA: 77");
+	snprintf(want, sizeof want, "TLS: certificate of mail.example.test not trusted: "
+	    "unable to get local issuer certificate; its SHA-256 fingerprint is %s; to trust "
+	    "it set tls_ca_file to its CA, or tls_fingerprint = %s", fp, fp);
+	is_str(fail_reason(), want, "the line gives the fingerprint and both ways to trust it");
+	at = strstr(fail_reason(), "tls_fingerprint = ");
+	if (at != NULL)
+		snprintf(pasted, sizeof pasted, "%s", at + strlen("tls_fingerprint = "));
+	o.fingerprint = pasted;
+	ok(handshake_with(&leaf, "mail.example.test", &o) == 0,
+	    "pasting it into tls_fingerprint works (\"%s\")", pasted);
+	free_cert(&leaf);
+	free_cert(&other_ca);
+}
+
+/* tls_fingerprint: the colon form printed for an untrusted certificate,
+ * or bare hex; nothing else. */
+static void
+test_fingerprint_forms(void)
+{
+	static const char colons[] = "07:D8:1D:2B:9D:1F:A2:3E:07:95:A4:99:29:C2:E7:31:"
+	    "BB:64:D7:8D:30:D3:D2:65:F3:D5:5C:26:EC:2B:B4:43";
+	static const char *const bad[] = {
+		"",
+		"07D81D2B9D1FA23E0795A49929C2E731BB64D78D30D3D265F3D55C26EC2BB4",	/* 31 bytes */
+		"07D81D2B9D1FA23E0795A49929C2E731BB64D78D30D3D265F3D55C26EC2BB443AA",
+		"07D81D2B9D1FA23E0795A49929C2E731BB64D78D30D3D265F3D55C26EC2BB44",	/* odd */
+		"0:7D81D2B9D1FA23E0795A49929C2E731BB64D78D30D3D265F3D55C26EC2BB443",
+		"07D81D2B9D1FA23E0795A49929C2E731BB64D78D30D3D265F3D55C26EC2BB44G",
+		"07 D8 1D 2B 9D 1F A2 3E 07 95 A4 99 29 C2 E7 31 BB 64 D7 8D 30 D3 D2 65 F3 D5 5C 26 EC 2B B4 43",
+	};
+	unsigned char pin[TLS_PIN_LENGTH], want[TLS_PIN_LENGTH];
+	char bare[65] = "";
+
+	for (size_t i = 0, j = 0; colons[i] != '\0'; i++)
+		if (colons[i] != ':')
+			bare[j++] = (char)tolower((unsigned char)colons[i]);
+	ok(tls_parse_fingerprint(colons, want) == 0 && want[0] == 0x07 && want[31] == 0x43,
+	    "the colon form");
+	ok(tls_parse_fingerprint(bare, pin) == 0 && memcmp(pin, want, sizeof pin) == 0,
+	    "bare lower-case hex, the same value");
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		ok(tls_parse_fingerprint(bad[i], pin) < 0, "refused: \"%s\"", bad[i]);
+	ok(ERR_peek_error() == 0, "a refused value leaves nothing in OpenSSL's error queue");
+}
+
+static void
+test_certificates(void)
+{
+	struct cert ca = make_cert("test CA", NULL, NULL);
+	char ca_path[32];
+
+	write_pem(&ca, ca_path);
+	test_untrusted_fingerprint(ca_path);
+	test_fingerprint_forms();
+	unlink(ca_path);
+	free_cert(&ca);
+}
+
 int
 main(void)
 {
@@ -666,5 +884,6 @@ main(void)
 	test_starttls_meets_silence();
 	test_implicit_port_hint(465);
 	test_implicit_port_hint(995);
+	test_certificates();
 	return done_testing();
 }
