@@ -88,6 +88,9 @@ set_peer_name(SSL *ssl, const char *host, bool verify)
 		    ? 0 : -1;
 	if (SSL_set_tlsext_host_name(ssl, host) != 1)
 		return -1;
+	/* "f*.example.com" for foo.example.com: RFC 6125 allows a partial
+	 * wildcard only as an option, and no CA should issue one. */
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	return !verify || SSL_set1_host(ssl, host) == 1 ? 0 : -1;
 }
 

@@ -6,7 +6,7 @@
  * is sent.  Then the deadline and the signal grace on streams that never
  * stall; conn_open() against local listeners given the wrong TLS mode; and
  * the certificate checks of tls.c against certificates made here in
- * memory.
+ * memory (no name resolution needed, so any host name can be verified).
  *
  * "One byte at a time" is exact: a forked peer writes a byte, then waits
  * (SIOCOUTQ) until the reader has taken it before writing the next, so
@@ -791,6 +791,25 @@ colon_fingerprint(const struct cert *c, char out[static 3 * 32])
 		sprintf(out + 3 * i, "%02X%s", md[i], i + 1 < len ? ":" : "");
 }
 
+/* A partial wildcard (f*.example.test) must not match foo.example.test;
+ * a whole-label one (*.example.test) does. */
+static void
+test_partial_wildcard(const struct cert *ca, const char *ca_path)
+{
+	struct tls_options o = { .verify = true, .ca_file = ca_path };
+	struct cert whole = make_cert("wild", "DNS:*.example.test", ca);
+	struct cert partial = make_cert("wild", "DNS:f*.example.test", ca);
+
+	ok(handshake_with(&whole, "foo.example.test", &o) == 0,
+	    "DNS:*.example.test is valid for foo.example.test");
+	if (fail_class() != FAIL_NONE)
+		diag("%s", fail_reason());
+	ok(handshake_with(&partial, "foo.example.test", &o) < 0 && fail_class() == FAIL_AUTH,
+	    "DNS:f*.example.test is not valid for foo.example.test (77)");
+	free_cert(&whole);
+	free_cert(&partial);
+}
+
 /* An untrusted certificate: the line gives its fingerprint in the form
  * tls_fingerprint takes, and pasting it from there works. */
 static void
@@ -857,6 +876,7 @@ test_certificates(void)
 	char ca_path[32];
 
 	write_pem(&ca, ca_path);
+	test_partial_wildcard(&ca, ca_path);
 	test_untrusted_fingerprint(ca_path);
 	test_fingerprint_forms();
 	unlink(ca_path);
