@@ -2,7 +2,12 @@
  * The connection: socket, optional TLS, and two fixed buffers.  Memory is
  * bounded by construction: a line longer than the caller's limit is refused
  * before it is ever buffered whole, and bodies are streamed through
- * conn_peek()/conn_consume() in buffer-sized pieces.
+ * conn_peek()/conn_consume() in buffer-sized pieces.  Time is bounded the
+ * same way: the session's deadline is checked before every read and write.
+ *
+ * A wrong `tls` for the port is explained here, where the mode, the port
+ * and the history of the stream are known: a plaintext greeting met by
+ * tls = implicit, or silence met by tls = starttls.
  */
 #include <errno.h>
 #include <poll.h>
@@ -25,6 +30,9 @@ struct conn {
 	char *peer;
 	struct timing timing;
 	struct tls_options tls_options;	/* for conn_starttls() */
+	unsigned port;			/* 0: not known (conn_from_fd) */
+	int64_t opened_ms;		/* when the TCP connection was made */
+	bool received;			/* the server ever sent a byte */
 	size_t rstart, rend;		/* unread bytes are rbuf[rstart..rend) */
 	size_t scanned;			/* bytes after rstart known to hold no LF */
 	size_t wlen;
@@ -48,6 +56,23 @@ conn_from_fd(int fd, const char *name, const struct timing *t)
 	return c;
 }
 
+/* tls = implicit: the handshake first.  A server that greets in plaintext
+ * instead is a configuration error, not a server fault: the port wants
+ * STARTTLS (or nothing). */
+static int
+start_implicit_tls(struct conn *c)
+{
+	int rc = tls_start(c->fd, c->peer, &c->tls_options, &c->timing, &c->tls);
+
+	if (rc == TLS_PLAINTEXT_PEER)
+		return fail(FAIL_CONFIG, "server at %s:%u speaks plaintext first: "
+		    "set tls = starttls (or tls = off)", c->peer, c->port);
+	if (rc < 0)
+		return -1;
+	log_info("TLS: %s", tls_describe(c->tls));
+	return 0;
+}
+
 int
 conn_open(const struct endpoint *ep, struct conn **c_r)
 {
@@ -58,13 +83,12 @@ conn_open(const struct endpoint *ep, struct conn **c_r)
 		return -1;
 	c = conn_from_fd(fd, ep->host, &ep->timing);
 	c->tls_options = ep->tls_options;
-	if (ep->tls == TLS_MODE_IMPLICIT &&
-	    tls_start(fd, ep->host, &c->tls_options, &c->timing, &c->tls) < 0) {
+	c->port = ep->port;
+	c->opened_ms = clock_now_ms();
+	if (ep->tls == TLS_MODE_IMPLICIT && start_implicit_tls(c) < 0) {
 		conn_close(c);
 		return -1;
 	}
-	if (c->tls != NULL)
-		log_info("TLS: %s", tls_describe(c->tls));
 	*c_r = c;
 	return 0;
 }
@@ -124,13 +148,16 @@ send_all(struct conn *c, const char *p, size_t n)
 	if (c->tls != NULL)
 		return tls_write(c->tls, p, n, &c->timing);
 	while (n > 0) {
-		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+		ssize_t w;
 
+		if (timing_check(&c->timing, "sending to the server") < 0)
+			return -1;
+		w = send(c->fd, p, n, MSG_NOSIGNAL);
 		if (w > 0) {
 			p += w;
 			n -= (size_t)w;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (net_wait(c->fd, POLLOUT, &c->timing, "sending to the server") < 0)
+			if (timing_poll(c->fd, POLLOUT, &c->timing, "sending to the server") < 0)
 				return -1;
 		} else if (errno != EINTR) {
 			return fail(FAIL_TEMPORARY, "connection to %s lost: %s", c->peer,
@@ -168,18 +195,41 @@ conn_write(struct conn *c, const void *p, size_t n)
 	return 0;
 }
 
+/* A plaintext connection on which nothing ever came, until the timeout or
+ * the deadline: the port may expect TLS from the first byte and be waiting
+ * for our ClientHello as we wait for its greeting.  Nothing tells the two
+ * apart earlier; the line says which setting to look at. */
+static int
+explain_silence(struct conn *c, int why)
+{
+	int secs = (int)((clock_now_ms() - c->opened_ms + 500) / 1000);
+
+	if (c->received || c->port == 0 || (why != TIMING_TIMEOUT && why != TIMING_DEADLINE))
+		return -1;
+	if (c->port == 465 || c->port == 995)
+		return fail(FAIL_TEMPORARY, "no greeting from %s:%u within %d s; port %u "
+		    "usually wants tls = implicit", c->peer, c->port, secs, c->port);
+	return fail(FAIL_TEMPORARY, "no greeting from %s:%u within %d s; if this port "
+	    "expects TLS from the start, set tls = implicit", c->peer, c->port, secs);
+}
+
 /* recv() with the bounded wait; returns bytes read, 0 at EOF, -1. */
 static long
 read_plain(struct conn *c, void *buf, size_t n)
 {
 	for (;;) {
-		ssize_t got = recv(c->fd, buf, n, 0);
+		ssize_t got;
 
+		if (timing_check(&c->timing, "reading from the server") < 0)
+			return -1;
+		got = recv(c->fd, buf, n, 0);
 		if (got >= 0)
 			return (long)got;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (net_wait(c->fd, POLLIN, &c->timing, "waiting for the server") < 0)
-				return -1;
+			int why = timing_poll(c->fd, POLLIN, &c->timing, "waiting for the server");
+
+			if (why < 0)
+				return explain_silence(c, why);
 		} else if (errno != EINTR) {
 			return fail(FAIL_TEMPORARY, "connection to %s lost: %s", c->peer,
 			    strerror(errno));
@@ -208,6 +258,7 @@ fill(struct conn *c)
 		return -1;
 	if (got == 0)
 		return fail(FAIL_TEMPORARY, "connection closed by %s", c->peer);
+	c->received = true;
 	c->rend += (size_t)got;
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * Name resolution and connection set-up.  Sockets are non-blocking from the
- * start: every wait is a poll() bounded by the account's timeout and the
- * run's deadline, never an alarm() or a blocking call.
+ * start: every wait is a timing_poll() bounded by the account's timeout and
+ * the session's deadline, never an alarm() or a blocking call.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -10,64 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "net.h"
 #include "status.h"
-
-int64_t
-clock_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int
-timing_wait_ms(const struct timing *t)
-{
-	int64_t left;
-
-	if (t->deadline_ms == 0)
-		return t->timeout_ms;
-	left = t->deadline_ms - clock_now_ms();
-	if (left <= 0)
-		return 0;
-	return left < t->timeout_ms ? (int)left : t->timeout_ms;
-}
-
-static volatile sig_atomic_t *signal_flag;
-
-void
-net_watch_signal_flag(volatile sig_atomic_t *flag)
-{
-	signal_flag = flag;
-}
-
-int
-net_wait(int fd, short events, const struct timing *t, const char *what)
-{
-	struct pollfd pfd = { .fd = fd, .events = events };
-	int64_t end = clock_now_ms() + timing_wait_ms(t);
-	int n;
-
-	for (;;) {
-		if (signal_flag != NULL && *signal_flag != 0 &&
-		    end > clock_now_ms() + NET_SIGNAL_GRACE_MS)
-			end = clock_now_ms() + NET_SIGNAL_GRACE_MS;
-		int64_t left = end - clock_now_ms();
-
-		if (left <= 0)
-			return fail(FAIL_TEMPORARY, "timed out %s", what);
-		n = poll(&pfd, 1, (int)left);
-		if (n > 0)
-			return 0;
-		if (n < 0 && errno != EINTR)
-			return fail(FAIL_TEMPORARY, "poll: %s", strerror(errno));
-	}
-}
 
 /* Finishes a non-blocking connect(); returns 0 or an errno value. */
 static int
@@ -83,7 +29,7 @@ connect_one(const struct addrinfo *ai, const struct timing *t, int *fd_r)
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		if (errno != EINPROGRESS) {
 			err = errno;
-		} else if (net_wait(fd, POLLOUT, t, "connecting") < 0) {
+		} else if (timing_poll(fd, POLLOUT, t, "connecting") < 0) {
 			err = ETIMEDOUT;
 		} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
 			err = errno;

@@ -2,7 +2,10 @@
  * TLS policy in one place.  Verification is on unless the account turns it
  * off; a pinned fingerprint replaces the CA chain but never the check
  * itself.  The handshake runs on the non-blocking socket with the same
- * bounded waits as everything else.
+ * bounded waits as everything else.  A failed handshake is explained in
+ * terms of the settings that would fix it: the first bytes the server sent
+ * tell a plaintext server from a TLS one, and an untrusted certificate's
+ * fingerprint is printed in the form tls_fingerprint takes.
  */
 #include <poll.h>
 #include <stdbool.h>
@@ -23,36 +26,23 @@ struct tls_session {
 	SSL_CTX *ctx;
 	SSL *ssl;
 	int fd;
+	unsigned char first[8];		/* the server's first bytes */
+	size_t first_len;
 	char description[128];
 };
-
-static int
-hex_digit(char ch)
-{
-	return ch >= '0' && ch <= '9' ? ch - '0'
-	    : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
-	    : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-}
 
 int
 tls_parse_fingerprint(const char *text, unsigned char pin[TLS_PIN_LENGTH])
 {
-	size_t digits = 0;
+	size_t len = 0;
+	int parsed;
 
-	for (const char *p = text; *p != '\0'; p++) {
-		int value = hex_digit(*p);
-
-		if (*p == ':')
-			continue;
-		if (value < 0 || digits == 2 * TLS_PIN_LENGTH)
-			return -1;
-		if (digits % 2 == 0)
-			pin[digits / 2] = (unsigned char)(value << 4);
-		else
-			pin[digits / 2] |= (unsigned char)value;
-		digits++;
-	}
-	return digits == 2 * TLS_PIN_LENGTH ? 0 : -1;
+	/* The mark keeps a bad value's error out of the queue that explains
+	 * a later handshake failure. */
+	ERR_set_mark();
+	parsed = OPENSSL_hexstr2buf_ex(pin, TLS_PIN_LENGTH, &len, text, ':');
+	ERR_pop_to_mark();
+	return parsed == 1 && len == TLS_PIN_LENGTH ? 0 : -1;
 }
 
 static const char *
@@ -98,7 +88,57 @@ set_peer_name(SSL *ssl, const char *host, bool verify)
 		    ? 0 : -1;
 	if (SSL_set_tlsext_host_name(ssl, host) != 1)
 		return -1;
+	/* "f*.example.com" for foo.example.com: RFC 6125 allows a partial
+	 * wildcard only as an option, and no CA should issue one. */
+	SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
 	return !verify || SSL_set1_host(ssl, host) == 1 ? 0 : -1;
+}
+
+/* The SHA-256 of a certificate's DER form; false if it cannot be had. */
+static bool
+cert_sha256(X509 *cert, unsigned char md[TLS_PIN_LENGTH])
+{
+	unsigned char buf[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (cert == NULL || X509_digest(cert, EVP_sha256(), buf, &len) != 1 ||
+	    len != TLS_PIN_LENGTH)
+		return false;
+	memcpy(md, buf, TLS_PIN_LENGTH);
+	return true;
+}
+
+/* The server's certificate as received, before and whatever the verdict:
+ * the first of the chain it sent. */
+static X509 *
+received_cert(SSL *ssl)
+{
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
+
+	return chain != NULL && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : NULL;
+}
+
+/* One line saying why the certificate was refused, its fingerprint in the
+ * form tls_fingerprint takes, and which setting would make it trusted. */
+static int
+untrusted(SSL *ssl, long verify, const char *host)
+{
+	unsigned char md[TLS_PIN_LENGTH];
+	char *fp = cert_sha256(received_cert(ssl), md) ? OPENSSL_buf2hexstr(md, sizeof md) : NULL;
+	bool wrong_name = verify == X509_V_ERR_HOSTNAME_MISMATCH ||
+	    verify == X509_V_ERR_IP_ADDRESS_MISMATCH;
+
+	if (fp == NULL)
+		fail(FAIL_AUTH, "TLS: certificate of %s not trusted: %s", host,
+		    X509_verify_cert_error_string(verify));
+	else
+		fail(FAIL_AUTH, "TLS: certificate of %s not trusted: %s; its SHA-256 "
+		    "fingerprint is %s; %s, or tls_fingerprint = %s", host,
+		    X509_verify_cert_error_string(verify), fp, wrong_name
+		    ? "to trust it set host to a name it was issued for"
+		    : "to trust it set tls_ca_file to its CA", fp);
+	OPENSSL_free(fp);
+	return -1;
 }
 
 static int
@@ -111,8 +151,7 @@ classify_handshake_failure(SSL *ssl, int ssl_err, const char *host)
 	int reason = ERR_GET_REASON(ERR_peek_last_error());
 
 	if (verifying && verify != X509_V_OK)
-		return fail(FAIL_AUTH, "TLS: certificate of %s not trusted: %s", host,
-		    X509_verify_cert_error_string(verify));
+		return untrusted(ssl, verify, host);
 	if (reason == SSL_R_UNSUPPORTED_PROTOCOL || reason == SSL_R_NO_PROTOCOLS_AVAILABLE ||
 	    reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION)
 		return fail(FAIL_PERMANENT, "TLS: %s does not offer TLS 1.2 or newer", host);
@@ -121,32 +160,62 @@ classify_handshake_failure(SSL *ssl, int ssl_err, const char *host)
 	return fail(FAIL_PROTOCOL, "TLS handshake with %s failed: %s", host, openssl_reason());
 }
 
-/* Waits for what OpenSSL asked for (read or write); -1 on timeout. */
+/* Waits for what OpenSSL asked for (read or write); -1 on timeout, at the
+ * deadline or after a signal's grace. */
 static int
-wait_for_ssl(struct tls_session *s, int ret, const struct timing *t, const char *what)
+wait_for_ssl(struct tls_session *s, int ssl_err, const struct timing *t, const char *what)
 {
-	short events = SSL_get_error(s->ssl, ret) == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
+	short events = ssl_err == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
 
-	return net_wait(s->fd, events, t, what);
+	return timing_poll(s->fd, events, t, what) < 0 ? -1 : 0;
 }
 
 static int
 check_pin(struct tls_session *s, const char *host, const char *fingerprint)
 {
-	unsigned char want[TLS_PIN_LENGTH], got[EVP_MAX_MD_SIZE];
-	unsigned int got_len = 0;
-	X509 *cert;
+	unsigned char want[TLS_PIN_LENGTH], got[TLS_PIN_LENGTH];
 
 	if (tls_parse_fingerprint(fingerprint, want) < 0)
 		return fail(FAIL_CONFIG, "tls_fingerprint: not a SHA-256 fingerprint in hex");
-	cert = SSL_get1_peer_certificate(s->ssl);
-	if (cert == NULL)
+	if (!cert_sha256(SSL_get0_peer_certificate(s->ssl), got))
 		return fail(FAIL_AUTH, "TLS: %s sent no certificate", host);
-	X509_digest(cert, EVP_sha256(), got, &got_len);
-	X509_free(cert);
-	if (got_len != TLS_PIN_LENGTH || CRYPTO_memcmp(want, got, TLS_PIN_LENGTH) != 0)
+	if (CRYPTO_memcmp(want, got, TLS_PIN_LENGTH) != 0)
 		return fail(FAIL_AUTH, "TLS: certificate of %s does not match tls_fingerprint", host);
 	return 0;
+}
+
+/* A BIO callback keeping the first bytes read from the server, for
+ * spoke_plaintext(). */
+static long
+keep_first_bytes(BIO *bio, int oper, const char *argp, size_t len, int argi, long argl,
+	int ret, size_t *processed)
+{
+	struct tls_session *s = (struct tls_session *)BIO_get_callback_arg(bio);
+	size_t n;
+
+	(void)len, (void)argi, (void)argl;
+	if (oper != (BIO_CB_READ | BIO_CB_RETURN) || ret <= 0 || processed == NULL)
+		return ret;
+	n = sizeof s->first - s->first_len;
+	n = *processed < n ? *processed : n;
+	memcpy(s->first + s->first_len, argp, n);
+	s->first_len += n;
+	return ret;
+}
+
+/* True when the server's first bytes are text, as in "220 " or "+OK":
+ * every TLS record starts with a content type from 20 to 23 (a handshake
+ * 22, an alert 21), never with a printable character. */
+static bool
+spoke_plaintext(const struct tls_session *s)
+{
+	for (size_t i = 0; i < s->first_len; i++) {
+		unsigned char ch = s->first[i];
+
+		if ((ch < 0x20 || ch > 0x7e) && ch != '\r' && ch != '\n' && ch != '\t')
+			return false;
+	}
+	return s->first_len > 0;
 }
 
 static bool
@@ -165,13 +234,33 @@ handshake(struct tls_session *s, const char *host, const struct tls_options *o,
 	while ((ret = SSL_connect(s->ssl)) != 1) {
 		int ssl_err = SSL_get_error(s->ssl, ret);
 
+		/* Said at once: no TLS record starts like this, and a short
+		 * greeting would otherwise leave us waiting for the rest. */
+		if (spoke_plaintext(s)) {
+			fail(FAIL_PROTOCOL, "TLS: %s answered in plaintext, not TLS", host);
+			return TLS_PLAINTEXT_PEER;
+		}
 		if (!wants_io(ssl_err))
 			return classify_handshake_failure(s->ssl, ssl_err, host);
-		if (wait_for_ssl(s, ret, t, "in the TLS handshake") < 0)
+		if (wait_for_ssl(s, ssl_err, t, "in the TLS handshake") < 0)
 			return -1;
 	}
 	if (o->fingerprint != NULL)
 		return check_pin(s, host, o->fingerprint);
+	return 0;
+}
+
+/* Attaches the session to fd, watching the first bytes read from it. */
+static int
+attach(struct tls_session *s, int fd)
+{
+	BIO *bio;
+
+	if (SSL_set_fd(s->ssl, fd) != 1)
+		return -1;
+	bio = SSL_get_rbio(s->ssl);
+	BIO_set_callback_arg(bio, (char *)s);
+	BIO_set_callback_ex(bio, keep_first_bytes);
 	return 0;
 }
 
@@ -180,6 +269,7 @@ tls_start(int fd, const char *host, const struct tls_options *o, const struct ti
 	struct tls_session **s_r)
 {
 	struct tls_session *s = xcalloc(1, sizeof *s);
+	int rc;
 
 	s->fd = fd;
 	if (make_context(o, &s->ctx) < 0) {
@@ -187,16 +277,18 @@ tls_start(int fd, const char *host, const struct tls_options *o, const struct ti
 		return -1;
 	}
 	s->ssl = SSL_new(s->ctx);
-	if (s->ssl == NULL || SSL_set_fd(s->ssl, fd) != 1 ||
+	if (s->ssl == NULL || attach(s, fd) < 0 ||
 	    set_peer_name(s->ssl, host, o->verify && o->fingerprint == NULL) < 0) {
 		fail(FAIL_TEMPORARY, "TLS: cannot set up session: %s", openssl_reason());
 		tls_end(s);
 		return -1;
 	}
-	if (handshake(s, host, o, t) < 0) {
+	rc = handshake(s, host, o, t);
+	if (rc < 0) {
 		tls_end(s);
-		return -1;
+		return rc;
 	}
+	BIO_set_callback_ex(SSL_get_rbio(s->ssl), NULL);
 	snprintf(s->description, sizeof s->description, "%s %s", SSL_get_version(s->ssl),
 	    SSL_get_cipher_name(s->ssl));
 	*s_r = s;
@@ -206,41 +298,48 @@ tls_start(int fd, const char *host, const struct tls_options *o, const struct ti
 long
 tls_read(struct tls_session *s, void *buf, size_t n, const struct timing *t)
 {
-	size_t got;
-	int ret;
-
 	ERR_clear_error();
-	while ((ret = SSL_read_ex(s->ssl, buf, n, &got)) != 1) {
-		int ssl_err = SSL_get_error(s->ssl, ret);
+	for (;;) {
+		size_t got;
+		int ret, ssl_err;
 
+		if (timing_check(t, "reading from the server") < 0)
+			return -1;
+		ret = SSL_read_ex(s->ssl, buf, n, &got);
+		if (ret == 1)
+			return (long)got;
+		ssl_err = SSL_get_error(s->ssl, ret);
 		if (ssl_err == SSL_ERROR_ZERO_RETURN)
 			return 0;
 		if (!wants_io(ssl_err))
 			return fail(FAIL_TEMPORARY, "TLS: connection lost: %s", openssl_reason());
-		if (wait_for_ssl(s, ret, t, "waiting for the server") < 0)
+		if (wait_for_ssl(s, ssl_err, t, "waiting for the server") < 0)
 			return -1;
 	}
-	return (long)got;
 }
 
 int
 tls_write(struct tls_session *s, const void *buf, size_t n, const struct timing *t)
 {
 	const char *p = buf;
-	size_t written;
-	int ret;
 
 	ERR_clear_error();
 	while (n > 0) {
+		size_t written;
+		int ret, ssl_err;
+
+		if (timing_check(t, "sending to the server") < 0)
+			return -1;
 		ret = SSL_write_ex(s->ssl, p, n, &written);
 		if (ret == 1) {
 			p += written;
 			n -= written;
 			continue;
 		}
-		if (!wants_io(SSL_get_error(s->ssl, ret)))
+		ssl_err = SSL_get_error(s->ssl, ret);
+		if (!wants_io(ssl_err))
 			return fail(FAIL_TEMPORARY, "TLS: connection lost: %s", openssl_reason());
-		if (wait_for_ssl(s, ret, t, "sending to the server") < 0)
+		if (wait_for_ssl(s, ssl_err, t, "sending to the server") < 0)
 			return -1;
 	}
 	return 0;

@@ -9,7 +9,7 @@
 #define MAILPIPE_TLS_H
 
 #include <stdbool.h>
-#include "net.h"
+#include "clock.h"
 
 struct tls_options {
 	bool verify;			/* tls_verify */
@@ -21,19 +21,29 @@ struct tls_session;
 
 #define TLS_PIN_LENGTH 32	/* SHA-256 */
 
-/* Parses a tls_fingerprint: 64 hex digits, colons allowed anywhere.
- * Returns 0, or -1 (nothing recorded) when it is not one. */
+/* Parses a tls_fingerprint: 32 bytes in hex, with a colon between bytes
+ * or none ("AB:CD:..." as printed for an untrusted certificate, or
+ * "ABCD...").  Returns 0, or -1 (nothing recorded) when it is not one. */
 int tls_parse_fingerprint(const char *text, unsigned char pin[TLS_PIN_LENGTH]);
 
-/* Handshake on a connected non-blocking fd.  Failures: FAIL_AUTH (untrusted,
- * expired, wrong host, pin mismatch), FAIL_PERMANENT (no common protocol,
- * e.g. the server cannot do TLS 1.2), FAIL_TEMPORARY (cut or timed out),
- * FAIL_CONFIG (unreadable CA file, malformed pin). */
+/* tls_start()'s result when the server's first bytes were printable text,
+ * not a TLS record: it speaks plaintext first (a greeting such as "220 "
+ * or "+OK").  FAIL_PROTOCOL is recorded; the caller, which knows why it
+ * expected TLS, may say more. */
+#define TLS_PLAINTEXT_PEER (-2)
+
+/* Handshake on a connected non-blocking fd; 0, -1 or TLS_PLAINTEXT_PEER.
+ * Failures: FAIL_AUTH (untrusted, expired, wrong host, pin mismatch; the
+ * line then gives the certificate's fingerprint as tls_fingerprint takes
+ * it), FAIL_PERMANENT (no common protocol, e.g. the server cannot do TLS
+ * 1.2), FAIL_TEMPORARY (cut, timed out, deadline), FAIL_CONFIG (unreadable
+ * CA file, malformed pin), FAIL_PROTOCOL (anything else). */
 int tls_start(int fd, const char *host, const struct tls_options *o,
 	const struct timing *t, struct tls_session **s_r);
-/* Read up to n bytes; returns bytes read (> 0), 0 at clean EOF, -1 on error. */
+/* Read up to n bytes; returns bytes read (> 0), 0 at clean EOF, -1 on error
+ * (the deadline is checked before every read, whether it would block or not). */
 long tls_read(struct tls_session *s, void *buf, size_t n, const struct timing *t);
-/* Write all n bytes or fail (-1). */
+/* Write all n bytes or fail (-1); the deadline is checked before every write. */
 int tls_write(struct tls_session *s, const void *buf, size_t n, const struct timing *t);
 /* Sends close_notify (best effort, without waiting) and frees. */
 void tls_end(struct tls_session *s);

@@ -1,16 +1,21 @@
 /*
  * net.c: connecting over IPv6 and IPv4 loopback, a refused connection as a
- * temporary failure, and the deadline cutting a wait short.
+ * temporary failure.  clock.c: the timeout, the deadline and the grace
+ * after a signal each end a wait and say which one it was; the grace is
+ * counted once, from the signal, not again for every wait.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "net.h"
 #include "status.h"
 #include "tap.h"
@@ -54,7 +59,7 @@ connects(const char *addr)
 	int lfd = listener(addr, &port), fd = -1;
 
 	if (lfd < 0) {
-		ok(1, "# SKIP no %s on this machine", addr);
+		skip("no %s on this machine: %s", addr, strerror(errno));
 		return;
 	}
 	ok(net_connect(addr, port, &patient, &fd) == 0, "connect to %s", addr);
@@ -69,12 +74,24 @@ refused(void)
 	unsigned port = 0;
 	int lfd = listener("127.0.0.1", &port), fd = -1;
 
+	if (!ok(lfd >= 0, "listen on 127.0.0.1"))
+		return;
 	close(lfd);	/* nothing listens there now */
 	fail_clear();
 	ok(net_connect("127.0.0.1", port, &patient, &fd) < 0 && fail_class() == FAIL_TEMPORARY,
 	    "a refused connection is temporary (75)");
 	ok(strstr(fail_reason(), "cannot connect to 127.0.0.1") != NULL, "and says where: %s",
 	    fail_reason());
+}
+
+/* A socketpair whose other end stays silent; false (a failure) if none. */
+static bool
+silent_pair(int pair[2])
+{
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0)
+		return true;
+	ok(0, "socketpair: %s", strerror(errno));
+	return false;
 }
 
 static void
@@ -84,12 +101,56 @@ deadline_cuts_waits(void)
 	int pair[2];
 	int64_t start = clock_now_ms();
 
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0)
+	if (!silent_pair(pair))
 		return;
 	fail_clear();
-	ok(net_wait(pair[0], POLLIN, &t, "waiting for the server") < 0 &&
-	    fail_class() == FAIL_TEMPORARY, "a silent peer: timed out (75)");
+	ok(timing_poll(pair[0], POLLIN, &t, "waiting for the server") == TIMING_DEADLINE &&
+	    fail_class() == FAIL_TEMPORARY, "a silent peer: the deadline ends the wait (75)");
 	ok(clock_now_ms() - start < 2000, "the deadline, not the 60 s timeout, ended the wait");
+	is_str(fail_reason(), "deadline reached waiting for the server", "and the line says so");
+	ok(timing_check(&t, "reading from the server") == TIMING_DEADLINE,
+	    "timing_check after the deadline fails too");
+	t.deadline_ms = 0;
+	t.timeout_ms = 100;
+	fail_clear();
+	ok(timing_poll(pair[0], POLLIN, &t, "waiting for the server") == TIMING_TIMEOUT,
+	    "without a deadline the timeout ends it");
+	is_str(fail_reason(), "timed out waiting for the server", "and the line says so");
+	ok(timing_check(&t, "reading from the server") == TIMING_READY,
+	    "timing_check without a deadline passes");
+	close(pair[0]);
+	close(pair[1]);
+}
+
+/* After a signal, two waits in a row end at the same point: the grace is
+ * fixed when the signal is first seen. */
+static void
+signal_grace_counted_once(void)
+{
+	static volatile sig_atomic_t stop;
+	const struct timing t = { .timeout_ms = 60000 };
+	int pair[2];
+	int64_t start;
+
+	if (!silent_pair(pair))
+		return;
+	timing_watch_signal(&stop, 300);
+	ok(timing_check(&t, "reading from the server") == TIMING_READY, "no signal: no limit");
+	stop = SIGTERM;
+	start = clock_now_ms();
+	ok(timing_check(&t, "reading from the server") == TIMING_READY,
+	    "just after the signal: the grace has begun");
+	usleep(200000);
+	fail_clear();
+	ok(timing_poll(pair[0], POLLIN, &t, "waiting for the server") == TIMING_SIGNAL,
+	    "a wait after the signal ends with the grace");
+	ok(clock_now_ms() - start < 450, "300 ms after the signal, not 300 ms after the wait "
+	    "began (%lld ms)", (long long)(clock_now_ms() - start));
+	is_str(fail_reason(), "gave up waiting for the server after a signal",
+	    "and the line says so");
+	ok(timing_wait_ms(&t) == 0, "no time is left for another wait");
+	timing_watch_signal(NULL, 0);
+	ok(timing_wait_ms(&t) == 60000, "watching anew forgets the signal");
 	close(pair[0]);
 	close(pair[1]);
 }
@@ -101,5 +162,6 @@ main(void)
 	connects("::1");
 	refused();
 	deadline_cuts_waits();
+	signal_grace_counted_once();
 	return done_testing();
 }
