@@ -25,9 +25,9 @@
 
 #include <openssl/crypto.h>
 
+#include "clock.h"
 #include "cred.h"
 #include "fs.h"
-#include "net.h"
 #include "status.h"
 #include "xalloc.h"
 

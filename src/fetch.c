@@ -36,6 +36,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "cred.h"
 #include "fetch.h"
 #include "fetch-plan.h"
@@ -43,7 +44,6 @@
 #include "headerdigest.h"
 #include "log.h"
 #include "maildir.h"
-#include "net.h"
 #include "pop3.h"
 #include "status.h"
 #include "uidl.h"
@@ -111,7 +111,7 @@ fetch_catch_signals(void)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-	net_watch_signal_flag(&got_signal);
+	timing_watch_signal(&got_signal, TIMING_SIGNAL_GRACE_MS);
 }
 
 int
