@@ -7,20 +7,27 @@
  * tell a plaintext server from a TLS one, and an untrusted certificate's
  * fingerprint is printed in the form tls_fingerprint takes.
  */
+#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "fs.h"
 #include "status.h"
 #include "tls.h"
 #include "xalloc.h"
+
+/* A CA file larger than this is not one (Debian's whole bundle is 200 kB). */
+#define CA_FILE_MAX (16 * 1024 * 1024)
 
 struct tls_session {
 	SSL_CTX *ctx;
@@ -53,6 +60,68 @@ openssl_reason(void)
 	return e != 0 ? ERR_reason_error_string(e) : "connection closed";
 }
 
+/* The CA file as a memory BIO, read through the descriptor whose owner and
+ * mode were checked: whoever can change it can pose as any server, and
+ * OpenSSL opening it again by name could read another file. */
+static BIO *
+read_ca_file(const char *path)
+{
+	char buf[8192];
+	int fd = fs_open_regular(path);
+	BIO *bio = NULL;
+	ssize_t n = 0;
+	size_t total = 0;
+
+	if (fd < 0) {
+		fail(FAIL_CONFIG, "cannot load trust anchors from %s: %s", path,
+		    fs_open_error(errno));
+		return NULL;
+	}
+	if (fs_check_trusted_fd(fd, path, FS_READERS_ANY) < 0)
+		fail_context("tls_ca_file");
+	else if ((bio = BIO_new(BIO_s_mem())) == NULL)
+		xalloc_fail();
+	while (bio != NULL && (n = read(fd, buf, sizeof buf)) > 0 && total <= CA_FILE_MAX) {
+		BIO_write(bio, buf, (int)n);
+		total += (size_t)n;
+	}
+	close(fd);
+	if (bio != NULL && (n < 0 || total > CA_FILE_MAX)) {
+		fail(FAIL_CONFIG, "cannot load trust anchors from %s: %s", path, n < 0 ?
+		    strerror(errno) : "larger than 16 MiB");
+		BIO_free(bio);
+		bio = NULL;
+	}
+	return bio;
+}
+
+/* Every certificate of the PEM file (and any CRL) into the context's store. */
+static int
+load_ca_file(SSL_CTX *ctx, const char *path)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	BIO *bio = read_ca_file(path);
+	STACK_OF(X509_INFO) *infos;
+	int added = 0;
+
+	if (bio == NULL)
+		return -1;
+	infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	for (int i = 0; infos != NULL && i < sk_X509_INFO_num(infos); i++) {
+		X509_INFO *xi = sk_X509_INFO_value(infos, i);
+
+		added += xi->x509 != NULL && X509_STORE_add_cert(store, xi->x509) == 1;
+		if (xi->crl != NULL)
+			X509_STORE_add_crl(store, xi->crl);
+	}
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	if (added == 0)
+		return fail(FAIL_CONFIG, "cannot load trust anchors from %s: no certificate "
+		    "in it", path);
+	return 0;
+}
+
 static int
 make_context(const struct tls_options *o, SSL_CTX **ctx_r)
 {
@@ -64,12 +133,11 @@ make_context(const struct tls_options *o, SSL_CTX **ctx_r)
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE);
 	if (o->verify && o->fingerprint == NULL) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-		if (o->ca_file != NULL
-		    ? !SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL)
-		    : !SSL_CTX_set_default_verify_paths(ctx)) {
+		if (o->ca_file != NULL ? load_ca_file(ctx, o->ca_file) < 0 :
+		    !SSL_CTX_set_default_verify_paths(ctx)) {
 			SSL_CTX_free(ctx);
-			return fail(FAIL_CONFIG, "cannot load trust anchors from %s: %s",
-			    o->ca_file ? o->ca_file : "the system store", openssl_reason());
+			return o->ca_file != NULL ? -1 : fail(FAIL_CONFIG, "cannot load trust "
+			    "anchors from the system store: %s", openssl_reason());
 		}
 	}
 	*ctx_r = ctx;

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -869,6 +870,33 @@ test_fingerprint_forms(void)
 	ok(ERR_peek_error() == 0, "a refused value leaves nothing in OpenSSL's error queue");
 }
 
+/* The CA file is read through a descriptor checked like every file we
+ * take orders from: one others can write is refused at the handshake too,
+ * whatever it was when the config was read; one without a certificate is
+ * a configuration error. */
+static void
+test_ca_file_checked(const struct cert *ca, const char *ca_path)
+{
+	struct tls_options o = { .verify = true, .ca_file = ca_path };
+	struct cert leaf = make_cert("mail", "DNS:mail.example.test", ca);
+	char empty[] = "/tmp/test-conn-empty-XXXXXX";
+	int fd = mkstemp(empty);
+
+	chmod(ca_path, 0666);
+	ok(handshake_with(&leaf, "mail.example.test", &o) < 0 && fail_class() == FAIL_AUTH &&
+	    strstr(fail_reason(), "tls_ca_file") != NULL, "a CA file others can write: 77");
+	diag("%s", fail_reason());
+	chmod(ca_path, 0644);
+	ok(handshake_with(&leaf, "mail.example.test", &o) == 0, "mode 0644: trusted");
+	o.ca_file = empty;
+	ok(handshake_with(&leaf, "mail.example.test", &o) < 0 && fail_class() == FAIL_CONFIG &&
+	    strstr(fail_reason(), "no certificate") != NULL, "a CA file without a "
+	    "certificate: 78");
+	close(fd);
+	unlink(empty);
+	free_cert(&leaf);
+}
+
 static void
 test_certificates(void)
 {
@@ -878,6 +906,7 @@ test_certificates(void)
 	write_pem(&ca, ca_path);
 	test_partial_wildcard(&ca, ca_path);
 	test_untrusted_fingerprint(ca_path);
+	test_ca_file_checked(&ca, ca_path);
 	test_fingerprint_forms();
 	unlink(ca_path);
 	free_cert(&ca);
