@@ -703,6 +703,8 @@ test_search_order(void)
 		ok(rc < 0 && fail_class() == FAIL_CONFIG, "no file anywhere: FAIL_CONFIG");
 		config_free(&cfg);
 		unsetenv("XDG_CONFIG_HOME");
+	} else {
+		skip("no file anywhere: this machine has /etc/mailpipe.ini");
 	}
 }
 
@@ -751,6 +753,8 @@ test_no_home(void)
 		    "HOME unset: the search looks in the passwd home (and says where)");
 		diag("%s", fail_reason());
 		config_free(&cfg);
+	} else {
+		skip("HOME unset, the passwd home: this machine has a config there");
 	}
 	if (saved != NULL)
 		setenv("HOME", saved, 1);
