@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "fetch.h"
+#include "harden.h"
 #include "log.h"
 #include "status.h"
 
@@ -158,6 +159,10 @@ main(int argc, char **argv)
 	int rc;
 
 	log_progname = "mailpipe-fetch";
+	if (harden_process() < 0) {
+		log_error("%s", fail_reason());
+		return status_exit_code(fail_class());
+	}
 	if ((rc = parse_args(argc, argv, &cli)) >= 0)
 		return rc;
 	fetch_catch_signals();

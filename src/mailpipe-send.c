@@ -18,6 +18,7 @@
 #include "address.h"
 #include "compose.h"
 #include "config.h"
+#include "harden.h"
 #include "log.h"
 #include "spool.h"
 #include "status.h"
@@ -293,8 +294,8 @@ main(int argc, char **argv)
 
 	log_progname = slash != NULL ? slash + 1 : argv[0];
 	catch_signals();
-	rc = check_arguments(argc, argv) < 0 || parse_options(argc, argv, &r.opt) < 0
-	    ? -1 : send_it(&r);
+	rc = harden_process() < 0 || check_arguments(argc, argv) < 0 ||
+	    parse_options(argc, argv, &r.opt) < 0 ? -1 : send_it(&r);
 	if (rc < 0)
 		log_error("%s", fail_reason());
 	spool_close(&r.spool);

@@ -34,7 +34,7 @@ enum session_state {
 struct session {
 	struct conn *conn;
 	const struct account *account;
-	const char *password;	/* NULL: no AUTH */
+	char *password;		/* NULL: no AUTH; wiped as soon as AUTH is over */
 	struct smtp_caps caps;
 	enum session_state state;
 };
@@ -165,17 +165,24 @@ choose_mechanism(const struct session *ss, enum auth_method *method_r)
 	return 0;
 }
 
+/* The password is wiped as soon as AUTH is over, whatever its outcome:
+ * nothing after it needs the secret, and the message may take long. */
 static int
 authenticate(struct session *ss)
 {
 	enum auth_method method = AUTH_AUTO;
+	int rc;
 
 	if (ss->password == NULL)
 		return 0;
 	if (choose_mechanism(ss, &method) < 0)
-		return -1;
-	return method == AUTH_PLAIN ? auth_plain(ss, ss->account->user)
-				    : auth_login(ss, ss->account->user);
+		rc = -1;
+	else
+		rc = method == AUTH_PLAIN ? auth_plain(ss, ss->account->user)
+					  : auth_login(ss, ss->account->user);
+	cred_free(ss->password);
+	ss->password = NULL;
+	return rc;
 }
 
 static void
@@ -437,18 +444,16 @@ submit_message(struct submission *s)
 {
 	const struct account *a = s->account;
 	struct session ss = { .account = a };
-	char *password = NULL;
 	int rc;
 
 	if (a->auth != AUTH_NONE && a->user != NULL) {
-		if (cred_password(a, &password) < 0)
+		if (cred_password(a, &ss.password) < 0)
 			return -1;
-		if (password == NULL)
+		if (ss.password == NULL)
 			return fail(FAIL_CONFIG, "%s:%d: user is set but no password, "
 			    "password_file or password_command", a->file, a->line);
 	}
-	ss.password = password;
 	rc = session(&ss, s);
-	cred_free(password);
+	cred_free(ss.password);		/* when the session ended before AUTH */
 	return rc;
 }
