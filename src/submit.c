@@ -10,10 +10,10 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cred.h"
 #include "dotstuff.h"
+#include "hostname.h"
 #include "log.h"
 #include "proto.h"
 #include "qp.h"
@@ -35,6 +35,8 @@ struct session {
 	struct conn *conn;
 	const struct account *account;
 	char *password;		/* NULL: no AUTH; wiped as soon as AUTH is over */
+	const char *host_domain;	/* this host's domain name, or NULL */
+	char address_literal[64];	/* EHLO's last resort: "[192.0.2.7]" */
 	struct smtp_caps caps;
 	enum session_state state;
 };
@@ -70,15 +72,30 @@ expect(struct session *ss, int code, const char *what, enum failure permanent)
 	return 0;
 }
 
+/* RFC 5321 4.1.4: the helo key, else this host's domain name, else the
+ * address literal of this end of the connection; never a bare node name,
+ * which servers with reject_non_fqdn_helo_hostname refuse. */
+static const char *
+ehlo_name(struct session *ss)
+{
+	if (ss->account->helo != NULL)
+		return ss->account->helo;
+	if (ss->host_domain != NULL)
+		return ss->host_domain;
+	if (ss->address_literal[0] == '\0' &&
+	    conn_local_address(ss->conn, ss->address_literal, sizeof ss->address_literal) < 0)
+		return NULL;
+	return ss->address_literal;
+}
+
 static int
 hello(struct session *ss)
 {
-	const char *name = ss->account->helo;
-	char host[256] = "localhost";
+	const char *name = ehlo_name(ss);
 	struct smtp_reply r;
 
-	if (name == NULL && gethostname(host, sizeof host - 1) == 0)
-		name = host;
+	if (name == NULL)
+		return -1;
 	memset(&ss->caps, 0, sizeof ss->caps);
 	if (proto_send(ss->conn, "EHLO %s", name) < 0 || read_reply(ss, &r, &ss->caps) < 0)
 		return -1;
@@ -437,13 +454,25 @@ session(struct session *ss, struct submission *s)
 	return rc;
 }
 
-/* The password is fetched before connecting: a slow password_command must
- * not hold a session open, and its failure needs no server at all. */
+/* This host's domain name, when EHLO (no helo key) or the Message-ID (a
+ * sender without a domain) needs it. */
+static const char *
+host_domain(const struct submission *s, char *buf, size_t size)
+{
+	if (s->account->helo != NULL && strchr(s->envelope_from, '@') != NULL)
+		return NULL;
+	return hostname_fqdn(buf, size) ? buf : NULL;
+}
+
+/* The password and the host's domain name are found before connecting: a
+ * slow password_command or resolver must not hold a session open, and a
+ * password failure needs no server at all. */
 int
 submit_message(struct submission *s)
 {
 	const struct account *a = s->account;
 	struct session ss = { .account = a };
+	char domain[HOSTNAME_MAX];
 	int rc;
 
 	if (a->auth != AUTH_NONE && a->user != NULL) {
@@ -453,6 +482,8 @@ submit_message(struct submission *s)
 			return fail(FAIL_CONFIG, "%s:%d: user is set but no password, "
 			    "password_file or password_command", a->file, a->line);
 	}
+	ss.host_domain = host_domain(s, domain, sizeof domain);
+	s->compose.host_domain = ss.host_domain;
 	rc = session(&ss, s);
 	cred_free(ss.password);		/* when the session ended before AUTH */
 	return rc;
