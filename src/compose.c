@@ -10,7 +10,6 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -314,21 +313,23 @@ add_date(struct text *t)
 	text_printf(t, "Date: %s\n", date);
 }
 
+/* The right side names a domain the id is unique in: the sender's, else
+ * this host's; a host without a domain name gets one that is reserved to
+ * name nothing (RFC 2606), never a bare node name.  The left side's time
+ * and 96 random bits keep the id unique whatever the right side is. */
 static void
-add_message_id(struct text *t, const char *from)
+add_message_id(struct text *t, const struct compose_options *o)
 {
 	unsigned char random[12];
-	char host[256] = "localhost";
-	const char *at = strrchr(from, '@');
+	const char *at = strrchr(o->from, '@');
 
 	if (RAND_bytes(random, sizeof random) != 1)
 		memset(random, 0, sizeof random);
-	if (at == NULL)
-		gethostname(host, sizeof host - 1);
 	text_printf(t, "Message-ID: <%lld.", (long long)time(NULL));
 	for (size_t i = 0; i < sizeof random; i++)
 		text_printf(t, "%02x", random[i]);
-	text_printf(t, ".mailpipe@%s>\n", at != NULL ? at + 1 : host);
+	text_printf(t, ".mailpipe@%s>\n", at != NULL ? at + 1 :
+	    o->host_domain != NULL ? o->host_domain : "mailpipe.invalid");
 }
 
 /* "To: a, b" folded so no line grows past 78 octets. */
@@ -390,7 +391,7 @@ build_raw(struct text *t, const struct parsed_message *m, const struct compose_o
 	if (find_field(m, "Date") == NULL)
 		add_date(t);
 	if (find_field(m, "Message-ID") == NULL)
-		add_message_id(t, o->from);
+		add_message_id(t, o);
 	if (reencode) {
 		if (find_field(m, "MIME-Version") == NULL)
 			text_printf(t, "MIME-Version: 1.0\n");
@@ -412,7 +413,7 @@ build_subject_mode(struct text *t, const struct parsed_message *m,
 	text_printf(t, "Subject: %s\n", subject);
 	free(subject);
 	add_date(t);
-	add_message_id(t, o->from);
+	add_message_id(t, o);
 	text_printf(t, "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
 	    "Content-Transfer-Encoding: %s\n",
 	    reencode ? "quoted-printable" : m->body.has_8bit ? "8bit" : "7bit");

@@ -36,6 +36,7 @@ struct compose_options {
 	const char *subject;		/* -s, or NULL for a raw message */
 	const struct strlist *to;	/* -s: the To: header */
 	const char *domain;		/* qualifies bare local names, or NULL */
+	const char *host_domain;	/* this host's domain name, or NULL */
 	bool server_8bitmime;
 };
 

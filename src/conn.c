@@ -9,9 +9,11 @@
  * and the history of the stream are known: a plaintext greeting met by
  * tls = implicit, or silence met by tls = starttls.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -330,4 +332,29 @@ conn_close(struct conn *c)
 	free(c->peer);
 	OPENSSL_cleanse(c->wbuf, sizeof c->wbuf);
 	free(c);
+}
+
+int
+conn_local_address(const struct conn *c, char *out, size_t size)
+{
+	struct sockaddr_storage ss;
+	const struct sockaddr_in *in4 = (const struct sockaddr_in *)&ss;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)&ss;
+	socklen_t len = sizeof ss;
+	char text[INET6_ADDRSTRLEN] = "";
+	bool mapped;
+
+	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
+		return fail(FAIL_TEMPORARY, "no local IP address on the connection to %s",
+		    c->peer);
+	mapped = ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr);
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &in4->sin_addr, text, sizeof text);
+	else
+		inet_ntop(mapped ? AF_INET : AF_INET6,
+		    mapped ? (const void *)&in6->sin6_addr.s6_addr[12] : &in6->sin6_addr, text,
+		    sizeof text);
+	snprintf(out, size, "[%s%s]", ss.ss_family == AF_INET6 && !mapped ? "IPv6:" : "", text);
+	return 0;
 }

@@ -66,4 +66,9 @@ size_t conn_pending(const struct conn *c);
 /* Closes and frees; never fails.  NULL is allowed. */
 void conn_close(struct conn *c);
 
+/* This end's address as an RFC 5321 4.1.3 address literal, "[192.0.2.7]" or
+ * "[IPv6:2001:db8::7]" (an IPv4-mapped address as IPv4), for an EHLO from
+ * a host without a domain name.  FAIL_TEMPORARY when the socket has none. */
+int conn_local_address(const struct conn *c, char *out, size_t size);
+
 #endif

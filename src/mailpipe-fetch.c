@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "fetch.h"
+#include "harden.h"
 #include "log.h"
 #include "status.h"
 
@@ -63,6 +64,24 @@ static const struct option options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+static int
+usage_error(const char *what, const char *arg)
+{
+	log_error("%s%s%s", what, arg != NULL ? ": " : "", arg != NULL ? arg : "");
+	fputs(SYNOPSIS, stderr);
+	return status_exit_code(FAIL_USAGE);
+}
+
+/* --keep and --delete contradict each other, in any order: neither wins. */
+static int
+keep_or_delete(struct cli *cli, int keep)
+{
+	if (cli->fetch.keep == !keep)
+		return usage_error("--keep and --delete exclude each other", NULL);
+	cli->fetch.keep = keep;
+	return -1;
+}
+
 /* Returns -1 to go on, else the exit code. */
 static int
 parse_option(struct cli *cli, int ch)
@@ -71,8 +90,8 @@ parse_option(struct cli *cli, int ch)
 	case 'C':		cli->config = optarg; break;
 	case 'a':		cli->account = optarg; break;
 	case OPT_ALL:		cli->all = true; break;
-	case OPT_KEEP:		cli->fetch.keep = 1; break;
-	case OPT_DELETE:	cli->fetch.keep = 0; break;
+	case OPT_KEEP:		return keep_or_delete(cli, 1);
+	case OPT_DELETE:	return keep_or_delete(cli, 0);
 	case OPT_MAILDIR:	cli->fetch.maildir = optarg; break;
 	case OPT_LIST:		cli->fetch.list = true; break;
 	case 'v':		log_verbose = 1; break;
@@ -96,17 +115,17 @@ parse_args(int argc, char **argv, struct cli *cli)
 	int ch, rc;
 
 	cli->fetch.keep = -1;
-	while ((ch = getopt_long(argc, argv, "C:a:vqh", options, NULL)) != -1)
+	/* "+": options end at the first other argument, so that nothing
+	 * after a stray argument is taken for an option (-C FILE). */
+	while ((ch = getopt_long(argc, argv, "+C:a:vqh", options, NULL)) != -1)
 		if ((rc = parse_option(cli, ch)) >= 0)
 			return rc;
-	if (optind < argc || (cli->all && cli->account != NULL) ||
-	    (cli->all && cli->fetch.maildir != NULL)) {
-		log_error("%s", optind < argc ? "unexpected argument" :
-		    cli->account ? "-a and --all exclude each other" :
-		    "--maildir with --all would mix accounts in one Maildir");
-		fputs(SYNOPSIS, stderr);
-		return status_exit_code(FAIL_USAGE);
-	}
+	if (optind < argc)
+		return usage_error("unexpected argument", argv[optind]);
+	if (cli->all && cli->account != NULL)
+		return usage_error("-a and --all exclude each other", NULL);
+	if (cli->all && cli->fetch.maildir != NULL)
+		return usage_error("--maildir with --all would mix accounts in one Maildir", NULL);
 	return -1;
 }
 
@@ -158,6 +177,10 @@ main(int argc, char **argv)
 	int rc;
 
 	log_progname = "mailpipe-fetch";
+	if (harden_process() < 0) {
+		log_error("%s", fail_reason());
+		return status_exit_code(fail_class());
+	}
 	if ((rc = parse_args(argc, argv, &cli)) >= 0)
 		return rc;
 	fetch_catch_signals();

@@ -18,6 +18,7 @@
 #include "address.h"
 #include "compose.h"
 #include "config.h"
+#include "harden.h"
 #include "log.h"
 #include "spool.h"
 #include "status.h"
@@ -52,6 +53,21 @@ check_mode(const char *mode)
 	return fail(FAIL_USAGE, "-b%s: only -bm (send a message) is supported", mode);
 }
 
+/* Everything after the options is a recipient.  One that starts with "-"
+ * is an option given too late, or an untrusted argument trying to pass as
+ * one: refused, rather than mailed to "-C@domain". */
+static int
+recipient_arguments(int argc, char **argv, struct options *o)
+{
+	for (int i = optind; i < argc; i++) {
+		if (argv[i][0] == '-')
+			return fail(FAIL_USAGE, "recipient argument \"%s\" looks like an option; "
+			    "options go before the recipients", argv[i]);
+		address_list_extract(argv[i], &o->recipients);
+	}
+	return 0;
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
@@ -63,7 +79,9 @@ parse_options(int argc, char **argv, struct options *o)
 	int ch;
 
 	opterr = 0;	/* one line of our own instead of getopt's */
-	while ((ch = getopt_long(argc, argv, ":a:B:b:C:EF:f:iL:N:O:o:R:r:s:tUV:vX:",
+	/* "+": options end at the first recipient, as with sendmail, so that
+	 * no recipient a caller passes on can be taken for an option. */
+	while ((ch = getopt_long(argc, argv, "+:a:B:b:C:EF:f:iL:N:O:o:R:r:s:tUV:vX:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a': o->account = optarg; break;
@@ -95,9 +113,7 @@ parse_options(int argc, char **argv, struct options *o)
 			    : fail(FAIL_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
 		}
 	}
-	for (int i = optind; i < argc; i++)
-		address_list_extract(argv[i], &o->recipients);
-	return 0;
+	return recipient_arguments(argc, argv, o);
 }
 
 /* Arguments end up in header fields and SMTP commands: a line break in one
@@ -293,8 +309,8 @@ main(int argc, char **argv)
 
 	log_progname = slash != NULL ? slash + 1 : argv[0];
 	catch_signals();
-	rc = check_arguments(argc, argv) < 0 || parse_options(argc, argv, &r.opt) < 0
-	    ? -1 : send_it(&r);
+	rc = harden_process() < 0 || check_arguments(argc, argv) < 0 ||
+	    parse_options(argc, argv, &r.opt) < 0 ? -1 : send_it(&r);
 	if (rc < 0)
 		log_error("%s", fail_reason());
 	spool_close(&r.spool);

@@ -102,6 +102,46 @@ smtp_read_reply(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps)
 	return 0;
 }
 
+/* 1 to max_digits digits at *p, read into *value_r and skipped. */
+static bool
+read_number(const char **p, int max_digits, int *value_r)
+{
+	int n = 0;
+
+	*value_r = 0;
+	for (; isdigit((unsigned char)**p); (*p)++) {
+		if (++n > max_digits)
+			return false;
+		*value_r = *value_r * 10 + (**p - '0');
+	}
+	return n > 0;
+}
+
+bool
+smtp_enhanced_code(const struct smtp_reply *r, int code_r[3])
+{
+	const char *p = r->text;
+
+	if (strlen(p) < 5)
+		return false;
+	p += 4;		/* "DDD " or "DDD-" */
+	if (!read_number(&p, 1, &code_r[0]) || *p++ != '.' ||
+	    !read_number(&p, 3, &code_r[1]) || *p++ != '.' ||
+	    !read_number(&p, 3, &code_r[2]) || (*p != '\0' && *p != ' '))
+		return false;
+	return code_r[0] == 2 || code_r[0] == 4 || code_r[0] == 5;
+}
+
+bool
+smtp_too_many_recipients(const struct smtp_reply *r)
+{
+	int code[3];
+
+	if (r->code != 452)
+		return false;
+	return !smtp_enhanced_code(r, code) || (code[0] == 4 && code[1] == 5 && code[2] == 3);
+}
+
 int
 smtp_refused(const struct smtp_reply *r, const char *what, enum failure permanent_class)
 {

@@ -41,6 +41,15 @@ void smtp_note_capability(struct smtp_caps *caps, const char *text);
  * many lines are FAIL_PROTOCOL.  With caps non-NULL, the lines after the
  * first are read as EHLO capabilities. */
 int smtp_read_reply(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps);
+/* The enhanced status code (RFC 3463) a reply's text starts with, as in
+ * "452 4.5.3 text": class, subject and detail into code_r.  False when the
+ * text starts with none (servers without ENHANCEDSTATUSCODES). */
+bool smtp_enhanced_code(const struct smtp_reply *r, int code_r[3]);
+/* Whether a refused RCPT means "too many recipients in this transaction"
+ * (RFC 5321 4.5.3.1.10), which another transaction cures: 452 with the
+ * enhanced code 4.5.3, or 452 with no enhanced code at all.  A 452 with any
+ * other code (4.2.2 mailbox full, 4.3.1 no storage) is not. */
+bool smtp_too_many_recipients(const struct smtp_reply *r);
 /* Records a failure for a reply that is not what `what` needed:
  * 4xx FAIL_TEMPORARY, 5xx permanent_class. */
 int smtp_refused(const struct smtp_reply *r, const char *what, enum failure permanent_class);

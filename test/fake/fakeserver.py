@@ -272,6 +272,8 @@ class Scenario:
             add('body-7bit', text='')
         elif word == 'BODY-MAXLINE':
             add('body-maxline', text=rest, limit=int(rest))
+        elif word == 'BODY-SIZE':
+            add('body-size', text='')
         else:
             raise ScenarioError('unknown body check %s' % word)
 
@@ -746,6 +748,22 @@ class Server:
         for n, line in enumerate(self.need_body(step).split(b'\r\n'), 1):
             if len(line) > step.limit:
                 self.fail(step, 'line %d is %d octets long: %s' % (n, len(line), show(line)))
+
+    def do_body_size(self, step):
+        """RFC 1870 section 4: the SIZE= of the last MAIL FROM is the message
+        size: the octets sent after the 354, each CRLF as two, but neither the
+        final dot line nor the dots added by stuffing."""
+        body = self.need_body(step)
+        mails = [l for l in self.received if l.upper().startswith('MAIL FROM:')]
+        m = re.search(r'(?i) SIZE=(\d+)(?: |$)', mails[-1]) if mails else None
+        if not m:
+            self.fail(step, 'the last MAIL FROM declared no SIZE=: %s'
+                      % show(mails[-1] if mails else 'no MAIL FROM'))
+        stuffed = sum(1 for l in body.split(b'\r\n') if l.startswith(b'.'))
+        if int(m.group(1)) != len(body) - stuffed:
+            self.fail(step, 'SIZE=%s declared, but the message is %d octets (%d on the '
+                      'wire, %d stuffing dots)' % (m.group(1), len(body) - stuffed,
+                                                   len(body), stuffed))
 
 
 def diff_lines(want, got):

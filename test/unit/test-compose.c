@@ -367,6 +367,44 @@ test_raw_basics(void)
 	}
 }
 
+/* The right side of the Message-ID of a message built with o.  Static buffer. */
+static const char *
+message_id_domain(const struct compose_options *o)
+{
+	static char rhs[256];
+	struct built b;
+	const char *id, *at;
+
+	build(&b, "To: b@example.org\n\nbody\n", true, o);
+	id = b.out.header != NULL ? field(b.out.header, "Message-ID") : NULL;
+	at = id != NULL ? strrchr(id, '@') : NULL;
+	if (at == NULL || id[strlen(id) - 1] != '>')
+		snprintf(rhs, sizeof rhs, "(no Message-ID)");
+	else
+		snprintf(rhs, sizeof rhs, "%.*s", (int)strlen(at + 1) - 1, at + 1);
+	built_free(&b);
+	return rhs;
+}
+
+/* A sender without a domain (-f root, no domain key) must not give the
+ * Message-ID a bare node name ("vm") as its right side: the host's domain
+ * name when it has one, else a name that is a domain and says it is none
+ * of ours (RFC 2606 .invalid); the left side keeps it unique. */
+static void
+test_message_id_domain(void)
+{
+	struct compose_options o = plain_options;
+
+	o.from = "root";
+	is_str(message_id_domain(&o), "mailpipe.invalid",
+	    "Message-ID without any domain: @mailpipe.invalid");
+	o.host_domain = "vm.example.org";
+	is_str(message_id_domain(&o), "vm.example.org",
+	    "Message-ID for a bare sender: the host's domain name");
+	o.from = "root@example.net";
+	is_str(message_id_domain(&o), "example.net", "Message-ID: the sender's domain first");
+}
+
 static void
 test_domain(void)
 {
@@ -807,6 +845,7 @@ main(void)
 	test_encode_words();
 	test_raw_basics();
 	test_domain();
+	test_message_id_domain();
 	test_crlf_message();
 	test_reencoding();
 	test_no_header();

@@ -351,6 +351,76 @@ test_refused(void)
 	is_int(fail_class(), FAIL_RECIPIENT, "smtp_refused: 5xx is the permanent class given");
 }
 
+static void
+reply_is(const char *line, bool too_many)
+{
+	struct smtp_reply r;
+
+	r.code = atoi(line);
+	snprintf(r.text, sizeof r.text, "%s", line);
+	ok(smtp_too_many_recipients(&r) == too_many, "\"%s\": %s", line,
+	    too_many ? "too many recipients, the rest in another transaction"
+		     : "an ordinary refusal");
+}
+
+/* RFC 5321 4.5.3.1.10: a server limiting recipients per transaction says
+ * 452; with enhanced status codes (RFC 3463) 4.5.3.  Any other enhanced
+ * code is another reason, which another transaction would not cure. */
+static void
+test_too_many_recipients(void)
+{
+	reply_is("452 4.5.3 Error: too many recipients", true);
+	reply_is("452 4.5.3", true);
+	reply_is("452-4.5.3 too many recipients", true);
+	reply_is("452 Too many recipients", true);
+	reply_is("452", true);
+	reply_is("452 4.2.2 Mailbox full", false);
+	reply_is("452 4.3.1 Insufficient system storage", false);
+	reply_is("452 4.5.30 not the code 4.5.3", false);
+	reply_is("452 4.5.3x not a code", true);	/* no code: bare 452 */
+	reply_is("452 5.5.3 inconsistent class", false);
+	reply_is("451 4.5.3 too many recipients, but not 452", false);
+	reply_is("450 4.2.1 mailbox busy", false);
+	reply_is("552 5.5.3 too many recipients", false);
+	reply_is("250 2.1.5 ok", false);
+}
+
+static void
+enhanced_is(const char *line, bool has, int a, int b, int c)
+{
+	struct smtp_reply r;
+	int code[3] = { -1, -1, -1 };
+	bool got;
+
+	r.code = atoi(line);
+	snprintf(r.text, sizeof r.text, "%s", line);
+	got = smtp_enhanced_code(&r, code);
+	if (has)
+		ok(got && code[0] == a && code[1] == b && code[2] == c, "\"%s\": %d.%d.%d",
+		    line, a, b, c);
+	else
+		ok(!got, "\"%s\": no enhanced status code", line);
+}
+
+static void
+test_enhanced_codes(void)
+{
+	enhanced_is("250 2.1.5 ok", true, 2, 1, 5);
+	enhanced_is("550 5.1.1 <a@x>: no such user", true, 5, 1, 1);
+	enhanced_is("452 4.5.3", true, 4, 5, 3);
+	enhanced_is("452-4.5.3 more", true, 4, 5, 3);
+	enhanced_is("554 5.999.999 largest", true, 5, 999, 999);
+	enhanced_is("554 5.1000.1 subject too long", false, 0, 0, 0);
+	enhanced_is("554 5.1.1000 detail too long", false, 0, 0, 0);
+	enhanced_is("554 3.1.1 no such class", false, 0, 0, 0);
+	enhanced_is("554 5.1 two parts", false, 0, 0, 0);
+	enhanced_is("554 5..1 empty part", false, 0, 0, 0);
+	enhanced_is("554 5.1.1: glued", false, 0, 0, 0);
+	enhanced_is("554 text 5.1.1", false, 0, 0, 0);
+	enhanced_is("554", false, 0, 0, 0);
+	enhanced_is("554 ", false, 0, 0, 0);
+}
+
 int
 main(void)
 {
@@ -363,5 +433,7 @@ main(void)
 	test_bad_replies();
 	test_limits_accepted();
 	test_refused();
+	test_enhanced_codes();
+	test_too_many_recipients();
 	return done_testing();
 }

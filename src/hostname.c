@@ -1,0 +1,109 @@
+/*
+ * Host names.  The domain name is looked up through getaddrinfo(), so
+ * /etc/hosts and the resolver are asked in the system's configured order,
+ * as `hostname -f` does; the syntax check keeps whatever comes back (a
+ * numeric name, localhost.localdomain, a name with a line break from a
+ * hostile resolver) from ever reaching an SMTP command or a header.
+ */
+#include <ctype.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "hostname.h"
+
+#define LABEL_MAX 63
+#define DOMAIN_MAX 253
+
+void
+hostname_node(char *out, size_t size)
+{
+	char node[HOSTNAME_MAX];
+
+	if (size == 0)
+		return;
+	/* POSIX leaves a cut name's termination open: terminate it here. */
+	if (gethostname(node, sizeof node) < 0)
+		node[0] = '\0';
+	node[sizeof node - 1] = '\0';
+	snprintf(out, size, "%s", node[0] != '\0' ? node : "localhost");
+}
+
+static bool
+label_is(const char *label, size_t len, const char *name)
+{
+	return len == strlen(name) && strncasecmp(label, name, len) == 0;
+}
+
+/* Letters, digits and hyphens, not at either end (RFC 1123 2.1). */
+static bool
+label_ok(const char *label, size_t len)
+{
+	if (len == 0 || len > LABEL_MAX || label[0] == '-' || label[len - 1] == '-')
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)label[i]) && label[i] != '-')
+			return false;
+	return true;
+}
+
+static bool
+all_digits(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (!isdigit((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static bool
+is_domain_of_host(const char *name)
+{
+	const char *first_dot, *last_dot;
+	size_t first_len, last_len;
+
+	if (name == NULL || strlen(name) > DOMAIN_MAX || (first_dot = strchr(name, '.')) == NULL)
+		return false;
+	for (const char *label = name, *dot; label != NULL; label = dot ? dot + 1 : NULL) {
+		dot = strchr(label, '.');
+		if (!label_ok(label, dot ? (size_t)(dot - label) : strlen(label)))
+			return false;
+	}
+	last_dot = strrchr(name, '.');
+	first_len = (size_t)(first_dot - name);
+	last_len = strlen(last_dot + 1);
+	return !all_digits(last_dot + 1, last_len) && !label_is(name, first_len, "localhost") &&
+	    !label_is(last_dot + 1, last_len, "localhost") &&
+	    !label_is(last_dot + 1, last_len, "localdomain");
+}
+
+const char *
+hostname_choose(const char *node, const char *canonical)
+{
+	if (is_domain_of_host(canonical))
+		return canonical;
+	return is_domain_of_host(node) ? node : NULL;
+}
+
+bool
+hostname_fqdn(char *out, size_t size)
+{
+	struct addrinfo hints = { .ai_flags = AI_CANONNAME, .ai_socktype = SOCK_STREAM };
+	struct addrinfo *found = NULL;
+	char node[HOSTNAME_MAX];
+	const char *name;
+	bool fits;
+
+	hostname_node(node, sizeof node);
+	if (getaddrinfo(node, NULL, &hints, &found) != 0)
+		found = NULL;
+	name = hostname_choose(node, found != NULL ? found->ai_canonname : NULL);
+	fits = name != NULL && strlen(name) < size;
+	if (size > 0)
+		snprintf(out, size, "%s", fits ? name : "");
+	if (found != NULL)
+		freeaddrinfo(found);
+	return fits;
+}
