@@ -109,8 +109,8 @@ conn_starttls(struct conn *c)
 	/* Anything the server sent after its go-ahead came in plaintext and
 	 * could have been injected by anyone on the path (CVE-2011-0411). */
 	if (conn_pending(c) > 0) {
-		fail(FAIL_PROTOCOL, "%s sent data after its TLS go-ahead "
-		    "(possible injection); refusing to continue", c->peer);
+		fail(FAIL_PROTOCOL, "the server sent data after its TLS go-ahead "
+		    "(possible injection); refusing to continue");
 		return broken(c);
 	}
 	if (conn_flush(c) < 0 ||
@@ -138,12 +138,6 @@ conn_mark_secret(struct conn *c)
 	c->secret_buffered = true;
 }
 
-const char *
-conn_peer(const struct conn *c)
-{
-	return c->peer;
-}
-
 static int
 send_all(struct conn *c, const char *p, size_t n)
 {
@@ -162,8 +156,7 @@ send_all(struct conn *c, const char *p, size_t n)
 			if (timing_poll(c->fd, POLLOUT, &c->timing, "sending to the server") < 0)
 				return -1;
 		} else if (errno != EINTR) {
-			return fail(FAIL_TEMPORARY, "connection to %s lost: %s", c->peer,
-			    strerror(errno));
+			return fail(FAIL_TEMPORARY, "connection lost: %s", strerror(errno));
 		}
 	}
 	return 0;
@@ -209,10 +202,10 @@ explain_silence(struct conn *c, int why)
 	if (c->received || c->port == 0 || (why != TIMING_TIMEOUT && why != TIMING_DEADLINE))
 		return -1;
 	if (c->port == 465 || c->port == 995)
-		return fail(FAIL_TEMPORARY, "no greeting from %s:%u within %d s; port %u "
-		    "usually wants tls = implicit", c->peer, c->port, secs, c->port);
-	return fail(FAIL_TEMPORARY, "no greeting from %s:%u within %d s; if this port "
-	    "expects TLS from the start, set tls = implicit", c->peer, c->port, secs);
+		return fail(FAIL_TEMPORARY, "no greeting within %d s; port %u usually wants "
+		    "tls = implicit", secs, c->port);
+	return fail(FAIL_TEMPORARY, "no greeting within %d s; if this port expects TLS "
+	    "from the start, set tls = implicit", secs);
 }
 
 /* recv() with the bounded wait; returns bytes read, 0 at EOF, -1. */
@@ -233,8 +226,7 @@ read_plain(struct conn *c, void *buf, size_t n)
 			if (why < 0)
 				return explain_silence(c, why);
 		} else if (errno != EINTR) {
-			return fail(FAIL_TEMPORARY, "connection to %s lost: %s", c->peer,
-			    strerror(errno));
+			return fail(FAIL_TEMPORARY, "connection lost: %s", strerror(errno));
 		}
 	}
 }
@@ -259,7 +251,7 @@ fill(struct conn *c)
 	if (got < 0)
 		return -1;
 	if (got == 0)
-		return fail(FAIL_TEMPORARY, "connection closed by %s", c->peer);
+		return fail(FAIL_TEMPORARY, "connection closed by the server");
 	c->received = true;
 	c->rend += (size_t)got;
 	return 0;
@@ -277,7 +269,7 @@ conn_read_line(struct conn *c, size_t max, char **line_r, size_t *len_r)
 		c->scanned = c->rend - c->rstart;
 		/* + 1: the CR of a CRLF; a full buffer cannot take the LF. */
 		if (c->scanned > max + 1 || c->scanned == sizeof c->rbuf) {
-			fail(FAIL_PROTOCOL, "%s sent a line longer than %zu bytes", c->peer, max);
+			fail(FAIL_PROTOCOL, "the server sent a line longer than %zu bytes", max);
 			return broken(c);
 		}
 		if (fill(c) < 0)
@@ -291,7 +283,7 @@ conn_read_line(struct conn *c, size_t max, char **line_r, size_t *len_r)
 	if (len > 0 && (*line_r)[len - 1] == '\r')
 		len--;
 	if (len > max) {
-		fail(FAIL_PROTOCOL, "%s sent a line longer than %zu bytes", c->peer, max);
+		fail(FAIL_PROTOCOL, "the server sent a line longer than %zu bytes", max);
 		return broken(c);
 	}
 	(*line_r)[len] = '\0';
@@ -346,8 +338,7 @@ conn_local_address(const struct conn *c, char *out, size_t size)
 
 	if (getsockname(c->fd, (struct sockaddr *)&ss, &len) < 0 ||
 	    (ss.ss_family != AF_INET && ss.ss_family != AF_INET6))
-		return fail(FAIL_TEMPORARY, "no local IP address on the connection to %s",
-		    c->peer);
+		return fail(FAIL_TEMPORARY, "no local IP address on the connection");
 	mapped = ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr);
 	if (ss.ss_family == AF_INET)
 		inet_ntop(AF_INET, &in4->sin_addr, text, sizeof text);

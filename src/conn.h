@@ -46,7 +46,6 @@ bool conn_is_tls(const struct conn *c);
 bool conn_usable(const struct conn *c);
 /* The next flush carries a secret: wipe the write buffer after it. */
 void conn_mark_secret(struct conn *c);
-const char *conn_peer(const struct conn *c);
 
 /* Buffered write; flushed when the buffer fills or by conn_flush(). */
 int conn_write(struct conn *c, const void *p, size_t n);

@@ -132,9 +132,10 @@ interrupted_failure(void)
 static void
 soft_failure(struct run *r, const struct plan_msg *m)
 {
+	fail_context("message %lu%s%s", m->num, m->uidl ? " UIDL " : "",
+	    m->uidl ? m->uidl : "");
 	if (r->soft_count < SOFT_REPORTS_MAX)
-		log_error("%s: message %lu%s%s: %s", r->a->name, m->num,
-		    m->uidl ? " UIDL " : "", m->uidl ? m->uidl : "", fail_reason());
+		log_error("%s", fail_line());
 	r->soft = status_worse(r->soft, fail_class());
 	r->soft_count++;
 	fail_clear();
@@ -216,7 +217,7 @@ refuse_reset(struct run *r)
 	    "fetched; to fetch everything again remove %s", uidl_state_path(r->state));
 	if (!r->list)
 		return -1;
-	log_warn("%s: %s", r->a->name, fail_reason());
+	log_warn("%s", fail_line());
 	fail_clear();
 	return 0;
 }
@@ -572,6 +573,7 @@ connect_and_login(struct run *r)
 
 	if (cred_password(a, &password) < 0)
 		return -1;
+	fail_scope(a->name, r->ep.host, r->ep.port);
 	rc = pop3_open(&r->ep, &r->pop);
 	if (rc == 0 && r->ep.tls == TLS_MODE_STARTTLS)
 		rc = pop3_stls(r->pop);
@@ -748,8 +750,8 @@ close_run(struct run *r, int rc)
 	if (r->state != NULL && !r->list && uidl_save(r->state, r->plan.prune) < 0) {
 		if (!failed)
 			rc = -1;
-		else
-			log_error("%s: also: %s", r->a->name, fail_reason());
+		else if (fail_context("also") < 0)
+			log_error("%s", fail_line());
 	}
 	if (failed)
 		fail_restore(&first);

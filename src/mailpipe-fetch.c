@@ -133,9 +133,10 @@ static enum failure
 run_one(const struct account *a, const struct fetch_options *o)
 {
 	fail_clear();
+	fail_scope(a->name, NULL, 0);
 	if (fetch_account(a, o) == 0)
 		return FAIL_NONE;
-	log_error("%s: %s", a->name, fail_reason());
+	log_error("%s", fail_line());
 	return fail_class();
 }
 

@@ -238,8 +238,10 @@ send_it(struct run *r)
 	 * of a problem on our side. */
 	if (spool_read(STDIN_FILENO, r->opt.subject == NULL, &r->spool) < 0 ||
 	    config_load(r->opt.config, &r->cfg) < 0 ||
-	    config_account(&r->cfg, ACCOUNT_SMTP, r->opt.account, &r->account) < 0 ||
-	    compose_parse(&r->spool, &r->message) < 0)
+	    config_account(&r->cfg, ACCOUNT_SMTP, r->opt.account, &r->account) < 0)
+		return -1;
+	fail_scope(r->account->name, NULL, 0);
+	if (compose_parse(&r->spool, &r->message) < 0)
 		return -1;
 	if (r->opt.skip_empty && r->spool.size == 0)
 		return 0;
@@ -312,7 +314,7 @@ main(int argc, char **argv)
 	rc = harden_process() < 0 || check_arguments(argc, argv) < 0 ||
 	    parse_options(argc, argv, &r.opt) < 0 ? -1 : send_it(&r);
 	if (rc < 0)
-		log_error("%s", fail_reason());
+		log_error("%s", fail_line());
 	spool_close(&r.spool);
 	compose_free(&r.message, NULL);
 	strlist_free(&r.recipients);

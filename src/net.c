@@ -62,7 +62,7 @@ resolve(const char *host, unsigned port, struct addrinfo **res_r)
 	if (rc == 0)
 		return 0;
 	if (rc == EAI_NONAME || rc == EAI_NODATA)
-		return fail(FAIL_HOST, "%s: host name not found", host);
+		return fail(FAIL_HOST, "host name %s not found", host);
 	if (rc == EAI_SYSTEM)
 		return fail(FAIL_TEMPORARY, "%s: cannot resolve: %s", host, strerror(errno));
 	return fail(FAIL_TEMPORARY, "%s: cannot resolve: %s", host, gai_strerror(rc));
@@ -84,6 +84,6 @@ net_connect(const char *host, unsigned port, const struct timing *t, int *fd_r)
 	freeaddrinfo(res);
 	if (err == 0)
 		return 0;
-	return fail(FAIL_TEMPORARY, "cannot connect to %s port %u: %s", host, port,
+	return fail(FAIL_TEMPORARY, "cannot connect: %s",
 	    err == ETIMEDOUT ? "timed out" : strerror(err));
 }

@@ -134,8 +134,7 @@ expect_ok(struct pop3 *p, const char *what, enum failure dflt)
 		return -1;
 	if (st.ok)
 		return 0;
-	fail(pop3_error_class(&st, dflt), "%s: %s: %s", conn_peer(p->c), what,
-	    st.text[0] != '\0' ? st.text : "-ERR");
+	fail(pop3_error_class(&st, dflt), "%s: %s", what, st.text[0] != '\0' ? st.text : "-ERR");
 	return POP3_REFUSED;
 }
 
@@ -165,8 +164,8 @@ read_raw_line(struct pop3 *p, size_t *len_r)
 		lf = memchr(in, '\n', n);
 		take = lf != NULL ? (size_t)(lf - in) + 1 : n;
 		if (take > sizeof p->raw - len)
-			return fail(FAIL_PROTOCOL, "%s sent a line longer than %d bytes",
-			    conn_peer(p->c), PROTO_LINE_MAX);
+			return fail(FAIL_PROTOCOL, "the server sent a line longer than %d bytes",
+			    PROTO_LINE_MAX);
 		memcpy(p->raw + len, in, take);
 		conn_consume(p->c, take);
 		len += take;
@@ -200,7 +199,7 @@ read_multiline(struct pop3 *p, char **line_r, size_t *len_r)
 	log_transcript("<-", p->raw, without_line_end(p->raw, n));
 	if (memchr(p->raw, '\0', n) != NULL) {
 		p->broken = true;
-		return fail(FAIL_PROTOCOL, "%s sent a NUL byte in a reply", conn_peer(p->c));
+		return fail(FAIL_PROTOCOL, "the server sent a NUL byte in a reply");
 	}
 	o = pop3_unstuff(&p->listing, p->raw, n, p->line, &used);
 	if (p->listing.done)
@@ -262,7 +261,7 @@ capa(struct pop3 *p)
 		parse_capa_line(&p->caps, line);
 	}
 	p->broken = true;
-	return fail(FAIL_PROTOCOL, "%s: endless CAPA answer", conn_peer(p->c));
+	return fail(FAIL_PROTOCOL, "endless CAPA answer");
 }
 
 /* Decimal without sign, leading spaces or overflow; *end_r after it. */
@@ -297,8 +296,7 @@ static int
 bad_listing(struct pop3 *p, const char *what, const char *line)
 {
 	p->broken = true;
-	return fail(FAIL_PROTOCOL, "%s: malformed %s line: \"%.60s\"", conn_peer(p->c), what,
-	    line);
+	return fail(FAIL_PROTOCOL, "malformed %s line: \"%.60s\"", what, line);
 }
 
 /* ---- session set-up ---- */
@@ -342,8 +340,8 @@ int
 pop3_stls(struct pop3 *p)
 {
 	if (p->caps.known && !p->caps.stls)
-		return fail(FAIL_PERMANENT, "%s does not offer STLS, and tls = starttls "
-		    "forbids continuing without TLS", conn_peer(p->c));
+		return fail(FAIL_PERMANENT, "the server does not offer STLS, and tls = starttls "
+		    "forbids continuing without TLS");
 	if (command(p, "STLS refused", FAIL_PERMANENT, "STLS") < 0)
 		return -1;
 	if (conn_starttls(p->c) < 0) {
@@ -384,10 +382,9 @@ read_go_ahead(struct pop3 *p, const char *what)
 	if (pop3_parse_status(line, len, &st) < 0)
 		return -1;
 	if (st.ok)
-		return fail(FAIL_PROTOCOL, "%s: %s: +OK instead of a go-ahead",
-		    conn_peer(p->c), what);
-	return fail(pop3_error_class(&st, FAIL_AUTH), "%s: %s refused: %s", conn_peer(p->c),
-	    what, st.text[0] != '\0' ? st.text : "-ERR");
+		return fail(FAIL_PROTOCOL, "%s: +OK instead of a go-ahead", what);
+	return fail(pop3_error_class(&st, FAIL_AUTH), "%s refused: %s", what,
+	    st.text[0] != '\0' ? st.text : "-ERR");
 }
 
 /* RFC 5034: the initial response goes on the command line when it fits
@@ -429,8 +426,7 @@ pop3_login(struct pop3 *p, enum auth_method method, const char *user,
 		return login_user(p, user, password);
 	case AUTH_PLAIN:
 		if (p->caps.known && !p->caps.sasl_plain)
-			return fail(FAIL_PERMANENT, "%s does not offer SASL PLAIN",
-			    conn_peer(p->c));
+			return fail(FAIL_PERMANENT, "the server does not offer SASL PLAIN");
 		return login_plain(p, user, password);
 	case AUTH_USER:
 		return login_user(p, user, password);
@@ -451,8 +447,7 @@ pop3_stat(struct pop3 *p, unsigned long *count_r, unsigned long long *size_r)
 	if (proto_send(p->c, "STAT") < 0 || read_status(p, &st) < 0)
 		return -1;
 	if (!st.ok)
-		return fail(pop3_error_class(&st, FAIL_TEMPORARY), "%s: STAT failed: %s",
-		    conn_peer(p->c), st.text);
+		return fail(pop3_error_class(&st, FAIL_TEMPORARY), "STAT failed: %s", st.text);
 	if (!parse_number(st.text, &count, &end) || *end != ' ' || count > 0xffffffffUL ||
 	    !parse_number(end + 1, size_r, &end) || (*end != '\0' && *end != ' '))
 		return bad_listing(p, "STAT", st.text);
@@ -478,8 +473,8 @@ listing(struct pop3 *p, const char *cmd, enum failure dflt, char **line_r, size_
 	rc = read_multiline(p, line_r, len_r);
 	if (rc == 0 && lines == p->listing_max) {
 		p->broken = true;
-		return fail(FAIL_PROTOCOL, "%s: %s answer longer than %lu lines (STAT's count "
-		    "and a margin)", conn_peer(p->c), cmd, p->listing_max);
+		return fail(FAIL_PROTOCOL, "%s answer longer than %lu lines (STAT's count and a "
+		    "margin)", cmd, p->listing_max);
 	}
 	return rc;
 }

@@ -66,6 +66,6 @@ proto_read_line(struct conn *c, char **line_r, size_t *len_r)
 		return -1;
 	log_transcript("<-", *line_r, *len_r);
 	if (memchr(*line_r, '\0', *len_r) != NULL)
-		return fail(FAIL_PROTOCOL, "%s sent a NUL byte in a reply", conn_peer(c));
+		return fail(FAIL_PROTOCOL, "the server sent a NUL byte in a reply");
 	return 0;
 }

@@ -82,19 +82,18 @@ smtp_read_reply(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps)
 		int code;
 
 		if (n == SMTP_REPLY_LINES_MAX)
-			return fail(FAIL_PROTOCOL, "%s sent a reply of more than %d lines",
-			    conn_peer(c), SMTP_REPLY_LINES_MAX);
+			return fail(FAIL_PROTOCOL, "the server sent a reply of more than %d lines",
+			    SMTP_REPLY_LINES_MAX);
 		if (proto_read_line(c, &line, &len) < 0)
 			return -1;
 		if (smtp_parse_reply_line(line, len, &code, &last, &text) < 0)
-			return fail(FAIL_PROTOCOL, "%s sent a malformed reply: %.80s",
-			    conn_peer(c), line);
+			return fail(FAIL_PROTOCOL, "the server sent a malformed reply: %.80s", line);
 		if (n == 0) {
 			r->code = code;
 			snprintf(r->text, sizeof r->text, "%s", line);
 		} else if (code != r->code) {
-			return fail(FAIL_PROTOCOL, "%s sent a reply with mixed codes (%d, %d)",
-			    conn_peer(c), r->code, code);
+			return fail(FAIL_PROTOCOL, "the server sent a reply with mixed codes "
+			    "(%d, %d)", r->code, code);
 		}
 		if (caps != NULL && n > 0)
 			smtp_note_capability(caps, text);

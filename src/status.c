@@ -4,31 +4,49 @@
  * knows an exit code.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "status.h"
 
-static enum failure recorded_class;
-static char recorded_reason[1024];
+/* The one failure record, and the scope fail() stamps it with. */
+static struct failure_record record;
+static struct {
+	char account[sizeof record.account];
+	char server[sizeof record.server];
+} scope;
+
+
+void
+fail_scope(const char *account, const char *host, unsigned port)
+{
+	snprintf(scope.account, sizeof scope.account, "%s", account ? account : "");
+	if (host != NULL)
+		snprintf(scope.server, sizeof scope.server, "%s:%u", host, port);
+	else
+		scope.server[0] = '\0';
+}
 
 int
 fail(enum failure cls, const char *fmt, ...)
 {
 	va_list ap;
 
-	recorded_class = cls;
+	record.cls = cls;
 	va_start(ap, fmt);
-	vsnprintf(recorded_reason, sizeof recorded_reason, fmt, ap);
+	vsnprintf(record.reason, sizeof record.reason, fmt, ap);
 	va_end(ap);
+	memcpy(record.account, scope.account, sizeof record.account);
+	memcpy(record.server, scope.server, sizeof record.server);
 	return -1;
 }
 
 int
 fail_context(const char *fmt, ...)
 {
-	char joined[sizeof recorded_reason];
+	char joined[sizeof record.reason];
 	va_list ap;
 	int len;
 
@@ -39,53 +57,78 @@ fail_context(const char *fmt, ...)
 		return -1;	/* no room: keep the reason as it was */
 	memcpy(joined + len, ": ", 2);
 	len += 2;
-	size_t room = sizeof joined - (size_t)len - 1, reason = strlen(recorded_reason);
+	size_t room = sizeof joined - (size_t)len - 1, reason = strlen(record.reason);
 	size_t n = reason < room ? reason : room;
 
-	memcpy(joined + len, recorded_reason, n);
+	memcpy(joined + len, record.reason, n);
 	joined[(size_t)len + n] = '\0';
-	memcpy(recorded_reason, joined, sizeof recorded_reason);
+	memcpy(record.reason, joined, sizeof record.reason);
 	return -1;
 }
 
 int
 fail_reclassify(enum failure cls)
 {
-	recorded_class = cls;
+	record.cls = cls;
 	return -1;
 }
 
 void
 fail_save(struct failure_record *r)
 {
-	r->cls = recorded_class;
-	memcpy(r->reason, recorded_reason, sizeof r->reason);
+	*r = record;
 }
 
 void
 fail_restore(const struct failure_record *r)
 {
-	recorded_class = r->cls;
-	memcpy(recorded_reason, r->reason, sizeof recorded_reason);
+	record = *r;
 }
 
 enum failure
 fail_class(void)
 {
-	return recorded_class;
+	return record.cls;
 }
 
 const char *
 fail_reason(void)
 {
-	return recorded_reason[0] != '\0' ? recorded_reason : "unknown error";
+	return record.reason[0] != '\0' ? record.reason : "unknown error";
+}
+
+/* Failures that concern the server, whose name and port the line gives;
+ * a local failure during a session (a full disk) does not. */
+static bool
+about_server(enum failure cls)
+{
+	switch (cls) {
+	case FAIL_RECIPIENT: case FAIL_HOST: case FAIL_PERMANENT:
+	case FAIL_TEMPORARY: case FAIL_PROTOCOL: case FAIL_AUTH:
+		return true;
+	default:
+		return false;
+	}
+}
+
+const char *
+fail_line(void)
+{
+	static char line[sizeof record.account + sizeof record.server + sizeof record.reason + 8];
+	bool server = record.server[0] != '\0' && about_server(record.cls);
+
+	if (record.account[0] == '\0')
+		return fail_reason();
+	snprintf(line, sizeof line, "%s%s%s%s: %s", record.account, server ? " (" : "",
+	    server ? record.server : "", server ? ")" : "", fail_reason());
+	return line;
 }
 
 void
 fail_clear(void)
 {
-	recorded_class = FAIL_NONE;
-	recorded_reason[0] = '\0';
+	record.cls = FAIL_NONE;
+	record.reason[0] = '\0';
 }
 
 int

@@ -149,8 +149,8 @@ start_tls(struct session *ss)
 	if (ss->account->tls != TLS_MODE_STARTTLS)
 		return 0;
 	if (!ss->caps.starttls)
-		return fail(FAIL_PERMANENT, "%s does not offer STARTTLS, which tls = starttls "
-		    "requires", ss->account->host);
+		return fail(FAIL_PERMANENT, "the server does not offer STARTTLS, which "
+		    "tls = starttls requires");
 	if (proto_send(ss->conn, "STARTTLS") < 0 ||
 	    expect(ss, 220, "STARTTLS", FAIL_PERMANENT) < 0 ||
 	    conn_starttls(ss->conn) < 0)
@@ -199,14 +199,14 @@ choose_mechanism(const struct session *ss, enum auth_method *method_r)
 	enum auth_method m = ss->account->auth;
 
 	if (!ss->caps.auth)
-		return fail(FAIL_PERMANENT, "%s does not offer AUTH, which this account needs "
-		    "(user is set)", ss->account->host);
+		return fail(FAIL_PERMANENT, "the server does not offer AUTH, which this account "
+		    "needs (user is set)");
 	if (m == AUTH_AUTO)
 		m = ss->caps.auth_plain ? AUTH_PLAIN : ss->caps.auth_login ? AUTH_LOGIN : AUTH_AUTO;
 	if (m == AUTH_AUTO || (m == AUTH_PLAIN && !ss->caps.auth_plain) ||
 	    (m == AUTH_LOGIN && !ss->caps.auth_login))
-		return fail(FAIL_PERMANENT, "%s offers no AUTH mechanism we can use (%s)",
-		    ss->account->host, m == AUTH_LOGIN ? "LOGIN" : m == AUTH_PLAIN ? "PLAIN" :
+		return fail(FAIL_PERMANENT, "the server offers no AUTH mechanism we can use "
+		    "(%s)", m == AUTH_LOGIN ? "LOGIN" : m == AUTH_PLAIN ? "PLAIN" :
 		    "PLAIN or LOGIN");
 	*method_r = m;
 	return 0;
@@ -670,6 +670,7 @@ session(struct session *ss, struct submission *s)
 	int rc;
 
 	config_endpoint(s->account, &ep);
+	fail_scope(s->account->name, ep.host, ep.port);
 	if (conn_open(&ep, &ss->conn) < 0)
 		return -1;
 	rc = expect(ss, 220, "greeting", FAIL_PERMANENT) < 0 || hello(ss) < 0 ||

@@ -197,10 +197,10 @@ untrusted(SSL *ssl, long verify, const char *host)
 	    verify == X509_V_ERR_IP_ADDRESS_MISMATCH;
 
 	if (fp == NULL)
-		fail(FAIL_AUTH, "TLS: certificate of %s not trusted: %s", host,
+		fail(FAIL_AUTH, "TLS: certificate for %s not trusted: %s", host,
 		    X509_verify_cert_error_string(verify));
 	else
-		fail(FAIL_AUTH, "TLS: certificate of %s not trusted: %s; its SHA-256 "
+		fail(FAIL_AUTH, "TLS: certificate for %s not trusted: %s; its SHA-256 "
 		    "fingerprint is %s; %s, or tls_fingerprint = %s", host,
 		    X509_verify_cert_error_string(verify), fp, wrong_name
 		    ? "to trust it set host to a name it was issued for"
@@ -222,10 +222,10 @@ classify_handshake_failure(SSL *ssl, int ssl_err, const char *host)
 		return untrusted(ssl, verify, host);
 	if (reason == SSL_R_UNSUPPORTED_PROTOCOL || reason == SSL_R_NO_PROTOCOLS_AVAILABLE ||
 	    reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION)
-		return fail(FAIL_PERMANENT, "TLS: %s does not offer TLS 1.2 or newer", host);
+		return fail(FAIL_PERMANENT, "TLS: the server does not offer TLS 1.2 or newer");
 	if (ssl_err == SSL_ERROR_SYSCALL || reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)
-		return fail(FAIL_TEMPORARY, "TLS: connection to %s cut during the handshake", host);
-	return fail(FAIL_PROTOCOL, "TLS handshake with %s failed: %s", host, openssl_reason());
+		return fail(FAIL_TEMPORARY, "TLS: connection cut during the handshake");
+	return fail(FAIL_PROTOCOL, "TLS handshake failed: %s", openssl_reason());
 }
 
 /* Waits for what OpenSSL asked for (read or write); -1 on timeout, at the
@@ -239,16 +239,17 @@ wait_for_ssl(struct tls_session *s, int ssl_err, const struct timing *t, const c
 }
 
 static int
-check_pin(struct tls_session *s, const char *host, const char *fingerprint)
+check_pin(struct tls_session *s, const char *fingerprint)
 {
 	unsigned char want[TLS_PIN_LENGTH], got[TLS_PIN_LENGTH];
 
 	if (tls_parse_fingerprint(fingerprint, want) < 0)
 		return fail(FAIL_CONFIG, "tls_fingerprint: not a SHA-256 fingerprint in hex");
 	if (!cert_sha256(SSL_get0_peer_certificate(s->ssl), got))
-		return fail(FAIL_AUTH, "TLS: %s sent no certificate", host);
+		return fail(FAIL_AUTH, "TLS: the server sent no certificate");
 	if (CRYPTO_memcmp(want, got, TLS_PIN_LENGTH) != 0)
-		return fail(FAIL_AUTH, "TLS: certificate of %s does not match tls_fingerprint", host);
+		return fail(FAIL_AUTH, "TLS: the server's certificate does not match "
+		    "tls_fingerprint");
 	return 0;
 }
 
@@ -305,7 +306,7 @@ handshake(struct tls_session *s, const char *host, const struct tls_options *o,
 		/* Said at once: no TLS record starts like this, and a short
 		 * greeting would otherwise leave us waiting for the rest. */
 		if (spoke_plaintext(s)) {
-			fail(FAIL_PROTOCOL, "TLS: %s answered in plaintext, not TLS", host);
+			fail(FAIL_PROTOCOL, "TLS: the server answered in plaintext, not TLS");
 			return TLS_PLAINTEXT_PEER;
 		}
 		if (!wants_io(ssl_err))
@@ -314,7 +315,7 @@ handshake(struct tls_session *s, const char *host, const struct tls_options *o,
 			return -1;
 	}
 	if (o->fingerprint != NULL)
-		return check_pin(s, host, o->fingerprint);
+		return check_pin(s, o->fingerprint);
 	return 0;
 }
 

@@ -37,7 +37,7 @@ FETCH_STATE=$WORK/state2 add_account "$conf2" bob bob starttls "$WORK/bob2" keep
 FETCH_STATE=$WORK/state2 add_account "$conf2" carol carol implicit "$WORK/carol2" keep=yes
 fetch -C "$conf2" --all
 check_eq "--all with one wrong password exits 77 (the worst)" "$RC" 77
-check "the failing account is named" grep -q "^mailpipe-fetch: broken: " "$WORK/stderr"
+check "the failing account and its server are named" grep -q "^mailpipe-fetch: broken ($POP3_HOST:$POP3_PORT_STLS): " "$WORK/stderr"
 check_same "bob still fetched" "$(hashes_of "$WORK/bob2")" "$want_bob"
 check_same "carol still fetched" "$(hashes_of "$WORK/carol2")" "$want_carol"
 

@@ -44,6 +44,9 @@ is $? 77 "wrong password: exit 77"
 ! grep -qF "wrong-Pa55word" "$WORK/stderr"; ok $? "wrong password: not in the transcript"
 printf 'Subject: x\n\nx\n' | "$MAILPIPE_SEND" -C "$WORK/bad" "$BOB_ADDRESS" 2>"$WORK/stderr"
 is "$(wc -l <"$WORK/stderr")" 1 "wrong password: one line on stderr without -v"
+grep -q "^mailpipe-send: test ($SMTP_HOST:$SMTP_PORT_STARTTLS): authentication failed: 535 " \
+	"$WORK/stderr"
+ok $? "which names the account, the server and the server's answer"
 
 # A recipient the server refuses permanently: 67.
 printf 'Subject: x\n\nx\n' | "$MAILPIPE_SEND" -C "$WORK/conf" nobody@elsewhere.invalid 2>"$WORK/stderr"

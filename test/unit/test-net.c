@@ -73,15 +73,19 @@ refused(void)
 {
 	unsigned port = 0;
 	int lfd = listener("127.0.0.1", &port), fd = -1;
+	char want[100];
 
 	if (!ok(lfd >= 0, "listen on 127.0.0.1"))
 		return;
 	close(lfd);	/* nothing listens there now */
 	fail_clear();
+	fail_scope("work", "127.0.0.1", port);
 	ok(net_connect("127.0.0.1", port, &patient, &fd) < 0 && fail_class() == FAIL_TEMPORARY,
 	    "a refused connection is temporary (75)");
-	ok(strstr(fail_reason(), "cannot connect to 127.0.0.1") != NULL, "and says where: %s",
-	    fail_reason());
+	snprintf(want, sizeof want, "work (127.0.0.1:%u): cannot connect: ", port);
+	ok(strncmp(fail_line(), want, strlen(want)) == 0, "and the line says where: %s",
+	    fail_line());
+	fail_scope(NULL, NULL, 0);
 }
 
 /* A socketpair whose other end stays silent; false (a failure) if none. */
