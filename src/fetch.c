@@ -22,25 +22,26 @@
  * only QUIT's +OK makes DELE take effect.
  *
  * A message is only ever deleted without being retrieved in this run when
- * the state says it was retrieved earlier with the same size and its
- * deletion was never confirmed.  Anything odd about a message (no UIDL, a
+ * the state says it was retrieved earlier with the same size (and, when an
+ * earlier deletion of it was requested but never confirmed, with the same
+ * header).  Anything odd about a message (no UIDL, a
  * UIDL repeated, a size that changed behind a known UIDL, a body much
  * bigger than its LIST size) leaves it on the server and makes the run
  * fail, so that someone looks.
  */
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include "clock.h"
 #include "cred.h"
 #include "fetch.h"
+#include "fetch-message.h"
 #include "fetch-plan.h"
-#include "fs.h"
+#include "fetch-report.h"
+#include "fetch-state.h"
 #include "headerdigest.h"
 #include "log.h"
 #include "maildir.h"
@@ -54,13 +55,6 @@
 /* Commands in flight with PIPELINING (RFC 2449 asks for a bounded window
  * so the server's receive buffer can always take them). */
 #define WINDOW_PIPELINING 8
-/* A body may exceed its LIST size (a server may count it differently) but
- * not by this much: 2 * size + 1 MiB.  Beyond, the server is not sending
- * the message it listed, and nothing bounds what it sends. */
-#define BODY_SLACK (1024ULL * 1024)
-/* Per-message failures printed one by one; the rest are only counted, so
- * a server listing thousands of bad messages cannot flood the log. */
-#define SOFT_REPORTS_MAX 10
 
 struct batch {
 	struct maildir_msg *files[BATCH_MAX];
@@ -85,8 +79,7 @@ struct run {
 	struct batch batch;
 	unsigned window;
 	/* outcome */
-	enum failure soft;		/* worst per-message failure */
-	unsigned soft_count;
+	struct fetch_report report;	/* per-message failures */
 	unsigned long retrieved, deleted, skipped;
 	unsigned long long bytes;
 	int64_t started_ms;
@@ -127,43 +120,6 @@ interrupted_failure(void)
 	    "is left for the next run", (int)got_signal);
 }
 
-/* A failure that concerns one message: reported now (the first
- * SOFT_REPORTS_MAX of them), counted, and the run goes on. */
-static void
-soft_failure(struct run *r, const struct plan_msg *m)
-{
-	fail_context("message %lu%s%s", m->num, m->uidl ? " UIDL " : "",
-	    m->uidl ? m->uidl : "");
-	if (r->soft_count < SOFT_REPORTS_MAX)
-		log_error("%s", fail_line());
-	r->soft = status_worse(r->soft, fail_class());
-	r->soft_count++;
-	fail_clear();
-}
-
-/* The count of the per-message failures, as the run's final line; after
- * a failure of the whole run, that one stays the final line and the count
- * of what was not shown comes before it. */
-static int
-soft_failure_summary(const struct run *r, int rc)
-{
-	unsigned shown = r->soft_count < SOFT_REPORTS_MAX ? r->soft_count : SOFT_REPORTS_MAX;
-	unsigned hidden = r->soft_count - shown;
-
-	if (r->soft == FAIL_NONE)
-		return rc;
-	if (rc == 0 && hidden == 0)
-		return fail(r->soft, "%u message(s) could not be processed (see above)",
-		    r->soft_count);
-	if (rc == 0)
-		return fail(r->soft, "%u message(s) could not be processed (the first %d are "
-		    "shown above)", r->soft_count, SOFT_REPORTS_MAX);
-	if (hidden > 0)
-		log_error("%s: %u more message(s) could not be processed (not shown)",
-		    r->a->name, hidden);
-	return rc;
-}
-
 /* ---- the plan ---- */
 
 static void
@@ -176,36 +132,6 @@ static void
 on_list(void *arg, unsigned long num, unsigned long long size)
 {
 	plan_add_size(arg, num, size);
-}
-
-/* Each message the plan leaves alone is reported: a configured skip
- * (max_size) as a warning, anything else as a failure of the run. */
-static void
-report_plan_problems(struct run *r)
-{
-	for (size_t i = 0; i < r->plan.count; i++) {
-		struct plan_msg *m = &r->plan.msgs[i];
-
-		switch (m->plan) {
-		case PLAN_BAD:
-			fail(FAIL_PROTOCOL, "%s; message left alone", m->problem);
-			soft_failure(r, m);
-			break;
-		case PLAN_CHANGED:
-			fail(FAIL_PROTOCOL, "server changed the message behind UIDL %s (%llu "
-			    "octets, %llu when it was retrieved); neither fetched nor deleted",
-			    m->uidl, m->size, m->was_size);
-			soft_failure(r, m);
-			break;
-		case PLAN_TOO_BIG:
-			log_warn("%s: message %lu (%llu octets) is over max_size; skipped and "
-			    "left on the server", r->a->name, m->num, m->size);
-			r->skipped++;
-			break;
-		default:
-			break;
-		}
-	}
 }
 
 /* A server that renumbered its UIDLs makes every message look new: a
@@ -237,40 +163,6 @@ make_plan(struct run *r)
 
 /* ---- deletions never confirmed ---- */
 
-/* 2 * size + BODY_SLACK (saturating), and never more than max_size. */
-static unsigned long long
-body_limit(const struct run *r, const struct plan_msg *m)
-{
-	unsigned long long limit = ULLONG_MAX;
-
-	if (m->size <= (ULLONG_MAX - BODY_SLACK) / 2)
-		limit = 2 * m->size + BODY_SLACK;
-	if (r->a->max_size > 0 && r->a->max_size < limit)
-		limit = r->a->max_size;
-	return limit;
-}
-
-/* The answer to TOP n 0, into a digest; no longer than a RETR of the
- * message could be. */
-struct top_sink {
-	struct header_digest digest;
-	unsigned long long left;
-	unsigned long num;
-};
-
-static int
-top_sink(void *arg, const char *p, size_t n)
-{
-	struct top_sink *k = arg;
-
-	if (n > k->left)
-		return fail(FAIL_PROTOCOL, "message %lu: the answer to TOP is longer than the "
-		    "message", k->num);
-	k->left -= n;
-	header_digest_feed(&k->digest, p, n);
-	return 0;
-}
-
 /* 0 when the server gave m's UIDL to another message than the one
  * retrieved under it (its header differs), 1 when it is the same or
  * nothing tells them apart (no digest, no TOP: then plan_known() judges by
@@ -278,23 +170,19 @@ top_sink(void *arg, const char *p, size_t n)
 static int
 same_message(struct run *r, const struct plan_msg *m, const struct uidl_entry *e)
 {
-	struct top_sink k = { .left = body_limit(r, m), .num = m->num };
 	const struct pop3_caps *caps = pop3_caps(r->pop);
 	unsigned char got[HEADER_DIGEST_SIZE];
 	int rc;
 
 	if (!e->has_digest || (caps->known && !caps->top))
 		return 1;
-	header_digest_init(&k.digest);
-	rc = pop3_top(r->pop, m->num, 0, top_sink, &k);
-	if (rc != 0) {
-		header_digest_abort(&k.digest);
-		if (rc < 0)
-			return -1;
+	rc = message_header_digest(r->pop, m, r->a->max_size, got);
+	if (rc < 0)
+		return -1;
+	if (rc == POP3_REFUSED) {
 		fail_clear();	/* TOP refused: the size has to do */
 		return 1;
 	}
-	header_digest_final(&k.digest, got);
 	return memcmp(got, e->digest, sizeof got) == 0;
 }
 
@@ -361,7 +249,7 @@ delete_messages(struct run *r, const size_t *idx, size_t n)
 		if (rc < 0)
 			return -1;
 		if (rc == POP3_REFUSED) {
-			soft_failure(r, &r->plan.msgs[idx[done]]);
+			report_message(&r->report, &r->plan.msgs[idx[done]]);
 		} else {
 			r->plan.msgs[idx[done]].deleted = true;
 			r->deleted++;
@@ -465,59 +353,19 @@ batch_commit(struct run *r)
 	return delete_messages(r, idx, n);
 }
 
-/* Where one RETR body goes, and how much of it may come. */
-struct body_sink {
-	const struct run *r;
-	const struct plan_msg *m;
-	struct maildir_msg *file;
-	struct header_digest digest;
-	unsigned long long limit;
-};
-
-/* No signal check here: a message whose RETR is in flight is finished
- * (the window bounds how many), so the session can still end with RSET and
- * QUIT.  A second signal kills at once, which the journal makes safe.  A
- * body over its limit aborts the session: the rest of it would have to be
- * read, and nothing bounds how much a server may send. */
-static int
-sink(void *arg, const char *p, size_t n)
-{
-	struct body_sink *k = arg;
-	unsigned long long have = maildir_msg_size(k->file);
-
-	if (n > k->limit - have)
-		return fail(FAIL_PROTOCOL, "message %lu UIDL %s: more than %llu octets sent "
-		    "for a message LIST gave as %llu%s; retrieval aborted, the message stays "
-		    "on the server", k->m->num, k->m->uidl, k->limit, k->m->size,
-		    k->r->a->max_size == k->limit ? " (max_size)" : "");
-	header_digest_feed(&k->digest, p, n);
-	return maildir_msg_write(k->file, p, n);
-}
-
-/* Reads the oldest outstanding RETR into a new tmp file. */
+/* Reads the oldest outstanding RETR into the batch. */
 static int
 retrieve_one(struct run *r, size_t i)
 {
 	struct batch *b = &r->batch;
-	struct body_sink k = { .r = r, .m = &r->plan.msgs[i], .limit = body_limit(r, &r->plan.msgs[i]) };
-	int rc;
+	int rc = message_retrieve(r->pop, r->md, &r->plan.msgs[i], r->a->max_size,
+	    &b->files[b->n], b->digests[b->n]);
 
-	if (maildir_msg_begin(r->md, &k.file) < 0)
-		return -1;
-	header_digest_init(&k.digest);
-	rc = pop3_read_retr(r->pop, sink, &k);
-	if (rc == 0)
-		rc = maildir_msg_end(k.file);
-	if (rc != 0) {
-		header_digest_abort(&k.digest);
-		maildir_msg_free(k.file);
-		if (rc == POP3_REFUSED)
-			soft_failure(r, &r->plan.msgs[i]);
+	if (rc == POP3_REFUSED)
+		report_message(&r->report, &r->plan.msgs[i]);
+	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	}
-	r->bytes += maildir_msg_size(k.file);
-	header_digest_final(&k.digest, b->digests[b->n]);
-	b->files[b->n] = k.file;
+	r->bytes += maildir_msg_size(b->files[b->n]);
 	b->msgs[b->n++] = i;
 	return 0;
 }
@@ -642,7 +490,7 @@ session(struct run *r)
 		return print_list(r);
 	if (verify_unconfirmed(r) < 0)
 		return -1;
-	report_plan_problems(r);
+	r->skipped += report_plan(&r->report, &r->plan);
 	rc = r->keep || got_signal ? 0 : delete_retrieved(r);
 	if (rc == 0)
 		rc = retrieve_new(r);
@@ -653,67 +501,12 @@ session(struct run *r)
 	return got_signal ? interrupted_failure() : 0;
 }
 
-/* The Maildir in the state's identity: NULL for the account's own (the
- * usual state), else the real path of --maildir's, so that emptying the
- * mailbox into another Maildir once puts all of it there. */
-static char *
-identity_maildir(const struct run *r, const char *option)
-{
-	char *other, *own;
-
-	if (option == NULL)
-		return NULL;
-	other = fs_absolute_path(option);
-	own = r->a->maildir != NULL ? fs_absolute_path(r->a->maildir) : NULL;
-	if (own != NULL && strcmp(own, other) == 0) {
-		free(other);
-		other = NULL;
-	}
-	free(own);
-	return other;
-}
-
-/* The state follows the account across hosts and ports; a change is worth
- * a line under -v, and a new host makes the deletions the old one never
- * confirmed meaningless: those entries are forgotten, so that a message
- * the new host has under such a UIDL is fetched, never deleted unseen. */
-static void
-note_server_change(struct run *r)
-{
-	const char *host;
-	unsigned port;
-	size_t dropped;
-
-	uidl_last_server(r->state, &host, &port);
-	if (host == NULL || (strcasecmp(host, r->a->host) == 0 && port == r->ep.port))
-		return;
-	log_info("%s: the state was last used with %s:%u, now %s:%u", r->a->name, host,
-	    port, r->a->host, r->ep.port);
-	if (strcasecmp(host, r->a->host) == 0)
-		return;
-	dropped = uidlset_forget_unconfirmed(r->known);
-	if (dropped > 0)
-		log_info("%s: %zu unconfirmed deletion(s) on %s dropped", r->a->name, dropped,
-		    host);
-}
-
 static int
 open_state(struct run *r, const char *maildir_option)
 {
-	char *dir = uidl_default_dir(r->a->state_dir);
-	char *maildir = identity_maildir(r, maildir_option);
-	struct uidl_key key = { .account = r->a->name, .user = r->a->user,
-		.maildir = maildir, .host = r->a->host, .port = r->ep.port };
-	int rc = dir == NULL ? -1 : uidl_open(dir, &key, !r->list, &r->state);
-
-	free(dir);
-	free(maildir);
-	if (rc < 0)
+	if (fetch_state_open(r->a, maildir_option, r->ep.port, r->md, !r->list, &r->state) < 0)
 		return -1;
 	r->known = uidl_entries(r->state);
-	if (uidl_replay(r->state, r->md) < 0)
-		return -1;
-	note_server_change(r);
 	return 0;
 }
 
@@ -766,7 +559,7 @@ int
 fetch_account(const struct account *a, const struct fetch_options *o)
 {
 	struct run r = { .a = a, .list = o->list, .window = 1,
-		.plan = { .max_size = a->max_size } };
+		.plan = { .max_size = a->max_size }, .report = { .account = a->name } };
 	int rc;
 
 	r.keep = o->keep >= 0 ? o->keep != 0 : a->keep;
@@ -776,7 +569,7 @@ fetch_account(const struct account *a, const struct fetch_options *o)
 	rc = open_local(&r, o->maildir);
 	if (rc == 0)
 		rc = session(&r);
-	rc = soft_failure_summary(&r, rc);
+	rc = report_summary(&r.report, rc);
 	rc = close_run(&r, rc);
 	if (!r.list && (rc == 0 || r.retrieved > 0))
 		summary(&r);

@@ -1,0 +1,25 @@
+/*
+ * Which state (uidl.h) a fetch run uses, and what it says about the run:
+ * the identity is the account and its user, and the Maildir when
+ * --maildir names another one than the account's; the server the state
+ * was last used with is compared with this run's.
+ */
+#ifndef MAILPIPE_FETCH_STATE_H
+#define MAILPIPE_FETCH_STATE_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "maildir.h"
+#include "uidl.h"
+
+/* Opens (with write: creates, locks) the state of account a for a run
+ * into md (maildir_option: --maildir, or NULL), at port, and resolves its
+ * journal against md.  A change of server is noted under -v; a change of
+ * host also forgets the deletions the old host never confirmed, so that a
+ * message the new one has under such a UIDL is fetched, never deleted
+ * unseen.  0, or -1 with the failure recorded (uidl.h). */
+int fetch_state_open(const struct account *a, const char *maildir_option, unsigned port,
+	struct maildir *md, bool write, struct uidl_state **s_r);
+
+#endif
