@@ -154,7 +154,8 @@ make_plan(struct run *r)
 	if (pop3_stat(r->pop, &r->stat_count, &r->stat_total) < 0)
 		return -1;
 	if (pop3_uidl(r->pop, on_uidl, &r->plan) < 0)
-		return fail_context("UIDL (needed to never fetch a message twice)");
+		return fail_class() != FAIL_PERMANENT ? -1 :
+		    fail_context("UIDL (needed to never fetch a message twice)");
 	if (pop3_list(r->pop, on_list, &r->plan) < 0)
 		return -1;
 	plan_make(&r->plan, r->known);
@@ -421,6 +422,10 @@ connect_and_login(struct run *r)
 
 	if (cred_password(a, &password) < 0)
 		return -1;
+	if (got_signal) {	/* during a slow password_command */
+		cred_free(password);
+		return interrupted_failure();
+	}
 	fail_scope(a->name, r->ep.host, r->ep.port);
 	rc = pop3_open(&r->ep, &r->pop);
 	if (rc == 0 && r->ep.tls == TLS_MODE_STARTTLS)
@@ -475,7 +480,7 @@ finish_session(struct run *r)
 		fail_clear();
 		return 0;
 	}
-	return fail_context("%lu messages were retrieved but stay on the server; "
+	return fail_context("%lu message(s) were retrieved but stay on the server; "
 	    "the next run deletes them", r->deleted);
 }
 
