@@ -3,9 +3,9 @@
  * a hyphen or the end of the line; every line of a reply carries the same
  * code; a reply has a bounded number of lines, each of bounded length
  * (proto.c).  A reader that tolerated less would let a broken or hostile
- * server make us misread which command a reply answers.  Apart from the
- * session (smtp.c), so that the fuzzer and the tests reach it over any
- * conn.
+ * server make us misread which command a reply answers.  The session that
+ * sends the commands is smtp.c; this file knows only replies, so that the
+ * fuzzer can drive it over any conn.
  */
 #include <ctype.h>
 #include <stdio.h>

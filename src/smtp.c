@@ -221,13 +221,11 @@ smtp_auth(struct smtp *s, enum auth_method method, const char *user, const char 
 /* ---- the envelope ---- */
 
 void
-smtp_envelope_init(struct smtp_envelope *e, const char *from, size_t rcpt_max)
+smtp_envelope_init(struct smtp_envelope *e, const char *from)
 {
 	memset(e, 0, sizeof *e);
 	e->from = from;
 	e->size = -1;
-	e->rcpts = xcalloc(rcpt_max, sizeof *e->rcpts);
-	e->rcpt_max = rcpt_max;
 	smtp_envelope_clear(e);
 }
 
@@ -242,8 +240,7 @@ smtp_envelope_clear(struct smtp_envelope *e)
 void
 smtp_envelope_add(struct smtp_envelope *e, const char *rcpt, size_t index)
 {
-	if (e->rcpt_count == e->rcpt_max)
-		abort();	/* a caller's bug: init said how many */
+	e->rcpts = xgrow(e->rcpts, &e->rcpt_alloc, e->rcpt_count + 1, sizeof *e->rcpts);
 	e->rcpts[e->rcpt_count++] = (struct smtp_step){ .kind = SMTP_STEP_RCPT, .rcpt = rcpt,
 		.rcpt_index = index };
 }
@@ -253,6 +250,7 @@ smtp_envelope_free(struct smtp_envelope *e)
 {
 	free(e->rcpts);
 	e->rcpts = NULL;
+	e->rcpt_alloc = 0;
 }
 
 static int
@@ -277,7 +275,8 @@ send_step(struct smtp *s, const struct smtp_envelope *e, struct smtp_step *step)
 	return proto_send(s->conn, "DATA");
 }
 
-/* A 354 to DATA: the server now reads message text. */
+/* The reply to step, for the policy too; after a 354 to DATA the server
+ * reads message text. */
 static int
 read_step(struct smtp *s, const struct smtp_envelope *e, struct smtp_step *step,
 	const struct smtp_envelope_policy *p)

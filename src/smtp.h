@@ -80,7 +80,8 @@ int smtp_refused(const struct smtp_reply *r, const char *what, enum failure perm
 
 struct smtp;
 
-/* Connects (implicit TLS per ep); nothing is read yet. */
+/* Connects (implicit TLS per ep); nothing is read yet.  Failures: as
+ * conn_open(). */
 int smtp_open(const struct endpoint *ep, struct smtp **s_r);
 /* A session over an existing conn (tests), which smtp_close() closes. */
 struct smtp *smtp_open_conn(struct conn *c);
@@ -96,9 +97,10 @@ int smtp_hello(struct smtp *s, const char *name);
 /* What the last EHLO offered (nothing after HELO). */
 const struct smtp_caps *smtp_caps(const struct smtp *s);
 /* STARTTLS, the handshake, then EHLO again.  Not offered or refused:
- * FAIL_PERMANENT (4xx FAIL_TEMPORARY), never a plaintext fallback; bytes
- * sent before the handshake are FAIL_PROTOCOL (conn_starttls()).  A failed
- * upgrade leaves the connection unusable, so not even QUIT follows it. */
+ * FAIL_PERMANENT (4xx FAIL_TEMPORARY), never a plaintext fallback.  The
+ * handshake fails as conn_starttls() says (bytes sent before it are
+ * FAIL_PROTOCOL) and leaves the connection unusable, so not even QUIT
+ * follows it. */
 int smtp_starttls(struct smtp *s);
 /* AUTH with the method asked for (AUTH_AUTO: PLAIN when offered, else
  * LOGIN).  AUTH not offered, or not the method asked for: FAIL_PERMANENT;
@@ -129,16 +131,16 @@ struct smtp_envelope {
 	bool eight_bit;			/* BODY=8BITMIME when the server offers it */
 	long long size;			/* SIZE= when the server offers it; -1: none */
 	struct smtp_step mail;
-	struct smtp_step *rcpts;	/* rcpt_count of them, room for rcpt_max */
-	size_t rcpt_count, rcpt_max;
+	struct smtp_step *rcpts;	/* rcpt_count of them */
+	size_t rcpt_count, rcpt_alloc;
 	struct smtp_step data;
 };
 
-/* Room for rcpt_max recipients; from is the envelope sender. */
-void smtp_envelope_init(struct smtp_envelope *e, const char *from, size_t rcpt_max);
+/* An empty envelope from the envelope sender from. */
+void smtp_envelope_init(struct smtp_envelope *e, const char *from);
 /* No recipient, nothing sent: ready for the next transaction. */
 void smtp_envelope_clear(struct smtp_envelope *e);
-/* Adds a recipient (at most rcpt_max in all); index is the caller's. */
+/* Adds a recipient; index is the caller's number for it. */
 void smtp_envelope_add(struct smtp_envelope *e, const char *rcpt, size_t index);
 void smtp_envelope_free(struct smtp_envelope *e);
 
@@ -164,7 +166,7 @@ int smtp_send_envelope(struct smtp *s, struct smtp_envelope *e,
 
 /* What DATA sends: the header from memory, then the body from the spool
  * from body_offset on, re-encoded quoted-printable on the way when asked;
- * LF or CRLF line endings, dot-stuffed and made CRLF on the way. */
+ * every line ending made CRLF and every line dot-stuffed (dotstuff.h). */
 struct smtp_message {
 	const char *header;		/* with its empty line */
 	size_t header_length;
@@ -180,12 +182,13 @@ int smtp_message_size(const struct smtp_message *m, long long *size_r);
 /* The message text and the final dot, flushed.  *ended_r is set to 1 once
  * the final dot is written and before it is flushed: from then on the
  * server may have the message even if no reply ever comes (a signal
- * handler reads it).  FAIL_IO reading the spool, FAIL_TEMPORARY (and the
- * like) writing to the server. */
+ * handler reads it).  FAIL_IO reading the spool; writing to the server
+ * fails as conn_write() says. */
 int smtp_send_body(struct smtp *s, const struct smtp_message *m,
 	volatile sig_atomic_t *ended_r);
 /* Reads the reply to the final dot into *r, whatever its code (judging
- * it is the caller's); -1 when there is none or it is malformed. */
+ * it is the caller's); -1 when there is none (FAIL_TEMPORARY) or it is
+ * malformed (FAIL_PROTOCOL). */
 int smtp_read_final(struct smtp *s, struct smtp_reply *r);
 
 /* QUIT and its reply, as a courtesy: sent only between commands on a

@@ -26,8 +26,8 @@
 #include "submit.h"
 #include "xalloc.h"
 
-/* Room for "address: reply text" lines in a message, several of them for
- * the permanently refused. */
+/* Room for an "address: reply text" note, or for the permanently refused,
+ * several joined by "; ", within one error line. */
 #define NOTE_MAX 600
 /* Room for one list of names in the line about a partial delivery. */
 #define NAMES_MAX 300
@@ -356,7 +356,7 @@ deliver(struct session *ss, struct submission *s)
 
 	build_message(ss, s, &d);
 	d.state = xcalloc(s->recipients->count, sizeof *d.state);
-	smtp_envelope_init(&d.envelope, s->envelope_from, s->recipients->count);
+	smtp_envelope_init(&d.envelope, s->envelope_from);
 	d.envelope.eight_bit = d.out.eight_bit;
 	if (smtp_caps(ss->smtp)->size)
 		rc = smtp_message_size(&d.message, &d.envelope.size);

@@ -678,7 +678,7 @@ trace_noted(void *arg, const struct smtp_envelope *e, const struct smtp_step *st
 static void
 three_recipients(struct smtp_envelope *e)
 {
-	smtp_envelope_init(e, "s@x.example", 3);
+	smtp_envelope_init(e, "s@x.example");
 	e->eight_bit = true;
 	e->size = 1234;
 	smtp_envelope_add(e, "a@x.example", 7);
@@ -805,7 +805,7 @@ send_one(struct smtp *s, const struct smtp_message *m, struct smtp_reply *r)
 	struct smtp_envelope e;
 	bool sent;
 
-	smtp_envelope_init(&e, "s@x.example", 1);
+	smtp_envelope_init(&e, "s@x.example");
 	smtp_envelope_add(&e, "a@x.example", 0);
 	sent = smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
 	    smtp_send_envelope(s, &e, &policy) == 0 && smtp_send_body(s, m, &ended) == 0;
