@@ -1,152 +1,490 @@
 /*
- * SMTP replies (RFC 5321 4.2), read strictly: three digits, then a space,
- * a hyphen or the end of the line; every line of a reply carries the same
- * code; a reply has a bounded number of lines, each of bounded length
- * (proto.c).  A reader that tolerated less would let a broken or hostile
- * server make us misread which command a reply answers.
+ * The SMTP session, as POP3's is in pop3.c: every command we send and
+ * every reply we read between connecting and QUIT goes through here, in
+ * blocking call-and-check style.  The replies themselves are read by
+ * smtp-reply.c.
+ *
+ * The session keeps one state that decides whether a polite QUIT may still
+ * go out: not inside the message text (the server would take it for text)
+ * and not after a reply we could not make sense of (we no longer know
+ * which command the next reply answers).
  */
-#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "cred.h"
+#include "dotstuff.h"
+#include "log.h"
 #include "proto.h"
+#include "qp.h"
+#include "sasl.h"
 #include "smtp.h"
+#include "spool.h"
 #include "status.h"
+#include "xalloc.h"
 
-int
-smtp_parse_reply_line(const char *line, size_t len, int *code_r, bool *last_r,
-	const char **text_r)
+/* "[IPv6:" and the longest IPv6 text (INET6_ADDRSTRLEN) and "]". */
+#define ADDRESS_LITERAL_MAX 64
+
+/* Whether a polite QUIT may still be sent. */
+enum smtp_state {
+	SMTP_READY,		/* between commands */
+	SMTP_IN_DATA,		/* after 354: the server reads message text */
+	SMTP_OUT_OF_SYNC,	/* a reply we could not read or make sense of */
+};
+
+struct smtp {
+	struct conn *conn;
+	struct smtp_caps caps;
+	enum smtp_state state;
+	char *ehlo_name;	/* NULL: this end's address literal */
+	char address_literal[ADDRESS_LITERAL_MAX];
+};
+
+/* ---- replies ---- */
+
+/* Every failure to read a reply leaves the session out of step with the
+ * server (or the connection unusable), so no QUIT follows it. */
+static int
+read_reply(struct smtp *s, struct smtp_reply *r, struct smtp_caps *caps)
 {
-	if (len < 3 || line[0] < '2' || line[0] > '5' || !isdigit((unsigned char)line[1]) ||
-	    !isdigit((unsigned char)line[2]))
+	if (smtp_read_reply(s->conn, r, caps) == 0)
+		return 0;
+	s->state = SMTP_OUT_OF_SYNC;
+	return -1;
+}
+
+static int
+expect(struct smtp *s, int code, const char *what, enum failure permanent)
+{
+	struct smtp_reply r;
+
+	if (read_reply(s, &r, NULL) < 0)
 		return -1;
-	if (len > 3 && line[3] != ' ' && line[3] != '-')
-		return -1;
-	*code_r = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
-	*last_r = len == 3 || line[3] == ' ';
-	*text_r = len > 3 ? line + 4 : line + 3;
+	if (r.code != code)
+		return smtp_refused(&r, what, permanent);
 	return 0;
 }
 
-static bool
-keyword_is(const char *text, const char *keyword)
-{
-	size_t n = strlen(keyword);
+/* ---- session set-up ---- */
 
-	return strncasecmp(text, keyword, n) == 0 && (text[n] == '\0' || text[n] == ' ' ||
-	    text[n] == '=');
+struct smtp *
+smtp_open_conn(struct conn *c)
+{
+	struct smtp *s = xcalloc(1, sizeof *s);
+
+	s->conn = c;
+	s->state = SMTP_READY;
+	return s;
 }
 
-/* "AUTH PLAIN LOGIN" or the pre-RFC "AUTH=LOGIN" form. */
-static void
-note_auth_mechanisms(struct smtp_caps *caps, const char *list)
+int
+smtp_open(const struct endpoint *ep, struct smtp **s_r)
 {
-	char copy[512];
-	char *save = NULL;
+	struct conn *c;
 
-	snprintf(copy, sizeof copy, "%s", list);
-	caps->auth = true;
-	for (char *m = strtok_r(copy, " =", &save); m != NULL; m = strtok_r(NULL, " =", &save)) {
-		if (strcasecmp(m, "PLAIN") == 0)
-			caps->auth_plain = true;
-		else if (strcasecmp(m, "LOGIN") == 0)
-			caps->auth_login = true;
-	}
+	if (conn_open(ep, &c) < 0)
+		return -1;
+	*s_r = smtp_open_conn(c);
+	return 0;
+}
+
+int
+smtp_greeting(struct smtp *s)
+{
+	return expect(s, 220, "greeting", FAIL_PERMANENT);
+}
+
+const struct smtp_caps *
+smtp_caps(const struct smtp *s)
+{
+	return &s->caps;
+}
+
+static const char *
+ehlo_name(struct smtp *s)
+{
+	if (s->ehlo_name != NULL)
+		return s->ehlo_name;
+	if (s->address_literal[0] == '\0' &&
+	    conn_local_address(s->conn, s->address_literal, sizeof s->address_literal) < 0)
+		return NULL;
+	return s->address_literal;
+}
+
+static int
+hello(struct smtp *s)
+{
+	const char *name = ehlo_name(s);
+	struct smtp_reply r;
+
+	if (name == NULL)
+		return -1;
+	memset(&s->caps, 0, sizeof s->caps);
+	if (proto_send(s->conn, "EHLO %s", name) < 0 || read_reply(s, &r, &s->caps) < 0)
+		return -1;
+	if (r.code == 250)
+		return 0;
+	if (r.code < 500)
+		return smtp_refused(&r, "EHLO", FAIL_PERMANENT);
+	/* A server that does not speak ESMTP: plain HELO, no extensions. */
+	memset(&s->caps, 0, sizeof s->caps);
+	if (proto_send(s->conn, "HELO %s", name) < 0)
+		return -1;
+	return expect(s, 250, "HELO", FAIL_PERMANENT);
+}
+
+int
+smtp_hello(struct smtp *s, const char *name)
+{
+	free(s->ehlo_name);
+	s->ehlo_name = name != NULL ? xstrdup(name) : NULL;
+	return hello(s);
+}
+
+int
+smtp_starttls(struct smtp *s)
+{
+	if (!s->caps.starttls)
+		return fail(FAIL_PERMANENT, "the server does not offer STARTTLS, which "
+		    "tls = starttls requires");
+	if (proto_send(s->conn, "STARTTLS") < 0 || expect(s, 220, "STARTTLS", FAIL_PERMANENT) < 0 ||
+	    conn_starttls(s->conn) < 0)
+		return -1;
+	return hello(s);
+}
+
+/* ---- AUTH ---- */
+
+static int
+auth_plain(struct smtp *s, const char *user, const char *password)
+{
+	char *response = sasl_plain_response(user, password);
+	int rc = proto_send_secret(s->conn, "AUTH PLAIN <credentials>", "AUTH PLAIN %s",
+	    response);
+
+	cred_wipe_string(response);
+	if (rc < 0)
+		return -1;
+	return expect(s, 235, "authentication failed", FAIL_AUTH);
+}
+
+static int
+auth_login_step(struct smtp *s, const char *shown, const char *secret, int code)
+{
+	char *encoded = sasl_base64(secret);
+	int rc = proto_send_secret(s->conn, shown, "%s", encoded);
+
+	cred_wipe_string(encoded);
+	if (rc < 0)
+		return -1;
+	return expect(s, code, "authentication failed", FAIL_AUTH);
+}
+
+static int
+auth_login(struct smtp *s, const char *user, const char *password)
+{
+	if (proto_send(s->conn, "AUTH LOGIN") < 0 ||
+	    expect(s, 334, "AUTH LOGIN", FAIL_AUTH) < 0 ||
+	    auth_login_step(s, "<user>", user, 334) < 0)
+		return -1;
+	return auth_login_step(s, "<password>", password, 235);
+}
+
+static int
+choose_mechanism(const struct smtp *s, enum auth_method m, enum auth_method *method_r)
+{
+	if (!s->caps.auth)
+		return fail(FAIL_PERMANENT, "the server does not offer AUTH, which this account "
+		    "needs (user is set)");
+	if (m == AUTH_AUTO)
+		m = s->caps.auth_plain ? AUTH_PLAIN : s->caps.auth_login ? AUTH_LOGIN : AUTH_AUTO;
+	if (m == AUTH_AUTO || (m == AUTH_PLAIN && !s->caps.auth_plain) ||
+	    (m == AUTH_LOGIN && !s->caps.auth_login))
+		return fail(FAIL_PERMANENT, "the server offers no AUTH mechanism we can use "
+		    "(%s)", m == AUTH_LOGIN ? "LOGIN" : m == AUTH_PLAIN ? "PLAIN" :
+		    "PLAIN or LOGIN");
+	*method_r = m;
+	return 0;
+}
+
+int
+smtp_auth(struct smtp *s, enum auth_method method, const char *user, const char *password)
+{
+	if (choose_mechanism(s, method, &method) < 0)
+		return -1;
+	return method == AUTH_PLAIN ? auth_plain(s, user, password)
+				    : auth_login(s, user, password);
+}
+
+/* ---- the envelope ---- */
+
+void
+smtp_envelope_init(struct smtp_envelope *e, const char *from)
+{
+	memset(e, 0, sizeof *e);
+	e->from = from;
+	e->size = -1;
+	smtp_envelope_clear(e);
 }
 
 void
-smtp_note_capability(struct smtp_caps *caps, const char *text)
+smtp_envelope_clear(struct smtp_envelope *e)
 {
-	if (keyword_is(text, "STARTTLS"))
-		caps->starttls = true;
-	else if (keyword_is(text, "PIPELINING"))
-		caps->pipelining = true;
-	else if (keyword_is(text, "8BITMIME"))
-		caps->eightbitmime = true;
-	else if (keyword_is(text, "AUTH"))
-		note_auth_mechanisms(caps, text + 4);
-	else if (keyword_is(text, "SIZE"))
-		caps->size = true;
+	e->mail = (struct smtp_step){ .kind = SMTP_STEP_MAIL };
+	e->data = (struct smtp_step){ .kind = SMTP_STEP_DATA };
+	e->rcpt_count = 0;
+}
+
+void
+smtp_envelope_add(struct smtp_envelope *e, const char *rcpt, size_t index)
+{
+	e->rcpts = xgrow(e->rcpts, &e->rcpt_alloc, e->rcpt_count + 1, sizeof *e->rcpts);
+	e->rcpts[e->rcpt_count++] = (struct smtp_step){ .kind = SMTP_STEP_RCPT, .rcpt = rcpt,
+		.rcpt_index = index };
+}
+
+void
+smtp_envelope_free(struct smtp_envelope *e)
+{
+	free(e->rcpts);
+	e->rcpts = NULL;
+	e->rcpt_alloc = 0;
+}
+
+static int
+send_mail_from(struct smtp *s, const struct smtp_envelope *e)
+{
+	char size[32] = "";
+
+	if (e->size >= 0 && s->caps.size)
+		snprintf(size, sizeof size, " SIZE=%lld", e->size);
+	return proto_send(s->conn, "MAIL FROM:<%s>%s%s", e->from,
+	    e->eight_bit && s->caps.eightbitmime ? " BODY=8BITMIME" : "", size);
+}
+
+static int
+send_step(struct smtp *s, const struct smtp_envelope *e, struct smtp_step *step)
+{
+	step->sent = true;
+	if (step->kind == SMTP_STEP_MAIL)
+		return send_mail_from(s, e);
+	if (step->kind == SMTP_STEP_RCPT)
+		return proto_send(s->conn, "RCPT TO:<%s>", step->rcpt);
+	return proto_send(s->conn, "DATA");
+}
+
+/* The reply to step, for the policy too; after a 354 to DATA the server
+ * reads message text. */
+static int
+read_step(struct smtp *s, const struct smtp_envelope *e, struct smtp_step *step,
+	const struct smtp_envelope_policy *p)
+{
+	if (read_reply(s, &step->reply, NULL) < 0)
+		return -1;
+	if (step->kind == SMTP_STEP_DATA && step->reply.code == 354)
+		s->state = SMTP_IN_DATA;
+	p->noted(p->arg, e, step);
+	return 0;
+}
+
+static int
+send_and_read_step(struct smtp *s, const struct smtp_envelope *e, struct smtp_step *step,
+	const struct smtp_envelope_policy *p)
+{
+	if (!p->wanted(p->arg, e, step))
+		return 0;
+	if (send_step(s, e, step) < 0)
+		return -1;
+	return read_step(s, e, step, p);
+}
+
+static int
+send_only_step(struct smtp *s, const struct smtp_envelope *e, struct smtp_step *step,
+	const struct smtp_envelope_policy *p)
+{
+	(void)p;
+	return send_step(s, e, step);
+}
+
+typedef int step_fn(struct smtp *s, const struct smtp_envelope *e, struct smtp_step *step,
+	const struct smtp_envelope_policy *p);
+
+/* fn on every step in the order of the wire, until one fails. */
+static int
+each_step(struct smtp *s, struct smtp_envelope *e, const struct smtp_envelope_policy *p,
+	step_fn *fn)
+{
+	if (fn(s, e, &e->mail, p) < 0)
+		return -1;
+	for (size_t i = 0; i < e->rcpt_count; i++)
+		if (fn(s, e, &e->rcpts[i], p) < 0)
+			return -1;
+	return fn(s, e, &e->data, p);
 }
 
 int
-smtp_read_reply(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps)
+smtp_send_envelope(struct smtp *s, struct smtp_envelope *e, const struct smtp_envelope_policy *p)
 {
-	bool last = false;
+	if (!s->caps.pipelining)
+		return each_step(s, e, p, send_and_read_step);
+	if (each_step(s, e, p, send_only_step) < 0)
+		return -1;
+	return each_step(s, e, p, read_step);
+}
 
-	for (int n = 0; !last; n++) {
-		const char *text;
-		char *line;
-		size_t len;
-		int code;
+/* ---- the message text ---- */
 
-		if (n == SMTP_REPLY_LINES_MAX)
-			return fail(FAIL_PROTOCOL, "the server sent a reply of more than %d lines",
-			    SMTP_REPLY_LINES_MAX);
-		if (proto_read_line(c, &line, &len) < 0)
-			return -1;
-		if (smtp_parse_reply_line(line, len, &code, &last, &text) < 0)
-			return fail(FAIL_PROTOCOL, "the server sent a malformed reply: %.80s", line);
-		if (n == 0) {
-			r->code = code;
-			snprintf(r->text, sizeof r->text, "%s", line);
-		} else if (code != r->code) {
-			return fail(FAIL_PROTOCOL, "the server sent a reply with mixed codes "
-			    "(%d, %d)", r->code, code);
-		}
-		if (caps != NULL && n > 0)
-			smtp_note_capability(caps, text);
+/* Where the stuffed message goes: the connection, or a count for SIZE.
+ * Both passes run the very same transforms, so the count is exact. */
+typedef int text_sink(void *sink, const char *p, size_t n);
+
+static int
+to_connection(void *conn, const char *p, size_t n)
+{
+	return conn_write(conn, p, n);
+}
+
+struct octet_count {
+	long long octets;
+	bool at_line_start;
+};
+
+/* RFC 1870 section 4: the message size counts "CR-LF pairs, but not the
+ * SMTP DATA command's terminating dot or doubled quoting dots".  Every
+ * stuffed line that starts with "." starts with the dot the stuffer added. */
+static int
+to_count(void *count, const char *p, size_t n)
+{
+	struct octet_count *c = count;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!c->at_line_start || p[i] != '.')
+			c->octets++;
+		c->at_line_start = p[i] == '\n';
 	}
 	return 0;
 }
 
-/* 1 to max_digits digits at *p, read into *value_r and skipped. */
-static bool
-read_number(const char **p, int max_digits, int *value_r)
-{
-	int n = 0;
+/* Dot-stuffs n bytes (at most STUFF_CHUNK at a time) into the sink. */
+#define STUFF_CHUNK 8192
 
-	*value_r = 0;
-	for (; isdigit((unsigned char)**p); (*p)++) {
-		if (++n > max_digits)
-			return false;
-		*value_r = *value_r * 10 + (**p - '0');
+static int
+write_stuffed(struct smtp_stuffer *st, const char *p, size_t n, text_sink *sink, void *to)
+{
+	static char wire[2 * STUFF_CHUNK + 1];
+
+	while (n > 0) {
+		size_t chunk = n < STUFF_CHUNK ? n : STUFF_CHUNK;
+
+		if (sink(to, wire, smtp_stuff(st, p, chunk, wire)) < 0)
+			return -1;
+		p += chunk;
+		n -= chunk;
 	}
-	return n > 0;
+	return 0;
 }
 
-bool
-smtp_enhanced_code(const struct smtp_reply *r, int code_r[3])
+/* Header from memory, body streamed from the spool (re-encoded on the way
+ * when it has to be), all through the dot-stuffer; not its end. */
+static int
+stream_message(const struct smtp_message *m, struct smtp_stuffer *st, text_sink *sink,
+	void *to)
 {
-	const char *p = r->text;
+	static char in[4096], encoded[QP_OUT_MAX(4096)];
+	struct qp_encoder qp;
+	off_t offset = m->body_offset;
+	ssize_t n;
 
-	if (strlen(p) < 5)
-		return false;
-	p += 4;		/* "DDD " or "DDD-" */
-	if (!read_number(&p, 1, &code_r[0]) || *p++ != '.' ||
-	    !read_number(&p, 3, &code_r[1]) || *p++ != '.' ||
-	    !read_number(&p, 3, &code_r[2]) || (*p != '\0' && *p != ' '))
-		return false;
-	return code_r[0] == 2 || code_r[0] == 4 || code_r[0] == 5;
+	qp_init(&qp);
+	if (write_stuffed(st, m->header, m->header_length, sink, to) < 0)
+		return -1;
+	while ((n = spool_pread(m->spool, in, sizeof in, offset)) > 0) {
+		offset += n;
+		if (m->body_as_qp
+		    ? write_stuffed(st, encoded, qp_encode(&qp, in, (size_t)n, encoded), sink, to) < 0
+		    : write_stuffed(st, in, (size_t)n, sink, to) < 0)
+			return -1;
+	}
+	if (n < 0)
+		return -1;
+	return m->body_as_qp ? write_stuffed(st, encoded, qp_finish(&qp, encoded), sink, to) : 0;
 }
 
-bool
-smtp_too_many_recipients(const struct smtp_reply *r)
+/* The spool (a local file, most likely still in the page cache) run once
+ * more through the transforms of the wire into a count.  The line ending
+ * that completes a last line without one belongs to the message; the
+ * final ".\r\n" not. */
+int
+smtp_message_size(const struct smtp_message *m, long long *size_r)
 {
-	int code[3];
+	struct octet_count count = { .octets = 0, .at_line_start = true };
+	struct smtp_stuffer st;
+	char end[8];
 
-	if (r->code != 452)
-		return false;
-	return !smtp_enhanced_code(r, code) || (code[0] == 4 && code[1] == 5 && code[2] == 3);
+	smtp_stuff_init(&st);
+	if (stream_message(m, &st, to_count, &count) < 0)
+		return -1;
+	*size_r = count.octets + (long long)smtp_stuff_end(&st, end) - 3;
+	return 0;
 }
 
 int
-smtp_refused(const struct smtp_reply *r, const char *what, enum failure permanent_class)
+smtp_send_body(struct smtp *s, const struct smtp_message *m, volatile sig_atomic_t *ended_r)
 {
-	if (r->code >= 400 && r->code < 500)
-		return fail(FAIL_TEMPORARY, "%s: %s", what, r->text);
-	if (r->code >= 500)
-		return fail(permanent_class, "%s: %s", what, r->text);
-	return fail(FAIL_PROTOCOL, "%s: unexpected reply: %s", what, r->text);
+	struct smtp_stuffer st;
+	char end[8];
+	size_t n;
+
+	smtp_stuff_init(&st);
+	log_transcript("->", "<message>", 9);
+	if (stream_message(m, &st, to_connection, s->conn) < 0)
+		return -1;
+	log_transcript("->", ".", 1);
+	n = smtp_stuff_end(&st, end);
+	/* conn_write() only buffers these few bytes (a flush it makes sends
+	 * what came before them); they leave with conn_flush().  Set first, so
+	 * that a signal during the flush says the server may have it. */
+	if (conn_write(s->conn, end, n) < 0)
+		return -1;
+	*ended_r = 1;
+	return conn_flush(s->conn);
+}
+
+int
+smtp_read_final(struct smtp *s, struct smtp_reply *r)
+{
+	if (read_reply(s, r, NULL) < 0)
+		return -1;
+	s->state = SMTP_READY;
+	return 0;
+}
+
+/* ---- the end of a session ---- */
+
+/* The transport below records its own failures (a server that hangs up
+ * instead of answering 221), so the record is kept aside meanwhile. */
+void
+smtp_quit(struct smtp *s)
+{
+	struct failure_record saved;
+	struct smtp_reply r;
+
+	if (s == NULL || s->state != SMTP_READY || !conn_usable(s->conn))
+		return;
+	fail_save(&saved);
+	if (proto_send(s->conn, "QUIT") == 0)
+		smtp_read_reply(s->conn, &r, NULL);
+	fail_restore(&saved);
+}
+
+void
+smtp_close(struct smtp *s)
+{
+	if (s == NULL)
+		return;
+	conn_close(s->conn);
+	free(s->ehlo_name);
+	free(s);
 }

@@ -1,15 +1,35 @@
 /*
- * The SMTP dialogue: a strict, bounded reply reader and the commands, each
- * classifying its own failures (status.h) by the reply code: 4xx is
- * temporary, 5xx permanent, anything malformed a protocol error.
+ * The SMTP dialogue (RFC 5321; 1869 EHLO, 3207 STARTTLS, 4954 AUTH, 2920
+ * PIPELINING, 1870 SIZE, 6152 8BITMIME) over a conn, whole: the reply
+ * reader (smtp-reply.c), and the session from greeting to QUIT (smtp.c):
+ * EHLO, STARTTLS, AUTH, the envelope with or without pipelining, the
+ * message text through the dot-stuffer, the reply to the final dot.  What
+ * to make of the envelope's replies (which recipients count, whether to
+ * send the message) is the caller's policy (submit.c).
+ *
+ * Replies are read strictly: three digits, then a space, a hyphen or the
+ * end of the line; every line of a reply carries the same code; at most
+ * SMTP_REPLY_LINES_MAX lines of at most PROTO_LINE_MAX bytes.  Anything
+ * else is FAIL_PROTOCOL.
+ *
+ * Return values: 0 done; -1 failed with the failure recorded (status.h):
+ * a reply with another code than the one wanted is FAIL_TEMPORARY for 4xx,
+ * the class the function names for 5xx.  After a failure the session can
+ * only be ended (smtp_quit(), smtp_close()).
  */
 #ifndef MAILPIPE_SMTP_H
 #define MAILPIPE_SMTP_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
+
+#include "config.h"
 #include "conn.h"
 #include "status.h"
+
+struct spool;
 
 /* A multi-line reply longer than this many lines is a protocol error. */
 #define SMTP_REPLY_LINES_MAX 512
@@ -29,17 +49,18 @@ struct smtp_caps {
 	bool size;		/* SIZE: the MAIL parameter is understood */
 };
 
+/* ---- replies (smtp-reply.c) ---- */
+
 /* Parses one reply line: "DDD", "DDD text" or "DDD-text".  Returns 0 and
  * sets the code, whether it is the last line, and where the text starts;
- * -1 for anything else. */
+ * -1 for anything else (nothing recorded). */
 int smtp_parse_reply_line(const char *line, size_t len, int *code_r, bool *last_r,
 	const char **text_r);
 /* Records one EHLO keyword line into caps. */
 void smtp_note_capability(struct smtp_caps *caps, const char *text);
-
 /* Reads a whole reply; mismatching codes across lines, a bad line or too
- * many lines are FAIL_PROTOCOL.  With caps non-NULL, the lines after the
- * first are read as EHLO capabilities. */
+ * many lines are FAIL_PROTOCOL, a lost connection FAIL_TEMPORARY.  With
+ * caps non-NULL, the lines after the first are read as EHLO capabilities. */
 int smtp_read_reply(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps);
 /* The enhanced status code (RFC 3463) a reply's text starts with, as in
  * "452 4.5.3 text": class, subject and detail into code_r.  False when the
@@ -51,7 +72,131 @@ bool smtp_enhanced_code(const struct smtp_reply *r, int code_r[3]);
  * other code (4.2.2 mailbox full, 4.3.1 no storage) is not. */
 bool smtp_too_many_recipients(const struct smtp_reply *r);
 /* Records a failure for a reply that is not what `what` needed:
- * 4xx FAIL_TEMPORARY, 5xx permanent_class. */
+ * 4xx FAIL_TEMPORARY, 5xx permanent_class, anything else FAIL_PROTOCOL;
+ * returns -1. */
 int smtp_refused(const struct smtp_reply *r, const char *what, enum failure permanent_class);
+
+/* ---- the session (smtp.c) ---- */
+
+struct smtp;
+
+/* Connects (implicit TLS per ep); nothing is read yet.  Failures: as
+ * conn_open(). */
+int smtp_open(const struct endpoint *ep, struct smtp **s_r);
+/* A session over an existing conn (tests), which smtp_close() closes. */
+struct smtp *smtp_open_conn(struct conn *c);
+/* The greeting: 220, else refused (5xx FAIL_PERMANENT). */
+int smtp_greeting(struct smtp *s);
+/* EHLO name, and HELO name (no extensions) from a server that answers EHLO
+ * with 5xx; 4xx is FAIL_TEMPORARY, HELO refused FAIL_PERMANENT.  A NULL
+ * name stands for this end's address literal, "[192.0.2.7]" (RFC 5321
+ * 4.1.4: a host without a domain name gives one, never a bare node name);
+ * FAIL_TEMPORARY when the connection has none.  The name is copied, for
+ * the EHLO after STARTTLS. */
+int smtp_hello(struct smtp *s, const char *name);
+/* What the last EHLO offered (nothing after HELO). */
+const struct smtp_caps *smtp_caps(const struct smtp *s);
+/* STARTTLS, the handshake, then EHLO again.  Not offered or refused:
+ * FAIL_PERMANENT (4xx FAIL_TEMPORARY), never a plaintext fallback.  The
+ * handshake fails as conn_starttls() says (bytes sent before it are
+ * FAIL_PROTOCOL) and leaves the connection unusable, so not even QUIT
+ * follows it. */
+int smtp_starttls(struct smtp *s);
+/* AUTH with the method asked for (AUTH_AUTO: PLAIN when offered, else
+ * LOGIN).  AUTH not offered, or not the method asked for: FAIL_PERMANENT;
+ * credentials refused: FAIL_AUTH.  Secrets only ever go through
+ * proto_send_secret(), and their encodings are wiped; the caller wipes
+ * password. */
+int smtp_auth(struct smtp *s, enum auth_method method, const char *user,
+	const char *password);
+
+/* ---- one transaction: envelope, message, final reply (smtp.c) ---- */
+
+enum smtp_step_kind { SMTP_STEP_MAIL, SMTP_STEP_RCPT, SMTP_STEP_DATA };
+
+/* One command of the envelope, and the server's answer to it. */
+struct smtp_step {
+	enum smtp_step_kind kind;
+	const char *rcpt;		/* RCPT: the address */
+	size_t rcpt_index;		/* RCPT: the caller's number for it */
+	bool sent;			/* false: left out (lock-step only) */
+	struct smtp_reply reply;	/* once sent */
+};
+
+/* MAIL FROM, one RCPT TO per recipient, DATA: what smtp_send_envelope()
+ * sends, in that order, and the replies it got.  One envelope serves
+ * transaction after transaction (smtp_envelope_clear() in between). */
+struct smtp_envelope {
+	const char *from;
+	bool eight_bit;			/* BODY=8BITMIME when the server offers it */
+	long long size;			/* SIZE= when the server offers it; -1: none */
+	struct smtp_step mail;
+	struct smtp_step *rcpts;	/* rcpt_count of them */
+	size_t rcpt_count, rcpt_alloc;
+	struct smtp_step data;
+};
+
+/* An empty envelope from the envelope sender from. */
+void smtp_envelope_init(struct smtp_envelope *e, const char *from);
+/* No recipient, nothing sent: ready for the next transaction. */
+void smtp_envelope_clear(struct smtp_envelope *e);
+/* Adds a recipient; index is the caller's number for it. */
+void smtp_envelope_add(struct smtp_envelope *e, const char *rcpt, size_t index);
+void smtp_envelope_free(struct smtp_envelope *e);
+
+/* The caller's policy, asked as the envelope goes. */
+struct smtp_envelope_policy {
+	/* Without PIPELINING only: whether step is still worth sending, given
+	 * the replies so far (left out, it stays unsent). */
+	bool (*wanted)(void *arg, const struct smtp_envelope *e, const struct smtp_step *step);
+	/* Every reply, in order, as soon as it is read. */
+	void (*noted)(void *arg, const struct smtp_envelope *e, const struct smtp_step *step);
+	void *arg;
+};
+
+/* Sends the envelope and reads the replies into its steps: with
+ * PIPELINING (RFC 2920) every command at once, then every reply; without,
+ * one command at a time, each only if the policy still wants it.  A refusal
+ * is no failure here (the caller judges the replies); -1 only when the
+ * dialogue itself failed.  A 354 to DATA puts the session in the message
+ * text: from then on only smtp_send_body() or closing the connection is
+ * possible (smtp_quit() sends nothing). */
+int smtp_send_envelope(struct smtp *s, struct smtp_envelope *e,
+	const struct smtp_envelope_policy *p);
+
+/* What DATA sends: the header from memory, then the body from the spool
+ * from body_offset on, re-encoded quoted-printable on the way when asked;
+ * every line ending made CRLF and every line dot-stuffed (dotstuff.h). */
+struct smtp_message {
+	const char *header;		/* with its empty line */
+	size_t header_length;
+	const struct spool *spool;
+	off_t body_offset;
+	bool body_as_qp;
+};
+
+/* The RFC 1870 size of what smtp_send_body() sends for m: the same
+ * transforms run into a count, so it is exact, not an estimate.  FAIL_IO
+ * when the spool cannot be read. */
+int smtp_message_size(const struct smtp_message *m, long long *size_r);
+/* The message text and the final dot, flushed.  *ended_r is set to 1 once
+ * the final dot is written and before it is flushed: from then on the
+ * server may have the message even if no reply ever comes (a signal
+ * handler reads it).  FAIL_IO reading the spool; writing to the server
+ * fails as conn_write() says. */
+int smtp_send_body(struct smtp *s, const struct smtp_message *m,
+	volatile sig_atomic_t *ended_r);
+/* Reads the reply to the final dot into *r, whatever its code (judging
+ * it is the caller's); -1 when there is none (FAIL_TEMPORARY) or it is
+ * malformed (FAIL_PROTOCOL). */
+int smtp_read_final(struct smtp *s, struct smtp_reply *r);
+
+/* QUIT and its reply, as a courtesy: sent only between commands on a
+ * usable connection (not inside the message text, not after a reply that
+ * made no sense); its outcome is not reported, and the recorded failure
+ * stays what it was.  NULL is allowed. */
+void smtp_quit(struct smtp *s);
+/* Closes the connection (no QUIT) and frees.  NULL is allowed. */
+void smtp_close(struct smtp *s);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * The send policy: one SMTP session from greeting to QUIT for one message.
- * Success means the server answered 2xx to the final dot, nothing less.
+ * The send policy for one message, over one SMTP session (smtp.h) from
+ * greeting to QUIT.  Success means the server answered 2xx to the final
+ * dot, nothing less.
  */
 #ifndef MAILPIPE_SUBMIT_H
 #define MAILPIPE_SUBMIT_H
@@ -21,14 +22,16 @@ struct submission {
 	struct compose_options compose;		/* server_8bitmime is filled in here */
 };
 
-/* Set once the end of the message has been written: from then on, the
- * server may have the message even if we never hear its answer (read by
- * mailpipe-send's signal handler). */
+/* Set once the final dot is written, just before it is flushed: from then
+ * on, the server may have the message even if we never hear its answer
+ * (read by mailpipe-send's signal handler). */
 extern volatile sig_atomic_t submit_message_complete;
 
-/* Failures: as classified by the layers below; a recipient refused
- * permanently while others accepted the message is FAIL_RECIPIENT after
- * the message was sent to the others. */
+/* Sends the message to every recipient, in as many transactions as the
+ * server's recipient limit needs.  Failures: as classified by the layers
+ * below; recipients refused permanently are FAIL_RECIPIENT, after the
+ * message went to the others; a failure once some recipients have the
+ * message names who has it and who has not. */
 int submit_message(struct submission *s);
 
 #endif

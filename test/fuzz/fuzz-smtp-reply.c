@@ -1,5 +1,5 @@
 /*
- * SMTP reply reader (smtp.c over conn.c/proto.c) fed hostile server bytes.
+ * SMTP reply reader (smtp-reply.c over conn.c/proto.c), fed hostile bytes.
  *
  * Input: byte 0 selects how the bytes arrive and how replies are read
  * (bits 0-2: chunk size, see feeder_chunk_size(); bit 3: which replies are

@@ -1,13 +1,21 @@
 /*
- * smtp.c reply reading: smtp_parse_reply_line() on valid and invalid
- * forms, smtp_note_capability() on EHLO keywords, and smtp_read_reply()
- * over a socketpair whose forked peer writes the server's bytes exactly one
- * byte at a time (each written only after the previous one was read):
+ * smtp-reply.c: smtp_parse_reply_line() on valid and invalid forms,
+ * smtp_note_capability() on EHLO keywords, and smtp_read_reply() over a
+ * socketpair whose forked peer writes the server's bytes exactly one byte
+ * at a time (each written only after the previous one was read):
  * multi-line replies, mixed codes, an over-long line, EOF mid-reply, too
  * many lines.
+ *
+ * smtp.c: the session against a scripted server in a forked child that
+ * checks every line the client sends and, for lock-step, that the client
+ * waits for each reply: EHLO and the HELO fallback, AUTH, STARTTLS
+ * refused, the envelope with and without PIPELINING, the message text and
+ * its size, the final reply, and when QUIT may go out.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -23,6 +31,7 @@
 #include "conn.h"
 #include "proto.h"
 #include "smtp.h"
+#include "spool.h"
 #include "status.h"
 #include "peer.h"
 #include "tap.h"
@@ -421,6 +430,418 @@ test_enhanced_codes(void)
 	enhanced_is("554 ", false, 0, 0, 0);
 }
 
+/* ---- the session, against a scripted server ---- */
+
+/*
+ * The server runs in a forked child and plays a script, one step a string:
+ * "S:text" sends text and CRLF; "C:text" reads one line from the client,
+ * which must be exactly text; "W" checks that nothing more has arrived (the
+ * client waits for an answer: lock-step); "X" hangs up the server's sending
+ * side.  After the last step the client must close without sending more.
+ * The child exits 1 at the first step not followed, saying why on stderr.
+ */
+static bool
+read_client_line(int fd, char *line, size_t size)
+{
+	size_t n = 0;
+	char ch;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 5000) <= 0 || read(fd, &ch, 1) != 1)
+			return false;
+		if (ch == '\n')
+			break;
+		if (n + 1 < size)
+			line[n++] = ch;
+	}
+	if (n > 0 && line[n - 1] == '\r')
+		n--;
+	line[n] = '\0';
+	return true;
+}
+
+static bool
+play_step(int fd, const char *step)
+{
+	char line[1024], ch;
+
+	switch (step[0]) {
+	case 'S':
+		snprintf(line, sizeof line, "%s\r\n", step + 2);
+		return send(fd, line, strlen(line), MSG_NOSIGNAL) == (ssize_t)strlen(line);
+	case 'C':
+		if (read_client_line(fd, line, sizeof line) && strcmp(line, step + 2) == 0)
+			return true;
+		fprintf(stderr, "# server wanted \"%s\", got \"%s\"\n", step + 2, line);
+		return false;
+	case 'W':
+		if (recv(fd, &ch, 1, MSG_PEEK | MSG_DONTWAIT) < 0 && errno == EAGAIN)
+			return true;
+		fprintf(stderr, "# the client sent more before waiting for an answer\n");
+		return false;
+	default:
+		return shutdown(fd, SHUT_WR) == 0;
+	}
+}
+
+static void
+play(int fd, const char *const *script)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char ch;
+
+	for (; *script != NULL; script++)
+		if (!play_step(fd, *script))
+			_exit(1);
+	if (poll(&pfd, 1, 5000) == 1 && read(fd, &ch, 1) == 0)
+		_exit(0);
+	fprintf(stderr, "# the client sent more than the script has, or did not close\n");
+	_exit(1);
+}
+
+static struct smtp *
+script_start(const char *const *script, pid_t *pid_r)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		abort();
+	fflush(stdout);
+	*pid_r = fork();
+	if (*pid_r < 0)
+		abort();
+	if (*pid_r == 0) {
+		close(sv[0]);
+		play(sv[1], script);
+	}
+	close(sv[1]);
+	fail_clear();
+	return smtp_open_conn(conn_from_fd(sv[0], "peer", &peer_patience));
+}
+
+/* Closes the session; true when the server's script was followed. */
+static bool
+script_end(struct smtp *s, pid_t pid)
+{
+	int status;
+
+	smtp_close(s);
+	return waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 0;
+}
+
+#define GREETED "S:220 mx.example ESMTP", "C:EHLO client.example"
+
+static void
+test_hello(void)
+{
+	static const char *const fallback[] = { GREETED, "S:502 5.5.1 what?",
+		"C:HELO client.example", "S:250 mx.example", "C:QUIT", "S:221 bye", NULL };
+	static const char *const refused[] = { GREETED, "S:500 no", "C:HELO client.example",
+		"S:550 go away", "C:QUIT", "S:221 bye", NULL };
+	static const char *const busy[] = { GREETED, "S:421 4.3.2 busy", "C:QUIT", "X", NULL };
+	pid_t pid;
+	struct smtp *s = script_start(fallback, &pid);
+
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
+	    !smtp_caps(s)->pipelining && !smtp_caps(s)->auth,
+	    "EHLO 502: HELO with the same name, no extensions");
+	smtp_quit(s);
+	ok(script_end(s, pid), "EHLO 502: EHLO, HELO, QUIT");
+
+	s = script_start(refused, &pid);
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") < 0 &&
+	    fail_class() == FAIL_PERMANENT, "EHLO 500, HELO 550: FAIL_PERMANENT");
+	smtp_quit(s);
+	ok(script_end(s, pid), "HELO refused: QUIT still goes out");
+
+	s = script_start(busy, &pid);
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") < 0 &&
+	    fail_class() == FAIL_TEMPORARY && strstr(fail_reason(), "421") != NULL,
+	    "EHLO 421: FAIL_TEMPORARY, no HELO");
+	smtp_quit(s);
+	ok(fail_class() == FAIL_TEMPORARY && strstr(fail_reason(), "421") != NULL,
+	    "a QUIT the server hangs up on keeps the failure recorded before it");
+	ok(script_end(s, pid), "EHLO 421: QUIT, nothing else");
+}
+
+static void
+test_hello_needs_a_name(void)
+{
+	static const char *const script[] = { "S:220 mx.example ESMTP", NULL };
+	pid_t pid;
+	struct smtp *s = script_start(script, &pid);
+
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, NULL) < 0 && fail_class() == FAIL_TEMPORARY,
+	    "no name and no address literal (a unix socket): FAIL_TEMPORARY");
+	ok(script_end(s, pid), "no name: no EHLO goes out");
+}
+
+static void
+test_out_of_sync(void)
+{
+	static const char *const script[] = { GREETED, "S:25O mx.example", NULL };
+	pid_t pid;
+	struct smtp *s = script_start(script, &pid);
+
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") < 0 &&
+	    fail_class() == FAIL_PROTOCOL, "a malformed EHLO reply: FAIL_PROTOCOL");
+	smtp_quit(s);
+	ok(script_end(s, pid), "after a reply that made no sense, no QUIT");
+}
+
+#define AUTH_OFFERED(mechs) GREETED, "S:250-mx.example\r\n250 AUTH " mechs
+
+static void
+test_auth(void)
+{
+	static const char *const plain[] = { AUTH_OFFERED("LOGIN PLAIN"),
+		"C:AUTH PLAIN AGFsaWNlAHNlY3JldA==", "S:235 2.7.0 ok", NULL };
+	static const char *const login[] = { AUTH_OFFERED("LOGIN"), "C:AUTH LOGIN",
+		"S:334 VXNlcm5hbWU6", "C:YWxpY2U=", "S:334 UGFzc3dvcmQ6", "C:c2VjcmV0",
+		"S:535 5.7.8 bad credentials", NULL };
+	static const char *const not_plain[] = { AUTH_OFFERED("LOGIN"), NULL };
+	pid_t pid;
+	struct smtp *s = script_start(plain, &pid);
+
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
+	    smtp_auth(s, AUTH_AUTO, "alice", "secret") == 0, "AUTH_AUTO: PLAIN when offered");
+	ok(script_end(s, pid), "AUTH PLAIN: one command");
+
+	s = script_start(login, &pid);
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
+	    smtp_auth(s, AUTH_AUTO, "alice", "secret") < 0 && fail_class() == FAIL_AUTH,
+	    "AUTH_AUTO: LOGIN when only LOGIN is offered; 535 is FAIL_AUTH");
+	ok(script_end(s, pid), "AUTH LOGIN: command, user, password");
+
+	s = script_start(not_plain, &pid);
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
+	    smtp_auth(s, AUTH_PLAIN, "alice", "secret") < 0 && fail_class() == FAIL_PERMANENT,
+	    "AUTH_PLAIN from a server offering only LOGIN: FAIL_PERMANENT");
+	ok(script_end(s, pid), "a mechanism not offered: nothing sent");
+}
+
+static void
+test_starttls_refused(void)
+{
+	static const char *const absent[] = { GREETED, "S:250 mx.example", NULL };
+	static const char *const refused[] = { GREETED, "S:250-mx.example\r\n250 STARTTLS",
+		"C:STARTTLS", "S:454 4.7.0 not now", NULL };
+	pid_t pid;
+	struct smtp *s = script_start(absent, &pid);
+
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
+	    smtp_starttls(s) < 0 && fail_class() == FAIL_PERMANENT,
+	    "STARTTLS not offered: FAIL_PERMANENT");
+	ok(script_end(s, pid), "STARTTLS not offered: not sent");
+	s = script_start(refused, &pid);
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
+	    smtp_starttls(s) < 0 && fail_class() == FAIL_TEMPORARY,
+	    "STARTTLS 454: FAIL_TEMPORARY");
+	ok(script_end(s, pid), "STARTTLS refused: nothing after it");
+}
+
+/* A policy that records what smtp.c asks and tells: the kind of each
+ * reply, in order, and how often it was asked whether a step is wanted.
+ * Like submit.c's, it wants no RCPT after a "too many recipients". */
+struct trace {
+	char noted[16];
+	size_t n;
+	int asked;
+	bool too_many;
+};
+
+static bool
+trace_wanted(void *arg, const struct smtp_envelope *e, const struct smtp_step *step)
+{
+	struct trace *t = arg;
+
+	(void)e;
+	t->asked++;
+	return step->kind != SMTP_STEP_RCPT || !t->too_many;
+}
+
+static void
+trace_noted(void *arg, const struct smtp_envelope *e, const struct smtp_step *step)
+{
+	struct trace *t = arg;
+
+	(void)e;
+	if (t->n + 1 < sizeof t->noted)
+		t->noted[t->n++] = "MRD"[step->kind];
+	if (step->kind == SMTP_STEP_RCPT && smtp_too_many_recipients(&step->reply))
+		t->too_many = true;
+}
+
+static void
+three_recipients(struct smtp_envelope *e)
+{
+	smtp_envelope_init(e, "s@x.example");
+	e->eight_bit = true;
+	e->size = 1234;
+	smtp_envelope_add(e, "a@x.example", 7);
+	smtp_envelope_add(e, "b@x.example", 8);
+	smtp_envelope_add(e, "c@x.example", 9);
+}
+
+/* Without PIPELINING: one command, then its reply; no BODY= or SIZE= the
+ * server did not offer; no RCPT after a 452 "too many"; after 354, no QUIT. */
+static void
+test_envelope_lockstep(void)
+{
+	static const char *const script[] = { GREETED, "S:250 mx.example",
+		"C:MAIL FROM:<s@x.example>", "W", "S:250 ok", "C:RCPT TO:<a@x.example>", "W",
+		"S:250 ok", "C:RCPT TO:<b@x.example>", "W", "S:452 4.5.3 too many recipients",
+		"C:DATA", "W", "S:354 go ahead", NULL };
+	struct trace t = { .n = 0 };
+	const struct smtp_envelope_policy policy = { trace_wanted, trace_noted, &t };
+	struct smtp_envelope e;
+	pid_t pid;
+	struct smtp *s = script_start(script, &pid);
+
+	three_recipients(&e);
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
+	    smtp_send_envelope(s, &e, &policy) == 0, "lock-step envelope: sent");
+	is_str(t.noted, "MRRD", "lock-step: every reply noted in order, none for the left out");
+	is_int(t.asked, 5, "lock-step: the policy asked before each step");
+	ok(e.mail.reply.code == 250 && e.rcpts[0].reply.code == 250 &&
+	    e.rcpts[1].reply.code == 452 && !e.rcpts[2].sent && e.rcpts[2].rcpt_index == 9 &&
+	    e.data.sent && e.data.reply.code == 354, "lock-step: each reply in its step");
+	smtp_quit(s);
+	ok(script_end(s, pid), "lock-step: a reply before each next command; no QUIT after 354");
+	smtp_envelope_free(&e);
+}
+
+/* With PIPELINING: every command at once, then the replies, in order. */
+static void
+test_envelope_pipelined(void)
+{
+	static const char *const script[] = { GREETED,
+		"S:250-mx.example\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 SIZE",
+		"C:MAIL FROM:<s@x.example> BODY=8BITMIME SIZE=1234", "C:RCPT TO:<a@x.example>",
+		"C:RCPT TO:<b@x.example>", "C:RCPT TO:<c@x.example>", "C:DATA", "W",
+		"S:250 ok\r\n550 no such user\r\n452 4.5.3 too many\r\n452 4.5.3 too many\r\n"
+		"554 no valid recipients", "C:QUIT", "S:221 bye", NULL };
+	struct trace t = { .n = 0 };
+	const struct smtp_envelope_policy policy = { trace_wanted, trace_noted, &t };
+	struct smtp_envelope e;
+	pid_t pid;
+	struct smtp *s = script_start(script, &pid);
+
+	three_recipients(&e);
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
+	    smtp_send_envelope(s, &e, &policy) == 0, "pipelined envelope: sent");
+	is_str(t.noted, "MRRRD", "pipelined: every reply noted, in order");
+	is_int(t.asked, 0, "pipelined: everything is sent, the policy is not asked");
+	ok(e.rcpts[0].reply.code == 550 && e.rcpts[2].sent && e.rcpts[2].reply.code == 452 &&
+	    e.data.reply.code == 554, "pipelined: each reply in its step");
+	smtp_quit(s);
+	ok(script_end(s, pid), "pipelined: all commands before any reply; QUIT after DATA 554");
+	smtp_envelope_free(&e);
+}
+
+/* ---- the message text ---- */
+
+/* What smtp_send_body() writes for header and body (from byte skip of the
+ * spool on), byte for byte, and the RFC 1870 size smtp_message_size()
+ * gives for it: without the final ".\r\n" and the stuffing dots. */
+static void
+text_is(const char *name, const char *header, const char *body, size_t skip, bool qp,
+	const char *wire, long long size)
+{
+	struct spool sp;
+	struct smtp_message m = { .header = header, .header_length = strlen(header),
+		.spool = &sp, .body_offset = (off_t)skip, .body_as_qp = qp };
+	volatile sig_atomic_t ended = 0;
+	long long got_size = -1;
+	char got[512];
+	ssize_t n;
+	int sv[2];
+	struct smtp *s;
+
+	if (peer_spool_text(body, strlen(body), false, &sp) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		abort();
+	s = smtp_open_conn(conn_from_fd(sv[0], "peer", &peer_patience));
+	ok(smtp_message_size(&m, &got_size) == 0 && got_size == size, "%s: size %lld", name,
+	    size);
+	if (got_size != size)
+		diag("got %lld", got_size);
+	ok(smtp_send_body(s, &m, &ended) == 0 && ended == 1, "%s: sent, end noted", name);
+	n = recv(sv[1], got, sizeof got, MSG_DONTWAIT);
+	is_mem(got, n < 0 ? 0 : (size_t)n, wire, strlen(wire), "%s: the wire", name);
+	smtp_close(s);
+	close(sv[1]);
+	spool_close(&sp);
+}
+
+static void
+test_message_text(void)
+{
+	text_is("stuffed dot, no final newline", "Subject: x\n\n", ".dot\nlast", 0, false,
+	    "Subject: x\r\n\r\n..dot\r\nlast\r\n.\r\n", 26);
+	text_is("CRLF and a bare CR", "", "a\r\nb\rc\n", 0, false, "a\r\nb\r\nc\r\n.\r\n", 9);
+	text_is("nothing at all", "", "", 0, false, ".\r\n", 0);
+	text_is("from body_offset on", "H: 1\n\n", "skip me\n.\n", 8, false,
+	    "H: 1\r\n\r\n..\r\n.\r\n", 11);
+	text_is("re-encoded quoted-printable", "", "caf\xc3\xa9\n", 0, true,
+	    "caf=C3=A9\r\n.\r\n", 11);
+}
+
+/* One recipient, lock-step, up to the message text of "Subject: x", "",
+ * "body" and the final dot. */
+#define IN_DATA GREETED, "S:250 mx.example", "C:MAIL FROM:<s@x.example>", "S:250 ok", \
+	"C:RCPT TO:<a@x.example>", "S:250 ok", "C:DATA", "S:354 go ahead", "C:Subject: x", \
+	"C:", "C:body", "C:."
+
+static bool
+send_one(struct smtp *s, const struct smtp_message *m, struct smtp_reply *r)
+{
+	struct trace t = { .n = 0 };
+	const struct smtp_envelope_policy policy = { trace_wanted, trace_noted, &t };
+	volatile sig_atomic_t ended = 0;
+	struct smtp_envelope e;
+	bool sent;
+
+	smtp_envelope_init(&e, "s@x.example");
+	smtp_envelope_add(&e, "a@x.example", 0);
+	sent = smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
+	    smtp_send_envelope(s, &e, &policy) == 0 && smtp_send_body(s, m, &ended) == 0;
+	smtp_envelope_free(&e);
+	return sent && smtp_read_final(s, r) == 0;
+}
+
+/* The reply to the final dot: whatever its code, the session is between
+ * commands again; no reply at all leaves it unusable. */
+static void
+test_final_reply(void)
+{
+	static const char *const answered[] = { IN_DATA, "W", "S:554 5.7.1 spam", "C:QUIT",
+		"S:221 bye", NULL };
+	static const char *const unanswered[] = { IN_DATA, "X", NULL };
+	struct spool sp;
+	struct smtp_message m = { .header = "Subject: x\n\n", .header_length = 12, .spool = &sp };
+	struct smtp_reply r = { .code = 0 };
+	pid_t pid;
+	struct smtp *s;
+
+	if (peer_spool_text("body\n", 5, false, &sp) < 0)
+		abort();
+	s = script_start(answered, &pid);
+	ok(send_one(s, &m, &r) && r.code == 554, "final reply 554: read, for the caller to judge");
+	smtp_quit(s);
+	ok(script_end(s, pid), "final reply read: QUIT goes out");
+
+	s = script_start(unanswered, &pid);
+	ok(!send_one(s, &m, &r) && fail_class() == FAIL_TEMPORARY,
+	    "no final reply: FAIL_TEMPORARY");
+	smtp_quit(s);
+	ok(script_end(s, pid), "no final reply: no QUIT");
+	spool_close(&sp);
+}
+
 int
 main(void)
 {
@@ -435,5 +856,14 @@ main(void)
 	test_refused();
 	test_enhanced_codes();
 	test_too_many_recipients();
+	test_hello();
+	test_hello_needs_a_name();
+	test_out_of_sync();
+	test_auth();
+	test_starttls_refused();
+	test_envelope_lockstep();
+	test_envelope_pipelined();
+	test_message_text();
+	test_final_reply();
 	return done_testing();
 }

@@ -1,0 +1,154 @@
+/*
+ * SMTP replies (RFC 5321 4.2), read strictly: three digits, then a space,
+ * a hyphen or the end of the line; every line of a reply carries the same
+ * code; a reply has a bounded number of lines, each of bounded length
+ * (proto.c).  A reader that tolerated less would let a broken or hostile
+ * server make us misread which command a reply answers.  The session that
+ * sends the commands is smtp.c; this file knows only replies, so that the
+ * fuzzer can drive it over any conn.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "proto.h"
+#include "smtp.h"
+#include "status.h"
+
+int
+smtp_parse_reply_line(const char *line, size_t len, int *code_r, bool *last_r,
+	const char **text_r)
+{
+	if (len < 3 || line[0] < '2' || line[0] > '5' || !isdigit((unsigned char)line[1]) ||
+	    !isdigit((unsigned char)line[2]))
+		return -1;
+	if (len > 3 && line[3] != ' ' && line[3] != '-')
+		return -1;
+	*code_r = (line[0] - '0') * 100 + (line[1] - '0') * 10 + (line[2] - '0');
+	*last_r = len == 3 || line[3] == ' ';
+	*text_r = len > 3 ? line + 4 : line + 3;
+	return 0;
+}
+
+static bool
+keyword_is(const char *text, const char *keyword)
+{
+	size_t n = strlen(keyword);
+
+	return strncasecmp(text, keyword, n) == 0 && (text[n] == '\0' || text[n] == ' ' ||
+	    text[n] == '=');
+}
+
+/* "AUTH PLAIN LOGIN" or the pre-RFC "AUTH=LOGIN" form. */
+static void
+note_auth_mechanisms(struct smtp_caps *caps, const char *list)
+{
+	char copy[512];
+	char *save = NULL;
+
+	snprintf(copy, sizeof copy, "%s", list);
+	caps->auth = true;
+	for (char *m = strtok_r(copy, " =", &save); m != NULL; m = strtok_r(NULL, " =", &save)) {
+		if (strcasecmp(m, "PLAIN") == 0)
+			caps->auth_plain = true;
+		else if (strcasecmp(m, "LOGIN") == 0)
+			caps->auth_login = true;
+	}
+}
+
+void
+smtp_note_capability(struct smtp_caps *caps, const char *text)
+{
+	if (keyword_is(text, "STARTTLS"))
+		caps->starttls = true;
+	else if (keyword_is(text, "PIPELINING"))
+		caps->pipelining = true;
+	else if (keyword_is(text, "8BITMIME"))
+		caps->eightbitmime = true;
+	else if (keyword_is(text, "AUTH"))
+		note_auth_mechanisms(caps, text + 4);
+	else if (keyword_is(text, "SIZE"))
+		caps->size = true;
+}
+
+int
+smtp_read_reply(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps)
+{
+	bool last = false;
+
+	for (int n = 0; !last; n++) {
+		const char *text;
+		char *line;
+		size_t len;
+		int code;
+
+		if (n == SMTP_REPLY_LINES_MAX)
+			return fail(FAIL_PROTOCOL, "the server sent a reply of more than %d lines",
+			    SMTP_REPLY_LINES_MAX);
+		if (proto_read_line(c, &line, &len) < 0)
+			return -1;
+		if (smtp_parse_reply_line(line, len, &code, &last, &text) < 0)
+			return fail(FAIL_PROTOCOL, "the server sent a malformed reply: %.80s", line);
+		if (n == 0) {
+			r->code = code;
+			snprintf(r->text, sizeof r->text, "%s", line);
+		} else if (code != r->code) {
+			return fail(FAIL_PROTOCOL, "the server sent a reply with mixed codes "
+			    "(%d, %d)", r->code, code);
+		}
+		if (caps != NULL && n > 0)
+			smtp_note_capability(caps, text);
+	}
+	return 0;
+}
+
+/* 1 to max_digits digits at *p, read into *value_r and skipped. */
+static bool
+read_number(const char **p, int max_digits, int *value_r)
+{
+	int n = 0;
+
+	*value_r = 0;
+	for (; isdigit((unsigned char)**p); (*p)++) {
+		if (++n > max_digits)
+			return false;
+		*value_r = *value_r * 10 + (**p - '0');
+	}
+	return n > 0;
+}
+
+bool
+smtp_enhanced_code(const struct smtp_reply *r, int code_r[3])
+{
+	const char *p = r->text;
+
+	if (strlen(p) < 5)
+		return false;
+	p += 4;		/* "DDD " or "DDD-" */
+	if (!read_number(&p, 1, &code_r[0]) || *p++ != '.' ||
+	    !read_number(&p, 3, &code_r[1]) || *p++ != '.' ||
+	    !read_number(&p, 3, &code_r[2]) || (*p != '\0' && *p != ' '))
+		return false;
+	return code_r[0] == 2 || code_r[0] == 4 || code_r[0] == 5;
+}
+
+bool
+smtp_too_many_recipients(const struct smtp_reply *r)
+{
+	int code[3];
+
+	if (r->code != 452)
+		return false;
+	return !smtp_enhanced_code(r, code) || (code[0] == 4 && code[1] == 5 && code[2] == 3);
+}
+
+int
+smtp_refused(const struct smtp_reply *r, const char *what, enum failure permanent_class)
+{
+	if (r->code >= 400 && r->code < 500)
+		return fail(FAIL_TEMPORARY, "%s: %s", what, r->text);
+	if (r->code >= 500)
+		return fail(permanent_class, "%s: %s", what, r->text);
+	return fail(FAIL_PROTOCOL, "%s: unexpected reply: %s", what, r->text);
+}
