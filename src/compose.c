@@ -16,6 +16,7 @@
 
 #include "address.h"
 #include "compose.h"
+#include "header.h"
 #include "status.h"
 #include "xalloc.h"
 
@@ -43,20 +44,6 @@ text_printf(struct text *t, const char *fmt, ...)
 	vsnprintf(t->p + t->length, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	t->length += (size_t)n;
-}
-
-/* Length of "Name" in a line "Name: value" (or the obsolete "Name :",
- * RFC 5322 4.5.4), or 0 if it is no field. */
-static size_t
-field_name_length(const char *line, size_t len)
-{
-	size_t name = 0, i;
-
-	while (name < len && line[name] > ' ' && line[name] < 0x7f && line[name] != ':')
-		name++;
-	for (i = name; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
-		;
-	return name > 0 && i < len && line[i] == ':' ? name : 0;
 }
 
 /* Keeps a field with LF line endings inside (CRLF folding becomes LF). */
@@ -92,9 +79,9 @@ split_fields(struct parsed_message *m, const char *h, size_t len)
 		const char *nl = memchr(h + i, '\n', len - i);
 		size_t next = nl != NULL ? (size_t)(nl - h) + 1 : len;
 
-		if (next == len || (h[next] != ' ' && h[next] != '\t')) {
+		if (next == len || !header_is_wsp((unsigned char)h[next])) {
 			add_field(m, h + field_start, next - field_start,
-			    field_name_length(h + field_start, next - field_start));
+			    header_field_name_length(h + field_start, next - field_start));
 			field_start = next;
 		}
 		i = next;

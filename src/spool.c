@@ -11,13 +11,15 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "header.h"
 #include "spool.h"
 #include "status.h"
 
 /*
  * Where the scanner is.  In the header, each line is classified by its first
- * bytes: a field name and a colon, white space (a continuation), an empty
- * line (the end of the header) or anything else (the first body line).
+ * bytes: a field name and a colon (header.h decides), white space (a
+ * continuation), an empty line (the end of the header) or anything else
+ * (the first body line).
  * Until a line is classified its facts are kept apart, so that they can be
  * counted on the side it turns out to belong to.
  */
@@ -25,14 +27,14 @@ enum scan_state {
 	FIRST_LINE,		/* might be an mbox "From " line */
 	MBOX_LINE,		/* skipping it */
 	HEADER_LINE_START,
-	FIELD_NAME,		/* name characters so far, no colon yet */
-	FIELD_NAME_SPACE,	/* "Name " : RFC 5322 4.5.4 allows space before ':' */
+	FIELD_NAME,		/* maybe a field: header_field_scan() is deciding */
 	HEADER_LINE,		/* a field or continuation: the rest is header */
 	BODY,
 };
 
 struct scan {
 	enum scan_state state;
+	enum header_scan field;		/* in FIELD_NAME: how far the name got */
 	size_t first_line_length;	/* bytes of the first line seen (mbox check) */
 	size_t line_length;		/* octets in the current line so far */
 	off_t line_start;		/* offset of the current header line */
@@ -61,10 +63,14 @@ merge_facts(struct body_facts *into, const struct body_facts *f)
 		into->longest_line = f->longest_line;
 }
 
-static bool
-is_field_name_byte(unsigned char ch)
+/* A byte of a line that may be a field: its name and colon decide. */
+static enum scan_state
+after_name_byte(struct scan *sc, unsigned char ch)
 {
-	return ch > ' ' && ch < 0x7f && ch != ':';
+	sc->field = header_field_scan(sc->field, ch);
+	if (sc->field == HEADER_SCAN_FIELD)
+		return HEADER_LINE;
+	return sc->field == HEADER_SCAN_NOT_FIELD ? BODY : FIELD_NAME;
 }
 
 /* The line so far was no header line: it and the rest are body. */
@@ -91,17 +97,11 @@ scan_header_byte(struct spool *s, struct scan *sc, unsigned char ch, off_t at)
 			}
 			return;
 		}
-		sc->state = ch == ' ' || ch == '\t' ? HEADER_LINE
-		    : is_field_name_byte(ch) ? FIELD_NAME : BODY;
+		sc->field = HEADER_SCAN_START;
+		sc->state = header_is_wsp(ch) ? HEADER_LINE : after_name_byte(sc, ch);
 		break;
 	case FIELD_NAME:
-	case FIELD_NAME_SPACE:
-		if (ch == ':')
-			sc->state = HEADER_LINE;
-		else if (ch == ' ' || ch == '\t')
-			sc->state = FIELD_NAME_SPACE;
-		else if (sc->state == FIELD_NAME_SPACE || !is_field_name_byte(ch))
-			sc->state = BODY;
+		sc->state = after_name_byte(sc, ch);
 		break;
 	default:
 		break;
