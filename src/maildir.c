@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "fs.h"
+#include "hostname.h"
 #include "maildir.h"
 #include "status.h"
 #include "xalloc.h"
@@ -37,6 +38,12 @@
 /* The Maildir spec allows removing tmp/ files untouched for 36 hours. */
 #define STALE_TMP_SECONDS (36 * 3600)
 #define WRITE_BUFFER_SIZE 65536
+/* Room for the escaped host name and its NUL: what MAILDIR_NAME_MAX leaves
+ * after the unique part before it (about 50 octets of time, microseconds,
+ * pid, sequence and random). */
+#define ESCAPED_HOST_MAX 200
+/* "\ooo", how the Maildir spec escapes a byte of the host name. */
+#define OCTAL_ESCAPE_LENGTH 4
 
 /* A message file's progress; RENAMED is in new/ but not yet durable there. */
 enum file_state { FILE_WRITING, FILE_ENDED, FILE_SYNCED, FILE_RENAMED, FILE_COMMITTED };
@@ -44,7 +51,7 @@ enum file_state { FILE_WRITING, FILE_ENDED, FILE_SYNCED, FILE_RENAMED, FILE_COMM
 struct maildir {
 	char *path;
 	int dirfd, tmpfd, newfd, curfd;	/* -1 when missing (read-only open) */
-	char host[200];			/* escaped host name */
+	char host[ESCAPED_HOST_MAX];	/* escaped host name */
 	unsigned long seq;
 	uint64_t random;
 	char **cur_names;		/* sorted base names in cur/, built lazily */
@@ -69,13 +76,11 @@ struct maildir_msg {
 static void
 escape_host(char *out, size_t size)
 {
-	char host[64];
+	char host[HOSTNAME_MAX];
 	size_t o = 0;
 
-	if (gethostname(host, sizeof host) < 0 || host[0] == '\0')
-		strcpy(host, "localhost");
-	host[sizeof host - 1] = '\0';
-	for (const char *h = host; *h != '\0' && o + 5 < size; h++) {
+	hostname_node(host, sizeof host);
+	for (const char *h = host; *h != '\0' && o + OCTAL_ESCAPE_LENGTH + 1 < size; h++) {
 		unsigned char ch = (unsigned char)*h;
 
 		if (ch == '/' || ch == ':' || ch == '\\' || ch < 0x21 || ch > 0x7e)
