@@ -14,6 +14,7 @@
 #include "address.h"
 #include "fs.h"
 #include "status.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
 #define ADDR_MAX 998
@@ -121,21 +122,20 @@ address_list_extract(const char *list, struct strlist *out)
 char *
 address_list_qualify(const char *list, const char *domain)
 {
-	size_t len = strlen(list), done = 0, out_len = 0;
-	char *out = xmalloc(len * (strlen(domain) + 2) + 1);
+	struct strbuf out = { 0 };
+	size_t done = 0;
 	struct element e;
 
 	for (size_t i = 0; list[i] != '\0';) {
 		i = scan_element(list, i, &e);
 		if (e.length == 0 || e.too_long || strchr(e.addr, '@') != NULL)
 			continue;
-		memcpy(out + out_len, list + done, e.insert_at - done);
-		out_len += e.insert_at - done;
-		out_len += (size_t)sprintf(out + out_len, "@%s", domain);
+		strbuf_append(&out, list + done, e.insert_at - done);
+		strbuf_printf(&out, "@%s", domain);
 		done = e.insert_at;
 	}
-	memcpy(out + out_len, list + done, len - done + 1);
-	return out;
+	strbuf_append(&out, list + done, strlen(list + done));
+	return strbuf_take(&out, NULL);
 }
 
 bool

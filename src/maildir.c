@@ -55,7 +55,7 @@ struct maildir {
 	unsigned long seq;
 	uint64_t random;
 	char **cur_names;		/* sorted base names in cur/, built lazily */
-	size_t cur_count;
+	size_t cur_count, cur_alloc;
 	bool cur_scanned;
 	char buf[WRITE_BUFFER_SIZE];	/* for the one message being written */
 	size_t buflen;
@@ -464,7 +464,6 @@ scan_cur(struct maildir *md)
 {
 	int fd = md->curfd >= 0 ? fcntl(md->curfd, F_DUPFD_CLOEXEC, 0) : -1;
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	size_t alloc = 0;
 	struct dirent *e;
 
 	md->cur_scanned = true;
@@ -475,10 +474,8 @@ scan_cur(struct maildir *md)
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (md->cur_count == alloc) {
-			alloc = alloc ? 2 * alloc : 64;
-			md->cur_names = xrealloc(md->cur_names, alloc * sizeof *md->cur_names);
-		}
+		md->cur_names = xgrow(md->cur_names, &md->cur_alloc, md->cur_count + 1,
+		    sizeof *md->cur_names);
 		md->cur_names[md->cur_count++] = xstrndup(e->d_name, strcspn(e->d_name, ":"));
 	}
 	closedir(d);
