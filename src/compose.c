@@ -11,11 +11,11 @@
 #include <time.h>
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "address.h"
 #include "compose.h"
 #include "header.h"
+#include "random.h"
 #include "status.h"
 #include "strbuf.h"
 #include "xalloc.h"
@@ -278,18 +278,18 @@ add_date(struct strbuf *t)
 /* The right side names a domain the id is unique in: the sender's, else
  * this host's; a host without a domain name gets one that is reserved to
  * name nothing (RFC 2606), never a bare node name.  The left side's time
- * and 96 random bits keep the id unique whatever the right side is. */
+ * and random bits keep the id unique whatever the right side is. */
+#define MESSAGE_ID_RANDOM_BYTES 12	/* 96 bits */
 static void
 add_message_id(struct strbuf *t, const struct compose_options *o)
 {
-	unsigned char random[12];
+	unsigned char unique[MESSAGE_ID_RANDOM_BYTES];
 	const char *at = strrchr(o->from, '@');
 
-	if (RAND_bytes(random, sizeof random) != 1)
-		memset(random, 0, sizeof random);
+	random_bytes(unique, sizeof unique);
 	strbuf_printf(t, "Message-ID: <%lld.", (long long)time(NULL));
-	for (size_t i = 0; i < sizeof random; i++)
-		strbuf_printf(t, "%02x", random[i]);
+	for (size_t i = 0; i < sizeof unique; i++)
+		strbuf_printf(t, "%02x", unique[i]);
 	strbuf_printf(t, ".mailpipe@%s>\n", at != NULL ? at + 1 :
 	    o->host_domain != NULL ? o->host_domain : "mailpipe.invalid");
 }

@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
@@ -29,6 +28,7 @@
 #include "fs.h"
 #include "hostname.h"
 #include "maildir.h"
+#include "random.h"
 #include "status.h"
 #include "xalloc.h"
 
@@ -214,8 +214,7 @@ maildir_open(const char *path, bool create, struct maildir **md_r)
 	md->path = xstrdup(path);
 	md->dirfd = md->tmpfd = md->newfd = md->curfd = -1;
 	escape_host(md->host, sizeof md->host);
-	if (getrandom(&md->random, sizeof md->random, 0) != sizeof md->random)
-		md->random = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	random_bytes(&md->random, sizeof md->random);
 	if (open_subdirs(md, create) < 0) {
 		maildir_close(md);
 		return -1;
