@@ -17,6 +17,9 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
+/* The longest address taken: one that fills a line (RFC 5322 2.1.1) could
+ * not be written in a header field, let alone an SMTP command; a longer
+ * one is refused, never cut. */
 #define ADDR_MAX 998
 
 struct element {
@@ -194,6 +197,18 @@ open_aliases(const char *path, FILE **f_r)
 	return 0;
 }
 
+/* Adds addr, with "@domain" when it is a bare local name and there is a
+ * domain, unless the list has it already. */
+static void
+push_qualified(struct strlist *l, const char *addr, const char *domain)
+{
+	char *q = strchr(addr, '@') == NULL && domain != NULL
+	    ? xasprintf("%s@%s", addr, domain) : xstrdup(addr);
+
+	strlist_push_unique(l, q);
+	free(q);
+}
+
 int
 address_resolve(struct strlist *rcpts, const char *aliases_path, const char *domain)
 {
@@ -210,13 +225,8 @@ address_resolve(struct strlist *rcpts, const char *aliases_path, const char *dom
 			lookup_alias(aliases, r, &mapped);
 		if (mapped.count == 0)
 			strlist_push(&mapped, r);
-		for (size_t j = 0; j < mapped.count; j++) {
-			char *q = strchr(mapped.items[j], '@') == NULL && domain != NULL
-			    ? xasprintf("%s@%s", mapped.items[j], domain) : xstrdup(mapped.items[j]);
-
-			strlist_push_unique(&resolved, q);
-			free(q);
-		}
+		for (size_t j = 0; j < mapped.count; j++)
+			push_qualified(&resolved, mapped.items[j], domain);
 		strlist_free(&mapped);
 	}
 	if (aliases != NULL)

@@ -20,7 +20,15 @@
 #include "strbuf.h"
 #include "xalloc.h"
 
-#define LINE_OCTETS_MAX 998	/* RFC 5322 2.1.1 */
+#define LINE_OCTETS_MAX 998	/* RFC 5322 2.1.1: a line MUST NOT be longer */
+#define FOLD_WIDTH 78		/* RFC 5322 2.1.1: a line SHOULD NOT be longer */
+/* Plain ASCII text up to this long goes into a field as it is: with the
+ * field's name before it, its line stays within LINE_OCTETS_MAX.  Longer
+ * text is split into encoded-words, which fold. */
+#define PLAIN_TEXT_MAX 900
+/* A Date: value, "Mon, 02 Jan 2006 15:04:05 -0700" (RFC 5322 3.3), with
+ * room to spare. */
+#define DATE_TEXT_MAX 64
 
 /* Keeps a field with LF line endings inside (CRLF folding becomes LF). */
 static void
@@ -166,7 +174,7 @@ is_single_part_text(const struct parsed_message *m)
 	if (type != NULL) {
 		char *t = field_token(type);
 
-		ok = strncmp(t, "text/", 5) == 0;
+		ok = strncmp(t, "text/", strlen("text/")) == 0;
 		free(t);
 	}
 	if (ok && encoding != NULL) {
@@ -199,6 +207,7 @@ is_plain_ascii(const char *s, size_t max)
  * with "=?UTF-8?B?" and "?=", so even the first word, after "Subject: ",
  * keeps its line within the 76 characters of RFC 2047 section 2. */
 #define WORD_BYTES 39
+#define BASE64_LENGTH(bytes) (4 * (((bytes) + 2) / 3))
 
 /* How many bytes of s fit in one encoded-word without splitting a UTF-8
  * sequence. */
@@ -218,9 +227,9 @@ compose_encode_words(const char *text)
 	const unsigned char *s = (const unsigned char *)text;
 	size_t left = strlen(text);
 	struct strbuf out = { 0 };
-	char b64[64];
+	char b64[BASE64_LENGTH(WORD_BYTES) + 1];
 
-	if (is_plain_ascii(text, 900))
+	if (is_plain_ascii(text, PLAIN_TEXT_MAX))
 		return xstrdup(text);
 	while (left > 0) {
 		size_t n = word_chunk(s, left);
@@ -239,7 +248,7 @@ display_name(const char *name)
 {
 	struct strbuf out = { 0 };
 
-	if (!is_plain_ascii(name, 900))
+	if (!is_plain_ascii(name, PLAIN_TEXT_MAX))
 		return compose_encode_words(name);
 	if (strpbrk(name, "()<>[]:;@\\,.\"") == NULL)
 		return xstrdup(name);
@@ -266,7 +275,7 @@ add_from(struct strbuf *t, const struct compose_options *o)
 static void
 add_date(struct strbuf *t)
 {
-	char date[64];
+	char date[DATE_TEXT_MAX];
 	time_t now = time(NULL);
 	struct tm tm;
 
@@ -294,17 +303,17 @@ add_message_id(struct strbuf *t, const struct compose_options *o)
 	    o->host_domain != NULL ? o->host_domain : "mailpipe.invalid");
 }
 
-/* "To: a, b" folded so no line grows past 78 octets. */
+/* "To: a, b" folded so no line grows past FOLD_WIDTH octets. */
 static void
 add_to(struct strbuf *t, const struct strlist *to)
 {
-	size_t column = 3;
+	size_t column = strlen("To:");
 
 	strbuf_printf(t, "To:");
 	for (size_t i = 0; i < to->count; i++) {
-		size_t width = strlen(to->items[i]) + 2;
+		size_t width = strlen(to->items[i]) + strlen(", ");
 
-		if (i > 0 && column + width > 78) {
+		if (i > 0 && column + width > FOLD_WIDTH) {
 			strbuf_printf(t, ",\n");
 			column = 0;
 		} else if (i > 0) {

@@ -44,6 +44,10 @@
 #define ESCAPED_HOST_MAX 200
 /* "\ooo", how the Maildir spec escapes a byte of the host name. */
 #define OCTAL_ESCAPE_LENGTH 4
+/* A name is unique by its time, pid and sequence number; should it exist
+ * all the same (a clock stepped back onto a name an earlier process with
+ * this pid made), the next try takes the next sequence number. */
+#define NAME_TRIES 5
 
 /* A message file's progress; RENAMED is in new/ but not yet durable there. */
 enum file_state { FILE_WRITING, FILE_ENDED, FILE_SYNCED, FILE_RENAMED, FILE_COMMITTED };
@@ -276,7 +280,7 @@ maildir_msg_begin(struct maildir *md, struct maildir_msg **m_r)
 	m = xcalloc(1, sizeof *m);
 	m->md = md;
 	md->buflen = 0;
-	for (int tries = 0; tries < 5; tries++) {
+	for (int tries = 0; tries < NAME_TRIES; tries++) {
 		make_name(md, m->name, sizeof m->name);
 		m->fd = openat(md->tmpfd, m->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 		    0600);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,13 @@
 #include "header.h"
 #include "spool.h"
 #include "status.h"
+
+/* What one read() from stdin asks for. */
+#define READ_CHUNK 65536
+
+/* An mbox "From " line before the header is not part of the message. */
+static const char mbox_prefix[] = "From ";
+#define MBOX_PREFIX_LENGTH (sizeof mbox_prefix - 1)
 
 /*
  * Where the scanner is.  In the header, each line is classified by its first
@@ -118,15 +126,13 @@ scan_header_byte(struct spool *s, struct scan *sc, unsigned char ch, off_t at)
 	}
 }
 
-/* An mbox "From " line before the header is not part of the message. */
+/* The first line: an mbox "From " line is skipped. */
 static void
 scan_first_line_byte(struct spool *s, struct scan *sc, unsigned char ch, off_t at)
 {
-	static const char mbox[] = "From ";
-
-	if (sc->state == FIRST_LINE && sc->first_line_length < 5 &&
-	    ch == (unsigned char)mbox[sc->first_line_length]) {
-		if (++sc->first_line_length == 5)
+	if (sc->state == FIRST_LINE && sc->first_line_length < MBOX_PREFIX_LENGTH &&
+	    ch == (unsigned char)mbox_prefix[sc->first_line_length]) {
+		if (++sc->first_line_length == MBOX_PREFIX_LENGTH)
 			sc->state = MBOX_LINE;
 		return;
 	}
@@ -140,7 +146,7 @@ scan_first_line_byte(struct spool *s, struct scan *sc, unsigned char ch, off_t a
 	/* Not an mbox line: classify what was held back, then this byte. */
 	sc->state = HEADER_LINE_START;
 	for (size_t i = 0; i < sc->first_line_length; i++)
-		scan_header_byte(s, sc, (unsigned char)mbox[i], (off_t)i);
+		scan_header_byte(s, sc, (unsigned char)mbox_prefix[i], (off_t)i);
 	if (sc->state == BODY)
 		note_byte(&s->body, &sc->line_length, ch);
 	else
@@ -175,7 +181,7 @@ open_temporary(void)
 	if (fd >= 0)
 		return fd;
 	/* Filesystems without O_TMPFILE: create and unlink at once. */
-	char path[4096];
+	char path[PATH_MAX];
 	int len = snprintf(path, sizeof path, "%s/mailpipe-XXXXXX", dir);
 
 	if (len < 0 || (size_t)len >= sizeof path)
@@ -190,7 +196,7 @@ open_temporary(void)
 int
 spool_read(int fd, bool has_header, struct spool *s)
 {
-	unsigned char buf[65536];
+	unsigned char buf[READ_CHUNK];
 	struct scan sc = { .state = has_header ? FIRST_LINE : BODY };
 
 	memset(s, 0, sizeof *s);

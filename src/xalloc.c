@@ -13,6 +13,9 @@
 #include "log.h"
 #include "xalloc.h"
 
+/* The first capacity xgrow() gives, in elements: small arrays never move. */
+#define XGROW_FIRST 16
+
 void
 xalloc_fail(void)
 {
@@ -56,7 +59,7 @@ xgrow(void *p, size_t *alloc, size_t want, size_t size)
 
 	if (want <= n)
 		return p;
-	n = n > 0 ? n : 16;
+	n = n > 0 ? n : XGROW_FIRST;
 	while (n < want)
 		n = n <= SIZE_MAX / 2 ? 2 * n : want;
 	p = reallocarray(p, n, size ? size : 1);
