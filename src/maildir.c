@@ -95,6 +95,14 @@ escape_host(char *out, size_t size)
 	out[o] = '\0';
 }
 
+/* For descriptors that may be -1 (never opened, or missing read-only). */
+static void
+close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
 /* A Maildir others can write is one where they can plant the files we
  * rename, or replace new/ under us: refused, like a shared state
  * directory. */
@@ -168,8 +176,7 @@ clean_stale_tmp(struct maildir *md)
 	struct stat st;
 
 	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
+		close_fd(fd);
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -227,13 +234,6 @@ maildir_open(const char *path, bool create, struct maildir **md_r)
 		clean_stale_tmp(md);
 	*md_r = md;
 	return 0;
-}
-
-static void
-close_fd(int fd)
-{
-	if (fd >= 0)
-		close(fd);
 }
 
 void
@@ -448,8 +448,7 @@ maildir_msg_free(struct maildir_msg *m)
 {
 	if (m == NULL)
 		return;
-	if (m->fd >= 0)
-		close(m->fd);
+	close_fd(m->fd);
 	if (m->state < FILE_RENAMED)
 		unlinkat(m->md->tmpfd, m->name, 0);
 	free(m);
