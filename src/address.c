@@ -14,8 +14,12 @@
 #include "address.h"
 #include "fs.h"
 #include "status.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
+/* The longest address taken: one that fills a line (RFC 5322 2.1.1) could
+ * not be written in a header field, let alone an SMTP command; a longer
+ * one is refused, never cut. */
 #define ADDR_MAX 998
 
 struct element {
@@ -121,21 +125,20 @@ address_list_extract(const char *list, struct strlist *out)
 char *
 address_list_qualify(const char *list, const char *domain)
 {
-	size_t len = strlen(list), done = 0, out_len = 0;
-	char *out = xmalloc(len * (strlen(domain) + 2) + 1);
+	struct strbuf out = { 0 };
+	size_t done = 0;
 	struct element e;
 
 	for (size_t i = 0; list[i] != '\0';) {
 		i = scan_element(list, i, &e);
 		if (e.length == 0 || e.too_long || strchr(e.addr, '@') != NULL)
 			continue;
-		memcpy(out + out_len, list + done, e.insert_at - done);
-		out_len += e.insert_at - done;
-		out_len += (size_t)sprintf(out + out_len, "@%s", domain);
+		strbuf_append(&out, list + done, e.insert_at - done);
+		strbuf_printf(&out, "@%s", domain);
 		done = e.insert_at;
 	}
-	memcpy(out + out_len, list + done, len - done + 1);
-	return out;
+	strbuf_append(&out, list + done, strlen(list + done));
+	return strbuf_take(&out, NULL);
 }
 
 bool
@@ -194,6 +197,18 @@ open_aliases(const char *path, FILE **f_r)
 	return 0;
 }
 
+/* Adds addr, with "@domain" when it is a bare local name and there is a
+ * domain, unless the list has it already. */
+static void
+push_qualified(struct strlist *l, const char *addr, const char *domain)
+{
+	char *q = strchr(addr, '@') == NULL && domain != NULL
+	    ? xasprintf("%s@%s", addr, domain) : xstrdup(addr);
+
+	strlist_push_unique(l, q);
+	free(q);
+}
+
 int
 address_resolve(struct strlist *rcpts, const char *aliases_path, const char *domain)
 {
@@ -210,13 +225,8 @@ address_resolve(struct strlist *rcpts, const char *aliases_path, const char *dom
 			lookup_alias(aliases, r, &mapped);
 		if (mapped.count == 0)
 			strlist_push(&mapped, r);
-		for (size_t j = 0; j < mapped.count; j++) {
-			char *q = strchr(mapped.items[j], '@') == NULL && domain != NULL
-			    ? xasprintf("%s@%s", mapped.items[j], domain) : xstrdup(mapped.items[j]);
-
-			strlist_push_unique(&resolved, q);
-			free(q);
-		}
+		for (size_t j = 0; j < mapped.count; j++)
+			push_qualified(&resolved, mapped.items[j], domain);
 		strlist_free(&mapped);
 	}
 	if (aliases != NULL)

@@ -1,10 +1,9 @@
 /*
  * Header work for mailpipe-send.  The header is the only part of a message
  * held in memory (bounded by HEADER_MAX); the body stays in the spool and is
- * streamed by submit.c.
+ * streamed by smtp.c.
  */
 #include <ctype.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,52 +11,24 @@
 #include <time.h>
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "address.h"
 #include "compose.h"
+#include "header.h"
+#include "random.h"
 #include "status.h"
+#include "strbuf.h"
 #include "xalloc.h"
 
-#define LINE_OCTETS_MAX 998	/* RFC 5322 2.1.1 */
-
-struct text {
-	char *p;
-	size_t length, capacity;
-};
-
-static void __attribute__((format(printf, 2, 3)))
-text_printf(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (t->length + (size_t)n + 1 > t->capacity) {
-		t->capacity = (t->length + (size_t)n + 1) * 2;
-		t->p = xrealloc(t->p, t->capacity);
-	}
-	va_start(ap, fmt);
-	vsnprintf(t->p + t->length, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	t->length += (size_t)n;
-}
-
-/* Length of "Name" in a line "Name: value" (or the obsolete "Name :",
- * RFC 5322 4.5.4), or 0 if it is no field. */
-static size_t
-field_name_length(const char *line, size_t len)
-{
-	size_t name = 0, i;
-
-	while (name < len && line[name] > ' ' && line[name] < 0x7f && line[name] != ':')
-		name++;
-	for (i = name; i < len && (line[i] == ' ' || line[i] == '\t'); i++)
-		;
-	return name > 0 && i < len && line[i] == ':' ? name : 0;
-}
+#define LINE_OCTETS_MAX 998	/* RFC 5322 2.1.1: a line MUST NOT be longer */
+#define FOLD_WIDTH 78		/* RFC 5322 2.1.1: a line SHOULD NOT be longer */
+/* Plain ASCII text up to this long goes into a field as it is: with the
+ * field's name before it, its line stays within LINE_OCTETS_MAX.  Longer
+ * text is split into encoded-words, which fold. */
+#define PLAIN_TEXT_MAX 900
+/* A Date: value, "Mon, 02 Jan 2006 15:04:05 -0700" (RFC 5322 3.3), with
+ * room to spare. */
+#define DATE_TEXT_MAX 64
 
 /* Keeps a field with LF line endings inside (CRLF folding becomes LF). */
 static void
@@ -74,7 +45,7 @@ add_field(struct parsed_message *m, const char *start, size_t len, size_t name_l
 		if (start[i] != '\r' || i + 1 == len || start[i + 1] != '\n')
 			*o++ = start[i];
 	*o = '\0';
-	m->fields = xrealloc(m->fields, (m->count + 1) * sizeof *m->fields);
+	m->fields = xgrow(m->fields, &m->fields_alloc, m->count + 1, sizeof *m->fields);
 	m->fields[m->count].text = text;
 	m->fields[m->count].name_length = name_length;
 	m->fields[m->count].value_offset = name_length > 0 ? strcspn(text, ":") + 1 : 0;
@@ -92,9 +63,9 @@ split_fields(struct parsed_message *m, const char *h, size_t len)
 		const char *nl = memchr(h + i, '\n', len - i);
 		size_t next = nl != NULL ? (size_t)(nl - h) + 1 : len;
 
-		if (next == len || (h[next] != ' ' && h[next] != '\t')) {
+		if (next == len || !header_is_wsp((unsigned char)h[next])) {
 			add_field(m, h + field_start, next - field_start,
-			    field_name_length(h + field_start, next - field_start));
+			    header_field_name_length(h + field_start, next - field_start));
 			field_start = next;
 		}
 		i = next;
@@ -203,7 +174,7 @@ is_single_part_text(const struct parsed_message *m)
 	if (type != NULL) {
 		char *t = field_token(type);
 
-		ok = strncmp(t, "text/", 5) == 0;
+		ok = strncmp(t, "text/", strlen("text/")) == 0;
 		free(t);
 	}
 	if (ok && encoding != NULL) {
@@ -236,6 +207,7 @@ is_plain_ascii(const char *s, size_t max)
  * with "=?UTF-8?B?" and "?=", so even the first word, after "Subject: ",
  * keeps its line within the 76 characters of RFC 2047 section 2. */
 #define WORD_BYTES 39
+#define BASE64_LENGTH(bytes) (4 * (((bytes) + 2) / 3))
 
 /* How many bytes of s fit in one encoded-word without splitting a UTF-8
  * sequence. */
@@ -254,104 +226,103 @@ compose_encode_words(const char *text)
 {
 	const unsigned char *s = (const unsigned char *)text;
 	size_t left = strlen(text);
-	struct text out = { 0 };
-	char b64[64];
+	struct strbuf out = { 0 };
+	char b64[BASE64_LENGTH(WORD_BYTES) + 1];
 
-	if (is_plain_ascii(text, 900))
+	if (is_plain_ascii(text, PLAIN_TEXT_MAX))
 		return xstrdup(text);
-	text_printf(&out, "%s", "");
 	while (left > 0) {
 		size_t n = word_chunk(s, left);
 
 		EVP_EncodeBlock((unsigned char *)b64, s, (int)n);
-		text_printf(&out, "%s=?UTF-8?B?%s?=", out.length > 0 ? "\n " : "", b64);
+		strbuf_printf(&out, "%s=?UTF-8?B?%s?=", out.len > 0 ? "\n " : "", b64);
 		s += n;
 		left -= n;
 	}
-	return out.p;
+	return strbuf_take(&out, NULL);
 }
 
 /* A display name as a phrase: encoded-words, a quoted string, or as is. */
 static char *
 display_name(const char *name)
 {
-	struct text out = { 0 };
+	struct strbuf out = { 0 };
 
-	if (!is_plain_ascii(name, 900))
+	if (!is_plain_ascii(name, PLAIN_TEXT_MAX))
 		return compose_encode_words(name);
 	if (strpbrk(name, "()<>[]:;@\\,.\"") == NULL)
 		return xstrdup(name);
-	text_printf(&out, "\"");
+	strbuf_printf(&out, "\"");
 	for (const char *p = name; *p != '\0'; p++)
-		text_printf(&out, "%s%c", *p == '"' || *p == '\\' ? "\\" : "", *p);
-	text_printf(&out, "\"");
-	return out.p;
+		strbuf_printf(&out, "%s%c", *p == '"' || *p == '\\' ? "\\" : "", *p);
+	strbuf_printf(&out, "\"");
+	return strbuf_take(&out, NULL);
 }
 
 static void
-add_from(struct text *t, const struct compose_options *o)
+add_from(struct strbuf *t, const struct compose_options *o)
 {
 	if (o->full_name != NULL && *o->full_name != '\0') {
 		char *name = display_name(o->full_name);
 
-		text_printf(t, "From: %s <%s>\n", name, o->from);
+		strbuf_printf(t, "From: %s <%s>\n", name, o->from);
 		free(name);
 	} else {
-		text_printf(t, "From: %s\n", o->from);
+		strbuf_printf(t, "From: %s\n", o->from);
 	}
 }
 
 static void
-add_date(struct text *t)
+add_date(struct strbuf *t)
 {
-	char date[64];
+	char date[DATE_TEXT_MAX];
 	time_t now = time(NULL);
 	struct tm tm;
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
-	text_printf(t, "Date: %s\n", date);
+	strbuf_printf(t, "Date: %s\n", date);
 }
 
 /* The right side names a domain the id is unique in: the sender's, else
  * this host's; a host without a domain name gets one that is reserved to
  * name nothing (RFC 2606), never a bare node name.  The left side's time
- * and 96 random bits keep the id unique whatever the right side is. */
+ * and random bits keep the id unique whatever the right side is. */
+#define MESSAGE_ID_RANDOM_BYTES 12	/* 96 bits */
 static void
-add_message_id(struct text *t, const struct compose_options *o)
+add_message_id(struct strbuf *t, const struct compose_options *o)
 {
-	unsigned char random[12];
+	unsigned char unique[MESSAGE_ID_RANDOM_BYTES];
 	const char *at = strrchr(o->from, '@');
 
-	if (RAND_bytes(random, sizeof random) != 1)
-		memset(random, 0, sizeof random);
-	text_printf(t, "Message-ID: <%lld.", (long long)time(NULL));
-	for (size_t i = 0; i < sizeof random; i++)
-		text_printf(t, "%02x", random[i]);
-	text_printf(t, ".mailpipe@%s>\n", at != NULL ? at + 1 :
+	random_bytes(unique, sizeof unique);
+	strbuf_printf(t, "Message-ID: <%lld.", (long long)time(NULL));
+	for (size_t i = 0; i < sizeof unique; i++)
+		strbuf_printf(t, "%02x", unique[i]);
+	strbuf_printf(t, ".mailpipe@%s>\n", at != NULL ? at + 1 :
 	    o->host_domain != NULL ? o->host_domain : "mailpipe.invalid");
 }
 
-/* "To: a, b" folded so no line grows past 78 octets. */
+/* "To: a, b" folded so no line grows past FOLD_WIDTH octets. */
 static void
-add_to(struct text *t, const struct strlist *to)
+add_to(struct strbuf *t, const struct strlist *to)
 {
-	size_t column = 3;
+	size_t column = strlen("To:");
 
-	text_printf(t, "To:");
+	strbuf_printf(t, "To:");
 	for (size_t i = 0; i < to->count; i++) {
-		size_t width = strlen(to->items[i]) + 2;
+		size_t width = strlen(to->items[i]) + strlen(", ");
 
-		if (i > 0 && column + width > 78) {
-			text_printf(t, ",\n");
+		if (i > 0 && column + width > FOLD_WIDTH) {
+			strbuf_printf(t, ",\n");
 			column = 0;
 		} else if (i > 0) {
-			text_printf(t, ",");
+			strbuf_printf(t, ",");
 		}
-		text_printf(t, " %s", to->items[i]);
+		strbuf_printf(t, " %s", to->items[i]);
 		column += width;
 	}
-	text_printf(t, "\n");
+	strbuf_printf(t, "\n");
 }
 
 static bool
@@ -362,7 +333,7 @@ is_address_field(const struct header_field *f)
 }
 
 static void
-copy_fields(struct text *t, const struct parsed_message *m, const struct compose_options *o,
+copy_fields(struct strbuf *t, const struct parsed_message *m, const struct compose_options *o,
 	bool reencode)
 {
 	for (size_t i = 0; i < m->count; i++) {
@@ -373,16 +344,16 @@ copy_fields(struct text *t, const struct parsed_message *m, const struct compose
 		if (o->domain != NULL && is_address_field(f)) {
 			char *q = address_list_qualify(f->text + f->value_offset, o->domain);
 
-			text_printf(t, "%.*s%s\n", (int)f->value_offset, f->text, q);
+			strbuf_printf(t, "%.*s%s\n", (int)f->value_offset, f->text, q);
 			free(q);
 		} else {
-			text_printf(t, "%s\n", f->text);
+			strbuf_printf(t, "%s\n", f->text);
 		}
 	}
 }
 
 static void
-build_raw(struct text *t, const struct parsed_message *m, const struct compose_options *o,
+build_raw(struct strbuf *t, const struct parsed_message *m, const struct compose_options *o,
 	bool reencode)
 {
 	copy_fields(t, m, o, reencode);
@@ -394,15 +365,15 @@ build_raw(struct text *t, const struct parsed_message *m, const struct compose_o
 		add_message_id(t, o);
 	if (reencode) {
 		if (find_field(m, "MIME-Version") == NULL)
-			text_printf(t, "MIME-Version: 1.0\n");
+			strbuf_printf(t, "MIME-Version: 1.0\n");
 		if (find_field(m, "Content-Type") == NULL)
-			text_printf(t, "Content-Type: text/plain; charset=utf-8\n");
-		text_printf(t, "Content-Transfer-Encoding: quoted-printable\n");
+			strbuf_printf(t, "Content-Type: text/plain; charset=utf-8\n");
+		strbuf_printf(t, "Content-Transfer-Encoding: quoted-printable\n");
 	}
 }
 
 static void
-build_subject_mode(struct text *t, const struct parsed_message *m,
+build_subject_mode(struct strbuf *t, const struct parsed_message *m,
 	const struct compose_options *o, bool reencode)
 {
 	char *subject = compose_encode_words(o->subject);
@@ -410,11 +381,11 @@ build_subject_mode(struct text *t, const struct parsed_message *m,
 	add_from(t, o);
 	if (o->to->count > 0)
 		add_to(t, o->to);
-	text_printf(t, "Subject: %s\n", subject);
+	strbuf_printf(t, "Subject: %s\n", subject);
 	free(subject);
 	add_date(t);
 	add_message_id(t, o);
-	text_printf(t, "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+	strbuf_printf(t, "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
 	    "Content-Transfer-Encoding: %s\n",
 	    reencode ? "quoted-printable" : m->body.has_8bit ? "8bit" : "7bit");
 }
@@ -423,7 +394,7 @@ void
 compose_build(const struct parsed_message *m, const struct compose_options *o,
 	struct outgoing *out)
 {
-	struct text t = { 0 };
+	struct strbuf t = { 0 };
 	bool unfit = wire_cannot_carry(&m->body, o->server_8bitmime);
 
 	memset(out, 0, sizeof *out);
@@ -435,9 +406,8 @@ compose_build(const struct parsed_message *m, const struct compose_options *o,
 		out->sent_unfit = unfit && !out->body_as_qp;
 		build_raw(&t, m, o, out->body_as_qp);
 	}
-	text_printf(&t, "\n");
-	out->header = t.p;
-	out->header_length = t.length;
+	strbuf_printf(&t, "\n");
+	out->header = strbuf_take(&t, &out->header_length);
 	out->body_offset = m->body_offset;
 	out->eight_bit = m->header_8bit || (m->body.has_8bit && !out->body_as_qp);
 }

@@ -25,6 +25,7 @@ struct header_field {
 struct parsed_message {
 	struct header_field *fields;
 	size_t count;
+	size_t fields_alloc;	/* room in fields, in fields */
 	off_t body_offset;
 	struct body_facts body;
 	bool header_8bit;

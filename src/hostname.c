@@ -14,8 +14,8 @@
 
 #include "hostname.h"
 
-#define LABEL_MAX 63
-#define DOMAIN_MAX 253
+#define LABEL_MAX 63	/* RFC 1035 2.3.4: octets in a label */
+#define DOMAIN_MAX 253	/* RFC 1035 2.3.4's 255 on the wire, as text without a root dot */
 
 void
 hostname_node(char *out, size_t size)

@@ -20,14 +20,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fs.h"
+#include "hostname.h"
 #include "maildir.h"
+#include "random.h"
 #include "status.h"
 #include "xalloc.h"
 
@@ -37,6 +38,16 @@
 /* The Maildir spec allows removing tmp/ files untouched for 36 hours. */
 #define STALE_TMP_SECONDS (36 * 3600)
 #define WRITE_BUFFER_SIZE 65536
+/* Room for the escaped host name and its NUL: what MAILDIR_NAME_MAX leaves
+ * after the unique part before it (about 50 octets of time, microseconds,
+ * pid, sequence and random). */
+#define ESCAPED_HOST_MAX 200
+/* "\ooo", how the Maildir spec escapes a byte of the host name. */
+#define OCTAL_ESCAPE_LENGTH 4
+/* A name is unique by its time, pid and sequence number; should it exist
+ * all the same (a clock stepped back onto a name an earlier process with
+ * this pid made), the next try takes the next sequence number. */
+#define NAME_TRIES 5
 
 /* A message file's progress; RENAMED is in new/ but not yet durable there. */
 enum file_state { FILE_WRITING, FILE_ENDED, FILE_SYNCED, FILE_RENAMED, FILE_COMMITTED };
@@ -44,11 +55,11 @@ enum file_state { FILE_WRITING, FILE_ENDED, FILE_SYNCED, FILE_RENAMED, FILE_COMM
 struct maildir {
 	char *path;
 	int dirfd, tmpfd, newfd, curfd;	/* -1 when missing (read-only open) */
-	char host[200];			/* escaped host name */
+	char host[ESCAPED_HOST_MAX];	/* escaped host name */
 	unsigned long seq;
 	uint64_t random;
 	char **cur_names;		/* sorted base names in cur/, built lazily */
-	size_t cur_count;
+	size_t cur_count, cur_alloc;
 	bool cur_scanned;
 	char buf[WRITE_BUFFER_SIZE];	/* for the one message being written */
 	size_t buflen;
@@ -69,13 +80,11 @@ struct maildir_msg {
 static void
 escape_host(char *out, size_t size)
 {
-	char host[64];
+	char host[HOSTNAME_MAX];
 	size_t o = 0;
 
-	if (gethostname(host, sizeof host) < 0 || host[0] == '\0')
-		strcpy(host, "localhost");
-	host[sizeof host - 1] = '\0';
-	for (const char *h = host; *h != '\0' && o + 5 < size; h++) {
+	hostname_node(host, sizeof host);
+	for (const char *h = host; *h != '\0' && o + OCTAL_ESCAPE_LENGTH + 1 < size; h++) {
 		unsigned char ch = (unsigned char)*h;
 
 		if (ch == '/' || ch == ':' || ch == '\\' || ch < 0x21 || ch > 0x7e)
@@ -84,6 +93,14 @@ escape_host(char *out, size_t size)
 			out[o++] = (char)ch;
 	}
 	out[o] = '\0';
+}
+
+/* For descriptors that may be -1 (never opened, or missing read-only). */
+static void
+close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
 }
 
 /* A Maildir others can write is one where they can plant the files we
@@ -159,8 +176,7 @@ clean_stale_tmp(struct maildir *md)
 	struct stat st;
 
 	if (d == NULL) {
-		if (fd >= 0)
-			close(fd);
+		close_fd(fd);
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -209,8 +225,7 @@ maildir_open(const char *path, bool create, struct maildir **md_r)
 	md->path = xstrdup(path);
 	md->dirfd = md->tmpfd = md->newfd = md->curfd = -1;
 	escape_host(md->host, sizeof md->host);
-	if (getrandom(&md->random, sizeof md->random, 0) != sizeof md->random)
-		md->random = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	random_bytes(&md->random, sizeof md->random);
 	if (open_subdirs(md, create) < 0) {
 		maildir_close(md);
 		return -1;
@@ -219,13 +234,6 @@ maildir_open(const char *path, bool create, struct maildir **md_r)
 		clean_stale_tmp(md);
 	*md_r = md;
 	return 0;
-}
-
-static void
-close_fd(int fd)
-{
-	if (fd >= 0)
-		close(fd);
 }
 
 void
@@ -272,7 +280,7 @@ maildir_msg_begin(struct maildir *md, struct maildir_msg **m_r)
 	m = xcalloc(1, sizeof *m);
 	m->md = md;
 	md->buflen = 0;
-	for (int tries = 0; tries < 5; tries++) {
+	for (int tries = 0; tries < NAME_TRIES; tries++) {
 		make_name(md, m->name, sizeof m->name);
 		m->fd = openat(md->tmpfd, m->name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 		    0600);
@@ -440,8 +448,7 @@ maildir_msg_free(struct maildir_msg *m)
 {
 	if (m == NULL)
 		return;
-	if (m->fd >= 0)
-		close(m->fd);
+	close_fd(m->fd);
 	if (m->state < FILE_RENAMED)
 		unlinkat(m->md->tmpfd, m->name, 0);
 	free(m);
@@ -459,7 +466,6 @@ scan_cur(struct maildir *md)
 {
 	int fd = md->curfd >= 0 ? fcntl(md->curfd, F_DUPFD_CLOEXEC, 0) : -1;
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
-	size_t alloc = 0;
 	struct dirent *e;
 
 	md->cur_scanned = true;
@@ -470,10 +476,8 @@ scan_cur(struct maildir *md)
 	while ((e = readdir(d)) != NULL) {
 		if (e->d_name[0] == '.')
 			continue;
-		if (md->cur_count == alloc) {
-			alloc = alloc ? 2 * alloc : 64;
-			md->cur_names = xrealloc(md->cur_names, alloc * sizeof *md->cur_names);
-		}
+		md->cur_names = xgrow(md->cur_names, &md->cur_alloc, md->cur_count + 1,
+		    sizeof *md->cur_names);
 		md->cur_names[md->cur_count++] = xstrndup(e->d_name, strcspn(e->d_name, ":"));
 	}
 	closedir(d);

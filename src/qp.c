@@ -5,7 +5,7 @@
  */
 #include "qp.h"
 
-#define LINE_MAX_OCTETS 76
+#define LINE_MAX_OCTETS 76	/* RFC 2045 6.7 rule (5), the soft break's "=" included */
 
 static const char hex[] = "0123456789ABCDEF";
 
@@ -56,6 +56,13 @@ flush_pending(struct qp_encoder *q, bool line_ends, char *out)
 	return o;
 }
 
+/* RFC 2045 6.7 rule (2): printable ASCII but "=" may stand for itself. */
+static bool
+is_literal(unsigned char ch)
+{
+	return ch >= '!' && ch <= '~' && ch != '=';
+}
+
 static size_t
 encode_byte(struct qp_encoder *q, unsigned char ch, char *out)
 {
@@ -79,7 +86,7 @@ encode_byte(struct qp_encoder *q, unsigned char ch, char *out)
 	if (ch == ' ' || ch == '\t')
 		q->pending_space = (char)ch;
 	else
-		o += emit(q, ch, ch >= 33 && ch <= 126 && ch != '=', out + o);
+		o += emit(q, ch, is_literal(ch), out + o);
 	return o;
 }
 

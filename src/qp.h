@@ -11,6 +11,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Room for what n input bytes may produce: each comes out as at most a soft
+ * break and "=XX" (5 octets), and the one or two bytes held back from the
+ * call before may come out with them; rounded up generously. */
 #define QP_OUT_MAX(n) (8 * (n) + 16)
 
 struct qp_encoder {

@@ -5,19 +5,29 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fs.h"
+#include "header.h"
 #include "spool.h"
 #include "status.h"
 
+/* What one read() from stdin asks for. */
+#define READ_CHUNK 65536
+
+/* An mbox "From " line before the header is not part of the message. */
+static const char mbox_prefix[] = "From ";
+#define MBOX_PREFIX_LENGTH (sizeof mbox_prefix - 1)
+
 /*
  * Where the scanner is.  In the header, each line is classified by its first
- * bytes: a field name and a colon, white space (a continuation), an empty
- * line (the end of the header) or anything else (the first body line).
+ * bytes: a field name and a colon (header.h decides), white space (a
+ * continuation), an empty line (the end of the header) or anything else
+ * (the first body line).
  * Until a line is classified its facts are kept apart, so that they can be
  * counted on the side it turns out to belong to.
  */
@@ -25,14 +35,14 @@ enum scan_state {
 	FIRST_LINE,		/* might be an mbox "From " line */
 	MBOX_LINE,		/* skipping it */
 	HEADER_LINE_START,
-	FIELD_NAME,		/* name characters so far, no colon yet */
-	FIELD_NAME_SPACE,	/* "Name " : RFC 5322 4.5.4 allows space before ':' */
+	FIELD_NAME,		/* maybe a field: header_field_scan() is deciding */
 	HEADER_LINE,		/* a field or continuation: the rest is header */
 	BODY,
 };
 
 struct scan {
 	enum scan_state state;
+	enum header_scan field;		/* in FIELD_NAME: how far the name got */
 	size_t first_line_length;	/* bytes of the first line seen (mbox check) */
 	size_t line_length;		/* octets in the current line so far */
 	off_t line_start;		/* offset of the current header line */
@@ -61,10 +71,14 @@ merge_facts(struct body_facts *into, const struct body_facts *f)
 		into->longest_line = f->longest_line;
 }
 
-static bool
-is_field_name_byte(unsigned char ch)
+/* A byte of a line that may be a field: its name and colon decide. */
+static enum scan_state
+after_name_byte(struct scan *sc, unsigned char ch)
 {
-	return ch > ' ' && ch < 0x7f && ch != ':';
+	sc->field = header_field_scan(sc->field, ch);
+	if (sc->field == HEADER_SCAN_FIELD)
+		return HEADER_LINE;
+	return sc->field == HEADER_SCAN_NOT_FIELD ? BODY : FIELD_NAME;
 }
 
 /* The line so far was no header line: it and the rest are body. */
@@ -91,17 +105,11 @@ scan_header_byte(struct spool *s, struct scan *sc, unsigned char ch, off_t at)
 			}
 			return;
 		}
-		sc->state = ch == ' ' || ch == '\t' ? HEADER_LINE
-		    : is_field_name_byte(ch) ? FIELD_NAME : BODY;
+		sc->field = HEADER_SCAN_START;
+		sc->state = header_is_wsp(ch) ? HEADER_LINE : after_name_byte(sc, ch);
 		break;
 	case FIELD_NAME:
-	case FIELD_NAME_SPACE:
-		if (ch == ':')
-			sc->state = HEADER_LINE;
-		else if (ch == ' ' || ch == '\t')
-			sc->state = FIELD_NAME_SPACE;
-		else if (sc->state == FIELD_NAME_SPACE || !is_field_name_byte(ch))
-			sc->state = BODY;
+		sc->state = after_name_byte(sc, ch);
 		break;
 	default:
 		break;
@@ -118,15 +126,13 @@ scan_header_byte(struct spool *s, struct scan *sc, unsigned char ch, off_t at)
 	}
 }
 
-/* An mbox "From " line before the header is not part of the message. */
+/* The first line: an mbox "From " line is skipped. */
 static void
 scan_first_line_byte(struct spool *s, struct scan *sc, unsigned char ch, off_t at)
 {
-	static const char mbox[] = "From ";
-
-	if (sc->state == FIRST_LINE && sc->first_line_length < 5 &&
-	    ch == (unsigned char)mbox[sc->first_line_length]) {
-		if (++sc->first_line_length == 5)
+	if (sc->state == FIRST_LINE && sc->first_line_length < MBOX_PREFIX_LENGTH &&
+	    ch == (unsigned char)mbox_prefix[sc->first_line_length]) {
+		if (++sc->first_line_length == MBOX_PREFIX_LENGTH)
 			sc->state = MBOX_LINE;
 		return;
 	}
@@ -140,7 +146,7 @@ scan_first_line_byte(struct spool *s, struct scan *sc, unsigned char ch, off_t a
 	/* Not an mbox line: classify what was held back, then this byte. */
 	sc->state = HEADER_LINE_START;
 	for (size_t i = 0; i < sc->first_line_length; i++)
-		scan_header_byte(s, sc, (unsigned char)mbox[i], (off_t)i);
+		scan_header_byte(s, sc, (unsigned char)mbox_prefix[i], (off_t)i);
 	if (sc->state == BODY)
 		note_byte(&s->body, &sc->line_length, ch);
 	else
@@ -175,7 +181,7 @@ open_temporary(void)
 	if (fd >= 0)
 		return fd;
 	/* Filesystems without O_TMPFILE: create and unlink at once. */
-	char path[4096];
+	char path[PATH_MAX];
 	int len = snprintf(path, sizeof path, "%s/mailpipe-XXXXXX", dir);
 
 	if (len < 0 || (size_t)len >= sizeof path)
@@ -190,7 +196,7 @@ open_temporary(void)
 int
 spool_read(int fd, bool has_header, struct spool *s)
 {
-	unsigned char buf[65536];
+	unsigned char buf[READ_CHUNK];
 	struct scan sc = { .state = has_header ? FIRST_LINE : BODY };
 
 	memset(s, 0, sizeof *s);

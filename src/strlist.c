@@ -1,3 +1,7 @@
+/*
+ * The list of owned strings recipients and addresses are gathered in;
+ * grown through xgrow(), so no count is ever multiplied unchecked.
+ */
 #include <stdlib.h>
 #include <strings.h>
 
@@ -7,7 +11,7 @@
 void
 strlist_push(struct strlist *l, const char *s)
 {
-	l->items = xrealloc(l->items, (l->count + 1) * sizeof *l->items);
+	l->items = xgrow(l->items, &l->alloc, l->count + 1, sizeof *l->items);
 	l->items[l->count++] = xstrdup(s);
 }
 
@@ -27,5 +31,5 @@ strlist_free(struct strlist *l)
 		free(l->items[i]);
 	free(l->items);
 	l->items = NULL;
-	l->count = 0;
+	l->count = l->alloc = 0;
 }

@@ -8,6 +8,7 @@
 struct strlist {
 	char **items;
 	size_t count;
+	size_t alloc;		/* room in items, in items */
 };
 
 void strlist_push(struct strlist *l, const char *s);

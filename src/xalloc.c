@@ -13,6 +13,9 @@
 #include "log.h"
 #include "xalloc.h"
 
+/* The first capacity xgrow() gives, in elements: small arrays never move. */
+#define XGROW_FIRST 16
+
 void
 xalloc_fail(void)
 {
@@ -20,33 +23,31 @@ xalloc_fail(void)
 	exit(EX_TEMPFAIL);
 }
 
-void *
-xmalloc(size_t n)
+/* What an allocator returned, or the out-of-memory exit for NULL. */
+static void *
+allocated(void *p)
 {
-	void *p = malloc(n ? n : 1);
-
 	if (p == NULL)
 		xalloc_fail();
 	return p;
+}
+
+void *
+xmalloc(size_t n)
+{
+	return allocated(malloc(n ? n : 1));
 }
 
 void *
 xcalloc(size_t n, size_t size)
 {
-	void *p = calloc(n ? n : 1, size ? size : 1);
-
-	if (p == NULL)
-		xalloc_fail();
-	return p;
+	return allocated(calloc(n ? n : 1, size ? size : 1));
 }
 
 void *
 xrealloc(void *p, size_t n)
 {
-	p = realloc(p, n ? n : 1);
-	if (p == NULL)
-		xalloc_fail();
-	return p;
+	return allocated(realloc(p, n ? n : 1));
 }
 
 void *
@@ -56,12 +57,10 @@ xgrow(void *p, size_t *alloc, size_t want, size_t size)
 
 	if (want <= n)
 		return p;
-	n = n > 0 ? n : 16;
+	n = n > 0 ? n : XGROW_FIRST;
 	while (n < want)
 		n = n <= SIZE_MAX / 2 ? 2 * n : want;
-	p = reallocarray(p, n, size ? size : 1);
-	if (p == NULL)
-		xalloc_fail();	/* also for n * size overflowing */
+	p = allocated(reallocarray(p, n, size ? size : 1));	/* NULL also on overflow */
 	*alloc = n;
 	return p;
 }

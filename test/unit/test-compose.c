@@ -670,7 +670,7 @@ static void
 subject_mode(struct built *b, const char *body, size_t n, const char *subject, bool eightbitmime)
 {
 	static const char *const to_items[] = { "a@example.com", "b@example.org" };
-	static struct strlist to = { (char **)to_items, 2 };
+	static struct strlist to = { .items = (char **)to_items, .count = 2 };
 	struct compose_options o = {
 		.from = "me@example.com",
 		.subject = subject,

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "faultfs.h"
@@ -355,6 +357,72 @@ test_names(void)
 	ok(!maildir_name_valid(""), "empty invalid");
 }
 
+/* In a child with its own host name (a UTS namespace): the name of a file
+ * begun in a Maildir.  False when this machine does not allow it. */
+static bool
+name_on_host(const char *node, char *name, size_t size)
+{
+	struct maildir *md;
+	struct maildir_msg *m;
+	char mdpath[700];
+	int p[2], status = -1;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return false;
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		snprintf(mdpath, sizeof mdpath, "%s/hostnames", root);
+		if (unshare(CLONE_NEWUTS) < 0 || sethostname(node, strlen(node)) < 0)
+			_exit(1);
+		if (maildir_open(mdpath, true, &md) < 0 || maildir_msg_begin(md, &m) < 0)
+			_exit(2);
+		n = write(p[1], maildir_msg_name(m), strlen(maildir_msg_name(m)));
+		maildir_msg_free(m);
+		maildir_close(md);
+		_exit(n > 0 ? 0 : 3);
+	}
+	close(p[1]);
+	n = pid > 0 ? read(p[0], name, size - 1) : -1;
+	close(p[0]);
+	if (pid > 0)
+		waitpid(pid, &status, 0);
+	name[n > 0 ? n : 0] = '\0';
+	return n > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+/* The host part of a file name: the node name, with what could be taken
+ * for a path or an info delimiter escaped as \ooo; 64 octets, the longest
+ * node name Linux allows, whole. */
+static void
+host_part(const char *node, const char *want)
+{
+	char name[MAILDIR_NAME_MAX + 1];
+	const char *r;
+
+	if (!name_on_host(node, name, sizeof name)) {
+		skip("no UTS namespace to name the host %s", node);
+		return;
+	}
+	r = strchr(name, 'R');
+	is_str(r != NULL && strchr(r, '.') != NULL ? strchr(r, '.') + 1 : name, want,
+	    "host part of a name made on host %s", node);
+}
+
+static void
+test_host_part(void)
+{
+	char longest[65];
+
+	host_part("mail.example.org", "mail.example.org");
+	host_part("a/b:c\\d e", "a\\057b\\072c\\134d\\040e");
+	memset(longest, 'h', 64);
+	longest[64] = '\0';
+	host_part(longest, longest);
+}
+
 /* A Maildir others can write, or one whose new/ is a link, is refused
  * before anything is delivered into it. */
 static void
@@ -403,6 +471,7 @@ main(void)
 	test_durable_mkdirs();
 	test_commit_failures();
 	test_names();
+	test_host_part();
 	test_untrusted();
 	snprintf(cmd, sizeof cmd, "rm -rf %s", root);
 	if (system(cmd) != 0)
