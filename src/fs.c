@@ -187,3 +187,10 @@ fs_open_error(int err)
 {
 	return err == EINVAL ? "not a regular file" : strerror(err);
 }
+
+void
+fs_close(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}

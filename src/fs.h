@@ -50,6 +50,9 @@ int fs_check_trusted_fd(int fd, const char *path, enum fs_readers readers);
 int fs_open_regular(const char *path);
 /* The same as a stdio stream. */
 FILE *fs_fopen_regular(const char *path);
+/* close(fd) unless fd is -1; for descriptors only read, or whose write
+ * errors were already checked (fsync), so its error is not one to report. */
+void fs_close(int fd);
 /* What to say for an errno of those two. */
 const char *fs_open_error(int err);
 

@@ -95,14 +95,6 @@ escape_host(char *out, size_t size)
 	out[o] = '\0';
 }
 
-/* For descriptors that may be -1 (never opened, or missing read-only). */
-static void
-close_fd(int fd)
-{
-	if (fd >= 0)
-		close(fd);
-}
-
 /* A Maildir others can write is one where they can plant the files we
  * rename, or replace new/ under us: refused, like a shared state
  * directory. */
@@ -176,7 +168,7 @@ clean_stale_tmp(struct maildir *md)
 	struct stat st;
 
 	if (d == NULL) {
-		close_fd(fd);
+		fs_close(fd);
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -241,10 +233,10 @@ maildir_close(struct maildir *md)
 {
 	if (md == NULL)
 		return;
-	close_fd(md->dirfd);
-	close_fd(md->tmpfd);
-	close_fd(md->newfd);
-	close_fd(md->curfd);
+	fs_close(md->dirfd);
+	fs_close(md->tmpfd);
+	fs_close(md->newfd);
+	fs_close(md->curfd);
 	for (size_t i = 0; i < md->cur_count; i++)
 		free(md->cur_names[i]);
 	free(md->cur_names);
@@ -448,7 +440,7 @@ maildir_msg_free(struct maildir_msg *m)
 {
 	if (m == NULL)
 		return;
-	close_fd(m->fd);
+	fs_close(m->fd);
 	if (m->state < FILE_RENAMED)
 		unlinkat(m->md->tmpfd, m->name, 0);
 	free(m);
@@ -470,7 +462,7 @@ scan_cur(struct maildir *md)
 
 	md->cur_scanned = true;
 	if (d == NULL) {
-		close_fd(fd);
+		fs_close(fd);
 		return;
 	}
 	while ((e = readdir(d)) != NULL) {

@@ -241,7 +241,6 @@ spool_pread(const struct spool *s, void *buf, size_t n, off_t offset)
 void
 spool_close(struct spool *s)
 {
-	if (s->fd >= 0)
-		close(s->fd);
+	fs_close(s->fd);
 	s->fd = -1;
 }

@@ -407,13 +407,6 @@ uidl_save(struct uidl_state *s, bool prune)
 	return rc == 0 ? uidl_empty_journal(s) : -1;
 }
 
-static void
-close_fd(int fd)
-{
-	if (fd >= 0)
-		close(fd);
-}
-
 void
 uidl_close(struct uidl_state *s)
 {
@@ -424,12 +417,12 @@ uidl_close(struct uidl_state *s)
 		uidl_entry_free(&s->pending[i].e);
 	free(s->pending);
 	for (size_t i = 0; i < s->legacy_count; i++) {
-		close_fd(s->legacy[i].lockfd);
+		fs_close(s->legacy[i].lockfd);
 		free(s->legacy[i].base);
 	}
-	close_fd(s->journalfd);
-	close_fd(s->dirfd);
-	close_fd(s->lockfd);	/* releases the flock */
+	fs_close(s->journalfd);
+	fs_close(s->dirfd);
+	fs_close(s->lockfd);	/* releases the flock */
 	state_header_free(&s->key);
 	state_header_free(&s->last);
 	free(s->state_path);
