@@ -22,8 +22,8 @@
 #include <openssl/crypto.h>
 
 #include "config.h"
-#include "cred.h"
 #include "fs.h"
+#include "secret.h"
 #include "status.h"
 #include "xalloc.h"
 
@@ -94,7 +94,7 @@ store_string(struct account *a, size_t offset, char *copy)
 		free(copy);
 		return "empty value";
 	}
-	cred_wipe_string(*field);
+	secret_wipe(*field);
 	*field = copy;
 	return NULL;
 }
@@ -351,7 +351,7 @@ account_free(struct account *a)
 		&a->domain, &a->maildir, &a->state_dir,
 	};
 
-	cred_wipe_string(a->password);
+	secret_wipe(a->password);
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
 		free(*strings[i]);
 	memset(a, 0, sizeof *a);
@@ -697,7 +697,7 @@ parse_free(struct parse *p)
 {
 	for (size_t i = 0; i < p->count; i++) {
 		for (size_t j = 0; j < p->sections[i].count; j++)
-			cred_wipe_string(p->sections[i].entries[j].value);
+			secret_wipe(p->sections[i].entries[j].value);
 		free(p->sections[i].entries);
 		free(p->sections[i].name);
 	}

@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "cred.h"
 #include "fs.h"
+#include "secret.h"
 #include "status.h"
 #include "xalloc.h"
 
@@ -41,18 +42,15 @@
 #define REAP_TICK_MS 10
 
 void
-cred_wipe_string(char *s)
+cred_free(char *secret)
 {
-	if (s == NULL)
-		return;
-	OPENSSL_cleanse(s, strlen(s));
-	free(s);
+	secret_wipe(secret);
 }
 
 void
-cred_free(char *secret)
+cred_wipe_string(char *s)
 {
-	cred_wipe_string(secret);
+	secret_wipe(s);
 }
 
 /* The length of the first line of buf[0..n). */

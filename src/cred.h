@@ -19,7 +19,8 @@
  * could not be started, read or waited for). */
 int cred_password(const struct account *a, char **secret_r);
 void cred_free(char *secret);
-/* Wipes and frees any heap string (used for encoded credentials too). */
+/* Transitional: the same as secret_wipe() (secret.h), which is what new
+ * code calls; kept until submit.c no longer uses this name. */
 void cred_wipe_string(char *s);
 
 #endif

@@ -19,12 +19,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "cred.h"
 #include "dotstuff.h"
 #include "log.h"
 #include "pop3.h"
 #include "proto.h"
 #include "sasl.h"
+#include "secret.h"
 #include "xalloc.h"
 
 /* A hostile server could list capabilities forever. */
@@ -405,7 +405,7 @@ login_plain(struct pop3 *p, const char *user, const char *password)
 		if (rc == 0)
 			rc = proto_send_secret(p->c, "<credentials>", "%s", resp);
 	}
-	cred_wipe_string(resp);
+	secret_wipe(resp);
 	if (rc < 0) {
 		p->broken = true;
 		return -1;

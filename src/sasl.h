@@ -1,7 +1,7 @@
 /*
  * SASL client responses (RFC 4616 PLAIN, the LOGIN convention), base64
  * encoded with OpenSSL.  Results are heap strings holding secrets: release
- * them with cred_wipe_string().
+ * them with secret_wipe() (secret.h).
  */
 #ifndef MAILPIPE_SASL_H
 #define MAILPIPE_SASL_H
