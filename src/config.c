@@ -248,22 +248,12 @@ parse_tls(struct account *a, size_t offset, const char *value)
 static const char *
 parse_auth(struct account *a, size_t offset, const char *value)
 {
-	static const struct { const char *name; enum auth_method method; int scope; } methods[] = {
-		{ "auto", AUTH_AUTO, FOR_BOTH }, { "none", AUTH_NONE, FOR_SMTP },
-		{ "login", AUTH_LOGIN, FOR_SMTP }, { "plain", AUTH_PLAIN, FOR_BOTH },
-		{ "user", AUTH_USER, FOR_POP3 },
-	};
-	int scope = a->kind == ACCOUNT_SMTP ? FOR_SMTP : FOR_POP3;
+	enum auth_protocol proto = a->kind == ACCOUNT_SMTP ? AUTH_FOR_SMTP : AUTH_FOR_POP3;
 
 	(void)offset;
-	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-		if (strcasecmp(value, methods[i].name) == 0 && (methods[i].scope & scope)) {
-			a->auth = methods[i].method;
-			return NULL;
-		}
-	}
-	return scope == FOR_SMTP ? "expected auto, none, login or plain"
-				 : "expected auto, user or plain";
+	if (auth_method_parse(value, proto, &a->auth) < 0)
+		return auth_method_expected(proto);
+	return NULL;
 }
 
 static const char *

@@ -14,15 +14,9 @@
 
 #include <stdbool.h>
 #include "conn.h"
+#include "sasl.h"
 
 enum account_kind { ACCOUNT_SMTP, ACCOUNT_POP3 };
-enum auth_method {
-	AUTH_AUTO,		/* best the server offers (smtp: plain, login; pop3: plain, user) */
-	AUTH_NONE,		/* smtp only: do not authenticate */
-	AUTH_LOGIN,		/* smtp */
-	AUTH_PLAIN,		/* smtp and pop3 (SASL PLAIN) */
-	AUTH_USER,		/* pop3 USER/PASS */
-};
 
 struct account {
 	enum account_kind kind;

@@ -21,8 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
 #include "conn.h"
+#include "sasl.h"
 #include "status.h"
 
 #define POP3_REFUSED 1
