@@ -891,19 +891,6 @@ config_account(const struct config *cfg, enum account_kind kind, const char *nam
 }
 
 void
-config_endpoint(const struct account *a, struct endpoint *ep)
-{
-	ep->host = a->host;
-	ep->port = a->port;
-	ep->tls = a->tls;
-	ep->tls_options.verify = a->tls_verify;
-	ep->tls_options.ca_file = a->tls_ca_file;
-	ep->tls_options.fingerprint = a->tls_fingerprint;
-	ep->timing.timeout_ms = a->timeout * 1000;
-	ep->timing.deadline_ms = a->deadline > 0 ? clock_now_ms() + a->deadline * 1000LL : 0;
-}
-
-void
 config_free(struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->count; i++)

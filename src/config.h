@@ -13,8 +13,8 @@
 #define MAILPIPE_CONFIG_H
 
 #include <stdbool.h>
-#include "conn.h"
 #include "sasl.h"
+#include "tls.h"
 
 enum account_kind { ACCOUNT_SMTP, ACCOUNT_POP3 };
 
@@ -67,7 +67,10 @@ int config_load(const char *explicit_path, struct config *cfg);
  * default_account, or the only account of that kind.  FAIL_CONFIG if none. */
 int config_account(const struct config *cfg, enum account_kind kind, const char *name,
 	const struct account **acct_r);
-/* The endpoint (host, port, TLS, timing from now) for an account. */
+/* Transitional, defined in endpoint.c: endpoint_of(a, clock_now_ms(), ep).
+ * Kept only until submit.c and fetch.c call endpoint_of() (endpoint.h);
+ * building a transport object is not the configuration's business. */
+struct endpoint;
 void config_endpoint(const struct account *a, struct endpoint *ep);
 /* Expands a leading "~/" with fs_home_dir(); returns a new string, or
  * NULL when the path needs a home directory and there is none. */

@@ -18,8 +18,6 @@
 #include "net.h"
 #include "tls.h"
 
-enum tls_mode { TLS_MODE_OFF, TLS_MODE_STARTTLS, TLS_MODE_IMPLICIT };
-
 struct endpoint {
 	const char *host;
 	unsigned port;
