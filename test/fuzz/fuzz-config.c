@@ -1,5 +1,6 @@
 /*
- * mailpipe.ini loader (config.c + inih) on arbitrary file contents.
+ * mailpipe.ini loader (config.c, config-read.c, config-keys.c + inih) on
+ * arbitrary file contents.
  *
  * The input is written to a private (0600) temporary file and loaded with
  * an explicit path, so no environment variable or real config file is
