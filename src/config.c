@@ -59,9 +59,10 @@ default_port(const struct account *a)
 	return a->tls == TLS_MODE_IMPLICIT ? 995 : 110;
 }
 
-/* OpenSSL opens the CA file by its path (tls.c), so it is checked here
- * with stat(); see mailpipe.ini(5).  A file that is not there is left for
- * OpenSSL to report when the account is used. */
+/* The trust rule for the CA file (mailpipe.ini(5)), checked when the
+ * config is loaded so that the error comes before any connection; tls.c
+ * checks again on the descriptor it reads the file through.  A file that
+ * is not there is left for tls.c to report when the account is used. */
 static int
 check_ca_file(const struct account *a)
 {

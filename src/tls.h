@@ -1,10 +1,11 @@
 /*
  * TLS for conn.c, the only module that runs a session (config.c takes
  * only the mode and the fingerprint parser, to check the file's values
- * as they are read).  Policy lives here and nowhere else: TLS 1.2 or newer; certificate and host name verified unless
- * the account says tls_verify = no; a tls_fingerprint (SHA-256 of the DER
- * certificate) replaces CA verification; SNI for host names, never for
- * address literals.
+ * as they are read).  Policy lives here and nowhere else: TLS 1.2 or
+ * newer; certificate and host name verified unless the account says
+ * tls_verify = no; a tls_fingerprint (SHA-256 of the DER certificate)
+ * replaces CA verification; SNI for host names, never for address
+ * literals.
  */
 #ifndef MAILPIPE_TLS_H
 #define MAILPIPE_TLS_H
