@@ -1,585 +1,29 @@
 /*
- * mailpipe.ini, read with inih.
+ * mailpipe.ini: finding the file, trusting it, turning its sections into
+ * accounts, and choosing an account.  Reading the file line by line is
+ * config-read.c's, the keys and their values config-keys.c's.
  *
- * inih is fed through our own line reader so that we know the line number of
- * every key (Debian builds inih without INI_HANDLER_LINENO) and can refuse
- * the lines inih would silently cut at INI_MAX_LINE, instead of using a
- * truncated value.  Keys are checked as they arrive (known key, right
- * section, not a duplicate, valid value); accounts are assembled at the end,
- * [defaults] first, so [defaults] may stand anywhere in the file.
+ * Accounts are assembled once the whole file is read, [defaults] first,
+ * so [defaults] may stand anywhere in the file.
  */
 #include <errno.h>
-#include <stdarg.h>
-#include <stddef.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
-#include <unistd.h>
-
-#include <ini.h>
-#include <openssl/crypto.h>
 
 #include "config.h"
-#include "cred.h"
+#include "config-keys.h"
+#include "config-read.h"
 #include "fs.h"
 #include "status.h"
 #include "xalloc.h"
-
-enum section_kind { SECTION_DEFAULTS, SECTION_SMTP, SECTION_POP3 };
-
-struct entry {
-	const struct key *key;
-	char *value;
-	int line;
-};
-
-struct section {
-	enum section_kind kind;
-	char *name;
-	int line;
-	struct entry *entries;
-	size_t count;
-};
-
-struct parse {
-	const char *path;
-	FILE *file;
-	int line;			/* of the line inih is handling */
-	const char *raw;		/* that line as it is in the file */
-	char *rawbuf;
-	size_t rawcap;
-	struct section *sections;
-	size_t count;
-	char *error;			/* the first error, "FILE:LINE: ..." */
-};
-
-/* Which sections a key may stand in. */
-enum { FOR_SMTP = 1, FOR_POP3 = 2, FOR_BOTH = 3, DEFAULTS_ONLY = 4 };
-
-/* What a key's value is.  inih ends every value at " ;" (a comment): that
- * is welcome after a word or a number, but a free-text value cut there
- * would be used shortened (a command, a path, a secret), so it is refused. */
-enum {
-	KEY_TEXT = 1,		/* free text: a value cut at " ;" is an error */
-	KEY_SECRET = 2,		/* a secret: the file holding it must be private */
-};
-
-typedef const char *(*value_parser)(struct account *a, size_t offset, const char *value);
-
-struct key {
-	const char *name;
-	int scope;
-	value_parser parse;
-	size_t offset;
-	int flags;
-};
-
-#define FIELD(f) offsetof(struct account, f)
-
-static char **
-string_field(struct account *a, size_t offset)
-{
-	return (char **)((char *)a + offset);
-}
-
-/* Replaces a string field; a secret's old value is wiped, not just freed. */
-static const char *
-store_string(struct account *a, size_t offset, char *copy)
-{
-	char **field = string_field(a, offset);
-
-	if (*copy == '\0') {
-		free(copy);
-		return "empty value";
-	}
-	cred_wipe_string(*field);
-	*field = copy;
-	return NULL;
-}
-
-static const char *
-parse_string(struct account *a, size_t offset, const char *value)
-{
-	return store_string(a, offset, xstrdup(value));
-}
-
-static const char *
-parse_path(struct account *a, size_t offset, const char *value)
-{
-	char *path = config_expand_home(value);
-
-	if (path == NULL)
-		return "~/ stands for the home directory, but HOME is not set and the user has "
-		    "no passwd entry; write the full path";
-	return store_string(a, offset, path);
-}
-
-static const char *
-parse_bool(struct account *a, size_t offset, const char *value)
-{
-	static const char *const yes[] = { "yes", "true", "on", "1" };
-	static const char *const no[] = { "no", "false", "off", "0" };
-	bool *field = (bool *)((char *)a + offset);
-
-	for (size_t i = 0; i < 4; i++) {
-		if (strcasecmp(value, yes[i]) == 0 || strcasecmp(value, no[i]) == 0) {
-			*field = strcasecmp(value, yes[i]) == 0;
-			return NULL;
-		}
-	}
-	return "expected yes or no";
-}
-
-static const char *
-parse_number(const char *value, unsigned long long max, unsigned long long *n_r)
-{
-	char *end;
-
-	errno = 0;
-	if (*value < '0' || *value > '9')
-		return "expected a number";
-	*n_r = strtoull(value, &end, 10);
-	if (errno != 0 || *end != '\0' || *n_r > max)
-		return "number out of range";
-	return NULL;
-}
-
-static const char *
-parse_port(struct account *a, size_t offset, const char *value)
-{
-	unsigned long long n;
-	const char *err = parse_number(value, 65535, &n);
-
-	(void)offset;
-	if (err == NULL && n == 0)
-		err = "port must be 1 to 65535";
-	if (err == NULL)
-		a->port = (unsigned)n;
-	return err;
-}
-
-/* The longest wait or run we accept: a week. */
-#define DURATION_MAX (7 * 86400ULL)
-
-/* The one reading of a time for every key: seconds, or a number with one
- * unit (90, 90s, 15m, 2h, 1d, 1w).  More than max seconds is refused, so
- * nothing can overflow. */
-static const char *
-parse_duration(const char *value, unsigned long long max, unsigned long long *seconds_r)
-{
-	static const struct { char unit; unsigned long long scale; } units[] = {
-		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 7 * 86400 },
-	};
-	size_t digits = strspn(value, "0123456789");
-	unsigned long long scale = value[digits] == '\0' ? 1 : 0;
-
-	for (size_t i = 0; i < sizeof units / sizeof units[0] && digits > 0; i++)
-		if (value[digits] == units[i].unit && value[digits + 1] == '\0')
-			scale = units[i].scale;
-	if (digits == 0 || scale == 0)
-		return "not a duration (use seconds or a number with s, m, h, d or w)";
-	if (digits > 19 || strtoull(value, NULL, 10) > max / scale)
-		return "too long: at most a week (1w, 604800 seconds)";
-	*seconds_r = strtoull(value, NULL, 10) * scale;
-	return NULL;
-}
-
-static const char *
-parse_seconds(struct account *a, size_t offset, const char *value)
-{
-	unsigned long long n;
-	const char *err = parse_duration(value, DURATION_MAX, &n);
-
-	if (err == NULL)
-		*(int *)((char *)a + offset) = (int)n;
-	return err;
-}
-
-/* A wait of 0 seconds would fail every operation. */
-static const char *
-parse_timeout(struct account *a, size_t offset, const char *value)
-{
-	const char *err = parse_seconds(a, offset, value);
-
-	return err == NULL && a->timeout == 0 ? "timeout must be at least 1 second" : err;
-}
-
-static const char *
-parse_size(struct account *a, size_t offset, const char *value)
-{
-	static const char suffixes[] = "kMG";
-	unsigned long long n, scale = 1;
-	char digits[32];
-	size_t len = strlen(value);
-	const char *suffix;
-
-	(void)offset;
-	if (len == 0 || len >= sizeof digits)
-		return "expected a size such as 5000000, 500k or 20M";
-	memcpy(digits, value, len + 1);
-	suffix = strchr(suffixes, digits[len - 1]);
-	if (suffix != NULL) {
-		scale = 1ULL << (10 * (suffix - suffixes + 1));
-		digits[len - 1] = '\0';
-	}
-	if (parse_number(digits, (1ULL << 50) / scale, &n) != NULL)
-		return "expected a size such as 5000000, 500k or 20M";
-	a->max_size = n * scale;
-	return NULL;
-}
-
-static const char *
-parse_tls(struct account *a, size_t offset, const char *value)
-{
-	(void)offset;
-	if (strcasecmp(value, "off") == 0)
-		a->tls = TLS_MODE_OFF;
-	else if (strcasecmp(value, "starttls") == 0)
-		a->tls = TLS_MODE_STARTTLS;
-	else if (strcasecmp(value, "implicit") == 0)
-		a->tls = TLS_MODE_IMPLICIT;
-	else
-		return "expected off, starttls or implicit";
-	return NULL;
-}
-
-static const char *
-parse_auth(struct account *a, size_t offset, const char *value)
-{
-	static const struct { const char *name; enum auth_method method; int scope; } methods[] = {
-		{ "auto", AUTH_AUTO, FOR_BOTH }, { "none", AUTH_NONE, FOR_SMTP },
-		{ "login", AUTH_LOGIN, FOR_SMTP }, { "plain", AUTH_PLAIN, FOR_BOTH },
-		{ "user", AUTH_USER, FOR_POP3 },
-	};
-	int scope = a->kind == ACCOUNT_SMTP ? FOR_SMTP : FOR_POP3;
-
-	(void)offset;
-	for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-		if (strcasecmp(value, methods[i].name) == 0 && (methods[i].scope & scope)) {
-			a->auth = methods[i].method;
-			return NULL;
-		}
-	}
-	return scope == FOR_SMTP ? "expected auto, none, login or plain"
-				 : "expected auto, user or plain";
-}
-
-static const char *
-parse_fingerprint(struct account *a, size_t offset, const char *value)
-{
-	unsigned char pin[TLS_PIN_LENGTH];
-
-	if (tls_parse_fingerprint(value, pin) < 0)
-		return "expected a SHA-256 fingerprint: 64 hex digits, colons allowed";
-	return parse_string(a, offset, value);
-}
-
-static const struct key keys[] = {
-	{ "default_account", DEFAULTS_ONLY, NULL, 0, KEY_TEXT },
-	{ "host", FOR_BOTH, parse_string, FIELD(host), KEY_TEXT },
-	{ "port", FOR_BOTH, parse_port, 0, 0 },
-	{ "tls", FOR_BOTH, parse_tls, 0, 0 },
-	{ "tls_verify", FOR_BOTH, parse_bool, FIELD(tls_verify), 0 },
-	{ "tls_ca_file", FOR_BOTH, parse_path, FIELD(tls_ca_file), KEY_TEXT },
-	{ "tls_fingerprint", FOR_BOTH, parse_fingerprint, FIELD(tls_fingerprint), 0 },
-	{ "user", FOR_BOTH, parse_string, FIELD(user), KEY_TEXT },
-	{ "password", FOR_BOTH, parse_string, FIELD(password), KEY_TEXT | KEY_SECRET },
-	{ "password_file", FOR_BOTH, parse_path, FIELD(password_file), KEY_TEXT },
-	{ "password_command", FOR_BOTH, parse_string, FIELD(password_command), KEY_TEXT },
-	{ "auth", FOR_BOTH, parse_auth, 0, 0 },
-	{ "timeout", FOR_BOTH, parse_timeout, FIELD(timeout), 0 },
-	{ "deadline", FOR_BOTH, parse_seconds, FIELD(deadline), 0 },
-	{ "from", FOR_SMTP, parse_string, FIELD(from), KEY_TEXT },
-	{ "helo", FOR_SMTP, parse_string, FIELD(helo), KEY_TEXT },
-	{ "aliases", FOR_SMTP, parse_path, FIELD(aliases), KEY_TEXT },
-	{ "domain", FOR_SMTP, parse_string, FIELD(domain), KEY_TEXT },
-	{ "maildir", FOR_POP3, parse_path, FIELD(maildir), KEY_TEXT },
-	{ "keep", FOR_POP3, parse_bool, FIELD(keep), 0 },
-	{ "state_dir", FOR_POP3, parse_path, FIELD(state_dir), KEY_TEXT },
-	{ "max_size", FOR_POP3, parse_size, 0, 0 },
-};
-
-char *
-config_expand_home(const char *path)
-{
-	char *home, *expanded;
-
-	if (strncmp(path, "~/", 2) != 0)
-		return xstrdup(path);
-	if ((home = fs_home_dir()) == NULL)
-		return NULL;
-	expanded = xasprintf("%s/%s", home, path + 2);
-	free(home);
-	return expanded;
-}
 
 static const char *
 kind_name(enum account_kind kind)
 {
 	return kind == ACCOUNT_SMTP ? "smtp" : "pop3";
-}
-
-static bool
-key_is_for(const struct key *k, enum account_kind kind)
-{
-	return k->scope & (kind == ACCOUNT_SMTP ? FOR_SMTP : FOR_POP3);
-}
-
-static void
-account_init(struct account *a, enum account_kind kind)
-{
-	memset(a, 0, sizeof *a);
-	a->kind = kind;
-	a->tls = TLS_MODE_STARTTLS;
-	a->tls_verify = true;
-	a->auth = AUTH_AUTO;
-	a->timeout = 60;
-	/* So that a server trickling a byte a minute cannot hold a run
-	 * forever: half an hour for one message, six for a mailbox backup. */
-	a->deadline = kind == ACCOUNT_SMTP ? 1800 : 21600;
-	a->keep = true;
-}
-
-static void
-account_free(struct account *a)
-{
-	char **strings[] = {
-		&a->name, &a->host, &a->tls_ca_file, &a->tls_fingerprint, &a->user,
-		&a->password_file, &a->password_command, &a->from, &a->helo, &a->aliases,
-		&a->domain, &a->maildir, &a->state_dir,
-	};
-
-	cred_wipe_string(a->password);
-	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
-		free(*strings[i]);
-	memset(a, 0, sizeof *a);
-}
-
-static int __attribute__((format(printf, 3, 4)))
-parse_error(struct parse *p, int line, const char *fmt, ...)
-{
-	va_list ap;
-	char *message;
-
-	if (p->error != NULL)
-		return 0;
-	va_start(ap, fmt);
-	if (vasprintf(&message, fmt, ap) < 0)
-		message = NULL;
-	va_end(ap);
-	p->error = xasprintf("%s:%d: %s", p->path, line, message ? message : fmt);
-	free(message);
-	return 0;	/* tells inih the line was bad */
-}
-
-static const struct key *
-find_key(const char *name)
-{
-	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-		if (strcmp(keys[i].name, name) == 0)
-			return &keys[i];
-	return NULL;
-}
-
-static bool
-key_fits(const struct key *k, enum section_kind kind)
-{
-	switch (kind) {
-	case SECTION_DEFAULTS:	return true;
-	case SECTION_SMTP:	return k->scope & FOR_SMTP;
-	case SECTION_POP3:	return k->scope & FOR_POP3;
-	}
-	return false;
-}
-
-/* "[smtp work]" -> SMTP "work"; NULL for a section we do not know. */
-static const char *
-split_section_name(const char *section, enum section_kind *kind_r)
-{
-	if (strcmp(section, "defaults") == 0) {
-		*kind_r = SECTION_DEFAULTS;
-		return "";
-	}
-	if (strncmp(section, "smtp ", 5) == 0 && section[5] != '\0') {
-		*kind_r = SECTION_SMTP;
-		return section + 5;
-	}
-	if (strncmp(section, "pop3 ", 5) == 0 && section[5] != '\0') {
-		*kind_r = SECTION_POP3;
-		return section + 5;
-	}
-	return NULL;
-}
-
-static struct section *
-find_section(struct parse *p, enum section_kind kind, const char *name)
-{
-	for (size_t i = 0; i < p->count; i++)
-		if (p->sections[i].kind == kind && strcmp(p->sections[i].name, name) == 0)
-			return &p->sections[i];
-	return NULL;
-}
-
-/* Called for each section header line, so that a section without keys of
- * its own (everything inherited) still defines an account. */
-static int
-open_section(struct parse *p, const char *header)
-{
-	enum section_kind kind;
-	const char *name = split_section_name(header, &kind);
-
-	if (name == NULL)
-		return parse_error(p, p->line, "unknown section [%s]; expected [defaults], "
-		    "[smtp NAME] or [pop3 NAME]", header);
-	if (find_section(p, kind, name) != NULL)
-		return parse_error(p, p->line, "section [%s] appears twice", header);
-	p->sections = xrealloc(p->sections, (p->count + 1) * sizeof *p->sections);
-	p->sections[p->count++] = (struct section){ kind, xstrdup(name), p->line, NULL, 0 };
-	return 1;
-}
-
-/* The value parsed on a scratch account of that kind: NULL or the error. */
-static const char *
-check_for(const struct key *k, enum account_kind kind, const char *value)
-{
-	struct account scratch;
-	const char *err;
-
-	account_init(&scratch, kind);
-	err = k->parse(&scratch, k->offset, value);
-	account_free(&scratch);
-	return err;
-}
-
-/* Checks the value now, so that errors carry their line.  A [defaults]
- * value has to suit only one of the protocols its key is for (auth = login
- * for SMTP accounts, auth = user for POP3 ones): each account that inherits
- * it checks it again for its own protocol (apply_entries()). */
-static int
-check_value(struct parse *p, const struct key *k, enum section_kind kind, const char *value)
-{
-	bool smtp = kind != SECTION_POP3 && key_is_for(k, ACCOUNT_SMTP);
-	bool pop3 = kind != SECTION_SMTP && key_is_for(k, ACCOUNT_POP3);
-	const char *smtp_err, *pop3_err;
-
-	if (k->parse == NULL)
-		return *value == '\0' ? parse_error(p, p->line, "%s: empty value", k->name) : 1;
-	smtp_err = smtp ? check_for(k, ACCOUNT_SMTP, value) : NULL;
-	pop3_err = pop3 ? check_for(k, ACCOUNT_POP3, value) : NULL;
-	if ((smtp && smtp_err == NULL) || (pop3 && pop3_err == NULL))
-		return 1;
-	if (smtp && pop3 && strcmp(smtp_err, pop3_err) != 0)
-		return parse_error(p, p->line, "%s: %s for smtp accounts, %s for pop3 accounts",
-		    k->name, smtp_err, pop3_err);
-	return parse_error(p, p->line, "%s: %s", k->name, smtp ? smtp_err : pop3_err);
-}
-
-/* inih strips " ;..." as a comment; a free-text value must never be used
- * cut. */
-static bool
-value_was_cut(const char *raw, const char *value)
-{
-	const char *start = strpbrk(raw, "=:");
-	size_t len;
-
-	if (start == NULL)
-		return false;
-	start += 1 + strspn(start + 1, " \t");
-	len = strlen(start);
-	while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t'))
-		len--;
-	return len != strlen(value) || strncmp(start, value, len) != 0;
-}
-
-static int
-report_cut(struct parse *p, const struct key *k)
-{
-	if (k->flags & KEY_SECRET)
-		return parse_error(p, p->line, "%s: the value contains \" ;\", which starts a "
-		    "comment in this file format; use password_file or password_command", k->name);
-	return parse_error(p, p->line, "%s: the value contains \" ;\", which starts a comment "
-	    "in this file format and would cut it; write \";\" without a space before it "
-	    "(no comment may follow %s)", k->name, k->name);
-}
-
-static int
-handle_key(void *user, const char *section, const char *name, const char *value)
-{
-	struct parse *p = user;
-	const struct key *k = find_key(name);
-	struct section *s = p->count > 0 ? &p->sections[p->count - 1] : NULL;
-
-	if (*section == '\0' || s == NULL)
-		return parse_error(p, p->line, "%s outside a section", name);
-	if (p->raw[0] == ' ' || p->raw[0] == '\t')
-		return parse_error(p, p->line, "%s: indented continuation lines are not "
-		    "supported", name);
-	if (k == NULL)
-		return parse_error(p, p->line, "unknown key %s", name);
-	if (!key_fits(k, s->kind) || (k->scope == DEFAULTS_ONLY && s->kind != SECTION_DEFAULTS))
-		return parse_error(p, p->line, "%s does not belong in this section", name);
-	for (size_t i = 0; i < s->count; i++)
-		if (s->entries[i].key == k)
-			return parse_error(p, p->line, "duplicate key %s", name);
-	if ((k->flags & KEY_TEXT) && value_was_cut(p->raw, value))
-		return report_cut(p, k);
-	if (check_value(p, k, s->kind, value) == 0)
-		return 0;
-	s->entries = xrealloc(s->entries, (s->count + 1) * sizeof *s->entries);
-	s->entries[s->count++] = (struct entry){ k, xstrdup(value), p->line };
-	return 1;
-}
-
-/* Where a raw line is a section header, the section it opens. */
-static void
-note_section_header(struct parse *p, const char *raw)
-{
-	const char *start = raw + strspn(raw, " \t");
-	const char *end = strchr(start, ']');
-
-	if (*start != '[' || end == NULL)
-		return;
-	char *header = xstrndup(start + 1, (size_t)(end - start - 1));
-
-	open_section(p, header);
-	free(header);
-}
-
-/* inih's line source: whole lines from the file, with their numbers; a line
- * inih would cut is reported and replaced by an empty comment. */
-static char *
-read_line(char *str, int num, void *stream)
-{
-	struct parse *p = stream;
-	ssize_t len = getline(&p->rawbuf, &p->rawcap, p->file);
-
-	if (len < 0)
-		return NULL;
-	p->line++;
-	p->raw = p->rawbuf;
-	while (len > 0 && (p->rawbuf[len - 1] == '\n' || p->rawbuf[len - 1] == '\r'))
-		p->rawbuf[--len] = '\0';
-	if (len > num - 2) {
-		parse_error(p, p->line, "line longer than %d bytes, which the INI parser "
-		    "would cut; put long secrets in password_file", num - 2);
-		strcpy(str, ";\n");
-		return str;
-	}
-	note_section_header(p, p->rawbuf);
-	memcpy(str, p->rawbuf, (size_t)len);
-	memcpy(str + len, "\n", 2);
-	return str;
-}
-
-static const struct entry *
-section_entry(const struct section *s, const char *name)
-{
-	for (size_t i = 0; s != NULL && i < s->count; i++)
-		if (strcmp(s->entries[i].key->name, name) == 0)
-			return &s->entries[i];
-	return NULL;
 }
 
 /* Applies the keys of s to a.  For [defaults] (own is the account's own
@@ -593,8 +37,8 @@ apply_entries(const struct section *s, const struct section *own, struct account
 		const struct key *k = s->entries[i].key;
 		const char *err;
 
-		if (k->parse == NULL || !key_is_for(k, a->kind) ||
-		    (own != NULL && section_entry(own, k->name) != NULL))
+		if (k->parse == NULL || !config_key_is_for(k, a->kind) ||
+		    (own != NULL && config_section_entry(own, k->name) != NULL))
 			continue;
 		err = k->parse(a, k->offset, s->entries[i].value);
 		if (err != NULL && own != NULL)
@@ -615,9 +59,10 @@ default_port(const struct account *a)
 	return a->tls == TLS_MODE_IMPLICIT ? 995 : 110;
 }
 
-/* OpenSSL opens the CA file by its path (tls.c), so it is checked here
- * with stat(); see mailpipe.ini(5).  A file that is not there is left for
- * OpenSSL to report when the account is used. */
+/* The trust rule for the CA file (mailpipe.ini(5)), checked when the
+ * config is loaded so that the error comes before any connection; tls.c
+ * checks again on the descriptor it reads the file through.  A file that
+ * is not there is left for tls.c to report when the account is used. */
 static int
 check_ca_file(const struct account *a)
 {
@@ -631,18 +76,18 @@ check_ca_file(const struct account *a)
 }
 
 static int
-build_account(const struct parse *p, const struct section *defaults,
+build_account(const char *path, const struct section *defaults,
 	const struct section *s, struct account *a)
 {
-	account_init(a, s->kind == SECTION_SMTP ? ACCOUNT_SMTP : ACCOUNT_POP3);
+	config_account_init(a, s->kind == SECTION_SMTP ? ACCOUNT_SMTP : ACCOUNT_POP3);
 	a->name = xstrdup(s->name);
-	a->file = p->path;
+	a->file = path;
 	a->line = s->line;
-	if ((defaults != NULL && apply_entries(defaults, s, a, p->path) < 0) ||
-	    apply_entries(s, NULL, a, p->path) < 0)
+	if ((defaults != NULL && apply_entries(defaults, s, a, path) < 0) ||
+	    apply_entries(s, NULL, a, path) < 0)
 		return -1;
 	if (a->host == NULL)
-		return fail(FAIL_CONFIG, "%s:%d: [%s %s]: no host", p->path, s->line,
+		return fail(FAIL_CONFIG, "%s:%d: [%s %s]: no host", path, s->line,
 		    kind_name(a->kind), s->name);
 	if (a->port == 0)
 		a->port = default_port(a);
@@ -650,34 +95,35 @@ build_account(const struct parse *p, const struct section *defaults,
 }
 
 static int
-build_config(struct parse *p, struct config *cfg)
+build_config(const struct config_file *cf, struct config *cfg)
 {
 	const struct section *defaults = NULL;
 	const struct entry *e;
 
-	for (size_t i = 0; i < p->count; i++)
-		if (p->sections[i].kind == SECTION_DEFAULTS)
-			defaults = &p->sections[i];
-	if ((e = section_entry(defaults, "default_account")) != NULL) {
+	for (size_t i = 0; i < cf->count; i++)
+		if (cf->sections[i].kind == SECTION_DEFAULTS)
+			defaults = &cf->sections[i];
+	if ((e = config_section_entry(defaults, "default_account")) != NULL) {
 		cfg->default_account = xstrdup(e->value);
 		cfg->default_account_line = e->line;
 	}
-	cfg->accounts = xcalloc(p->count, sizeof *cfg->accounts);
-	for (size_t i = 0; i < p->count; i++) {
-		if (p->sections[i].kind == SECTION_DEFAULTS)
+	cfg->accounts = xcalloc(cf->count, sizeof *cfg->accounts);
+	for (size_t i = 0; i < cf->count; i++) {
+		if (cf->sections[i].kind == SECTION_DEFAULTS)
 			continue;
-		if (build_account(p, defaults, &p->sections[i], &cfg->accounts[cfg->count++]) < 0)
+		if (build_account(cfg->path, defaults, &cf->sections[i],
+		    &cfg->accounts[cfg->count++]) < 0)
 			return -1;
 	}
 	return 0;
 }
 
 static bool
-holds_secret(const struct parse *p)
+holds_secret(const struct config_file *cf)
 {
-	for (size_t i = 0; i < p->count; i++)
-		for (size_t j = 0; j < p->sections[i].count; j++)
-			if (p->sections[i].entries[j].key->flags & KEY_SECRET)
+	for (size_t i = 0; i < cf->count; i++)
+		for (size_t j = 0; j < cf->sections[i].count; j++)
+			if (cf->sections[i].entries[j].key->flags & KEY_SECRET)
 				return true;
 	return false;
 }
@@ -685,47 +131,26 @@ holds_secret(const struct parse *p)
 /* A file that holds a secret must be private to its owner (checked on the
  * open file, so the check and the read concern the same file). */
 static int
-check_private(const struct parse *p)
+check_private(const struct config_file *cf, FILE *f, const char *path)
 {
-	if (!holds_secret(p))
+	if (!holds_secret(cf))
 		return 0;
-	return fs_check_trusted_fd(fileno(p->file), p->path, FS_READERS_OWNER);
+	return fs_check_trusted_fd(fileno(f), path, FS_READERS_OWNER);
 }
 
-static void
-parse_free(struct parse *p)
-{
-	for (size_t i = 0; i < p->count; i++) {
-		for (size_t j = 0; j < p->sections[i].count; j++)
-			cred_wipe_string(p->sections[i].entries[j].value);
-		free(p->sections[i].entries);
-		free(p->sections[i].name);
-	}
-	free(p->sections);
-	if (p->rawbuf != NULL)
-		OPENSSL_cleanse(p->rawbuf, p->rawcap);
-	free(p->rawbuf);
-	free(p->error);
-}
-
-/* The accounts point at cfg->path (struct account's file), so the parse
- * uses that copy, which lives as long as the config. */
+/* The accounts point at cfg->path (struct account's file), so the file is
+ * read under that copy, which lives as long as the config. */
 static int
 load_file(const char *path, FILE *f, struct config *cfg)
 {
-	struct parse p = { .file = f };
+	struct config_file cf = { 0 };
 	int rc;
 
 	cfg->path = xstrdup(path);
-	p.path = cfg->path;
-	rc = ini_parse_stream(read_line, &p, handle_key, &p);
-	if (p.error == NULL && rc != 0)
-		parse_error(&p, rc, "%s", rc < 0 ? "cannot read the file" : "syntax error");
-	if (p.error != NULL)
-		rc = fail(FAIL_CONFIG, "%s", p.error);
-	else
-		rc = check_private(&p) < 0 || build_config(&p, cfg) < 0 ? -1 : 0;
-	parse_free(&p);
+	rc = config_read(cfg->path, f, &cf);
+	if (rc == 0 && (check_private(&cf, f, cfg->path) < 0 || build_config(&cf, cfg) < 0))
+		rc = -1;
+	config_file_free(&cf);
 	return rc;
 }
 
@@ -901,23 +326,10 @@ config_account(const struct config *cfg, enum account_kind kind, const char *nam
 }
 
 void
-config_endpoint(const struct account *a, struct endpoint *ep)
-{
-	ep->host = a->host;
-	ep->port = a->port;
-	ep->tls = a->tls;
-	ep->tls_options.verify = a->tls_verify;
-	ep->tls_options.ca_file = a->tls_ca_file;
-	ep->tls_options.fingerprint = a->tls_fingerprint;
-	ep->timing.timeout_ms = a->timeout * 1000;
-	ep->timing.deadline_ms = a->deadline > 0 ? clock_now_ms() + a->deadline * 1000LL : 0;
-}
-
-void
 config_free(struct config *cfg)
 {
 	for (size_t i = 0; i < cfg->count; i++)
-		account_free(&cfg->accounts[i]);
+		config_account_free(&cfg->accounts[i]);
 	free(cfg->accounts);
 	free(cfg->default_account);
 	free(cfg->path);

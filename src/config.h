@@ -13,16 +13,10 @@
 #define MAILPIPE_CONFIG_H
 
 #include <stdbool.h>
-#include "conn.h"
+#include "sasl.h"
+#include "tls.h"
 
 enum account_kind { ACCOUNT_SMTP, ACCOUNT_POP3 };
-enum auth_method {
-	AUTH_AUTO,		/* best the server offers (smtp: plain, login; pop3: plain, user) */
-	AUTH_NONE,		/* smtp only: do not authenticate */
-	AUTH_LOGIN,		/* smtp */
-	AUTH_PLAIN,		/* smtp and pop3 (SASL PLAIN) */
-	AUTH_USER,		/* pop3 USER/PASS */
-};
 
 struct account {
 	enum account_kind kind;
@@ -73,8 +67,6 @@ int config_load(const char *explicit_path, struct config *cfg);
  * default_account, or the only account of that kind.  FAIL_CONFIG if none. */
 int config_account(const struct config *cfg, enum account_kind kind, const char *name,
 	const struct account **acct_r);
-/* The endpoint (host, port, TLS, timing from now) for an account. */
-void config_endpoint(const struct account *a, struct endpoint *ep);
 /* Expands a leading "~/" with fs_home_dir(); returns a new string, or
  * NULL when the path needs a home directory and there is none. */
 char *config_expand_home(const char *path);

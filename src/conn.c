@@ -12,7 +12,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +48,6 @@ conn_from_fd(int fd, const char *name, const struct timing *t)
 {
 	struct conn *c = xcalloc(1, sizeof *c);
 
-	/* A server that closes early must give us an error, not kill us. */
-	signal(SIGPIPE, SIG_IGN);
 	c->tls_options.verify = true;
 	c->fd = fd;
 	c->peer = xstrdup(name);

@@ -8,7 +8,9 @@
  * that reads from the connection.
  *
  * Errors: every function returning int returns 0 or -1 with the failure
- * recorded (status.h): EOF, reset and timeouts are FAIL_TEMPORARY.
+ * recorded (status.h): EOF, reset and timeouts are FAIL_TEMPORARY.  The
+ * program must ignore SIGPIPE (signals_ignore_sigpipe(), as the mains do):
+ * a TLS write to a closed connection would otherwise end the process.
  */
 #ifndef MAILPIPE_CONN_H
 #define MAILPIPE_CONN_H
@@ -17,8 +19,6 @@
 #include <stddef.h>
 #include "net.h"
 #include "tls.h"
-
-enum tls_mode { TLS_MODE_OFF, TLS_MODE_STARTTLS, TLS_MODE_IMPLICIT };
 
 struct endpoint {
 	const char *host;

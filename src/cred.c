@@ -9,8 +9,8 @@
  * (trickling bytes, closing stdout and lingering, flooding) stretches it.
  * It runs in a process group of its own, so that on timeout or error the
  * whole group is killed, not just the shell, whose children would
- * otherwise live on under init.  Waits are poll() against that end time;
- * this module needs nothing of the network layer but its clock.
+ * otherwise live on under init.  Waits are poll() against that end time
+ * on the clock of clock.h; nothing of the network layer is needed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "cred.h"
 #include "fs.h"
+#include "secret.h"
 #include "status.h"
 #include "xalloc.h"
 
@@ -41,18 +42,9 @@
 #define REAP_TICK_MS 10
 
 void
-cred_wipe_string(char *s)
-{
-	if (s == NULL)
-		return;
-	OPENSSL_cleanse(s, strlen(s));
-	free(s);
-}
-
-void
 cred_free(char *secret)
 {
-	cred_wipe_string(secret);
+	secret_wipe(secret);
 }
 
 /* The length of the first line of buf[0..n). */
@@ -189,7 +181,7 @@ timed_out(int timeout_s)
 /* Reads the command's output into buf (SECRET_MAX + 1 bytes) until it
  * closes its stdout.  Failures: the end time passed (FAIL_TEMPORARY), more
  * than SECRET_MAX bytes (FAIL_CONFIG: never drained, it is an error), a
- * read error (FAIL_TEMPORARY). */
+ * wait or read error (FAIL_TEMPORARY). */
 static int
 read_output(int fd, int64_t end_ms, int timeout_s, char *buf, size_t *n_r)
 {
@@ -199,11 +191,16 @@ read_output(int fd, int64_t end_ms, int timeout_s, char *buf, size_t *n_r)
 	while (*n_r <= SECRET_MAX) {
 		int64_t left = end_ms - clock_now_ms();
 		ssize_t got;
+		int ready;
 
 		if (left <= 0)
 			return timed_out(timeout_s);
 		pfd.revents = 0;
-		if (poll(&pfd, 1, (int)left) <= 0)
+		ready = poll(&pfd, 1, (int)left);
+		if (ready < 0 && errno != EINTR)
+			return fail(FAIL_TEMPORARY, "password_command: cannot wait for its output: "
+			    "%s", strerror(errno));
+		if (ready <= 0)
 			continue;	/* EINTR or the time is up: looked at above */
 		got = read(fd, buf + *n_r, SECRET_MAX + 1 - *n_r);
 		if (got == 0)

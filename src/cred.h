@@ -14,12 +14,12 @@
  * Failures: FAIL_NOINPUT (password_file unreadable), FAIL_AUTH
  * (password_file not trusted: fs_check_trusted() with group reading
  * allowed), FAIL_CONFIG (an empty or over-long first line; a
- * password_command that failed, printed nothing or more than 4096 bytes),
- * FAIL_TEMPORARY (password_command did not finish within the timeout, or
- * could not be started, read or waited for). */
+ * password_command that failed, printed nothing or more than 4096 bytes,
+ * or that /bin/sh could not be started for, other than for want of
+ * resources), FAIL_TEMPORARY (password_command did not finish within the
+ * timeout; no pipe, process or memory to start it; its output could not
+ * be waited for or read, or the command not waited for). */
 int cred_password(const struct account *a, char **secret_r);
 void cred_free(char *secret);
-/* Wipes and frees any heap string (used for encoded credentials too). */
-void cred_wipe_string(char *s);
 
 #endif

@@ -37,6 +37,7 @@
 
 #include "clock.h"
 #include "cred.h"
+#include "endpoint.h"
 #include "fetch.h"
 #include "fetch-message.h"
 #include "fetch-plan.h"
@@ -46,6 +47,7 @@
 #include "log.h"
 #include "maildir.h"
 #include "pop3.h"
+#include "signals.h"
 #include "status.h"
 #include "uidl.h"
 #include "xalloc.h"
@@ -85,39 +87,25 @@ struct run {
 	int64_t started_ms;
 };
 
-static volatile sig_atomic_t got_signal;
-
-static void
-on_signal(int sig)
-{
-	got_signal = sig;
-}
-
 void
 fetch_catch_signals(void)
 {
-	struct sigaction sa;
+	static const int sigs[] = { SIGTERM, SIGINT, 0 };
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sa.sa_flags = SA_RESETHAND;	/* a second signal kills at once */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	timing_watch_signal(&got_signal, TIMING_SIGNAL_GRACE_MS);
+	signals_finish_on(sigs, TIMING_SIGNAL_GRACE_MS);
 }
 
 int
 fetch_interrupted(void)
 {
-	return (int)got_signal;
+	return signals_caught();
 }
 
 static int
 interrupted_failure(void)
 {
 	return fail(FAIL_TEMPORARY, "interrupted by signal %d; what was not retrieved "
-	    "is left for the next run", (int)got_signal);
+	    "is left for the next run", fetch_interrupted());
 }
 
 /* ---- the plan ---- */
@@ -349,7 +337,7 @@ batch_commit(struct run *r)
 	batch_discard(b);
 	if (rc < 0)
 		return -1;
-	if (r->keep || !pop3_idle(r->pop) || got_signal)
+	if (r->keep || !pop3_idle(r->pop) || fetch_interrupted())
 		return 0;
 	return delete_messages(r, idx, n);
 }
@@ -378,7 +366,7 @@ retrieve_batch(struct run *r, const size_t *idx, size_t n)
 	size_t sent = 0, done = 0;
 
 	for (; done < n; done++) {
-		while (sent < n && sent - done < r->window && !got_signal)
+		while (sent < n && sent - done < r->window && !fetch_interrupted())
 			if (pop3_send_retr(r->pop, r->plan.msgs[idx[sent++]].num) < 0)
 				return -1;
 		if (done == sent)
@@ -398,7 +386,7 @@ retrieve_new(struct run *r)
 	for (size_t i = 0; i < r->plan.count; i++)
 		if (r->plan.msgs[i].plan == PLAN_NEW)
 			idx[n++] = i;
-	for (size_t at = 0; at < n && rc == 0 && !got_signal; at += BATCH_MAX) {
+	for (size_t at = 0; at < n && rc == 0 && !fetch_interrupted(); at += BATCH_MAX) {
 		size_t len = n - at < BATCH_MAX ? n - at : BATCH_MAX;
 
 		rc = retrieve_batch(r, idx + at, len);
@@ -422,7 +410,7 @@ connect_and_login(struct run *r)
 
 	if (cred_password(a, &password) < 0)
 		return -1;
-	if (got_signal) {	/* during a slow password_command */
+	if (fetch_interrupted()) {	/* during a slow password_command */
 		cred_free(password);
 		return interrupted_failure();
 	}
@@ -466,7 +454,7 @@ journal_deletions(struct run *r)
 static int
 finish_session(struct run *r)
 {
-	if (got_signal && pop3_idle(r->pop))
+	if (fetch_interrupted() && pop3_idle(r->pop))
 		r->rset = pop3_rset(r->pop) == 0;
 	if (!pop3_idle(r->pop))
 		return 0;
@@ -476,7 +464,7 @@ finish_session(struct run *r)
 		forget_deleted(r);
 		return 0;
 	}
-	if (r->deleted == 0 || got_signal) {
+	if (r->deleted == 0 || fetch_interrupted()) {
 		fail_clear();
 		return 0;
 	}
@@ -496,14 +484,14 @@ session(struct run *r)
 	if (verify_unconfirmed(r) < 0)
 		return -1;
 	r->skipped += report_plan(&r->report, &r->plan);
-	rc = r->keep || got_signal ? 0 : delete_retrieved(r);
+	rc = r->keep || fetch_interrupted() ? 0 : delete_retrieved(r);
 	if (rc == 0)
 		rc = retrieve_new(r);
 	if (rc < 0)
 		return -1;
 	if (finish_session(r) < 0)
 		return -1;
-	return got_signal ? interrupted_failure() : 0;
+	return fetch_interrupted() ? interrupted_failure() : 0;
 }
 
 static int
@@ -570,7 +558,7 @@ fetch_account(const struct account *a, const struct fetch_options *o)
 	r.keep = o->keep >= 0 ? o->keep != 0 : a->keep;
 	r.maildir_path = o->maildir ? o->maildir : a->maildir;
 	r.started_ms = clock_now_ms();
-	config_endpoint(a, &r.ep);	/* the deadline counts from here */
+	endpoint_of(a, r.started_ms, &r.ep);	/* the deadline counts from here */
 	rc = open_local(&r, o->maildir);
 	if (rc == 0)
 		rc = session(&r);

@@ -11,6 +11,7 @@
 #include "fetch.h"
 #include "harden.h"
 #include "log.h"
+#include "signals.h"
 #include "status.h"
 
 #ifndef MAILPIPE_VERSION
@@ -178,6 +179,7 @@ main(int argc, char **argv)
 	int rc;
 
 	log_progname = "mailpipe-fetch";
+	signals_ignore_sigpipe();
 	if (harden_process() < 0) {
 		log_error("%s", fail_reason());
 		return status_exit_code(fail_class());

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "harden.h"
 #include "log.h"
+#include "signals.h"
 #include "spool.h"
 #include "status.h"
 #include "strlist.h"
@@ -261,45 +262,24 @@ send_it(struct run *r)
 /*
  * SIGTERM, SIGINT, SIGHUP: nothing needs undoing (the spool is already
  * unlinked), so the handler only says which of the two cases this is and
- * exits 75, with async-signal-safe calls only.
+ * exits 75 (signals.h).
  */
-static void
-write_stderr(const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(STDERR_FILENO, p, n);
-
-		if (w <= 0)
-			return;
-		p += w;
-		n -= (size_t)w;
-	}
-}
-
-static void
-on_signal(int sig)
-{
-	static const char not_sent[] = ": interrupted; the message was not sent\n";
-	static const char maybe_sent[] = ": interrupted after the end of the message; "
-	    "it may have been delivered, so a retry may send a duplicate\n";
-	const char *text = submit_message_complete ? maybe_sent : not_sent;
-	size_t len = submit_message_complete ? sizeof maybe_sent - 1 : sizeof not_sent - 1;
-
-	(void)sig;
-	write_stderr(log_progname, strlen(log_progname));
-	write_stderr(text, len);
-	_exit(status_exit_code(FAIL_TEMPORARY));
-}
-
 static void
 catch_signals(void)
 {
-	struct sigaction sa = { .sa_handler = on_signal };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, 0 };
+	const struct signals_exit how = {
+		.state = &submit_message_complete,
+		.line = {
+			": interrupted; the message was not sent\n",
+			": interrupted after the end of the message; it may have been delivered, "
+			    "so a retry may send a duplicate\n",
+		},
+		.exit_code = status_exit_code(FAIL_TEMPORARY),
+	};
 
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	signals_ignore_sigpipe();
+	signals_exit_on(sigs, &how);
 }
 
 int

@@ -15,11 +15,13 @@
 #include "net.h"
 #include "status.h"
 
-/* Finishes a non-blocking connect(); returns 0 or an errno value. */
+/* Finishes a non-blocking connect(); returns 0, an errno value, or -1 when
+ * the wait ended otherwise than by the timeout (the deadline, a signal's
+ * grace, poll() failing: timing_poll() recorded which). */
 static int
 connect_one(const struct addrinfo *ai, const struct timing *t, int *fd_r)
 {
-	int fd, err = 0;
+	int fd, err = 0, why;
 	socklen_t len = sizeof err;
 
 	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
@@ -29,8 +31,8 @@ connect_one(const struct addrinfo *ai, const struct timing *t, int *fd_r)
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		if (errno != EINPROGRESS) {
 			err = errno;
-		} else if (timing_poll(fd, POLLOUT, t, "connecting") < 0) {
-			err = ETIMEDOUT;
+		} else if ((why = timing_poll(fd, POLLOUT, t, "connecting")) < 0) {
+			err = why == TIMING_TIMEOUT ? ETIMEDOUT : -1;
 		} else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) {
 			err = errno;
 		}
@@ -78,12 +80,12 @@ net_connect(const char *host, unsigned port, const struct timing *t, int *fd_r)
 		return -1;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
 		err = connect_one(ai, t, fd_r);
-		if (err == 0 || timing_wait_ms(t) == 0)
+		if (err <= 0 || timing_wait_ms(t) == 0)
 			break;
 	}
 	freeaddrinfo(res);
-	if (err == 0)
-		return 0;
+	if (err <= 0)
+		return err;
 	return fail(FAIL_TEMPORARY, "cannot connect: %s",
 	    err == ETIMEDOUT ? "timed out" : strerror(err));
 }

@@ -9,7 +9,8 @@
 
 /* Connects to every address of host in turn (IPv6 and IPv4) and returns a
  * non-blocking socket in *fd_r.  Failures: FAIL_HOST (name not found),
- * FAIL_TEMPORARY (refused, unreachable, timed out, resolver trouble). */
+ * FAIL_TEMPORARY (refused, unreachable, timed out, resolver trouble; the
+ * deadline or a signal's grace reached, each said as such). */
 int net_connect(const char *host, unsigned port, const struct timing *t, int *fd_r);
 
 #endif

@@ -4,11 +4,7 @@
  * commands that may be pipelined are split into a send half and a read
  * half, so the caller can keep a bounded window of them in flight.
  *
- * Status lines are read strictly: "+OK" or "-ERR", then a space or the end
- * of the line, at most PROTO_LINE_MAX bytes; anything else is FAIL_PROTOCOL.
- * A -ERR is classified from its response code: [SYS/TEMP], [IN-USE] and
- * [LOGIN-DELAY] FAIL_TEMPORARY, [AUTH] FAIL_AUTH, [SYS/PERM] FAIL_PERMANENT,
- * otherwise the default of the command that got it.
+ * How the server's answers are read and classified is in pop3-reply.h.
  *
  * Return values: 0 done; -1 failed with the failure recorded (status.h), the
  * session is then unusable (except for pop3_close()); POP3_REFUSED the
@@ -21,8 +17,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "config.h"
 #include "conn.h"
+#include "pop3-reply.h"
+#include "sasl.h"
 #include "status.h"
 
 #define POP3_REFUSED 1
@@ -34,21 +31,6 @@
  * the client's memory, grow without end). */
 #define POP3_LISTING_MARGIN 1000
 #define POP3_LISTING_MAX 10000000UL
-
-struct pop3_status {
-	bool ok;
-	char code[64];		/* response code without brackets, or "" */
-	const char *text;	/* the rest of the line (points into it) */
-};
-
-struct pop3_caps {
-	bool known;		/* CAPA answered +OK */
-	bool stls, user, sasl_plain, pipelining, uidl, top, resp_codes;
-};
-
-/* Receives a piece of a message (CRLF already LF, dots unstuffed); returns
- * 0, or -1 with a failure recorded to abort (the session is then unusable). */
-typedef int pop3_sink_fn(void *arg, const char *p, size_t n);
 
 struct pop3;
 
@@ -97,11 +79,5 @@ bool pop3_idle(const struct pop3 *p);
 /* Closes the connection without QUIT (the server then deletes nothing);
  * frees.  NULL is allowed. */
 void pop3_close(struct pop3 *p);
-
-/* Parses a status line; -1 (FAIL_PROTOCOL) when it is neither +OK nor
- * -ERR. */
-int pop3_parse_status(const char *line, size_t len, struct pop3_status *st);
-/* The class of a -ERR: from its response code, else dflt. */
-enum failure pop3_error_class(const struct pop3_status *st, enum failure dflt);
 
 #endif

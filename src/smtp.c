@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cred.h"
+#include "secret.h"
 #include "dotstuff.h"
 #include "log.h"
 #include "proto.h"
@@ -164,7 +164,7 @@ auth_plain(struct smtp *s, const char *user, const char *password)
 	int rc = proto_send_secret(s->conn, "AUTH PLAIN <credentials>", "AUTH PLAIN %s",
 	    response);
 
-	cred_wipe_string(response);
+	secret_wipe(response);
 	if (rc < 0)
 		return -1;
 	return expect(s, 235, "authentication failed", FAIL_AUTH);
@@ -176,7 +176,7 @@ auth_login_step(struct smtp *s, const char *shown, const char *secret, int code)
 	char *encoded = sasl_base64(secret);
 	int rc = proto_send_secret(s->conn, shown, "%s", encoded);
 
-	cred_wipe_string(encoded);
+	secret_wipe(encoded);
 	if (rc < 0)
 		return -1;
 	return expect(s, code, "authentication failed", FAIL_AUTH);

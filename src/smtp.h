@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "config.h"
+#include "sasl.h"
 #include "conn.h"
 #include "status.h"
 

@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
 #include "cred.h"
+#include "endpoint.h"
 #include "hostname.h"
 #include "log.h"
 #include "smtp.h"
@@ -374,7 +376,7 @@ session(struct session *ss, struct submission *s)
 	struct endpoint ep;
 	int rc;
 
-	config_endpoint(s->account, &ep);
+	endpoint_of(s->account, clock_now_ms(), &ep);
 	fail_scope(s->account->name, ep.host, ep.port);
 	if (smtp_open(&ep, &ss->smtp) < 0)
 		return -1;

@@ -1,15 +1,21 @@
 /*
- * TLS for conn.c, the only module that calls it.  Policy lives here and
- * nowhere else: TLS 1.2 or newer; certificate and host name verified unless
- * the account says tls_verify = no; a tls_fingerprint (SHA-256 of the DER
- * certificate) replaces CA verification; SNI for host names, never for
- * address literals.
+ * TLS for conn.c, the only module that runs a session (config.c takes
+ * only the mode and the fingerprint parser, to check the file's values
+ * as they are read).  Policy lives here and nowhere else: TLS 1.2 or
+ * newer; certificate and host name verified unless the account says
+ * tls_verify = no; a tls_fingerprint (SHA-256 of the DER certificate)
+ * replaces CA verification; SNI for host names, never for address
+ * literals.
  */
 #ifndef MAILPIPE_TLS_H
 #define MAILPIPE_TLS_H
 
 #include <stdbool.h>
 #include "clock.h"
+
+/* The `tls` key: none, STARTTLS/STLS after the greeting, or TLS from the
+ * first byte. */
+enum tls_mode { TLS_MODE_OFF, TLS_MODE_STARTTLS, TLS_MODE_IMPLICIT };
 
 struct tls_options {
 	bool verify;			/* tls_verify */

@@ -1,11 +1,12 @@
 /*
- * mailpipe.ini loader (config.c + inih) on arbitrary file contents.
+ * mailpipe.ini loader (config.c, config-read.c, config-keys.c + inih) on
+ * arbitrary file contents.
  *
  * The input is written to a private (0600) temporary file and loaded with
  * an explicit path, so no environment variable or real config file is
  * consulted.  Checked: failures are FAIL_CONFIG with a "FILE:LINE:" or
  * "FILE:" reason; a loaded config has accounts whose invariants hold; the
- * account lookups and config_endpoint() work on it; config_free() leaves
+ * account lookups and endpoint_of() work on it; config_free() leaves
  * nothing behind (LeakSanitizer).
  */
 #include <errno.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "endpoint.h"
 #include "fuzz_common.h"
 #include "status.h"
 
@@ -67,9 +69,10 @@ check_account(const struct account *a)
 	else
 		FUZZ_CHECK(a->auth != AUTH_NONE && a->auth != AUTH_LOGIN && a->from == NULL &&
 		    a->helo == NULL && a->aliases == NULL && a->domain == NULL);
-	config_endpoint(a, &ep);
+	endpoint_of(a, 1000, &ep);
 	FUZZ_CHECK(ep.host == a->host && ep.port == a->port);
 	FUZZ_CHECK(ep.timing.timeout_ms >= 1000);
+	FUZZ_CHECK(ep.timing.deadline_ms == (a->deadline > 0 ? 1000 + a->deadline * 1000LL : 0));
 }
 
 int

@@ -22,6 +22,7 @@
 #include "feeder.h"
 #include "fuzz_common.h"
 #include "pop3.h"
+#include "signals.h"
 #include "status.h"
 
 #define INPUT_MAX (64 * 1024)
@@ -111,6 +112,19 @@ session(struct pop3 *p, unsigned login, struct sink_state *body)
 		return;
 	rc = pop3_quit(p);
 	FUZZ_CHECK(rc == 0 || fail_class() == FAIL_TEMPORARY);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+/* As in the mains: the feeder may still be writing when the session has
+ * closed its end, and that must be EPIPE, not the end of the fuzzer. */
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	signals_ignore_sigpipe();
+	return 0;
 }
 
 int

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "endpoint.h"
 #include "status.h"
 #include "tap.h"
 #include "uidl.h"
@@ -392,6 +393,42 @@ test_defaults_by_protocol(void)
 	    "[smtp a]\nhost = h\n[defaults]\n\nauth = user\n", 0600, FAIL_CONFIG, 5, "auth");
 	expect_error("auth = kerberos in [defaults]", "[defaults]\nauth = kerberos\n", 0600,
 	    FAIL_CONFIG, 2, "auth");
+}
+
+/* endpoint_of(): every transport setting of the account, and the deadline
+ * counted from the start the caller gives (none when deadline = 0). */
+static void
+test_endpoint(void)
+{
+	struct config cfg;
+	const struct account *a, *b;
+	struct endpoint ep;
+	int rc = load("[pop3 a]\nhost = pop.example\nport = 1995\ntls = implicit\n"
+	    "tls_verify = no\ntls_ca_file = /etc/ca.pem\ntls_fingerprint = "
+	    "0000000000000000000000000000000000000000000000000000000000000000\n"
+	    "timeout = 2m\ndeadline = 1h\n"
+	    "[smtp b]\nhost = smtp.example\ndeadline = 0\n", 0600, &cfg);
+
+	a = rc == 0 ? account(&cfg, ACCOUNT_POP3, "a") : NULL;
+	b = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "b") : NULL;
+	ok(a != NULL && b != NULL, "endpoint: the config loads");
+	if (a == NULL || b == NULL) {
+		diag("%s", fail_reason());
+		config_free(&cfg);
+		return;
+	}
+	endpoint_of(a, 5000, &ep);
+	ok(ep.host == a->host && ep.port == 1995 && ep.tls == TLS_MODE_IMPLICIT,
+	    "endpoint: host, port and TLS mode of the account");
+	ok(!ep.tls_options.verify && ep.tls_options.ca_file == a->tls_ca_file &&
+	    ep.tls_options.fingerprint == a->tls_fingerprint, "endpoint: the TLS options");
+	is_int(ep.timing.timeout_ms, 120000, "endpoint: timeout = 2m is 120000 ms per wait");
+	ok(ep.timing.deadline_ms == 5000 + 3600000LL,
+	    "endpoint: deadline = 1h counts from the start given");
+	endpoint_of(b, 5000, &ep);
+	ok(ep.timing.deadline_ms == 0 && ep.port == 587 && ep.timing.timeout_ms == 60000,
+	    "endpoint: deadline = 0 is none; default port and timeout");
+	config_free(&cfg);
 }
 
 /* Words are compared in any case. */
@@ -861,6 +898,7 @@ main(void)
 	test_cut_free_text();
 	test_defaults_by_protocol();
 	test_enum_case();
+	test_endpoint();
 	test_durations();
 	test_permissions();
 	test_trust();

@@ -34,6 +34,7 @@
 
 #include "config.h"
 #include "cred.h"
+#include "faultpoll.h"
 #include "status.h"
 #include "tap.h"
 
@@ -253,6 +254,23 @@ test_command_output(void)
 
 /* stdin from /dev/null, no descriptor but 0, 1 and 2, no signal ignored,
  * whatever this process has set up. */
+/* A wait that fails is said to have failed, at once: not "did not finish
+ * within N s" after sitting out the timeout. */
+static void
+test_command_wait_fails(void)
+{
+	struct account a;
+	long long start = now_ms();
+
+	command_account(&a, "echo pw");
+	faultpoll_errno = ENOMEM;
+	expect_failure(&a, FAIL_TEMPORARY, "cannot wait for its output",
+	    "password_command, poll() failing");
+	faultpoll_errno = 0;
+	ok(now_ms() - start < TIMEOUT_S * 1000, "password_command, poll() failing: "
+	    "reported before the timeout (%lld ms)", now_ms() - start);
+}
+
 static void
 test_command_inherits(void)
 {
@@ -617,6 +635,7 @@ main(void)
 	test_password_file_trust();
 	test_command_output();
 	test_command_inherits();
+	test_command_wait_fails();
 	test_command_bounded();
 	if (send != NULL && *send != '\0') {
 		test_untrusted_config(send);

@@ -1,6 +1,7 @@
 /*
  * net.c: connecting over IPv6 and IPv4 loopback, a refused connection as a
- * temporary failure.  clock.c: the timeout, the deadline and the grace
+ * temporary failure, a connection that never completes ended by the
+ * timeout or by the deadline, each saying which.  clock.c: the timeout, the deadline and the grace
  * after a signal each end a wait and say which one it was; the grace is
  * counted once, from the signal, not again for every wait.
  */
@@ -10,6 +11,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -86,6 +88,59 @@ refused(void)
 	ok(strncmp(fail_line(), want, strlen(want)) == 0, "and the line says where: %s",
 	    fail_line());
 	fail_scope(NULL, NULL, 0);
+}
+
+/* Connects to 127.0.0.1:port until the listener's queue is full, so that
+ * the next connection stays in progress (its SYN is dropped).  The
+ * sockets are left in fds (up to 8); returns how many, or -1 when the
+ * queue never filled. */
+static int
+fill_queue(unsigned port, int *fds)
+{
+	struct sockaddr_in in4 = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+
+	inet_pton(AF_INET, "127.0.0.1", &in4.sin_addr);
+	for (int n = 0; n < 8; n++) {
+		struct pollfd pfd = { .events = POLLOUT };
+
+		fds[n] = pfd.fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		if (pfd.fd < 0)
+			return -1;
+		connect(pfd.fd, (struct sockaddr *)&in4, sizeof in4);
+		if (poll(&pfd, 1, 200) == 0)
+			return n + 1;	/* this one is pending: the queue is full */
+	}
+	return -1;
+}
+
+/* A connection that never completes: the timeout says "timed out", the
+ * deadline says "deadline reached", not "timed out". */
+static void
+connect_never_completes(void)
+{
+	struct timing t = { .timeout_ms = 300 };
+	unsigned port = 0;
+	int lfd = listener("127.0.0.1", &port), fds[8], n, fd = -1;
+
+	if (!ok(lfd >= 0, "listen on 127.0.0.1"))
+		return;
+	n = fill_queue(port, fds);
+	if (n < 0) {
+		skip("the listen queue of 127.0.0.1 never filled");
+	} else {
+		fail_clear();
+		ok(net_connect("127.0.0.1", port, &t, &fd) < 0 && fail_class() == FAIL_TEMPORARY,
+		    "a connection that never completes: temporary (75)");
+		is_str(fail_reason(), "cannot connect: timed out", "the timeout says so");
+		t = (struct timing){ .timeout_ms = 60000, .deadline_ms = clock_now_ms() + 300 };
+		fail_clear();
+		ok(net_connect("127.0.0.1", port, &t, &fd) < 0 && fail_class() == FAIL_TEMPORARY,
+		    "the deadline ends it: temporary (75)");
+		is_str(fail_reason(), "deadline reached connecting", "the deadline says so");
+	}
+	while (n > 0)
+		close(fds[--n]);
+	close(lfd);
 }
 
 /* A socketpair whose other end stays silent; false (a failure) if none. */
@@ -165,6 +220,7 @@ main(void)
 	connects("127.0.0.1");
 	connects("::1");
 	refused();
+	connect_never_completes();
 	deadline_cuts_waits();
 	signal_grace_counted_once();
 	return done_testing();

@@ -1,0 +1,319 @@
+/*
+ * The keys of mailpipe.ini: which sections each may stand in, what its
+ * value is, and the one typed reader of each kind of value (bool, number,
+ * port, duration, size, TLS mode, auth method, fingerprint, path).  A
+ * reader returns NULL or a reason, never records a failure: the caller
+ * knows the file and the line.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "config-keys.h"
+#include "fs.h"
+#include "secret.h"
+#include "xalloc.h"
+
+#define FIELD(f) offsetof(struct account, f)
+
+static char **
+string_field(struct account *a, size_t offset)
+{
+	return (char **)((char *)a + offset);
+}
+
+/* Replaces a string field; a secret's old value is wiped, not just freed. */
+static const char *
+store_string(struct account *a, size_t offset, char *copy)
+{
+	char **field = string_field(a, offset);
+
+	if (*copy == '\0') {
+		free(copy);
+		return "empty value";
+	}
+	secret_wipe(*field);
+	*field = copy;
+	return NULL;
+}
+
+static const char *
+parse_string(struct account *a, size_t offset, const char *value)
+{
+	return store_string(a, offset, xstrdup(value));
+}
+
+static const char *
+parse_path(struct account *a, size_t offset, const char *value)
+{
+	char *path = config_expand_home(value);
+
+	if (path == NULL)
+		return "~/ stands for the home directory, but HOME is not set and the user has "
+		    "no passwd entry; write the full path";
+	return store_string(a, offset, path);
+}
+
+static const char *
+parse_bool(struct account *a, size_t offset, const char *value)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+	bool *field = (bool *)((char *)a + offset);
+
+	for (size_t i = 0; i < 4; i++) {
+		if (strcasecmp(value, yes[i]) == 0 || strcasecmp(value, no[i]) == 0) {
+			*field = strcasecmp(value, yes[i]) == 0;
+			return NULL;
+		}
+	}
+	return "expected yes or no";
+}
+
+static const char *
+parse_number(const char *value, unsigned long long max, unsigned long long *n_r)
+{
+	char *end;
+
+	errno = 0;
+	if (*value < '0' || *value > '9')
+		return "expected a number";
+	*n_r = strtoull(value, &end, 10);
+	if (errno != 0 || *end != '\0' || *n_r > max)
+		return "number out of range";
+	return NULL;
+}
+
+static const char *
+parse_port(struct account *a, size_t offset, const char *value)
+{
+	unsigned long long n;
+	const char *err = parse_number(value, 65535, &n);
+
+	(void)offset;
+	if (err == NULL && n == 0)
+		err = "port must be 1 to 65535";
+	if (err == NULL)
+		a->port = (unsigned)n;
+	return err;
+}
+
+/* The longest wait or run we accept: a week. */
+#define DURATION_MAX (7 * 86400ULL)
+
+/* The one reading of a time for every key: seconds, or a number with one
+ * unit (90, 90s, 15m, 2h, 1d, 1w).  More than max seconds is refused, so
+ * nothing can overflow. */
+static const char *
+parse_duration(const char *value, unsigned long long max, unsigned long long *seconds_r)
+{
+	static const struct { char unit; unsigned long long scale; } units[] = {
+		{ 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 }, { 'w', 7 * 86400 },
+	};
+	size_t digits = strspn(value, "0123456789");
+	unsigned long long scale = value[digits] == '\0' ? 1 : 0;
+
+	for (size_t i = 0; i < sizeof units / sizeof units[0] && digits > 0; i++)
+		if (value[digits] == units[i].unit && value[digits + 1] == '\0')
+			scale = units[i].scale;
+	if (digits == 0 || scale == 0)
+		return "not a duration (use seconds or a number with s, m, h, d or w)";
+	if (digits > 19 || strtoull(value, NULL, 10) > max / scale)
+		return "too long: at most a week (1w, 604800 seconds)";
+	*seconds_r = strtoull(value, NULL, 10) * scale;
+	return NULL;
+}
+
+static const char *
+parse_seconds(struct account *a, size_t offset, const char *value)
+{
+	unsigned long long n;
+	const char *err = parse_duration(value, DURATION_MAX, &n);
+
+	if (err == NULL)
+		*(int *)((char *)a + offset) = (int)n;
+	return err;
+}
+
+/* A wait of 0 seconds would fail every operation. */
+static const char *
+parse_timeout(struct account *a, size_t offset, const char *value)
+{
+	const char *err = parse_seconds(a, offset, value);
+
+	return err == NULL && a->timeout == 0 ? "timeout must be at least 1 second" : err;
+}
+
+static const char *
+parse_size(struct account *a, size_t offset, const char *value)
+{
+	static const char suffixes[] = "kMG";
+	unsigned long long n, scale = 1;
+	char digits[32];
+	size_t len = strlen(value);
+	const char *suffix;
+
+	(void)offset;
+	if (len == 0 || len >= sizeof digits)
+		return "expected a size such as 5000000, 500k or 20M";
+	memcpy(digits, value, len + 1);
+	suffix = strchr(suffixes, digits[len - 1]);
+	if (suffix != NULL) {
+		scale = 1ULL << (10 * (suffix - suffixes + 1));
+		digits[len - 1] = '\0';
+	}
+	if (parse_number(digits, (1ULL << 50) / scale, &n) != NULL)
+		return "expected a size such as 5000000, 500k or 20M";
+	a->max_size = n * scale;
+	return NULL;
+}
+
+static const char *
+parse_tls(struct account *a, size_t offset, const char *value)
+{
+	(void)offset;
+	if (strcasecmp(value, "off") == 0)
+		a->tls = TLS_MODE_OFF;
+	else if (strcasecmp(value, "starttls") == 0)
+		a->tls = TLS_MODE_STARTTLS;
+	else if (strcasecmp(value, "implicit") == 0)
+		a->tls = TLS_MODE_IMPLICIT;
+	else
+		return "expected off, starttls or implicit";
+	return NULL;
+}
+
+static const char *
+parse_auth(struct account *a, size_t offset, const char *value)
+{
+	enum auth_protocol proto = a->kind == ACCOUNT_SMTP ? AUTH_FOR_SMTP : AUTH_FOR_POP3;
+
+	(void)offset;
+	if (auth_method_parse(value, proto, &a->auth) < 0)
+		return auth_method_expected(proto);
+	return NULL;
+}
+
+static const char *
+parse_fingerprint(struct account *a, size_t offset, const char *value)
+{
+	unsigned char pin[TLS_PIN_LENGTH];
+
+	if (tls_parse_fingerprint(value, pin) < 0)
+		return "expected a SHA-256 fingerprint: 64 hex digits, colons allowed";
+	return parse_string(a, offset, value);
+}
+
+static const struct key keys[] = {
+	{ "default_account", DEFAULTS_ONLY, NULL, 0, KEY_TEXT },
+	{ "host", FOR_BOTH, parse_string, FIELD(host), KEY_TEXT },
+	{ "port", FOR_BOTH, parse_port, 0, 0 },
+	{ "tls", FOR_BOTH, parse_tls, 0, 0 },
+	{ "tls_verify", FOR_BOTH, parse_bool, FIELD(tls_verify), 0 },
+	{ "tls_ca_file", FOR_BOTH, parse_path, FIELD(tls_ca_file), KEY_TEXT },
+	{ "tls_fingerprint", FOR_BOTH, parse_fingerprint, FIELD(tls_fingerprint), 0 },
+	{ "user", FOR_BOTH, parse_string, FIELD(user), KEY_TEXT },
+	{ "password", FOR_BOTH, parse_string, FIELD(password), KEY_TEXT | KEY_SECRET },
+	{ "password_file", FOR_BOTH, parse_path, FIELD(password_file), KEY_TEXT },
+	{ "password_command", FOR_BOTH, parse_string, FIELD(password_command), KEY_TEXT },
+	{ "auth", FOR_BOTH, parse_auth, 0, 0 },
+	{ "timeout", FOR_BOTH, parse_timeout, FIELD(timeout), 0 },
+	{ "deadline", FOR_BOTH, parse_seconds, FIELD(deadline), 0 },
+	{ "from", FOR_SMTP, parse_string, FIELD(from), KEY_TEXT },
+	{ "helo", FOR_SMTP, parse_string, FIELD(helo), KEY_TEXT },
+	{ "aliases", FOR_SMTP, parse_path, FIELD(aliases), KEY_TEXT },
+	{ "domain", FOR_SMTP, parse_string, FIELD(domain), KEY_TEXT },
+	{ "maildir", FOR_POP3, parse_path, FIELD(maildir), KEY_TEXT },
+	{ "keep", FOR_POP3, parse_bool, FIELD(keep), 0 },
+	{ "state_dir", FOR_POP3, parse_path, FIELD(state_dir), KEY_TEXT },
+	{ "max_size", FOR_POP3, parse_size, 0, 0 },
+};
+
+char *
+config_expand_home(const char *path)
+{
+	char *home, *expanded;
+
+	if (strncmp(path, "~/", 2) != 0)
+		return xstrdup(path);
+	if ((home = fs_home_dir()) == NULL)
+		return NULL;
+	expanded = xasprintf("%s/%s", home, path + 2);
+	free(home);
+	return expanded;
+}
+
+const struct key *
+config_key(const char *name)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+bool
+config_key_is_for(const struct key *k, enum account_kind kind)
+{
+	return k->scope & (kind == ACCOUNT_SMTP ? FOR_SMTP : FOR_POP3);
+}
+
+void
+config_account_init(struct account *a, enum account_kind kind)
+{
+	memset(a, 0, sizeof *a);
+	a->kind = kind;
+	a->tls = TLS_MODE_STARTTLS;
+	a->tls_verify = true;
+	a->auth = AUTH_AUTO;
+	a->timeout = 60;
+	/* So that a server trickling a byte a minute cannot hold a run
+	 * forever: half an hour for one message, six for a mailbox backup. */
+	a->deadline = kind == ACCOUNT_SMTP ? 1800 : 21600;
+	a->keep = true;
+}
+
+void
+config_account_free(struct account *a)
+{
+	char **strings[] = {
+		&a->name, &a->host, &a->tls_ca_file, &a->tls_fingerprint, &a->user,
+		&a->password_file, &a->password_command, &a->from, &a->helo, &a->aliases,
+		&a->domain, &a->maildir, &a->state_dir,
+	};
+
+	secret_wipe(a->password);
+	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
+		free(*strings[i]);
+	memset(a, 0, sizeof *a);
+}
+
+const char *
+config_key_check(const struct key *k, enum account_kind kind, const char *value)
+{
+	struct account scratch;
+	const char *err;
+
+	config_account_init(&scratch, kind);
+	err = k->parse(&scratch, k->offset, value);
+	config_account_free(&scratch);
+	return err;
+}
+
+/* The value as the line has it (after the first "=" or ":", blanks
+ * trimmed at both ends) differs from inih's only where inih cut it. */
+bool
+config_value_was_cut(const char *raw, const char *value)
+{
+	const char *start = strpbrk(raw, "=:");
+	size_t len;
+
+	if (start == NULL)
+		return false;
+	start += 1 + strspn(start + 1, " \t");
+	len = strlen(start);
+	while (len > 0 && (start[len - 1] == ' ' || start[len - 1] == '\t'))
+		len--;
+	return len != strlen(value) || strncmp(start, value, len) != 0;
+}

@@ -1,0 +1,42 @@
+/*
+ * How both commands meet signals, in one place.  SIGPIPE is ignored, so
+ * that a server closing the connection gives an error, not a death.
+ * SIGTERM, SIGINT (and whatever else a command asks for) are met in one
+ * of two ways, both recording the signal in the one flag:
+ *
+ *   finish: the first signal sets the flag; the work looks at it between
+ *   messages, and clock.h ends every wait at most a grace period after it
+ *   was first seen.  The handler is then back to the default, so a second
+ *   signal kills at once (mailpipe-fetch: its journal makes that safe).
+ *
+ *   exit: nothing needs undoing, so the handler writes one line, chosen by
+ *   a state the caller keeps, and exits at once (mailpipe-send: whether
+ *   the message may already have been delivered).
+ */
+#ifndef MAILPIPE_SIGNALS_H
+#define MAILPIPE_SIGNALS_H
+
+#include <signal.h>
+
+/* Each main calls this first.  A password_command gets every signal back
+ * at its default (cred.c), so it is not affected. */
+void signals_ignore_sigpipe(void);
+
+/* "finish" for each signal in sigs (a list ending in 0): see above.
+ * grace_ms is the grace given to clock.h (TIMING_SIGNAL_GRACE_MS). */
+void signals_finish_on(const int *sigs, int grace_ms);
+/* The signal caught, or 0 while there was none. */
+int signals_caught(void);
+
+struct signals_exit {
+	const volatile sig_atomic_t *state;	/* NULL: always line[0] */
+	const char *line[2];	/* after the program name: [0] while *state is 0, else [1] */
+	int exit_code;
+};
+/* "exit" for each signal in sigs (a list ending in 0): the program name
+ * (log_progname) and the chosen line go to stderr with async-signal-safe
+ * calls only, then _exit(exit_code).  how is copied; its strings and state
+ * must stay valid for the rest of the run. */
+void signals_exit_on(const int *sigs, const struct signals_exit *how);
+
+#endif
