@@ -104,8 +104,9 @@ open_section(struct parse *p, const char *header)
 		    "[smtp NAME] or [pop3 NAME]", header);
 	if (find_section(p, kind, name) != NULL)
 		return parse_error(p, p->line, "section [%s] appears twice", header);
-	cf->sections = xrealloc(cf->sections, (cf->count + 1) * sizeof *cf->sections);
-	cf->sections[cf->count++] = (struct section){ kind, xstrdup(name), p->line, NULL, 0 };
+	cf->sections = xgrow(cf->sections, &cf->alloc, cf->count + 1, sizeof *cf->sections);
+	cf->sections[cf->count++] = (struct section){ .kind = kind, .name = xstrdup(name),
+	    .line = p->line };
 	return 1;
 }
 
@@ -167,7 +168,7 @@ handle_key(void *user, const char *section, const char *name, const char *value)
 		return report_cut(p, k);
 	if (check_value(p, k, s->kind, value) == 0)
 		return 0;
-	s->entries = xrealloc(s->entries, (s->count + 1) * sizeof *s->entries);
+	s->entries = xgrow(s->entries, &s->alloc, s->count + 1, sizeof *s->entries);
 	s->entries[s->count++] = (struct entry){ k, xstrdup(value), p->line };
 	return 1;
 }

@@ -24,13 +24,13 @@ struct section {
 	char *name;
 	int line;
 	struct entry *entries;
-	size_t count;
+	size_t count, alloc;
 };
 
 /* The sections in the order of the file. */
 struct config_file {
 	struct section *sections;
-	size_t count;
+	size_t count, alloc;
 };
 
 /* Reads f (called path in messages) into *cf, which starts zeroed.  Each

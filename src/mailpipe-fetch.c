@@ -73,6 +73,17 @@ usage_error(const char *what, const char *arg)
 	return status_exit_code(FAIL_USAGE);
 }
 
+/* What getopt refused, named as it was given: -x, or --long. */
+static int
+bad_option(int ch, char **argv)
+{
+	char short_option[3] = { '-', (char)optopt, '\0' };
+	bool is_short = optopt > ' ' && optopt < 0x7f;	/* else a long option */
+	const char *given = is_short ? short_option : argv[optind - 1];
+
+	return usage_error(ch == ':' ? "option needs an argument" : "unknown option", given);
+}
+
 /* --keep and --delete contradict each other, in any order: neither wins. */
 static int
 keep_or_delete(struct cli *cli, int keep)
@@ -103,9 +114,8 @@ parse_option(struct cli *cli, int ch)
 	case OPT_VERSION:
 		printf("mailpipe-fetch %s\n", MAILPIPE_VERSION);
 		return 0;
-	default:
-		fputs(SYNOPSIS, stderr);	/* getopt said what was wrong */
-		return status_exit_code(FAIL_USAGE);
+	default:	/* bad_option() handles what getopt refused */
+		return usage_error("unknown option", NULL);
 	}
 	return -1;
 }
@@ -118,9 +128,13 @@ parse_args(int argc, char **argv, struct cli *cli)
 	cli->fetch.keep = -1;
 	/* "+": options end at the first other argument, so that nothing
 	 * after a stray argument is taken for an option (-C FILE). */
-	while ((ch = getopt_long(argc, argv, "+C:a:vqh", options, NULL)) != -1)
+	opterr = 0;	/* one line of our own instead of getopt's */
+	while ((ch = getopt_long(argc, argv, "+:C:a:vqh", options, NULL)) != -1) {
+		if (ch == '?' || ch == ':')
+			return bad_option(ch, argv);
 		if ((rc = parse_option(cli, ch)) >= 0)
 			return rc;
+	}
 	if (optind < argc)
 		return usage_error("unexpected argument", argv[optind]);
 	if (cli->all && cli->account != NULL)

@@ -186,6 +186,24 @@ received_cert(SSL *ssl)
 	return chain != NULL && sk_X509_num(chain) > 0 ? sk_X509_value(chain, 0) : NULL;
 }
 
+/* The setting that would make a certificate refused for this reason
+ * trusted; for one out of its validity period no setting but a pin can,
+ * and the server is the place to fix it. */
+static const char *
+what_would_trust(long verify)
+{
+	switch (verify) {
+	case X509_V_ERR_HOSTNAME_MISMATCH:
+	case X509_V_ERR_IP_ADDRESS_MISMATCH:
+		return "to trust it set host to a name it was issued for";
+	case X509_V_ERR_CERT_HAS_EXPIRED:
+	case X509_V_ERR_CERT_NOT_YET_VALID:
+		return "the server must get a valid one (its administrator renews it)";
+	default:
+		return "to trust it set tls_ca_file to its CA";
+	}
+}
+
 /* One line saying why the certificate was refused, its fingerprint in the
  * form tls_fingerprint takes, and which setting would make it trusted. */
 static int
@@ -193,18 +211,13 @@ untrusted(SSL *ssl, long verify, const char *host)
 {
 	unsigned char md[TLS_PIN_LENGTH];
 	char *fp = cert_sha256(received_cert(ssl), md) ? OPENSSL_buf2hexstr(md, sizeof md) : NULL;
-	bool wrong_name = verify == X509_V_ERR_HOSTNAME_MISMATCH ||
-	    verify == X509_V_ERR_IP_ADDRESS_MISMATCH;
-
 	if (fp == NULL)
 		fail(FAIL_AUTH, "TLS: certificate for %s not trusted: %s", host,
 		    X509_verify_cert_error_string(verify));
 	else
 		fail(FAIL_AUTH, "TLS: certificate for %s not trusted: %s; its SHA-256 "
 		    "fingerprint is %s; %s, or tls_fingerprint = %s", host,
-		    X509_verify_cert_error_string(verify), fp, wrong_name
-		    ? "to trust it set host to a name it was issued for"
-		    : "to trust it set tls_ca_file to its CA", fp);
+		    X509_verify_cert_error_string(verify), fp, what_would_trust(verify), fp);
 	OPENSSL_free(fp);
 	return -1;
 }

@@ -195,6 +195,9 @@ test_expired(const struct cert *ca, const char *ca_path)
 	    "has expired; its SHA-256 fingerprint is %s;", fp);
 	expect_failure(handshake(&expired, 0, ca_path), FAIL_AUTH, 77, words,
 	    "an expired certificate");
+	ok(strstr(fail_reason(), "the server must get a valid one") != NULL &&
+	    strstr(fail_reason(), "set tls_ca_file") == NULL, "and the hint is the server's "
+	    "renewal, not a CA file that is already trusted");
 	free_cert(&valid);
 	free_cert(&expired);
 }
