@@ -13,12 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "secret.h"
 #include "dotstuff.h"
 #include "log.h"
 #include "proto.h"
 #include "qp.h"
 #include "sasl.h"
+#include "secret.h"
 #include "smtp.h"
 #include "spool.h"
 #include "status.h"
@@ -369,12 +369,21 @@ to_count(void *count, const char *p, size_t n)
 
 /* Dot-stuffs n bytes (at most STUFF_CHUNK at a time) into the sink. */
 #define STUFF_CHUNK 8192
+/* Bytes of the spool read at a time. */
+#define READ_CHUNK 4096
+
+/* The buffers of one pass over a message, on the heap (44 kB): a stack
+ * this deep is not ours to take, and static buffers would be globals. */
+struct stream_buffers {
+	char in[READ_CHUNK];
+	char encoded[QP_OUT_MAX(READ_CHUNK)];
+	char wire[2 * STUFF_CHUNK + 1];
+};
 
 static int
-write_stuffed(struct smtp_stuffer *st, const char *p, size_t n, text_sink *sink, void *to)
+write_stuffed(struct smtp_stuffer *st, const char *p, size_t n, char *wire, text_sink *sink,
+	void *to)
 {
-	static char wire[2 * STUFF_CHUNK + 1];
-
 	while (n > 0) {
 		size_t chunk = n < STUFF_CHUNK ? n : STUFF_CHUNK;
 
@@ -386,30 +395,42 @@ write_stuffed(struct smtp_stuffer *st, const char *p, size_t n, text_sink *sink,
 	return 0;
 }
 
-/* Header from memory, body streamed from the spool (re-encoded on the way
- * when it has to be), all through the dot-stuffer; not its end. */
+/* The body from the spool, re-encoded on the way when it has to be. */
 static int
-stream_message(const struct smtp_message *m, struct smtp_stuffer *st, text_sink *sink,
-	void *to)
+stream_body(const struct smtp_message *m, struct smtp_stuffer *st, struct stream_buffers *b,
+	text_sink *sink, void *to)
 {
-	static char in[4096], encoded[QP_OUT_MAX(4096)];
 	struct qp_encoder qp;
 	off_t offset = m->body_offset;
 	ssize_t n;
 
 	qp_init(&qp);
-	if (write_stuffed(st, m->header, m->header_length, sink, to) < 0)
-		return -1;
-	while ((n = spool_pread(m->spool, in, sizeof in, offset)) > 0) {
+	while ((n = spool_pread(m->spool, b->in, sizeof b->in, offset)) > 0) {
 		offset += n;
-		if (m->body_as_qp
-		    ? write_stuffed(st, encoded, qp_encode(&qp, in, (size_t)n, encoded), sink, to) < 0
-		    : write_stuffed(st, in, (size_t)n, sink, to) < 0)
+		if (m->body_as_qp ? write_stuffed(st, b->encoded, qp_encode(&qp, b->in,
+		    (size_t)n, b->encoded), b->wire, sink, to) < 0 :
+		    write_stuffed(st, b->in, (size_t)n, b->wire, sink, to) < 0)
 			return -1;
 	}
 	if (n < 0)
 		return -1;
-	return m->body_as_qp ? write_stuffed(st, encoded, qp_finish(&qp, encoded), sink, to) : 0;
+	return m->body_as_qp ? write_stuffed(st, b->encoded, qp_finish(&qp, b->encoded),
+	    b->wire, sink, to) : 0;
+}
+
+/* Header from memory, body streamed from the spool, all through the
+ * dot-stuffer; not its end. */
+static int
+stream_message(const struct smtp_message *m, struct smtp_stuffer *st, text_sink *sink,
+	void *to)
+{
+	struct stream_buffers *b = xmalloc(sizeof *b);
+	int rc = write_stuffed(st, m->header, m->header_length, b->wire, sink, to);
+
+	if (rc == 0)
+		rc = stream_body(m, st, b, sink, to);
+	free(b);
+	return rc;
 }
 
 /* The spool (a local file, most likely still in the page cache) run once

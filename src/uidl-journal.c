@@ -62,21 +62,14 @@ read_journal_lines(FILE *fp, const char *path, int version, struct uidl_state *s
 int
 uidl_load_journal(struct uidl_state *s, const char *base, int version)
 {
-	char *path = xasprintf("%s/%s.journal", s->dir, base);
-	int fd = uidl_open_in_dir(s, base, ".journal", O_RDONLY), rc;
 	FILE *fp;
+	char *path;
+	int rc = uidl_fopen_in_dir(s, base, ".journal", &fp, &path);
 
-	if (fd < 0) {
-		rc = errno == ENOENT ? 0 : fail_class() == FAIL_AUTH ? -1 :
-		    fail(FAIL_IO, "cannot read %s: %s", path, strerror(errno));
-		free(path);
-		return rc;
+	if (rc == 0 && fp != NULL) {
+		rc = read_journal_lines(fp, path, version, s);
+		fclose(fp);
 	}
-	fp = fdopen(fd, "r");
-	if (fp == NULL)
-		xalloc_fail();
-	rc = read_journal_lines(fp, path, version, s);
-	fclose(fp);
 	free(path);
 	return rc;
 }
@@ -116,7 +109,7 @@ uidl_open_existing_journal(struct uidl_state *s)
 
 	s->journalfd = uidl_open_in_dir(s, s->base, ".journal", O_RDWR | O_APPEND);
 	if (s->journalfd < 0)
-		return errno == ENOENT ? 0 : fail_class() == FAIL_AUTH ? -1 :
+		return errno == ENOENT ? 0 : errno == ELOOP ? -1 :
 		    fail(FAIL_IO, "cannot open %s: %s", s->journal_path, strerror(errno));
 	if (fstat(s->journalfd, &st) < 0)
 		return fail(FAIL_IO, "cannot stat %s: %s", s->journal_path, strerror(errno));
@@ -143,7 +136,7 @@ open_journal(struct uidl_state *s)
 	s->journalfd = uidl_open_in_dir(s, s->base, ".journal", O_WRONLY | O_CREAT | O_EXCL |
 	    O_APPEND);
 	if (s->journalfd < 0)
-		return fail_class() == FAIL_AUTH ? -1 : fail(FAIL_IO, "cannot create %s: %s",
+		return errno == ELOOP ? -1 : fail(FAIL_IO, "cannot create %s: %s",
 		    s->journal_path, strerror(errno));
 	if (fsync(s->dirfd) < 0)
 		return fail(FAIL_IO, "cannot fsync %s: %s", s->dir, strerror(errno));

@@ -42,6 +42,10 @@ char *uidl_hashed_name(const char *account, const char *text, size_t len);
 /* openat() in the state directory, never through a link; a link is
  * FAIL_AUTH, anything else -1 with errno set and nothing recorded. */
 int uidl_open_in_dir(struct uidl_state *s, const char *base, const char *suffix, int flags);
+/* The same for reading, as a stream: *fp_r NULL (and 0) when there is no
+ * such file; *path_r (always set, to free) names it for messages. */
+int uidl_fopen_in_dir(struct uidl_state *s, const char *base, const char *suffix,
+	FILE **fp_r, char **path_r);
 bool uidl_exists_in_dir(struct uidl_state *s, const char *base, const char *suffix);
 void uidl_unlink_in_dir(struct uidl_state *s, const char *base, const char *suffix);
 /* FAIL_AUTH for a link or something else where a file of ours should be. */

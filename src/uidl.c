@@ -173,7 +173,7 @@ uidl_lock_file(struct uidl_state *s, const char *base, int *fd_r)
 {
 	*fd_r = uidl_open_in_dir(s, base, ".lock", O_RDWR | O_CREAT);
 	if (*fd_r < 0)
-		return fail_class() == FAIL_AUTH ? -1 : fail(FAIL_CANTCREAT,
+		return errno == ELOOP ? -1 : fail(FAIL_CANTCREAT,
 		    "cannot create lock file %s/%s.lock: %s", s->dir, base, strerror(errno));
 	while (flock(*fd_r, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EINTR)
@@ -191,23 +191,35 @@ uidl_lock_file(struct uidl_state *s, const char *base, int *fd_r)
 /* ---- reading ---- */
 
 int
+uidl_fopen_in_dir(struct uidl_state *s, const char *base, const char *suffix,
+	FILE **fp_r, char **path_r)
+{
+	int fd = uidl_open_in_dir(s, base, suffix, O_RDONLY);
+
+	*fp_r = NULL;
+	*path_r = xasprintf("%s/%s%s", s->dir, base, suffix);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return errno == ELOOP ? -1 : fail(FAIL_IO, "cannot read %s: %s", *path_r,
+		    strerror(errno));
+	if ((*fp_r = fdopen(fd, "r")) == NULL)
+		xalloc_fail();
+	return 0;
+}
+
+int
 uidl_read_state_file(struct uidl_state *s, const char *base, struct state_header *h)
 {
-	char *path = xasprintf("%s/%s.state", s->dir, base);
-	int fd = uidl_open_in_dir(s, base, ".state", O_RDONLY), rc;
 	FILE *fp;
+	char *path;
+	int rc = uidl_fopen_in_dir(s, base, ".state", &fp, &path);
 
-	if (fd < 0) {
-		rc = errno == ENOENT ? 0 : fail_class() == FAIL_AUTH ? -1 :
-		    fail(FAIL_IO, "cannot read %s: %s", path, strerror(errno));
-		free(path);
-		return rc;
+	memset(h, 0, sizeof *h);
+	if (rc == 0 && fp != NULL) {
+		rc = statefile_read(fp, path, h, &s->set);
+		fclose(fp);
 	}
-	fp = fdopen(fd, "r");
-	if (fp == NULL)
-		xalloc_fail();
-	rc = statefile_read(fp, path, h, &s->set);
-	fclose(fp);
 	free(path);
 	return rc;
 }
@@ -366,7 +378,7 @@ create_temp(struct uidl_state *s)
 		uidl_unlink_in_dir(s, s->base, ".state.tmp");
 		fd = uidl_open_in_dir(s, s->base, ".state.tmp", O_WRONLY | O_CREAT | O_EXCL);
 	}
-	if (fd < 0 && fail_class() != FAIL_AUTH)
+	if (fd < 0 && errno != ELOOP)
 		fail(FAIL_IO, "cannot create %s.tmp: %s", s->state_path, strerror(errno));
 	return fd;
 }
