@@ -497,6 +497,24 @@ test_legacy(void)
 	s = open_key(dir, "legacy", "alice", NULL, "pop.example", 995, true);
 	ok(s && lookup(s, "L1") && lookup(s, "L2"), "and the new state holds it");
 	uidl_close(s);
+	/* Two version 1 states, for ports 110 and 995 (a TLS mode changed
+	 * under version 1): both are taken over, their entries merged. */
+	snprintf(dir, sizeof dir, "%s/legacy-two", root);
+	mkdir(dir, 0700);
+	legacy_base("two", "alice@pop.example:110", base, sizeof base);
+	snprintf(path, sizeof path, "%s/%s.state", dir, base);
+	append(path, "mailpipe-fetch state 1\nT1 5 100 1.M1P1Q1R1.h\nend 1\n");
+	legacy_base("two", "alice@pop.example:995", base, sizeof base);
+	snprintf(path, sizeof path, "%s/%s.state", dir, base);
+	append(path, "mailpipe-fetch state 1\nT2 5 100 2.M1P1Q1R1.h\nT3 6 100 3.M1P1Q1R1.h\n"
+	    "end 2\n");
+	s = open_key(dir, "two", "alice", NULL, "pop.example", 995, true);
+	ok(s && uidl_replay(s, md) == 0, "two version 1 states at once (%s)",
+	    s ? "ok" : fail_reason());
+	ok(s && lookup(s, "T1") && lookup(s, "T2") && lookup(s, "T3"),
+	    "taken over together, no entry lost");
+	ok(count_suffix(dir, ".state") == 1, "one state file left");
+	uidl_close(s);
 	maildir_msg_free(m);
 	maildir_close(md);
 }
