@@ -30,7 +30,8 @@
  * room to spare. */
 #define DATE_TEXT_MAX 64
 
-/* Keeps a field with LF line endings inside (CRLF folding becomes LF). */
+/* Keeps a field with LF line endings inside (CRLF folding becomes LF).
+ * The length is kept too: a NUL byte is data to pass on, not an end. */
 static void
 add_field(struct parsed_message *m, const char *start, size_t len, size_t name_length)
 {
@@ -47,6 +48,7 @@ add_field(struct parsed_message *m, const char *start, size_t len, size_t name_l
 	*o = '\0';
 	m->fields = xgrow(m->fields, &m->fields_alloc, m->count + 1, sizeof *m->fields);
 	m->fields[m->count].text = text;
+	m->fields[m->count].length = (size_t)(o - text);
 	m->fields[m->count].name_length = name_length;
 	m->fields[m->count].value_offset = name_length > 0 ? strcspn(text, ":") + 1 : 0;
 	m->count++;
@@ -111,16 +113,20 @@ find_field(const struct parsed_message *m, const char *name)
 	return NULL;
 }
 
-/* The value of a field, unfolded (CR and LF dropped). */
+/* The value of a field, unfolded (CR and LF dropped), as a string to
+ * parse: a NUL byte in it becomes a space, so what follows is still read. */
 static char *
 field_value(const struct header_field *f)
 {
 	const char *v = f->text + f->value_offset;
-	char *out = xmalloc(strlen(v) + 1), *o = out;
+	size_t len = f->length - f->value_offset;
+	char *out = xmalloc(len + 1), *o = out;
 
-	for (; *v != '\0'; v++)
-		if (*v != '\r' && *v != '\n')
-			*o++ = *v;
+	for (size_t i = 0; i < len; i++)
+		if (v[i] == '\0')
+			*o++ = ' ';
+		else if (v[i] != '\r' && v[i] != '\n')
+			*o++ = v[i];
 	*o = '\0';
 	return out;
 }
@@ -341,13 +347,15 @@ copy_fields(struct strbuf *t, const struct parsed_message *m, const struct compo
 
 		if (field_is(f, "Bcc") || (reencode && field_is(f, "Content-Transfer-Encoding")))
 			continue;
-		if (o->domain != NULL && is_address_field(f)) {
+		if (o->domain != NULL && is_address_field(f) &&
+		    memchr(f->text, '\0', f->length) == NULL) {
 			char *q = address_list_qualify(f->text + f->value_offset, o->domain);
 
 			strbuf_printf(t, "%.*s%s\n", (int)f->value_offset, f->text, q);
 			free(q);
 		} else {
-			strbuf_printf(t, "%s\n", f->text);
+			strbuf_append(t, f->text, f->length);
+			strbuf_append(t, "\n", 1);
 		}
 	}
 }

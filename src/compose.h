@@ -18,6 +18,7 @@
 
 struct header_field {
 	char *text;		/* the whole field, folding kept, no final newline */
+	size_t length;		/* of text: a NUL byte in a field is data */
 	size_t name_length;
 	size_t value_offset;	/* just after the colon */
 };

@@ -839,6 +839,33 @@ test_recipients(void)
 	built_free(&b);
 }
 
+/* A NUL byte in a header field is data like any other: the field is sent
+ * whole (SMTP lets the server judge it), not cut at the NUL, and -t still
+ * finds the addresses after it. */
+static void
+test_nul_in_header(void)
+{
+	static const char msg[] = "From: f@x\nX-Tag: a\0b tail\nTo: a@x,\0 b@y\n\nbody\n";
+	struct compose_options qualify = plain_options;
+	struct strlist l = { 0 };
+	struct built b;
+
+	qualify.domain = "example.org";
+	build_(&b, msg, sizeof msg - 1, true, &qualify);
+	ok(b.rc == 0 && b.out.header != NULL, "a header with NUL bytes: built");
+	if (b.out.header == NULL)
+		return;
+	ok(memmem(b.out.header, b.out.header_length, "X-Tag: a\0b tail\n", 16) != NULL,
+	    "the field with a NUL is sent whole, the NUL kept");
+	ok(memmem(b.out.header, b.out.header_length, "To: a@x,\0 b@y\n", 14) != NULL,
+	    "an address field with a NUL is sent unchanged, not qualified or cut");
+	compose_recipients(&b.m, &l);
+	ok(l.count == 2 && strcmp(l.items[0], "a@x") == 0 && strcmp(l.items[1], "b@y") == 0,
+	    "-t finds the address after the NUL");
+	strlist_free(&l);
+	built_free(&b);
+}
+
 int
 main(void)
 {
@@ -852,5 +879,6 @@ main(void)
 	test_header_max();
 	test_subject_mode();
 	test_recipients();
+	test_nul_in_header();
 	return done_testing();
 }
