@@ -44,9 +44,8 @@ timing_watch_signal(volatile sig_atomic_t *flag, int grace_ms)
 	signal_watch.end_ms = 0;
 }
 
-/* The end of the grace after a signal, or 0 while there was none. */
-static int64_t
-signal_end_ms(void)
+int64_t
+timing_signal_end_ms(void)
 {
 	if (signal_watch.flag == NULL || *signal_watch.flag == 0)
 		return 0;
@@ -69,7 +68,7 @@ static struct limit
 session_limit(const struct timing *t)
 {
 	struct limit deadline = { t->deadline_ms, TIMING_DEADLINE };
-	struct limit grace = { signal_end_ms(), TIMING_SIGNAL };
+	struct limit grace = { timing_signal_end_ms(), TIMING_SIGNAL };
 
 	return earlier(deadline, grace);
 }

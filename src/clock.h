@@ -44,5 +44,8 @@ int timing_poll(int fd, short events, const struct timing *t, const char *what);
  * was seen set.  Watching again (or NULL) starts afresh. */
 #define TIMING_SIGNAL_GRACE_MS 10000
 void timing_watch_signal(volatile sig_atomic_t *flag, int grace_ms);
+/* When that grace ends (clock_now_ms() time), or 0 while no signal came:
+ * for a wait that keeps its own end time and failure line (cred.c). */
+int64_t timing_signal_end_ms(void);
 
 #endif

@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,7 @@
 #include "cred.h"
 #include "fs.h"
 #include "secret.h"
+#include "signals.h"
 #include "status.h"
 #include "xalloc.h"
 
@@ -143,6 +145,25 @@ spawn_setup(posix_spawn_file_actions_t *fa, posix_spawnattr_t *attr, int out)
 	return -1;
 }
 
+/* posix_spawn(), with the new group made known to signals.h before any
+ * signal can be handled: a handler that ends the program then ends the
+ * command too, not leaving it to run on under init. */
+static int
+spawn_tracked(pid_t *pid_r, const posix_spawn_file_actions_t *fa,
+	const posix_spawnattr_t *attr, char *argv[])
+{
+	sigset_t all, before;
+	int err;
+
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &before);
+	err = posix_spawn(pid_r, "/bin/sh", fa, attr, argv, environ);
+	if (err == 0)
+		signals_track_group(*pid_r);
+	sigprocmask(SIG_SETMASK, &before, NULL);
+	return err;
+}
+
 /* Starts /bin/sh -c command; *pid_r is also its process group. */
 static int
 start_command(const char *command, pid_t *pid_r, int *fd_r)
@@ -158,7 +179,7 @@ start_command(const char *command, pid_t *pid_r, int *fd_r)
 	if (spawn_setup(&fa, &attr, out[1]) < 0) {
 		err = ENOMEM;
 	} else {
-		err = posix_spawn(pid_r, "/bin/sh", &fa, &attr, argv, environ);
+		err = spawn_tracked(pid_r, &fa, &attr, argv);
 		posix_spawn_file_actions_destroy(&fa);
 		posix_spawnattr_destroy(&attr);
 	}
@@ -172,9 +193,22 @@ start_command(const char *command, pid_t *pid_r, int *fd_r)
 	return 0;
 }
 
-static int
-timed_out(int timeout_s)
+/* The end of a wait for the command: its own end time, or the end of a
+ * signal's grace when that comes first (clock.h), so that mailpipe-fetch
+ * stopping does not sit out a token helper's timeout. */
+static int64_t
+wait_end_ms(int64_t end_ms)
 {
+	int64_t grace_end = timing_signal_end_ms();
+
+	return grace_end != 0 && grace_end < end_ms ? grace_end : end_ms;
+}
+
+static int
+timed_out(int64_t end_ms, int timeout_s)
+{
+	if (wait_end_ms(end_ms) < end_ms)
+		return fail(FAIL_TEMPORARY, "gave up waiting for password_command after a signal");
 	return fail(FAIL_TEMPORARY, "password_command did not finish within %d s", timeout_s);
 }
 
@@ -189,12 +223,12 @@ read_output(int fd, int64_t end_ms, int timeout_s, char *buf, size_t *n_r)
 
 	*n_r = 0;
 	while (*n_r <= SECRET_MAX) {
-		int64_t left = end_ms - clock_now_ms();
+		int64_t left = wait_end_ms(end_ms) - clock_now_ms();
 		ssize_t got;
 		int ready;
 
 		if (left <= 0)
-			return timed_out(timeout_s);
+			return timed_out(end_ms, timeout_s);
 		pfd.revents = 0;
 		ready = poll(&pfd, 1, (int)left);
 		if (ready < 0 && errno != EINTR)
@@ -214,14 +248,15 @@ read_output(int fd, int64_t end_ms, int timeout_s, char *buf, size_t *n_r)
 	return fail(FAIL_CONFIG, "password_command printed more than %d bytes", SECRET_MAX);
 }
 
-/* Reaps pid before end_ms: 1 when it was reaped (*status set), 0 when the
- * time ran out first, -1 (errno set) when it cannot be waited for. */
+/* Reaps pid before end_ms (or the end of a signal's grace, when graced):
+ * 1 when it was reaped (*status set), 0 when the time ran out first, -1
+ * (errno set) when it cannot be waited for. */
 static int
-reap_before(pid_t pid, int64_t end_ms, int *status)
+reap_before(pid_t pid, int64_t end_ms, bool graced, int *status)
 {
 	for (;;) {
 		pid_t got = waitpid(pid, status, WNOHANG);
-		int64_t left = end_ms - clock_now_ms();
+		int64_t left = (graced ? wait_end_ms(end_ms) : end_ms) - clock_now_ms();
 
 		if (got == pid)
 			return 1;
@@ -240,7 +275,8 @@ kill_group(pid_t pgid)
 	int status;
 
 	kill(-pgid, SIGKILL);
-	reap_before(pgid, clock_now_ms() + KILL_GRACE_MS, &status);
+	reap_before(pgid, clock_now_ms() + KILL_GRACE_MS, false, &status);
+	signals_track_group(0);
 }
 
 static int
@@ -280,11 +316,12 @@ from_command(const struct account *a, char **secret_r)
 		return -1;
 	rc = read_output(fd, end_ms, a->timeout, buf, &n);
 	close(fd);
-	if (rc == 0 && (reaped = reap_before(pid, end_ms, &status)) <= 0)
-		rc = reaped == 0 ? timed_out(a->timeout) : fail(FAIL_TEMPORARY,
+	if (rc == 0 && (reaped = reap_before(pid, end_ms, true, &status)) <= 0)
+		rc = reaped == 0 ? timed_out(end_ms, a->timeout) : fail(FAIL_TEMPORARY,
 		    "password_command: cannot wait for it: %s", strerror(errno));
 	if (reaped == 0)
 		kill_group(pid);	/* not reaped, so pid still names the group */
+	signals_track_group(0);
 	if (rc == 0 && (rc = check_status(status)) == 0)
 		rc = command_secret(buf, n, secret_r);
 	OPENSSL_cleanse(buf, sizeof buf);

@@ -261,21 +261,25 @@ send_it(struct run *r)
 
 /*
  * SIGTERM, SIGINT, SIGHUP: nothing needs undoing (the spool is already
- * unlinked), so the handler only says which of the two cases this is and
- * exits 75 (signals.h).
+ * unlinked), so the handler only says which case this is and exits 75
+ * (signals.h); once every recipient has the message, only QUIT was left,
+ * so it exits 0 and says nothing, as a run that ended would.
  */
 static void
 catch_signals(void)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, 0 };
+	const int temporary = status_exit_code(FAIL_TEMPORARY);
 	const struct signals_exit how = {
 		.state = &submit_message_complete,
-		.line = {
-			": interrupted; the message was not sent\n",
-			": interrupted after the end of the message; it may have been delivered, "
-			    "so a retry may send a duplicate\n",
+		.cases = {
+			[SUBMIT_NOT_SENT] = { ": interrupted; the message was not sent\n",
+			    temporary },
+			[SUBMIT_PERHAPS_DELIVERED] = { ": interrupted after the end of the "
+			    "message; it may have been delivered, so a retry may send a "
+			    "duplicate\n", temporary },
+			[SUBMIT_DELIVERED] = { NULL, 0 },
 		},
-		.exit_code = status_exit_code(FAIL_TEMPORARY),
 	};
 
 	signals_ignore_sigpipe();

@@ -3,6 +3,7 @@
  * through statics: the flag (the one piece of state that changes) and the
  * exit policy, written once before any handler is installed.
  */
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include "signals.h"
 
 static volatile sig_atomic_t caught;
+static volatile sig_atomic_t tracked_group;	/* a pid_t; 0: none */
 static struct signals_exit exiting;
 
 void
@@ -32,16 +34,46 @@ install(const int *sigs, void (*handler)(int), int flags)
 		sigaction(*sigs, &sa, NULL);
 }
 
+void
+signals_track_group(pid_t pgid)
+{
+	tracked_group = (sig_atomic_t)pgid;
+}
+
+static void
+kill_tracked_group(void)
+{
+	if (tracked_group > 0)
+		kill(-(pid_t)tracked_group, SIGKILL);
+}
+
+/* The default action of sig, after the tracked group is gone. */
+static void
+die_by(int sig)
+{
+	struct sigaction dfl;
+
+	kill_tracked_group();
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(sig, &dfl, NULL);
+	raise(sig);
+}
+
 static void
 on_signal_finish(int sig)
 {
-	caught = sig;
+	if (caught != 0)
+		die_by(sig);
+	else
+		caught = sig;
 }
 
 void
 signals_finish_on(const int *sigs, int grace_ms)
 {
-	install(sigs, on_signal_finish, SA_RESETHAND);
+	install(sigs, on_signal_finish, 0);
 	timing_watch_signal(&caught, grace_ms);
 }
 
@@ -67,12 +99,17 @@ write_stderr(const char *p, size_t n)
 static void
 on_signal_exit(int sig)
 {
-	const char *line = exiting.line[exiting.state != NULL && *exiting.state != 0];
+	sig_atomic_t state = exiting.state != NULL ? *exiting.state : 0;
+	int which = state >= 0 && state < SIGNALS_EXIT_CASES ? (int)state : 0;
+	const char *line = exiting.cases[which].line;
 
 	caught = sig;
-	write_stderr(log_progname, strlen(log_progname));
-	write_stderr(line, strlen(line));
-	_exit(exiting.exit_code);
+	kill_tracked_group();
+	if (line != NULL) {
+		write_stderr(log_progname, strlen(log_progname));
+		write_stderr(line, strlen(line));
+	}
+	_exit(exiting.cases[which].exit_code);
 }
 
 void

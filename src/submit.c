@@ -328,6 +328,8 @@ deliver_all(struct session *ss, struct delivery *d)
 
 	for (size_t n = 0; rc == 0 && n < d->s->recipients->count && any_pending(d); n++)
 		rc = transaction(ss, d);
+	if (d->delivered == d->s->recipients->count)
+		submit_message_complete = SUBMIT_DELIVERED;	/* QUIT may be cut short */
 	if (rc < 0 && d->delivered > 0)
 		explain_partial_delivery(d);
 	return rc < 0 ? -1 : delivery_result(d);

@@ -22,9 +22,15 @@ struct submission {
 	struct compose_options compose;		/* server_8bitmime is filled in here */
 };
 
-/* Set once the final dot is written, just before it is flushed: from then
- * on, the server may have the message even if we never hear its answer
- * (read by mailpipe-send's signal handler). */
+/* How far the message got, for mailpipe-send's signal handler: perhaps
+ * delivered from the moment the final dot is written, just before it is
+ * flushed (the server may have it even if we never hear its answer), and
+ * delivered once every recipient's transaction had its 2xx. */
+enum submit_progress {
+	SUBMIT_NOT_SENT = 0,
+	SUBMIT_PERHAPS_DELIVERED = 1,	/* what smtp_send_body() sets */
+	SUBMIT_DELIVERED = 2,
+};
 extern volatile sig_atomic_t submit_message_complete;
 
 /* Sends the message to every recipient, in as many transactions as the

@@ -35,6 +35,7 @@
 #include "config.h"
 #include "cred.h"
 #include "faultpoll.h"
+#include "signals.h"
 #include "status.h"
 #include "tap.h"
 
@@ -427,6 +428,115 @@ test_command_bounded(void)
 	expect_bounded("(sleep 30; echo late) & echo pw", FAIL_TEMPORARY, within);
 }
 
+/* --- a signal while the command runs --- */
+
+enum signal_setup { SIGNALS_FINISH, SIGNALS_EXIT };
+
+static const int term_only[] = { SIGTERM, 0 };
+/* The grace "finish" gives; the command sleeps far longer. */
+#define GRACE_MS 300
+
+static void
+set_up_signals(enum signal_setup how)
+{
+	static const struct signals_exit exiting = {
+		.cases = { { ": stopped by a signal\n", 75 } },
+	};
+
+	if (how == SIGNALS_FINISH)
+		signals_finish_on(term_only, GRACE_MS);
+	else
+		signals_exit_on(term_only, &exiting);
+}
+
+/* Waits (bounded) for the command to write its process group to marker. */
+static pid_t
+await_pgid(const char *marker)
+{
+	for (int i = 0; i < 500; i++) {
+		pid_t pgid = read_pgid(marker);
+
+		if (pgid > 0)
+			return pgid;
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* Runs a sleeping password_command in a child set up as how, sends it
+ * `signals` SIGTERMs once the command runs, and returns the child's wait
+ * status; the outcome, when cred_password() returned, in *o. */
+static int
+run_signalled(enum signal_setup how, int signals, struct outcome *o, pid_t *pgid_r)
+{
+	char marker[600], command[1200];
+	struct account a;
+	struct pollfd pfd;
+	int fds[2], status = 0;
+	pid_t pid;
+
+	in_dir(marker, sizeof marker, "pgid-signal");
+	unlink(marker);
+	snprintf(command, sizeof command, "read -r a b c d g e < /proc/$$/stat; "
+	    "echo $g > %s; sleep 40; echo pw", marker);
+	command_account(&a, command);
+	a.timeout = 30;
+	memset(o, 0, sizeof *o);
+	if (pipe(fds) < 0)
+		abort();
+	fflush(stdout);
+	if ((pid = fork()) < 0)
+		abort();
+	if (pid == 0) {
+		close(fds[0]);
+		set_up_signals(how);
+		run_in_child(&a, fds[1]);
+	}
+	close(fds[1]);
+	*pgid_r = await_pgid(marker);
+	for (int i = 0; i < signals; i++) {
+		kill(pid, SIGTERM);
+		usleep(50000);
+	}
+	pfd = (struct pollfd){ .fd = fds[0], .events = POLLIN };
+	if (poll(&pfd, 1, WATCHDOG_MS) == 1 && read(fds[0], o, sizeof *o) == (ssize_t)sizeof *o)
+		o->returned = true;
+	kill(pid, SIGKILL);	/* only if it is still there: a failed check */
+	waitpid(pid, &status, 0);
+	close(fds[0]);
+	return status;
+}
+
+/* mailpipe-fetch ("finish"): the command is given the grace, not its
+ * timeout, then its group is killed; a second signal kills at once and
+ * takes the group down too.  mailpipe-send ("exit"): the handler exits
+ * at once and takes the group down. */
+static void
+test_command_signalled(void)
+{
+	struct outcome o;
+	pid_t pgid;
+	int status;
+
+	status = run_signalled(SIGNALS_FINISH, 1, &o, &pgid);
+	ok(pgid > 0 && o.returned && o.rc < 0 && o.cls == FAIL_TEMPORARY &&
+	    strstr(o.reason, "after a signal") != NULL,
+	    "finish: SIGTERM during password_command gives up after the grace: %s", o.reason);
+	ok(o.returned && o.elapsed_ms < GRACE_MS + SLACK_MS,
+	    "finish: within the grace, not the 30 s timeout (%lld ms)", o.elapsed_ms);
+	ok(pgid > 0 && group_gone(pgid), "finish: no process left in the command's group");
+
+	status = run_signalled(SIGNALS_FINISH, 2, &o, &pgid);
+	ok(pgid > 0 && !o.returned && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM,
+	    "finish: a second SIGTERM kills at once");
+	ok(pgid > 0 && group_gone(pgid), "finish, second signal: the command's group is gone");
+
+	status = run_signalled(SIGNALS_EXIT, 1, &o, &pgid);
+	ok(pgid > 0 && !o.returned && WIFEXITED(status) && WEXITSTATUS(status) == 75,
+	    "exit: SIGTERM during password_command exits 75 at once");
+	ok(pgid > 0 && group_gone(pgid), "exit: the command's group is gone too");
+}
+
 /* --- the real mailpipe-send --- */
 
 /* Runs argv (stdin from the string, stderr into err) and returns its exit
@@ -637,6 +747,7 @@ main(void)
 	test_command_inherits();
 	test_command_wait_fails();
 	test_command_bounded();
+	test_command_signalled();
 	if (send != NULL && *send != '\0') {
 		test_untrusted_config(send);
 		test_group_setup(send);

@@ -235,11 +235,14 @@ reply(FILE *f, const char *text)
 		_exit(3);
 }
 
-/* An SMTP server that takes a message and never answers the final dot;
- * it writes a byte on notify once it has read the dot, then waits for the
- * client to go. */
+/* Where serve_stalling() stops answering. */
+enum stall { STALL_AT_DOT, STALL_AT_QUIT };
+
+/* An SMTP server that takes a message and stops answering at the final dot
+ * or, having accepted the message, at QUIT; it writes a byte on notify
+ * when it stops, then waits for the client to go. */
 static void __attribute__((noreturn))
-serve_silent_after_dot(int listener, int notify)
+serve_stalling(int listener, int notify, enum stall at)
 {
 	int fd = accept(listener, NULL, NULL);
 	FILE *f = fd >= 0 ? fdopen(fd, "r+") : NULL;
@@ -251,16 +254,23 @@ serve_silent_after_dot(int listener, int notify)
 		_exit(2);
 	reply(f, "220 stub ESMTP\r\n");
 	while (fgets(line, sizeof line, f) != NULL) {
+		bool stop = false;
+
 		if (in_data) {
 			in_data = strcmp(line, ".\r\n") != 0;
-			if (!in_data && write(notify, "", 1) != 1)
-				_exit(4);
+			stop = !in_data && at == STALL_AT_DOT;
+			if (!in_data && !stop)
+				reply(f, "250 queued\r\n");
 		} else if (strncmp(line, "DATA", 4) == 0) {
 			in_data = true;
 			reply(f, "354 go ahead\r\n");
+		} else if (strncmp(line, "QUIT", 4) == 0) {
+			stop = true;
 		} else {
 			reply(f, "250 ok\r\n");
 		}
+		if (stop && write(notify, "", 1) != 1)
+			_exit(4);
 	}
 	_exit(0);
 }
@@ -291,12 +301,11 @@ notified(int fd)
 	return poll(&p, 1, 10000) == 1 && read(fd, &byte, 1) == 1;
 }
 
-/* mailpipe-send(1) EXIT STATUS 75: SIGTERM once the final dot is sent,
- * before the server answered; the line must say the message may have been
- * delivered (the "not sent" case is the fake scenario
- * smtp-signal-not-sent). */
+/* SIGTERM to mailpipe-send when its server stops answering at `at`;
+ * checks the exit status and the line against want_status and want. */
 static void
-test_signal_after_dot(const char *send)
+signal_at(const char *send, enum stall at, int want_status, const char *want,
+	const char *name)
 {
 	char conf[600], text[300];
 	char *argv[] = { (char *)send, "-C", conf, "r@example.test", NULL };
@@ -305,7 +314,8 @@ test_signal_after_dot(const char *send)
 	int listener = listen_loopback(&port);
 	pid_t server;
 	struct child c;
-	bool got_dot;
+	struct outcome o;
+	bool stalled;
 
 	in_dir(conf, sizeof conf, "signal.ini");
 	snprintf(text, sizeof text, "[smtp a]\nhost = 127.0.0.1\nport = %u\ntls = off\n"
@@ -314,20 +324,38 @@ test_signal_after_dot(const char *send)
 	if (pipe2(notify, O_CLOEXEC) < 0 || (server = fork()) < 0)
 		abort();
 	if (server == 0)
-		serve_silent_after_dot(listener, notify[1]);
+		serve_stalling(listener, notify[1], at);
 	close(listener);
 	close(notify[1]);
 	c = start(argv, message);
-	got_dot = notified(notify[0]);
-	ok(got_dot, "SIGTERM after the dot: the server got the whole message");
+	stalled = notified(notify[0]);
+	ok(stalled, "%s: the server got the whole message", name);
 	kill(c.pid, SIGTERM);
-	expect(finish(c), 75, "^mailpipe-send: interrupted after the end "
-	    "of the message; it may have been delivered, so a retry may send a duplicate$",
-	    "SIGTERM after the final dot");
+	o = finish(c);
+	if (want != NULL) {
+		expect(o, want_status, want, name);
+	} else {
+		is_int(o.status, want_status, "%s: exit %d", name, want_status);
+		is_str(o.err, "", "%s: nothing said", name);
+	}
 	close(notify[0]);
-	if (!got_dot)
+	if (!stalled)
 		kill(server, SIGKILL);	/* it may still wait in accept() */
 	waitpid(server, NULL, 0);
+}
+
+/* mailpipe-send(1) EXIT STATUS 75: SIGTERM once the final dot is sent,
+ * before the server answered; the line must say the message may have been
+ * delivered (the "not sent" case is the fake scenario
+ * smtp-signal-not-sent).  Once the server accepted the message only QUIT
+ * is left: the run is a success, silent. */
+static void
+test_signal_after_dot(const char *send)
+{
+	signal_at(send, STALL_AT_DOT, 75, "^mailpipe-send: interrupted after the end "
+	    "of the message; it may have been delivered, so a retry may send a duplicate$",
+	    "SIGTERM after the final dot");
+	signal_at(send, STALL_AT_QUIT, 0, NULL, "SIGTERM during QUIT, the message accepted");
 }
 
 /* ---- mailpipe-fetch ---- */

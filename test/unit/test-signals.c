@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,8 +15,29 @@
 #include "signals.h"
 #include "tap.h"
 
-/* finish: the flag, the handler reset for the second signal, and the
- * grace handed to clock.h. */
+/* finish, in a child: a second signal ends it by that signal. */
+static bool
+second_signal_kills(int sig)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, 0 };
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		abort();
+	if (pid == 0) {
+		signals_finish_on(sigs, 300);
+		raise(sig);
+		if (signals_caught() != sig)
+			_exit(2);
+		raise(sig);
+		_exit(3);
+	}
+	waitpid(pid, &status, 0);
+	return WIFSIGNALED(status) && WTERMSIG(status) == sig;
+}
+
+/* finish: the flag, the second signal, and the grace handed to clock.h. */
 static void
 test_finish(void)
 {
@@ -29,8 +51,9 @@ test_finish(void)
 	raise(SIGINT);
 	is_int(signals_caught(), SIGINT, "finish: SIGINT is recorded");
 	ok(timing_wait_ms(&t) <= 300, "finish: after it a wait gets at most the grace");
-	sigaction(SIGINT, NULL, &now);
-	ok(now.sa_handler == SIG_DFL, "finish: SIGINT is back at its default (a second kills)");
+	ok(second_signal_kills(SIGINT), "finish: a second SIGINT kills at once");
+	ok(second_signal_kills(SIGTERM), "finish: a second SIGTERM kills at once");
+	signal(SIGINT, SIG_DFL);
 	sigaction(SIGTERM, NULL, &now);
 	ok(now.sa_handler != SIG_DFL, "finish: SIGTERM, not raised, is still caught");
 	signal(SIGTERM, SIG_DFL);
@@ -45,7 +68,8 @@ exit_child(int sig, sig_atomic_t state, char *out, size_t size)
 	static volatile sig_atomic_t child_state;
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, 0 };
 	const struct signals_exit how = {
-		.state = &child_state, .line = { ": zero\n", ": one\n" }, .exit_code = 75,
+		.state = &child_state,
+		.cases = { { ": zero\n", 75 }, { ": one\n", 76 }, { NULL, 0 } },
 	};
 	int fds[2], status = -1;
 	ssize_t n, got = 0;
@@ -79,8 +103,11 @@ test_exit(void)
 	ok(WIFEXITED(status) && WEXITSTATUS(status) == 75, "exit: SIGHUP exits with the code given");
 	is_str(out, "prog: zero\n", "exit: state 0 chooses the first line");
 	status = exit_child(SIGTERM, 1, out, sizeof out);
-	ok(WIFEXITED(status) && WEXITSTATUS(status) == 75, "exit: SIGTERM exits with the code given");
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 76, "exit: state 1 chooses its code");
 	is_str(out, "prog: one\n", "exit: state 1 chooses the second line");
+	status = exit_child(SIGINT, 2, out, sizeof out);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0 && out[0] == '\0',
+	    "exit: a case without a line exits silently with its code");
 }
 
 static void
