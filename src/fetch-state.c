@@ -27,28 +27,35 @@ identity_maildir(const struct account *a, const char *option)
 	return other;
 }
 
-static void
+/* True when the state was last used with another host.  It then goes on
+ * naming that host until fetch_state_reached(): the deletions that host
+ * never confirmed are checked against the new one first. */
+static bool
 note_server_change(const struct account *a, unsigned port, struct uidl_state *s)
 {
 	const char *host;
 	unsigned was_port;
-	size_t dropped;
 
 	uidl_last_server(s, &host, &was_port);
 	if (host == NULL || (strcasecmp(host, a->host) == 0 && was_port == port))
-		return;
+		return false;
 	log_info("%s: the state was last used with %s:%u, now %s:%u", a->name, host,
 	    was_port, a->host, port);
 	if (strcasecmp(host, a->host) == 0)
-		return;
-	dropped = uidlset_forget_unconfirmed(uidl_entries(s));
-	if (dropped > 0)
-		log_info("%s: %zu unconfirmed deletion(s) on %s dropped", a->name, dropped, host);
+		return false;
+	uidl_set_server(s, host, was_port);	/* copied before it is replaced */
+	return true;
+}
+
+void
+fetch_state_reached(const struct account *a, unsigned port, struct uidl_state *s)
+{
+	uidl_set_server(s, a->host, port);
 }
 
 int
 fetch_state_open(const struct account *a, const char *maildir_option, unsigned port,
-	struct maildir *md, bool write, struct uidl_state **s_r)
+	struct maildir *md, bool write, struct uidl_state **s_r, bool *other_host_r)
 {
 	char *dir = uidl_default_dir(a->state_dir);
 	char *maildir = identity_maildir(a, maildir_option);
@@ -62,6 +69,6 @@ fetch_state_open(const struct account *a, const char *maildir_option, unsigned p
 		return -1;
 	if (uidl_replay(*s_r, md) < 0)
 		return -1;
-	note_server_change(a, port, *s_r);
+	*other_host_r = note_server_change(a, port, *s_r);
 	return 0;
 }

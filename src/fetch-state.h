@@ -15,11 +15,17 @@
 
 /* Opens (with write: creates, locks) the state of account a for a run
  * into md (maildir_option: --maildir, or NULL), at port, and resolves its
- * journal against md.  A change of server is noted under -v; a change of
- * host also forgets the deletions the old host never confirmed, so that a
- * message the new one has under such a UIDL is fetched, never deleted
- * unseen.  0, or -1 with the failure recorded (uidl.h). */
+ * journal against md.  A change of server is noted under -v.  On a change
+ * of host, *other_host_r is set: a deletion the old host never confirmed
+ * may then be acted on only with proof (the header retrieved under the
+ * UIDL), and the state goes on naming the old host until
+ * fetch_state_reached(), so that a run that fails before that leaves the
+ * next one the same caution.  0, or -1 with the failure recorded
+ * (uidl.h). */
 int fetch_state_open(const struct account *a, const char *maildir_option, unsigned port,
-	struct maildir *md, bool write, struct uidl_state **s_r);
+	struct maildir *md, bool write, struct uidl_state **s_r, bool *other_host_r);
+/* The run has settled the old host's unconfirmed deletions against this
+ * host: from now on the state names it. */
+void fetch_state_reached(const struct account *a, unsigned port, struct uidl_state *s);
 
 #endif

@@ -74,6 +74,7 @@ struct run {
 	struct maildir *md;
 	struct uidl_state *state;
 	struct uidl_set *known;		/* the state's entries */
+	bool other_host;		/* the state was last used with another host */
 	struct pop3 *pop;
 	unsigned long stat_count;
 	unsigned long long stat_total;
@@ -163,9 +164,11 @@ make_plan(struct run *r)
 /* ---- deletions never confirmed ---- */
 
 /* 0 when the server gave m's UIDL to another message than the one
- * retrieved under it (its header differs), 1 when it is the same or
- * nothing tells them apart (no digest, no TOP: then plan_known() judges by
- * the size, and a changed size leaves it alone), -1 on failure. */
+ * retrieved under it (its header differs), 1 when it is the same, -1 on
+ * failure.  When nothing tells them apart (no digest, no TOP), the same
+ * host is believed (plan_known() then judges by the size, and a changed
+ * size leaves it alone); another host is not: without proof, deleting
+ * would risk a message never retrieved. */
 static int
 same_message(struct run *r, const struct plan_msg *m, const struct uidl_entry *e)
 {
@@ -174,13 +177,13 @@ same_message(struct run *r, const struct plan_msg *m, const struct uidl_entry *e
 	int rc;
 
 	if (!e->has_digest || (caps->known && !caps->top))
-		return 1;
+		return !r->other_host;
 	rc = message_header_digest(r->pop, m, r->a->max_size, got);
 	if (rc < 0)
 		return -1;
 	if (rc == POP3_REFUSED) {
 		fail_clear();	/* TOP refused: the size has to do */
-		return 1;
+		return !r->other_host;
 	}
 	return memcmp(got, e->digest, sizeof got) == 0;
 }
@@ -195,13 +198,17 @@ settle_unconfirmed(struct run *r, struct plan_msg *m)
 
 	if (same < 0)
 		return -1;
-	if (!same)
+	if (!same && r->other_host)
+		log_info("%s: message %lu: UIDL %s: nothing shows it is the message deleted "
+		    "on the old host; retrieving it", r->a->name, m->num, m->uidl);
+	else if (!same)
 		log_info("%s: message %lu: UIDL %s now names another message than the one "
 		    "deleted; retrieving it", r->a->name, m->num, m->uidl);
 	plan_settle(m, r->known, same, r->a->max_size);
 	return 0;
 }
 
+/* Once all are settled, the state may name this host (fetch-state.h). */
 static int
 verify_unconfirmed(struct run *r)
 {
@@ -211,6 +218,7 @@ verify_unconfirmed(struct run *r)
 		if (m->plan == PLAN_UNCONFIRMED && settle_unconfirmed(r, m) < 0)
 			return -1;
 	}
+	fetch_state_reached(r->a, r->ep.port, r->state);
 	return 0;
 }
 
@@ -512,7 +520,8 @@ session(struct run *r)
 static int
 open_state(struct run *r, const char *maildir_option)
 {
-	if (fetch_state_open(r->a, maildir_option, r->ep.port, r->md, !r->list, &r->state) < 0)
+	if (fetch_state_open(r->a, maildir_option, r->ep.port, r->md, !r->list, &r->state,
+	    &r->other_host) < 0)
 		return -1;
 	r->known = uidl_entries(r->state);
 	return 0;

@@ -365,6 +365,16 @@ uidl_last_server(const struct uidl_state *s, const char **host_r, unsigned *port
 	*port_r = s->last.port;
 }
 
+void
+uidl_set_server(struct uidl_state *s, const char *host, unsigned port)
+{
+	char *copy = host != NULL ? xstrdup(host) : NULL;
+
+	free(s->key.host);
+	s->key.host = copy;
+	s->key.port = port;
+}
+
 /* ---- writing ---- */
 
 /* Creates base.state.tmp exclusively; a leftover of a crashed save (never a

@@ -96,6 +96,9 @@ struct uidl_set *uidl_entries(struct uidl_state *s);
 /* Where the state says the last run fetched from; *host_r is NULL for a
  * new state. */
 void uidl_last_server(const struct uidl_state *s, const char **host_r, unsigned *port_r);
+/* The server the state names when it is next saved (uidl_open() starts
+ * with the key's). */
+void uidl_set_server(struct uidl_state *s, const char *host, unsigned port);
 
 /* Appends R records (and fsyncs), then adds the entries to the set as
  * seen.  Call before renaming their files into new/. */

@@ -138,23 +138,6 @@ uidlset_compact(struct uidl_set *s, bool prune)
 }
 
 size_t
-uidlset_forget_unconfirmed(struct uidl_set *s)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < s->count; i++) {
-		struct uidl_entry *e = &s->entries[i];
-
-		if (e->delete_requested && !e->gone) {
-			e->gone = true;
-			s->gone_count++;
-			n++;
-		}
-	}
-	return n;
-}
-
-size_t
 uidlset_count(const struct uidl_set *s)
 {
 	return s->count - s->gone_count;

@@ -54,8 +54,6 @@ struct uidl_entry *uidlset_find(struct uidl_set *s, const char *uidl);
 struct uidl_entry *uidlset_lookup(struct uidl_set *s, const char *uidl);
 /* Takes the entry out (cheap; dropped by the next compaction). */
 void uidlset_forget(struct uidl_set *s, const char *uidl);
-/* Forgets every entry whose deletion was requested; returns how many. */
-size_t uidlset_forget_unconfirmed(struct uidl_set *s);
 /* Sorted by UIDL, one entry per UIDL, forgotten entries dropped; with
  * prune, also the entries not seen in this session.  Afterwards
  * s->entries[0..count) is the set, ready to be written out. */

@@ -769,8 +769,25 @@ struct fetch_run {
 	unsigned long long max_size;
 	const char *host;		/* NULL: 127.0.0.1 */
 	bool second_port;		/* the other listener */
+	bool unreachable;		/* a port where nothing listens */
 	const char *maildir;		/* --maildir */
 };
+
+/* A loopback port nothing listens on (bound, then closed). */
+static unsigned
+closed_port(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET,
+		.sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof sin;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sin, sizeof sin) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sin, &len) < 0)
+		abort();
+	close(fd);
+	return ntohs(sin.sin_port);
+}
 
 static char *
 md_of(const char *name)
@@ -791,7 +808,8 @@ run_fetch(const struct fetch_run *f, const struct box *b)
 	struct account a = {
 		.kind = ACCOUNT_POP3, .name = (char *)f->name,
 		.host = (char *)(f->host ? f->host : "127.0.0.1"),
-		.port = f->second_port ? listen_port2 : listen_port, .tls = TLS_MODE_OFF,
+		.port = f->unreachable ? closed_port() : f->second_port ? listen_port2 : listen_port,
+		.tls = TLS_MODE_OFF,
 		.user = (char *)"alice",
 		.password = (char *)"pw", .auth = AUTH_USER, .timeout = 5,
 		.maildir = md_of(f->name), .keep = f->keep, .state_dir = state,
@@ -1168,13 +1186,19 @@ test_fetch_crash_after_quit(void)
 	    "and known from then on");
 }
 
-/* A host change drops the unconfirmed deletions of the old host; a port
- * change keeps the state. */
+/* A port change keeps the state.  A host change keeps the deletions the
+ * old host never confirmed, but acts on one only with proof: TOP shows
+ * the header retrieved under its UIDL (the same mailbox under a new name:
+ * deleted, not fetched twice); without TOP nothing proves it, so the
+ * message is fetched (a copy too many at worst, never a message deleted
+ * unseen).  Until a run has reached the new host and settled them, the
+ * state keeps naming the old one. */
 static void
 test_fetch_server_change(void)
 {
 	struct fetch_run f = { .name = "moved", .keep = true };
 	struct box b = { .n = 2, .uidl = { "a", "b" }, .size = { 20, 30 } };
+	struct box proof = { .n = 2, .uidl = { "a", "b" }, .size = { 20, 30 }, .top = true };
 
 	ok(run_fetch(&f, &b) == FAIL_NONE && in_new(f.name) == 2, "keep: two retrieved");
 	f.second_port = true;
@@ -1188,7 +1212,22 @@ test_fetch_server_change(void)
 	b.quit_lost = false;
 	f.host = "localhost";
 	ok(run_fetch(&f, &b) == FAIL_NONE && sent("RETR 1") && sent("DELE 1"),
-	    "another host: its unconfirmed deletions are dropped, never acted on unseen");
+	    "another host without TOP: nothing proves the message is the one deleted, "
+	    "so it is fetched, never deleted unseen");
+
+	f = (struct fetch_run){ .name = "renamed", .keep = false };
+	proof.quit_lost = true;
+	ok(run_fetch(&f, &proof) == FAIL_TEMPORARY && in_new(f.name) == 2,
+	    "delete: QUIT lost again, a second account");
+	proof.quit_lost = false;
+	f.host = "localhost";
+	f.unreachable = true;
+	ok(run_fetch(&f, &proof) == FAIL_TEMPORARY, "the new host cannot be reached");
+	f.unreachable = false;
+	ok(run_fetch(&f, &proof) == FAIL_NONE && sent("TOP 1 0") && sent("TOP 2 0") &&
+	    !sent_any("RETR") && sent("DELE 1") && sent("DELE 2") && in_new(f.name) == 2,
+	    "then reached: TOP proves both are the messages retrieved, deleted, not "
+	    "fetched twice");
 }
 
 /* --maildir names another Maildir: a state of its own, so that emptying a
