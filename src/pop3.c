@@ -400,12 +400,6 @@ pop3_read_dele(struct pop3 *p)
 }
 
 int
-pop3_noop(struct pop3 *p)
-{
-	return command(p, "NOOP failed", FAIL_TEMPORARY, "NOOP");
-}
-
-int
 pop3_rset(struct pop3 *p)
 {
 	return command(p, "RSET failed", FAIL_TEMPORARY, "RSET");

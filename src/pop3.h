@@ -69,7 +69,6 @@ int pop3_top(struct pop3 *p, unsigned long num, unsigned long lines, pop3_sink_f
 	void *arg);
 int pop3_send_dele(struct pop3 *p, unsigned long num);
 int pop3_read_dele(struct pop3 *p);
-int pop3_noop(struct pop3 *p);
 int pop3_rset(struct pop3 *p);
 /* QUIT; the +OK is the server's promise that DELEs took effect.  -ERR or
  * no answer is FAIL_TEMPORARY (the messages stay on the server). */

@@ -152,12 +152,6 @@ status_exit_code(enum failure cls)
 	return EX_SOFTWARE;
 }
 
-int
-status_is_temporary(enum failure cls)
-{
-	return cls == FAIL_TEMPORARY;
-}
-
 /*
  * For --all: a permanent problem outranks a temporary one, because a retry
  * will not cure it and the operator has to act.

@@ -67,8 +67,6 @@ void fail_clear(void);
 
 /* The sysexits(3) code for a class: the only place that knows the numbers. */
 int status_exit_code(enum failure cls);
-/* True for classes a later retry may cure (75). */
-int status_is_temporary(enum failure cls);
 /* Of two outcomes, the one to report (for runs over several accounts). */
 enum failure status_worse(enum failure a, enum failure b);
 

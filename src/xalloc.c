@@ -45,12 +45,6 @@ xcalloc(size_t n, size_t size)
 }
 
 void *
-xrealloc(void *p, size_t n)
-{
-	return allocated(realloc(p, n ? n : 1));
-}
-
-void *
 xgrow(void *p, size_t *alloc, size_t want, size_t size)
 {
 	size_t n = *alloc;

@@ -12,7 +12,6 @@
 void xalloc_fail(void) __attribute__((noreturn));
 void *xmalloc(size_t n);
 void *xcalloc(size_t n, size_t size);
-void *xrealloc(void *p, size_t n);
 /* Makes room for at least want elements of size bytes in p, whose capacity
  * (in elements) is *alloc: doubled as needed, overflow checked.  Returns
  * the (maybe moved) array; *alloc is updated. */

@@ -4,7 +4,7 @@
  * answer to one fixed session:
  *
  *   greeting, CAPA, login, STAT, LIST, UIDL, RETR 1 + RETR 2 (pipelined),
- *   TOP 1 0, DELE 1, NOOP, RSET, QUIT
+ *   TOP 1 0, DELE 1, RSET, QUIT
  *
  * Byte 0 chooses the chunk size (bits 0-2, see feeder_chunk_size()) and the
  * login (bits 3-4: auto, SASL PLAIN, USER/PASS, auto with credentials too
@@ -108,7 +108,7 @@ session(struct pop3 *p, unsigned login, struct sink_state *body)
 	FUZZ_CHECK(pop3_send_dele(p, 1) == 0);
 	if (!go_on(pop3_read_dele(p), p))
 		return;
-	if (!go_on(pop3_noop(p), p) || !go_on(pop3_rset(p), p))
+	if (!go_on(pop3_rset(p), p))
 		return;
 	rc = pop3_quit(p);
 	FUZZ_CHECK(rc == 0 || fail_class() == FAIL_TEMPORARY);
