@@ -100,6 +100,17 @@ broken(struct conn *c)
 	return -1;
 }
 
+/* A stream that failed is never read or written again: a TLS session
+ * after a fatal error must not be (SSL_read(3)), and a plain one would
+ * only fail in a new way.  The failure first recorded stays the one. */
+static int
+refuse_broken(void)
+{
+	if (fail_class() != FAIL_NONE)
+		return -1;
+	return fail(FAIL_TEMPORARY, "the connection was already lost");
+}
+
 int
 conn_starttls(struct conn *c)
 {
@@ -138,6 +149,8 @@ conn_mark_secret(struct conn *c)
 static int
 send_all(struct conn *c, const char *p, size_t n)
 {
+	if (c->failed)
+		return refuse_broken();
 	if (c->tls != NULL)
 		return tls_write(c->tls, p, n, &c->timing);
 	while (n > 0) {
@@ -176,6 +189,8 @@ conn_flush(struct conn *c)
 int
 conn_write(struct conn *c, const void *p, size_t n)
 {
+	if (c->failed)
+		return refuse_broken();
 	if (c->wlen + n > sizeof c->wbuf) {
 		if (conn_flush(c) < 0)
 			return -1;
@@ -259,6 +274,8 @@ conn_read_line(struct conn *c, size_t max, char **line_r, size_t *len_r)
 {
 	char *lf;
 
+	if (c->failed)
+		return refuse_broken();
 	/* Scan only bytes not scanned before, so a line arriving in many small
 	 * segments costs linear time. */
 	while ((lf = memchr(c->rbuf + c->rstart + c->scanned, '\n',
@@ -291,6 +308,8 @@ conn_read_line(struct conn *c, size_t max, char **line_r, size_t *len_r)
 int
 conn_peek(struct conn *c, const char **p_r, size_t *n_r)
 {
+	if (c->failed)
+		return refuse_broken();
 	if (c->rend == c->rstart && fill(c) < 0)
 		return broken(c);
 	*p_r = c->rbuf + c->rstart;

@@ -912,6 +912,33 @@ test_certificates(void)
 	free_cert(&ca);
 }
 
+/* A stream that failed is not used again: nothing more is written or read
+ * (a TLS session after a fatal error must not be), and the failure first
+ * recorded stays the one reported. */
+static void
+test_no_use_after_failure(void)
+{
+	char data[200], got[16];
+	const char *p;
+	size_t n;
+	int peer;
+	struct conn *c = pair(&peer, &peer_patience);
+
+	memset(data, 'x', sizeof data);
+	data[sizeof data - 1] = '\n';
+	put(peer, data, sizeof data);
+	put(peer, "OK\n", 3);
+	expect_failure(c, 100, FAIL_PROTOCOL, "a line too long breaks the stream");
+	ok(conn_write(c, "QUIT\r\n", 6) < 0 || conn_flush(c) < 0,
+	    "then a write is refused");
+	set_nonblocking(peer);
+	ok(read(peer, got, sizeof got) < 0 && errno == EAGAIN, "and nothing reaches the peer");
+	ok(conn_peek(c, &p, &n) < 0, "a read is refused too");
+	ok(fail_class() == FAIL_PROTOCOL, "the first failure is still the one recorded");
+	conn_close(c);
+	close(peer);
+}
+
 int
 main(void)
 {
@@ -925,6 +952,7 @@ main(void)
 	test_eof_and_timeout();
 	test_starttls_injection();
 	test_write_and_peek();
+	test_no_use_after_failure();
 	test_deadline_without_stall();
 	test_signal_grace_is_absolute();
 	test_implicit_meets_plaintext("220 mail.example.test ESMTP ready\r\n");
