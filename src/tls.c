@@ -36,6 +36,10 @@ struct tls_session {
 	unsigned char first[8];		/* the server's first bytes */
 	size_t first_len;
 	char description[128];
+	/* Set by a finished handshake, cleared by any failure after it: only
+	 * a healthy session may send close_notify (SSL_shutdown(3) must not
+	 * follow a fatal error, nor a write cut off in mid-record). */
+	bool healthy;
 };
 
 int
@@ -371,10 +375,27 @@ tls_start(int fd, const char *host, const struct tls_options *o, const struct ti
 		return rc;
 	}
 	BIO_set_callback_ex(SSL_get_rbio(s->ssl), NULL);
+	s->healthy = true;
 	snprintf(s->description, sizeof s->description, "%s %s", SSL_get_version(s->ssl),
 	    SSL_get_cipher_name(s->ssl));
 	*s_r = s;
 	return 0;
+}
+
+/* A read or write failed (recorded by the caller or here): the session
+ * is not used again, not even for close_notify. */
+static int
+give_up(struct tls_session *s)
+{
+	s->healthy = false;
+	return -1;
+}
+
+static int
+connection_lost(struct tls_session *s)
+{
+	fail(FAIL_TEMPORARY, "TLS: connection lost: %s", openssl_reason());
+	return give_up(s);
 }
 
 long
@@ -386,7 +407,7 @@ tls_read(struct tls_session *s, void *buf, size_t n, const struct timing *t)
 		int ret, ssl_err;
 
 		if (timing_check(t, "reading from the server") < 0)
-			return -1;
+			return give_up(s);
 		ret = SSL_read_ex(s->ssl, buf, n, &got);
 		if (ret == 1)
 			return (long)got;
@@ -394,9 +415,9 @@ tls_read(struct tls_session *s, void *buf, size_t n, const struct timing *t)
 		if (ssl_err == SSL_ERROR_ZERO_RETURN)
 			return 0;
 		if (!wants_io(ssl_err))
-			return fail(FAIL_TEMPORARY, "TLS: connection lost: %s", openssl_reason());
+			return connection_lost(s);
 		if (wait_for_ssl(s, ssl_err, t, "waiting for the server") < 0)
-			return -1;
+			return give_up(s);
 	}
 }
 
@@ -411,7 +432,7 @@ tls_write(struct tls_session *s, const void *buf, size_t n, const struct timing 
 		int ret, ssl_err;
 
 		if (timing_check(t, "sending to the server") < 0)
-			return -1;
+			return give_up(s);
 		ret = SSL_write_ex(s->ssl, p, n, &written);
 		if (ret == 1) {
 			p += written;
@@ -420,9 +441,9 @@ tls_write(struct tls_session *s, const void *buf, size_t n, const struct timing 
 		}
 		ssl_err = SSL_get_error(s->ssl, ret);
 		if (!wants_io(ssl_err))
-			return fail(FAIL_TEMPORARY, "TLS: connection lost: %s", openssl_reason());
+			return connection_lost(s);
 		if (wait_for_ssl(s, ssl_err, t, "sending to the server") < 0)
-			return -1;
+			return give_up(s);
 	}
 	return 0;
 }
@@ -433,7 +454,8 @@ tls_end(struct tls_session *s)
 	if (s == NULL)
 		return;
 	if (s->ssl != NULL) {
-		SSL_shutdown(s->ssl);	/* one close_notify, no wait for the reply */
+		if (s->healthy)
+			SSL_shutdown(s->ssl);	/* one close_notify, no wait for the reply */
 		SSL_free(s->ssl);
 	}
 	SSL_CTX_free(s->ctx);
