@@ -7,6 +7,7 @@
  * are read back in order and so that pop3_quit() never sends QUIT into the
  * middle of a message body.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -323,11 +324,11 @@ pop3_uidl(struct pop3 *p, void (*fn)(void *arg, unsigned long num, const char *u
 }
 
 static int
-send_pipelined(struct pop3 *p, const char *verb, unsigned long num)
+send_pipelined(struct pop3 *p, const char *verb, unsigned long num, const char *more)
 {
 	if (p->broken)
 		return fail(FAIL_PROTOCOL, "internal error: %s on a broken session", verb);
-	if (proto_send(p->c, "%s %lu", verb, num) < 0) {
+	if (proto_send(p->c, "%s %lu%s", verb, num, more) < 0) {
 		p->broken = true;
 		return -1;
 	}
@@ -363,7 +364,7 @@ read_message(struct pop3 *p, const char *what, pop3_sink_fn *sink, void *arg)
 int
 pop3_send_retr(struct pop3 *p, unsigned long num)
 {
-	return send_pipelined(p, "RETR", num);
+	return send_pipelined(p, "RETR", num, "");
 }
 
 int
@@ -376,18 +377,20 @@ int
 pop3_top(struct pop3 *p, unsigned long num, unsigned long lines, pop3_sink_fn *sink,
 	void *arg)
 {
+	char more[24];
+
 	if (p->outstanding > 0)
 		return fail(FAIL_PROTOCOL, "internal error: TOP while the session is busy");
-	if (p->broken || proto_send(p->c, "TOP %lu %lu", num, lines) < 0)
+	snprintf(more, sizeof more, " %lu", lines);
+	if (send_pipelined(p, "TOP", num, more) < 0)
 		return -1;
-	p->outstanding++;
 	return read_message(p, "TOP failed", sink, arg);
 }
 
 int
 pop3_send_dele(struct pop3 *p, unsigned long num)
 {
-	return send_pipelined(p, "DELE", num);
+	return send_pipelined(p, "DELE", num, "");
 }
 
 int

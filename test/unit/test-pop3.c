@@ -446,6 +446,26 @@ do_retr(struct pop3 *p)
 	return pop3_idle(p) ? fail(FAIL_USAGE, "idle after a failed RETR") : -1;
 }
 
+/* A RETR cut mid-body leaves the session broken; a TOP after it (the
+ * failure cleared meanwhile, as fetch.c does after a refused TOP) must
+ * fail with a reason recorded, sending nothing. */
+static int
+do_top_after_cut(struct pop3 *p)
+{
+	struct collect c = { 0 };
+	int rc = pop3_send_retr(p, 1);
+
+	if (rc == 0)
+		rc = pop3_read_retr(p, collect, &c);
+	free(c.data);
+	if (rc == 0)
+		return fail(FAIL_NONE, "no failure");
+	fail_clear();
+	if (pop3_top(p, 1, 0, collect, &c) == 0)
+		return fail(FAIL_NONE, "TOP worked on a broken session");
+	return fail_class() == FAIL_NONE ? fail(FAIL_USAGE, "TOP failed unrecorded") : -1;
+}
+
 static void
 test_failures(void)
 {
@@ -495,6 +515,10 @@ test_failures(void)
 	    &sent);
 	ok(cls == FAIL_TEMPORARY, "connection dropped mid-RETR: temporary, not idle (%s)",
 	    fail_reason());
+	cls = expect_failure("+OK\r\n-ERR\r\n+OK\r\nSubject: x\r\n\r\nhalf a bo", 1,
+	    do_top_after_cut, &sent);
+	ok(cls == FAIL_PROTOCOL && strstr(sent, "TOP") == NULL,
+	    "TOP after a cut RETR: refused with a reason, nothing sent (%s)", fail_reason());
 	longline = malloc(20000);
 	strcpy(longline, "+OK ");
 	memset(longline + 4, 'x', 10000);
