@@ -113,8 +113,6 @@ uidl_open_existing_journal(struct uidl_state *s)
 		    fail(FAIL_IO, "cannot open %s: %s", s->journal_path, strerror(errno));
 	if (fstat(s->journalfd, &st) < 0)
 		return fail(FAIL_IO, "cannot stat %s: %s", s->journal_path, strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return uidl_refuse_link(s->dir, strrchr(s->journal_path, '/') + 1);
 	if (journal_good_length(s, st.st_size, &good) < 0)
 		return -1;
 	if (good == st.st_size)

@@ -112,15 +112,24 @@ uidl_refuse_link(const char *dir, const char *name)
 	    "to use it (remove it)", dir, name);
 }
 
-/* openat() in the state directory, never through a link; a link is
- * FAIL_AUTH, anything else -1 with errno set and nothing recorded. */
+/* openat() in the state directory, never through a link and never
+ * waiting (O_NONBLOCK: a FIFO planted there would block a reader for
+ * ever; it changes nothing for a regular file); anything but a regular
+ * file is refused like a link.  A refusal is FAIL_AUTH (errno ELOOP),
+ * anything else -1 with errno set and nothing recorded. */
 int
 uidl_open_in_dir(struct uidl_state *s, const char *base, const char *suffix, int flags)
 {
 	char *name = xasprintf("%s%s", base, suffix);
-	int fd = openat(s->dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, 0600), saved;
+	int fd = openat(s->dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+	int saved = errno;
+	struct stat st;
 
-	saved = errno;
+	if (fd >= 0 && fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+		close(fd);
+		fd = -1;
+		saved = ELOOP;
+	}
 	if (fd < 0 && saved == ELOOP)
 		uidl_refuse_link(s->dir, name);
 	free(name);

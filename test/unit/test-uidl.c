@@ -605,6 +605,37 @@ test_planted_links(void)
 	uidl_close(s);
 }
 
+/* A FIFO (or any other non-regular file) planted as the lock, journal or
+ * state file is refused at once: opening a FIFO to read it would wait for
+ * a writer for ever. */
+static void
+test_planted_fifos(void)
+{
+	static const char *const suffixes[] = { ".lock", ".journal", ".state" };
+	char scratch[600], dir[600], fifo[900], name[300];
+	struct uidl_state *s;
+
+	snprintf(scratch, sizeof scratch, "%s/fifo-scratch", root);
+	s = open_key(scratch, "fifos", "alice", NULL, "pop.example", 995, true);
+	snprintf(name, sizeof name, "%s", strrchr(find_file(scratch, ".lock"), '/') + 1);
+	name[strlen(name) - strlen(".lock")] = '\0';
+	uidl_close(s);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(dir, sizeof dir, "%s/fifos%zu", root, i);
+		mkdir(dir, 0700);
+		snprintf(fifo, sizeof fifo, "%s/%s%s", dir, name, suffixes[i]);
+		if (mkfifo(fifo, 0600) < 0)
+			diag("mkfifo: %s", strerror(errno));
+		alarm(20);	/* a blocked open is a failure, not a hung test */
+		s = open_key(dir, "fifos", "alice", NULL, "pop.example", 995, true);
+		alarm(0);
+		ok(s == NULL && fail_class() == FAIL_AUTH &&
+		    strstr(fail_reason(), "not a regular file") != NULL,
+		    "a FIFO as %s: refused at once (%s)", suffixes[i], fail_reason());
+		uidl_close(s);
+	}
+}
+
 /* --list changes nothing: no directory made, no lock file, a torn journal
  * read as it is, not cut. */
 static void
@@ -1291,6 +1322,7 @@ main(void)
 	test_legacy();
 	test_untrusted_dir();
 	test_planted_links();
+	test_planted_fifos();
 	test_read_only();
 	start_listener(&listen_fd, &listen_port);
 	start_listener(&listen_fd2, &listen_port2);
