@@ -32,9 +32,10 @@ enum fs_readers {
 	FS_READERS_GROUP,	/* a secret a group may share (password_file) */
 	FS_READERS_OWNER,	/* a secret for its owner alone (a config with password) */
 };
-/* The rule OpenSSH applies to its configuration, for every file that decides
- * what we run, where mail goes or whom we trust (config, aliases,
- * password_file, tls_ca_file): owned by the caller or root, writable by
+/* The rule for every file that decides what we run, where mail goes or
+ * whom we trust (config, aliases, password_file, tls_ca_file), like the
+ * one OpenSSH applies to its configuration but for the file alone (its
+ * directories are not walked): owned by the caller or root, writable by
  * nobody else, and readable as readers says.  Whoever else could change it
  * could run commands as the caller.  0, or -1 with FAIL_AUTH recorded: one
  * line naming path and the chmod or chown that fixes it. */
