@@ -170,6 +170,38 @@ compare_sizes(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+size_t
+uidlset_digest_sizes(const struct uidl_set *s, unsigned long long **sizes_r)
+{
+	size_t n = 0;
+
+	*sizes_r = xcalloc(s->count + 1, sizeof **sizes_r);
+	for (size_t i = 0; i < s->count; i++)
+		if (s->entries[i].has_digest && !s->entries[i].gone)
+			(*sizes_r)[n++] = s->entries[i].size;
+	if (n > 1)
+		qsort(*sizes_r, n, sizeof **sizes_r, compare_sizes);
+	return n;
+}
+
+bool
+uidlset_size_among(unsigned long long size, const unsigned long long *sizes, size_t n)
+{
+	return n > 0 && bsearch(&size, sizes, n, sizeof *sizes, compare_sizes) != NULL;
+}
+
+bool
+uidlset_digest_known(const struct uidl_set *s, const unsigned char digest[UIDL_DIGEST_SIZE])
+{
+	for (size_t i = 0; i < s->count; i++) {
+		const struct uidl_entry *e = &s->entries[i];
+
+		if (e->has_digest && !e->gone && memcmp(e->digest, digest, sizeof e->digest) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* How many of a's n sizes have a partner in b's m (both sorted). */
 static size_t
 count_matches(const unsigned long long *a, size_t n, const unsigned long long *b, size_t m)

@@ -60,6 +60,14 @@ void uidlset_forget(struct uidl_set *s, const char *uidl);
 void uidlset_compact(struct uidl_set *s, bool prune);
 /* Live entries. */
 size_t uidlset_count(const struct uidl_set *s);
+/* The sizes of the live entries that carry a header digest, sorted, in a
+ * new array (*sizes_r, freed by the caller); returns how many. */
+size_t uidlset_digest_sizes(const struct uidl_set *s, unsigned long long **sizes_r);
+/* True when size is among sizes[0..n), sorted as uidlset_digest_sizes()
+ * returns them. */
+bool uidlset_size_among(unsigned long long size, const unsigned long long *sizes, size_t n);
+/* True when a live entry carries this header digest. */
+bool uidlset_digest_known(const struct uidl_set *s, const unsigned char digest[UIDL_DIGEST_SIZE]);
 /* True when no entry was looked up (none of the server's UIDLs is known). */
 bool uidlset_none_seen(struct uidl_set *s);
 /* True when the server seems to have renumbered its UIDLs: the set holds
