@@ -211,7 +211,7 @@ test_resolve(void)
 		ok(strstr(fail_reason(), "chown") != NULL, "an aliases file of another user: "
 		    "the line says chown");
 	} else {
-		diag("skipped: an aliases file owned by another user (needs root to chown)");
+		skip("an aliases file owned by another user (needs root to chown)");
 	}
 	unlink(aliases);
 }

@@ -565,7 +565,7 @@ test_trust(void)
 		config_free(&cfg);
 	}
 	if (geteuid() != 0) {
-		diag("skipped: files owned by another user (needs root to chown)");
+		skip("files owned by another user (needs root to chown)");
 		return;
 	}
 	write_file(path, plain, 0644);
@@ -757,7 +757,7 @@ test_no_home(void)
 	int rc;
 
 	if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/') {
-		diag("skipped: no passwd entry with a home directory for uid %d", (int)getuid());
+		skip("no passwd entry with a home directory for uid %d", (int)getuid());
 		free(saved);
 		return;
 	}

@@ -179,7 +179,8 @@ test_password_file(void)
 	if (geteuid() != 0)
 		expect_failure(&a, FAIL_NOINPUT, pw, "password_file mode 000");
 	else
-		diag("skipped: an unreadable password_file (root reads it anyway)");
+		diag("not checked: an unreadable password_file (root reads it anyway, so "
+		    "there is nothing to check as root)");
 }
 
 /* The rule of fs_check_trusted(): checked on the file we read. */
@@ -204,7 +205,7 @@ test_password_file_trust(void)
 	write_file(pw, "s3cret\n", 0640);
 	expect_secret(&a, "s3cret", "password_file mode 0640: its group may read it");
 	if (geteuid() != 0) {
-		diag("skipped: a password_file of another user (needs root to chown)");
+		skip("a password_file of another user (needs root to chown)");
 		return;
 	}
 	write_file(pw, "s3cret\n", 0600);
@@ -599,7 +600,7 @@ test_untrusted_config(const char *send)
 	ok(strstr(err, "chmod go-w") != NULL, "mailpipe-send, config mode 0666: says chmod");
 	diag("%s", err);
 	if (geteuid() != 0) {
-		diag("skipped: a config file of another user (needs root to chown)");
+		skip("a config file of another user (needs root to chown)");
 		return;
 	}
 	unlink(marker);
@@ -697,7 +698,7 @@ test_group_setup(const char *send)
 	pid_t server;
 
 	if (geteuid() != 0 || access(argv[0], X_OK) < 0) {
-		diag("skipped: the group setup (needs root and setpriv)");
+		skip("the group setup (needs root and setpriv)");
 		return;
 	}
 	if (chmod(dir, 0711) < 0)
@@ -752,7 +753,7 @@ main(void)
 		test_untrusted_config(send);
 		test_group_setup(send);
 	} else {
-		diag("skipped: the real mailpipe-send (MAILPIPE_SEND is not set)");
+		skip("the real mailpipe-send (MAILPIPE_SEND is not set)");
 	}
 	{
 		char cmd[600];
