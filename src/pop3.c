@@ -227,9 +227,7 @@ login_sasl(struct pop3 *p, enum sasl_mech mech, const char *user, const char *pa
 {
 	struct sasl_credentials cred = { .user = user, .secret = password,
 		.host = conn_peer_host(p->c), .port = conn_peer_port(p->c) };
-	/* RFC 2449's limit, which the AUTH PLAIN of this client has always
-	 * taken as not counting the line ending. */
-	struct sasl_wire wire = { .command_max = POP3_COMMAND_MAX + 2, .send = auth_send,
+	struct sasl_wire wire = { .command_max = POP3_COMMAND_MAX, .send = auth_send,
 		.read = auth_read, .arg = p };
 
 	if (p->broken || p->outstanding > 0)

@@ -156,10 +156,11 @@ smtp_starttls(struct smtp *s)
 
 /* ---- AUTH: the wire of the SASL exchange (sasl.h) ---- */
 
-/* The line an AUTH with its initial response may take.  RFC 4954
- * section 4 bounds it by the command line limit; the AUTH PLAIN of a
- * long password has always gone on one line here. */
-#define AUTH_COMMAND_MAX (PROTO_COMMAND_MAX + 2)
+/* The line an AUTH with its initial response may take: RFC 4954 section
+ * 4 keeps it within RFC 5321's command line, 512 octets with the CRLF.
+ * (Postfix reads no more than 2048; an OAuth2 token of Microsoft's is
+ * longer than either, and goes after the 334.) */
+#define AUTH_COMMAND_MAX 512
 
 static int
 auth_send(void *arg, const char *line, const char *shown)

@@ -30,6 +30,7 @@
 
 #include "conn.h"
 #include "proto.h"
+#include "base64.h"
 #include "smtp.h"
 #include "spool.h"
 #include "status.h"
@@ -624,6 +625,50 @@ test_auth(void)
 	ok(script_end(s, pid), "a mechanism not offered: nothing sent");
 }
 
+/* The SASL PLAIN response of alice with a password of n letters p. */
+static char *
+plain_response(size_t n)
+{
+	char raw[600] = "\0alice\0";
+
+	memset(raw + 7, 'p', n);
+	return base64_encode(raw, 7 + n);
+}
+
+/* RFC 4954 section 4: an AUTH command with its initial response must
+ * stay within RFC 5321's 512 octets, CRLF included; a longer one goes
+ * without, and the response after the 334 go-ahead. */
+static void
+test_auth_line_limit(void)
+{
+	char *fits = plain_response(365), *over = plain_response(368);
+	char fits_line[600], over_line[600];
+	const char *const one_line[] = { AUTH_OFFERED("PLAIN"), fits_line, "S:235 2.7.0 ok", NULL };
+	const char *const two_steps[] = { AUTH_OFFERED("PLAIN"), "C:AUTH PLAIN", "S:334 ",
+		over_line, "S:235 2.7.0 ok", NULL };
+	char password[400];
+	pid_t pid;
+	struct smtp *s;
+
+	snprintf(fits_line, sizeof fits_line, "C:AUTH PLAIN %s", fits);
+	snprintf(over_line, sizeof over_line, "C:%s", over);
+	is_int(strlen(fits_line + 2) + 2, 509, "the script: a 509-octet AUTH line, CRLF counted");
+	memset(password, 'p', sizeof password);
+	password[365] = '\0';
+	s = script_start(one_line, &pid);
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
+	    smtp_auth(s, AUTH_PLAIN, "alice", password) == 0, "AUTH PLAIN in 509 octets");
+	ok(script_end(s, pid), "goes on one line");
+	password[365] = 'p';
+	password[368] = '\0';
+	s = script_start(two_steps, &pid);
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
+	    smtp_auth(s, AUTH_PLAIN, "alice", password) == 0, "AUTH PLAIN that would take 515");
+	ok(script_end(s, pid), "goes after the 334 go-ahead");
+	free(fits);
+	free(over);
+}
+
 static void
 test_starttls_refused(void)
 {
@@ -861,6 +906,7 @@ main(void)
 	test_hello_needs_a_name();
 	test_out_of_sync();
 	test_auth();
+	test_auth_line_limit();
 	test_starttls_refused();
 	test_envelope_lockstep();
 	test_envelope_pipelined();
