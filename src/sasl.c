@@ -15,7 +15,9 @@
 #include <openssl/crypto.h>
 
 #include "base64.h"
+#include "oauth.h"
 #include "sasl.h"
+#include "scram.h"
 #include "secret.h"
 #include "status.h"
 #include "xalloc.h"
@@ -36,6 +38,9 @@ static const struct {
 	{ "login", AUTH_LOGIN, AUTH_FOR_SMTP },
 	{ "user", AUTH_USER, AUTH_FOR_POP3 },
 	{ "plain", AUTH_PLAIN, AUTH_FOR_SMTP | AUTH_FOR_POP3 },
+	{ "scram-sha-256", AUTH_SCRAM_SHA_256, AUTH_FOR_SMTP | AUTH_FOR_POP3 },
+	{ "xoauth2", AUTH_XOAUTH2, AUTH_FOR_SMTP | AUTH_FOR_POP3 },
+	{ "oauthbearer", AUTH_OAUTHBEARER, AUTH_FOR_SMTP | AUTH_FOR_POP3 },
 };
 
 int
@@ -53,8 +58,9 @@ auth_method_parse(const char *name, enum auth_protocol proto, enum auth_method *
 const char *
 auth_method_expected(enum auth_protocol proto)
 {
-	return proto == AUTH_FOR_SMTP ? "expected auto, none, login or plain"
-				      : "expected auto, user or plain";
+	return proto == AUTH_FOR_SMTP
+	    ? "expected auto, none, login, plain, scram-sha-256, xoauth2 or oauthbearer"
+	    : "expected auto, user, plain, scram-sha-256, xoauth2 or oauthbearer";
 }
 
 /* ---- the mechanisms ---- */
@@ -71,15 +77,20 @@ struct sasl_client {
 	unsigned steps;		/* challenges answered so far */
 	const char *shown;	/* the transcript's stand-in for the response */
 	char note[256];		/* sasl_refusal_note() */
+	struct scram scram;	/* SCRAM's state */
+	bool proven;		/* SCRAM: the server's signature was right */
 };
 
 struct mechanism {
 	const char *name;
 	enum sasl_mech id;
-	/* The initial response; false when the mechanism has none. */
-	bool (*initial)(struct sasl_client *c, struct bytes *out);
+	/* The initial response: 1, 0 when the mechanism has none, -1
+	 * recorded when it cannot begin. */
+	int (*initial)(struct sasl_client *c, struct bytes *out);
 	/* The response to a challenge; -1 recorded when there is none. */
 	int (*step)(struct sasl_client *c, const struct bytes *challenge, struct bytes *out);
+	/* The server said yes: 0 when the mechanism agrees, -1 recorded. */
+	int (*done)(struct sasl_client *c);
 };
 
 static void
@@ -120,8 +131,16 @@ join(const char *const *parts, size_t count)
 	return (char *)b.p;
 }
 
+/* A string (a secret) taken over as the raw response. */
+static void
+bytes_take(struct bytes *out, char *text)
+{
+	out->p = (unsigned char *)text;
+	out->n = strlen(text);
+}
+
 /* RFC 4616: authzid (empty), NUL, authcid, NUL, password. */
-static bool
+static int
 plain_initial(struct sasl_client *c, struct bytes *out)
 {
 	size_t ulen = strlen(c->cred->user), plen = strlen(c->cred->secret);
@@ -133,7 +152,7 @@ plain_initial(struct sasl_client *c, struct bytes *out)
 	out->p[1 + ulen] = '\0';
 	memcpy(out->p + 2 + ulen, c->cred->secret, plen);
 	c->shown = "<credentials>";
-	return true;
+	return 1;
 }
 
 static int
@@ -144,11 +163,18 @@ plain_step(struct sasl_client *c, const struct bytes *challenge, struct bytes *o
 	    c->mech->name);
 }
 
-static bool
+static int
 no_initial(struct sasl_client *c, struct bytes *out)
 {
 	(void)c, (void)out;
-	return false;
+	return 0;
+}
+
+static int
+agreed(struct sasl_client *c)
+{
+	(void)c;
+	return 0;
 }
 
 /* The LOGIN convention: the user name, then the password, each asked
@@ -166,9 +192,94 @@ login_step(struct sasl_client *c, const struct bytes *challenge, struct bytes *o
 	return 0;
 }
 
+/* SCRAM-SHA-256 (scram.h): the client-first message, which holds no
+ * secret but the user name; a password SCRAM cannot use as it is ends
+ * the run before anything is sent. */
+static int
+scram_initial(struct sasl_client *c, struct bytes *out)
+{
+	if (!scram_password_usable(c->cred->secret))
+		return fail(FAIL_CONFIG, "SCRAM-SHA-256 needs a password of printable ASCII here "
+		    "(use auth = plain over TLS for this one)");
+	bytes_take(out, scram_client_first(&c->scram, c->cred->user, NULL));
+	c->shown = "<user and nonce>";
+	return 1;
+}
+
+/* The proof for the server's first message, then the check of its
+ * signature, answered with an empty response. */
+static int
+scram_step(struct sasl_client *c, const struct bytes *challenge, struct bytes *out)
+{
+	char *final;
+
+	if (c->steps == 0) {
+		if (scram_client_final(&c->scram, c->cred->secret, (const char *)challenge->p,
+		    challenge->n, &final) < 0)
+			return -1;
+		bytes_take(out, final);
+		c->shown = "<proof>";
+		return 0;
+	}
+	if (c->steps > 1)
+		return plain_step(c, challenge, out);
+	if (scram_server_final(&c->scram, (const char *)challenge->p, challenge->n) < 0)
+		return -1;
+	c->proven = true;
+	bytes_take(out, xstrdup(""));
+	c->shown = NULL;
+	return 0;
+}
+
+/* A yes without the server's signature proves nothing. */
+static int
+scram_done(struct sasl_client *c)
+{
+	if (!c->proven)
+		return fail(FAIL_AUTH, "the server accepted SCRAM-SHA-256 without proving that it "
+		    "knows the password (a stand-in server?)");
+	return 0;
+}
+
+static int
+xoauth2_initial(struct sasl_client *c, struct bytes *out)
+{
+	bytes_take(out, oauth_xoauth2(c->cred->user, c->cred->secret));
+	c->shown = "<user and token>";
+	return 1;
+}
+
+static int
+oauthbearer_initial(struct sasl_client *c, struct bytes *out)
+{
+	bytes_take(out, oauth_bearer(c->cred->user, c->cred->host, c->cred->port,
+	    c->cred->secret));
+	c->shown = "<user and token>";
+	return 1;
+}
+
+/* The server refuses the token with a JSON error as a challenge (RFC
+ * 7628 section 3.2.2); it is noted for the error line and answered so
+ * that the server can send its final refusal: OAUTHBEARER with the
+ * dummy ^A of RFC 7628, XOAUTH2 with the empty response its providers
+ * document. */
+static int
+oauth_step(struct sasl_client *c, const struct bytes *challenge, struct bytes *out)
+{
+	if (c->steps > 0)
+		return plain_step(c, challenge, out);
+	oauth_error_note((const char *)challenge->p, challenge->n, c->note, sizeof c->note);
+	bytes_take(out, xstrdup(c->mech->id == SASL_OAUTHBEARER ? "\001" : ""));
+	c->shown = NULL;
+	return 0;
+}
+
 static const struct mechanism mechanisms[SASL_MECH_COUNT] = {
-	{ "PLAIN", SASL_PLAIN, plain_initial, plain_step },
-	{ "LOGIN", SASL_LOGIN, no_initial, login_step },
+	{ "PLAIN", SASL_PLAIN, plain_initial, plain_step, agreed },
+	{ "LOGIN", SASL_LOGIN, no_initial, login_step, agreed },
+	{ "SCRAM-SHA-256", SASL_SCRAM_SHA_256, scram_initial, scram_step, scram_done },
+	{ "XOAUTH2", SASL_XOAUTH2, xoauth2_initial, oauth_step, agreed },
+	{ "OAUTHBEARER", SASL_OAUTHBEARER, oauthbearer_initial, oauth_step, agreed },
 };
 
 int
@@ -209,21 +320,29 @@ sasl_mech_name(enum sasl_mech mech)
 int
 sasl_mech_of(enum auth_method method, enum sasl_mech *mech_r)
 {
-	if (method == AUTH_PLAIN)
-		*mech_r = SASL_PLAIN;
-	else if (method == AUTH_LOGIN)
-		*mech_r = SASL_LOGIN;
-	else
-		return -1;
-	return 0;
+	static const struct { enum auth_method method; enum sasl_mech mech; } named[] = {
+		{ AUTH_PLAIN, SASL_PLAIN }, { AUTH_LOGIN, SASL_LOGIN },
+		{ AUTH_SCRAM_SHA_256, SASL_SCRAM_SHA_256 }, { AUTH_XOAUTH2, SASL_XOAUTH2 },
+		{ AUTH_OAUTHBEARER, SASL_OAUTHBEARER },
+	};
+
+	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+		if (named[i].method == method) {
+			*mech_r = named[i].mech;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 int
 sasl_choose(unsigned offered, const char *secret, enum sasl_mech *mech_r)
 {
-	static const enum sasl_mech strongest_first[] = { SASL_PLAIN, SASL_LOGIN };
+	static const enum sasl_mech strongest_first[] = { SASL_SCRAM_SHA_256, SASL_PLAIN,
+		SASL_LOGIN };
 
-	(void)secret;
+	if (!scram_password_usable(secret))
+		offered &= ~SASL_BIT(SASL_SCRAM_SHA_256);
 	for (size_t i = 0; i < sizeof strongest_first / sizeof strongest_first[0]; i++) {
 		if (offered & SASL_BIT(strongest_first[i])) {
 			*mech_r = strongest_first[i];
@@ -250,14 +369,16 @@ sasl_start(enum sasl_mech mech, const struct sasl_credentials *cred,
 {
 	struct sasl_client *c = xcalloc(1, sizeof *c);
 	struct bytes raw = { 0 };
+	int rc;
 
 	c->mech = &mechanisms[mech];
 	c->cred = cred;
 	*initial_r = (struct sasl_response){ 0 };
-	if (c->mech->initial(c, &raw))
-		respond(c, &raw, initial_r);
 	*c_r = c;
-	return 0;
+	rc = c->mech->initial(c, &raw);
+	if (rc > 0)
+		respond(c, &raw, initial_r);
+	return rc < 0 ? -1 : 0;
 }
 
 int
@@ -282,8 +403,7 @@ sasl_step(struct sasl_client *c, const char *challenge, size_t len, struct sasl_
 int
 sasl_done(struct sasl_client *c)
 {
-	(void)c;
-	return 0;
+	return c->mech->done(c);
 }
 
 const char *
@@ -304,6 +424,7 @@ sasl_free(struct sasl_client *c)
 {
 	if (c == NULL)
 		return;
+	scram_clear(&c->scram);
 	OPENSSL_cleanse(c, sizeof *c);
 	free(c);
 }
@@ -405,8 +526,10 @@ sasl_authenticate(enum sasl_mech mech, const struct sasl_credentials *cred,
 	bool sent = false;
 	int rc;
 
-	if (sasl_start(mech, cred, &c, &initial) < 0)
+	if (sasl_start(mech, cred, &c, &initial) < 0) {
+		sasl_free(c);
 		return -1;
+	}
 	rc = send_auth(w, wait.mech, &initial, &sent);
 	if (sent)
 		sasl_response_clear(&initial);

@@ -23,11 +23,14 @@
 #include <stddef.h>
 
 enum auth_method {
-	AUTH_AUTO,		/* best the server offers (smtp: plain, login; pop3: plain, user) */
+	AUTH_AUTO,		/* best the server offers for a password (sasl_choose) */
 	AUTH_NONE,		/* smtp only: do not authenticate */
 	AUTH_LOGIN,		/* smtp */
 	AUTH_PLAIN,		/* smtp and pop3 (SASL PLAIN) */
 	AUTH_USER,		/* pop3 USER/PASS */
+	AUTH_SCRAM_SHA_256,	/* smtp and pop3 */
+	AUTH_XOAUTH2,		/* smtp and pop3: the secret is an access token */
+	AUTH_OAUTHBEARER,	/* smtp and pop3: the secret is an access token */
 };
 
 /* The protocols a method name may be given for; a set of bits. */
@@ -36,14 +39,17 @@ enum auth_protocol { AUTH_FOR_SMTP = 1, AUTH_FOR_POP3 = 2 };
 /* The method called name (any case) if proto accepts it: 0, or -1 with
  * nothing recorded. */
 int auth_method_parse(const char *name, enum auth_protocol proto, enum auth_method *method_r);
-/* "expected auto, none, login or plain": what proto accepts, for the
+/* "expected auto, none, login, ...": what proto accepts, for the
  * error line of a name auth_method_parse() refused. */
 const char *auth_method_expected(enum auth_protocol proto);
 
 /* ---- the SASL client ---- */
 
 /* The mechanisms we speak; a server's offer is a set of SASL_BIT()s. */
-enum sasl_mech { SASL_PLAIN, SASL_LOGIN, SASL_MECH_COUNT };
+enum sasl_mech {
+	SASL_PLAIN, SASL_LOGIN, SASL_SCRAM_SHA_256, SASL_XOAUTH2, SASL_OAUTHBEARER,
+	SASL_MECH_COUNT
+};
 #define SASL_BIT(m) (1u << (m))
 
 /* The mechanism called name (len bytes, any case): 0, or -1 (nothing
@@ -57,14 +63,16 @@ const char *sasl_mech_name(enum sasl_mech mech);
 /* The SASL mechanism an `auth` method names: 0, or -1 (nothing recorded)
  * for one that is none (auto, none, user). */
 int sasl_mech_of(enum auth_method method, enum sasl_mech *mech_r);
-/* auth = auto: the strongest mechanism of offered that secret can serve,
- * in the order PLAIN, LOGIN: 0, or -1 (nothing recorded) when none. */
+/* auth = auto: the strongest mechanism of offered that the password
+ * secret can serve, in the order SCRAM-SHA-256 (only for a printable
+ * ASCII password), PLAIN, LOGIN; never an OAuth mechanism, whose secret
+ * is a token, not a password.  0, or -1 (nothing recorded) when none. */
 int sasl_choose(unsigned offered, const char *secret, enum sasl_mech *mech_r);
 
 /* What a mechanism is given.  The strings are the caller's. */
 struct sasl_credentials {
 	const char *user;	/* the identity to log in as */
-	const char *secret;	/* the password */
+	const char *secret;	/* the password, or for OAuth the access token */
 	const char *host;	/* the server, as connected to */
 	unsigned port;		/* 0: not known */
 };
@@ -79,7 +87,8 @@ struct sasl_response {
 struct sasl_client;
 
 /* Begins mech for cred; *initial_r is the initial response (text NULL:
- * the mechanism has none and speaks second).  0, or -1 recorded. */
+ * the mechanism has none and speaks second).  0, or -1 recorded
+ * (FAIL_CONFIG: SCRAM with a password that is not printable ASCII). */
 int sasl_start(enum sasl_mech mech, const struct sasl_credentials *cred,
 	struct sasl_client **c_r, struct sasl_response *initial_r);
 /* The response to the server's challenge (base64 text, len bytes): 0, or

@@ -212,7 +212,7 @@ choose_mechanism(const struct smtp *s, enum auth_method m, const char *password,
 	if (m == AUTH_AUTO) {
 		if (sasl_choose(s->caps.auth_mechs, password, mech_r) < 0)
 			return fail(FAIL_PERMANENT, "the server offers no AUTH mechanism we can "
-			    "use (PLAIN or LOGIN)");
+			    "use (SCRAM-SHA-256, PLAIN or LOGIN)");
 		return 0;
 	}
 	if (sasl_mech_of(m, mech_r) < 0 || !(s->caps.auth_mechs & SASL_BIT(*mech_r)))

@@ -19,6 +19,7 @@ Python 3 standard library only; certificates come from the openssl CLI.
 """
 
 import argparse
+import base64
 import difflib
 import fcntl
 import hashlib
@@ -35,6 +36,8 @@ import sys
 import tempfile
 import threading
 import time
+
+import scramserver
 
 EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
 
@@ -221,6 +224,8 @@ class Scenario:
             if not words or words[0] not in PKI.SERVER_CERTS or words[1:] not in ([], ['rejected']):
                 raise ScenarioError('usage: TLS good|wronghost|untrusted [rejected]')
             add('tls', text=rest, cert=words[0], rejected=len(words) == 2)
+        elif word == 'SCRAM':
+            add('scram', text=rest, **self._scram_options(rest))
         elif word == 'HUGE':
             hm = re.fullmatch(r'(\d+)(?:\s(.*))?', rest)
             if not hm:
@@ -253,6 +258,19 @@ class Scenario:
             raise ScenarioError('unknown step %r' % line)
         if split and self.steps[-1].kind != 'send':
             raise ScenarioError('SPLIT1 applies to S:, RAW: and SEND only')
+
+    @staticmethod
+    def _scram_options(rest):
+        words = rest.split()
+        if not words or words[0] not in ('smtp', 'pop3'):
+            raise ScenarioError('usage: SCRAM smtp|pop3 [i=N] [nonce=foreign] '
+                                '[signature=bad] [stop=first]')
+        opts = dict(w.split('=', 1) for w in words[1:])
+        if set(opts) - {'i', 'nonce', 'signature', 'stop'}:
+            raise ScenarioError('SCRAM: unknown option in %r' % rest)
+        return dict(proto=words[0], iterations=int(opts.get('i', '4096')),
+                    foreign=opts.get('nonce') == 'foreign', bad=opts.get('signature') == 'bad',
+                    stop=opts.get('stop') == 'first' or opts.get('nonce') == 'foreign')
 
     @staticmethod
     def _matcher(sep, rest):
@@ -648,6 +666,40 @@ class Server:
             data += chunk
         if data and data[0] not in (0x14, 0x15, 0x16, 0x17):
             self.fail(step, 'client sent plaintext after the failed handshake: %s' % show(data))
+
+    def scram_send(self, step, data):
+        prefix = b'334 ' if step.proto == 'smtp' else b'+ '
+        self.do_send(Step('send', step.where, step.source, split=False,
+                          data=prefix + base64.b64encode(data) + b'\r\n'))
+
+    def scram_read(self, step):
+        line = self.read_client_line(step)
+        if line is None:
+            self.fail(step, 'the connection ended in the SCRAM exchange')
+        try:
+            return base64.b64decode(line, validate=True)
+        except ValueError:
+            self.fail(step, 'SCRAM: the client line is not base64: %s' % show(line))
+
+    def do_scram(self, step):
+        """AUTH SCRAM-SHA-256 (with its initial response or after a
+        go-ahead), the server-first message, and unless told to stop there,
+        the client's proof checked and the server-final message sent."""
+        line = self.read_client_line(step)
+        m = re.fullmatch(r'AUTH SCRAM-SHA-256(?: (\S+))?', line or '')
+        if not m:
+            self.fail(step, 'expected AUTH SCRAM-SHA-256, got %s' % show(line or 'EOF'))
+        if m.group(1) is None:
+            self.scram_send(step, b'')
+        first = base64.b64decode(m.group(1)) if m.group(1) else self.scram_read(step)
+        try:
+            ex = scramserver.Exchange(first, 's3cret-Pa55', step.iterations, step.foreign)
+            self.scram_send(step, ex.server_first)
+            if step.stop:
+                return
+            self.scram_send(step, ex.final(self.scram_read(step), step.bad))
+        except ValueError as e:
+            self.fail(step, 'SCRAM: %s' % e)
 
     def do_huge(self, step):
         self.note('%s %s<%d x>\\r\\n' % (self.tag('S'), show(step.prefix), step.size))

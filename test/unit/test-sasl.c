@@ -11,13 +11,15 @@
 #include <string.h>
 
 #include "base64.h"
+#include "oauth.h"
 #include "sasl.h"
 #include "status.h"
 #include "tap.h"
 
 /* ---- a scripted server ---- */
 
-/* Steps: "C:line" the client must send (shown: "C:line|shown"),
+/* Steps: "C:line" the client must send (shown: "C:line|shown", or a
+ * prefix of it: "C:text*"),
  * "S+text" a challenge, "S." success, "S-" a refusal. */
 struct script {
 	const char *const *steps;
@@ -52,6 +54,9 @@ script_send(void *arg, const char *line, const char *shown)
 	    shown != NULL ? shown : "");
 	if (want == NULL)
 		return fail(FAIL_TEMPORARY, "unexpected line");
+	/* "C:text*" : a line that begins with text (a random nonce follows). */
+	if (want[strlen(want) - 1] == '*' && strncmp(want, got, strlen(want) - 1) == 0)
+		return 0;
 	if (strcmp(want, got) != 0 && sc->problem[0] == '\0')
 		snprintf(sc->problem, sizeof sc->problem, "sent \"%.120s\", wanted \"%.120s\"", got,
 		    want);
@@ -154,6 +159,28 @@ test_offer(void)
 	ok(sasl_choose(SASL_BIT(SASL_LOGIN), "pw", &m) == 0 && m == SASL_LOGIN, "auto: LOGIN alone");
 	ok(sasl_choose(0, "pw", &m) < 0, "auto: nothing offered, nothing chosen");
 	ok(sasl_mech_of(AUTH_LOGIN, &m) == 0 && m == SASL_LOGIN, "auth = login is LOGIN");
+	ok(sasl_mech_of(AUTH_OAUTHBEARER, &m) == 0 && m == SASL_OAUTHBEARER,
+	    "auth = oauthbearer is OAUTHBEARER");
+	is_int(sasl_parse_offer("SCRAM-SHA-256-PLUS SCRAM-SHA-256 XOAUTH2 OAUTHBEARER", " "),
+	    SASL_BIT(SASL_SCRAM_SHA_256) | SASL_BIT(SASL_XOAUTH2) | SASL_BIT(SASL_OAUTHBEARER),
+	    "SCRAM and OAuth offered; -PLUS is another mechanism");
+}
+
+/* auth = auto: SCRAM first when the password can serve it, and never an
+ * OAuth mechanism (the secret would be a password, not a token). */
+static void
+test_choose(void)
+{
+	const unsigned all = (1u << SASL_MECH_COUNT) - 1;
+	const unsigned oauth = SASL_BIT(SASL_XOAUTH2) | SASL_BIT(SASL_OAUTHBEARER);
+	enum sasl_mech m;
+
+	ok(sasl_choose(all, "pw", &m) == 0 && m == SASL_SCRAM_SHA_256, "auto: SCRAM first");
+	ok(sasl_choose(all, "p\xc3\xa4ss", &m) == 0 && m == SASL_PLAIN,
+	    "auto: PLAIN for a password SCRAM cannot use");
+	ok(sasl_choose(oauth, "pw", &m) < 0, "auto: never an OAuth mechanism");
+	ok(sasl_choose(oauth | SASL_BIT(SASL_LOGIN), "pw", &m) == 0 && m == SASL_LOGIN,
+	    "auto: LOGIN rather than OAuth");
 	ok(sasl_mech_of(AUTH_USER, &m) < 0 && sasl_mech_of(AUTH_AUTO, &m) < 0,
 	    "auth = user and auto name no mechanism");
 }
@@ -223,11 +250,129 @@ test_go_ahead(void)
 	    strcmp(sc.last_note, "go-ahead ") == 0, "the answer to a bare AUTH is the go-ahead");
 }
 
+static const struct sasl_credentials alice_token = { .user = "alice", .secret = "secret",
+	.host = "mail.example", .port = 587 };
+
+/* The exact strings of both OAuth mechanisms, in one step and in two. */
+static void
+test_oauth(void)
+{
+	static const char *const xoauth2[] = { "C:AUTH XOAUTH2 "
+		"dXNlcj1hbGljZQFhdXRoPUJlYXJlciBzZWNyZXQBAQ==|AUTH XOAUTH2 <user and token>",
+		"S.", NULL };
+	static const char *const xoauth2_two[] = { "C:AUTH XOAUTH2", "S+",
+		"C:dXNlcj1hbGljZQFhdXRoPUJlYXJlciBzZWNyZXQBAQ==|<user and token>", "S.", NULL };
+	static const char *const bearer[] = { "C:AUTH OAUTHBEARER "
+		"bixhPWFsaWNlLAFob3N0PW1haWwuZXhhbXBsZQFwb3J0PTU4NwFhdXRoPUJlYXJlciBzZWNyZXQBAQ==|"
+		"AUTH OAUTHBEARER <user and token>", "S.", NULL };
+	static const char *const bearer_two[] = { "C:AUTH OAUTHBEARER", "S+", "C:"
+		"bixhPWFsaWNlLAFob3N0PW1haWwuZXhhbXBsZQFwb3J0PTU4NwFhdXRoPUJlYXJlciBzZWNyZXQBAQ==|"
+		"<user and token>", "S.", NULL };
+	struct script sc;
+	int rc;
+
+	ok(play(SASL_XOAUTH2, &alice_token, 512, xoauth2, &rc, &sc) && rc == 0,
+	    "XOAUTH2: user=alice^Aauth=Bearer secret^A^A on the AUTH line, redacted");
+	ok(play(SASL_XOAUTH2, &alice_token, 40, xoauth2_two, &rc, &sc) && rc == 0,
+	    "XOAUTH2: two steps when the line would be too long");
+	ok(play(SASL_OAUTHBEARER, &alice_token, 512, bearer, &rc, &sc) && rc == 0,
+	    "OAUTHBEARER: n,a=alice,^Ahost=...^Aport=587^Aauth=Bearer secret^A^A, redacted");
+	ok(play(SASL_OAUTHBEARER, &alice_token, 40, bearer_two, &rc, &sc) && rc == 0,
+	    "OAUTHBEARER: two steps when the line would be too long");
+}
+
+/* RFC 7628 section 3.2.2: the error as a challenge, the dummy response,
+ * the refusal, and the error's status and scope in the refusal's line. */
+static void
+test_oauth_error(void)
+{
+	static const char *const bearer[] = { "C:AUTH OAUTHBEARER *",
+		"S+eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZXhh"
+		"bXBsZS8gcG9wIn0=", "C:AQ==", "S-", NULL };
+	static const char *const xoauth2[] = { "C:AUTH XOAUTH2 *",
+		"S+eyJzdGF0dXMiOiI0MDEiLCJzY2hlbWVzIjoiYmVhcmVyIiwic2NvcGUiOiJodHRwczovL21haWwuZXhh"
+		"bXBsZS8gcG9wIn0=", "C:", "S-", NULL };
+	struct script sc;
+	int rc;
+
+	ok(play(SASL_OAUTHBEARER, &alice_token, 512, bearer, &rc, &sc) && rc < 0 &&
+	    fail_class() == FAIL_AUTH &&
+	    strcmp(sc.last_note, "status 401, scope https://mail.example/ pop") == 0,
+	    "OAUTHBEARER error: ^A answered, refusal noted with status and scope (%s)",
+	    sc.last_note);
+	ok(play(SASL_XOAUTH2, &alice_token, 512, xoauth2, &rc, &sc) && rc < 0 &&
+	    fail_class() == FAIL_AUTH && strstr(sc.last_note, "status 401") != NULL,
+	    "XOAUTH2 error: the empty response, refusal noted (%s)", sc.last_note);
+}
+
+/* The error note from every prefix of a JSON error, each in a buffer of
+ * its exact length: what it shows is never more than is there. */
+static void
+test_oauth_error_prefixes(void)
+{
+	static const char json[] = "{\"status\":\"invalid_token\",\"scope\":\"a b\"}";
+	size_t len = strlen(json);
+	int sane = 0;
+
+	for (size_t n = 0; n <= len; n++) {
+		char *cut = malloc(n + 1), note[256];
+
+		memcpy(cut, json, n);
+		oauth_error_note(cut, n, note, sizeof note);
+		sane += strlen(note) <= n;
+		free(cut);
+	}
+	is_int(sane, (int)len + 1, "error note of every prefix within its bytes");
+	{
+		char note[256];
+
+		oauth_error_note(json, len, note, sizeof note);
+		is_str(note, "status invalid_token, scope a b", "the whole error");
+		oauth_error_note("{\"status\": 400}", 15, note, sizeof note);
+		is_str(note, "status 400", "a bare number, no scope");
+		oauth_error_note("{}", 2, note, sizeof note);
+		is_str(note, "", "neither field");
+	}
+}
+
+/* SCRAM over the exchange: a password it cannot use sends nothing (78);
+ * a yes without the server's signature is refused (77); a nonce that is
+ * not ours is cancelled (76). */
+static void
+test_scram(void)
+{
+	static const char *const nothing[] = { NULL };
+	static const char *const unproven[] = {
+		"C:AUTH SCRAM-SHA-256 biwsbj1hbGljZSxy*", "S.", NULL };
+	static const char *const foreign[] = { "C:AUTH SCRAM-SHA-256 *",
+		"S+cj1mb3JlaWduMDEyMzQ1Njc4OSxzPVcyMlphSjBTTlk3c29Fc1VFamI2Z1E9PSxpPTQwOTY=",
+		"C:*", "S-", NULL };
+	static const struct sasl_credentials umlaut = { .user = "alice",
+		.secret = "p\xc3\xa4ss" };
+	struct script sc;
+	int rc;
+
+	ok(play(SASL_SCRAM_SHA_256, &umlaut, 512, nothing, &rc, &sc) && rc < 0 &&
+	    fail_class() == FAIL_CONFIG && strstr(fail_reason(), "ASCII") != NULL,
+	    "SCRAM with a UTF-8 password: nothing sent, 78 (%s)", fail_reason());
+	ok(play(SASL_SCRAM_SHA_256, &alice, 512, unproven, &rc, &sc) && rc < 0 &&
+	    fail_class() == FAIL_AUTH, "SCRAM: a yes without the signature is refused (%s)",
+	    fail_reason());
+	ok(play(SASL_SCRAM_SHA_256, &alice, 512, foreign, &rc, &sc) && rc < 0 &&
+	    fail_class() == FAIL_PROTOCOL, "SCRAM: a foreign nonce is cancelled (%s)",
+	    fail_reason());
+}
+
 int
 main(void)
 {
 	test_base64();
 	test_offer();
+	test_choose();
+	test_oauth();
+	test_oauth_error();
+	test_oauth_error_prefixes();
+	test_scram();
 	test_plain();
 	test_login();
 	test_go_ahead();

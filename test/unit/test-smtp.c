@@ -138,8 +138,11 @@ test_capabilities(void)
 	ok(c.auth && c.auth_mechs == SASL_BIT(SASL_LOGIN), "AUTH LOGIN");
 	c = caps_of("AUTH=LOGIN");
 	ok(c.auth && c.auth_mechs == SASL_BIT(SASL_LOGIN), "AUTH=LOGIN");
-	c = caps_of("AUTH CRAM-MD5 SCRAM-SHA-256");
+	c = caps_of("AUTH CRAM-MD5 DIGEST-MD5");
 	ok(c.auth && c.auth_mechs == 0, "AUTH with other mechanisms only");
+	c = caps_of("AUTH CRAM-MD5 SCRAM-SHA-256 SCRAM-SHA-256-PLUS OAUTHBEARER");
+	ok(c.auth && c.auth_mechs == (SASL_BIT(SASL_SCRAM_SHA_256) | SASL_BIT(SASL_OAUTHBEARER)),
+	    "AUTH SCRAM-SHA-256 and OAUTHBEARER understood, -PLUS not");
 	c = caps_of("AUTH PLAINX LOGINX");
 	ok(c.auth_mechs == 0, "AUTH PLAINX LOGINX: no usable mechanism");
 	c = caps_of("auth plain");
