@@ -207,7 +207,7 @@ auth_read(void *arg, const struct sasl_wait *w, const char **challenge_r)
 	char *line;
 	size_t len;
 
-	if (proto_read_line(p->c, &line, &len) < 0) {
+	if (proto_read_line_hiding(p->c, "+ ", w->hidden, &line, &len) < 0) {
 		p->broken = true;
 		return -1;
 	}

@@ -79,6 +79,7 @@ struct sasl_client {
 	char note[256];		/* sasl_refusal_note() */
 	struct scram scram;	/* SCRAM's state */
 	bool proven;		/* SCRAM: the server's signature was right */
+	const char *hidden;	/* sasl_wait's hidden for the next challenge */
 };
 
 struct mechanism {
@@ -219,6 +220,7 @@ scram_step(struct sasl_client *c, const struct bytes *challenge, struct bytes *o
 			return -1;
 		bytes_take(out, final);
 		c->shown = "<proof>";
+		c->hidden = "<server signature>";
 		return 0;
 	}
 	if (c->steps > 1)
@@ -500,6 +502,7 @@ exchange(struct sasl_client *c, const struct sasl_wire *w, struct sasl_wait *wai
 		int rc;
 
 		wait->note = sasl_refusal_note(c);
+		wait->hidden = c->hidden;
 		rc = w->read(w->arg, wait, &challenge);
 		wait->go_ahead = false;
 		if (rc <= 0)

@@ -114,6 +114,9 @@ struct sasl_wait {
 	const char *mech;	/* "PLAIN" */
 	bool go_ahead;		/* the answer to AUTH sent without a response */
 	const char *note;	/* sasl_refusal_note(), for a refusal's line */
+	/* What the transcript shows for a challenge, which may help guess
+	 * the password offline (SCRAM's server signature); NULL: itself. */
+	const char *hidden;
 };
 
 /* A protocol's side of the exchange (smtp.c, pop3.c). */

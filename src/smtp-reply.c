@@ -108,14 +108,15 @@ smtp_read_reply(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps)
  * than the text a reply keeps; so the first line is looked at whole
  * before it becomes a reply. */
 int
-smtp_read_challenge(struct conn *c, struct smtp_reply *r, const char **challenge_r)
+smtp_read_challenge(struct conn *c, struct smtp_reply *r, const char *hidden,
+	const char **challenge_r)
 {
 	char *line;
 	size_t len;
 	bool last;
 
 	*challenge_r = NULL;
-	if (proto_read_line(c, &line, &len) < 0 || note_line(r, NULL, 0, line, len, &last) < 0)
+	if (proto_read_line_hiding(c, "334 ", hidden, &line, &len) < 0 || note_line(r, NULL, 0, line, len, &last) < 0)
 		return -1;
 	if (r->code == 334 && last) {
 		*challenge_r = len > 4 ? line + 4 : "";

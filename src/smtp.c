@@ -192,7 +192,7 @@ auth_read(void *arg, const struct sasl_wait *w, const char **challenge_r)
 	struct smtp *s = arg;
 	struct smtp_reply r;
 
-	if (smtp_read_challenge(s->conn, &r, challenge_r) < 0) {
+	if (smtp_read_challenge(s->conn, &r, w->hidden, challenge_r) < 0) {
 		s->state = SMTP_OUT_OF_SYNC;
 		return -1;
 	}

@@ -63,9 +63,11 @@ void smtp_note_capability(struct smtp_caps *caps, const char *text);
 int smtp_read_reply(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps);
 /* Reads the answer to an AUTH step: a one-line 334 reply sets
  * *challenge_r to its text whole, however long (valid until the next
- * read); any other reply is read into r as smtp_read_reply() does, with
+ * read), and the transcript shows it as "334 " and hidden unless hidden
+ * is NULL; any other reply is read into r as smtp_read_reply() does, with
  * *challenge_r NULL.  Failures as smtp_read_reply(). */
-int smtp_read_challenge(struct conn *c, struct smtp_reply *r, const char **challenge_r);
+int smtp_read_challenge(struct conn *c, struct smtp_reply *r, const char *hidden,
+	const char **challenge_r);
 /* The enhanced status code (RFC 3463) a reply's text starts with, as in
  * "452 4.5.3 text": class, subject and detail into code_r.  False when the
  * text starts with none (servers without ENHANCEDSTATUSCODES). */
