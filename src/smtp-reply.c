@@ -174,3 +174,49 @@ smtp_refused(const struct smtp_reply *r, const char *what, enum failure permanen
 		return fail(permanent_class, "%s: %s", what, r->text);
 	return fail(FAIL_PROTOCOL, "%s: unexpected reply: %s", what, r->text);
 }
+
+/* The refusals worth a hint: code, enhanced code, a phrase of the text
+ * that tells the provider (NULL: the codes suffice), and the hint.  A
+ * generic 535 5.7.8 (Postfix's, Dovecot's) gets none. */
+static const struct {
+	int code;
+	int enhanced[3];
+	const char *phrase;
+	const char *hint;
+} auth_hints[] = {
+	{ 535, { 5, 7, 139 }, "SmtpClientAuthentication is disabled",
+	  "Microsoft 365 has SMTP AUTH turned off for this mailbox or organisation: "
+	  "its administrator can turn on Authenticated SMTP for the mailbox "
+	  "(Set-CASMailbox -SmtpClientAuthenticationDisabled $false), which "
+	  "auth = xoauth2 needs too" },
+	{ 535, { 5, 7, 139 }, "basic authentication is disabled",
+	  "Microsoft 365 takes no password here any more: use auth = xoauth2 with "
+	  "a token helper in password_command" },
+	{ 535, { 5, 7, 139 }, NULL,
+	  "Microsoft 365 refused the login: check the password, that Authenticated "
+	  "SMTP is on for the mailbox, and that security defaults do not block it "
+	  "(or use auth = xoauth2)" },
+	{ 534, { 5, 7, 9 }, "Application-specific password",
+	  "Gmail wants an app password (Google Account, Security, App passwords) "
+	  "in the password source, or OAuth 2.0: auth = xoauth2 with a token helper" },
+	{ 535, { 5, 7, 8 }, "Username and Password not accepted",
+	  "Gmail refused the user name or password: with 2-Step Verification it "
+	  "takes an app password only, and Google Workspace may require OAuth 2.0 "
+	  "(auth = xoauth2 with a token helper)" },
+};
+
+const char *
+smtp_auth_hint(const struct smtp_reply *r)
+{
+	int code[3];
+
+	if (!smtp_enhanced_code(r, code))
+		return NULL;
+	for (size_t i = 0; i < sizeof auth_hints / sizeof auth_hints[0]; i++) {
+		if (r->code == auth_hints[i].code && code[0] == auth_hints[i].enhanced[0] &&
+		    code[1] == auth_hints[i].enhanced[1] && code[2] == auth_hints[i].enhanced[2] &&
+		    (auth_hints[i].phrase == NULL || strcasestr(r->text, auth_hints[i].phrase) != NULL))
+			return auth_hints[i].hint;
+	}
+	return NULL;
+}

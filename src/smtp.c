@@ -172,18 +172,24 @@ auth_send(void *arg, const char *line, const char *shown)
 	return proto_send_secret(s->conn, shown, "%s", line);
 }
 
-/* A refusal, with what the mechanism learnt before it. */
+/* A refusal, with what the mechanism learnt before it, and what to
+ * change when the provider's reply says (those replies are all 5xx). */
 static int
 auth_refused(const struct smtp_reply *r, const struct sasl_wait *w)
 {
 	struct smtp_reply noted = *r;
-	char what[64];
+	const char *hint = smtp_auth_hint(r), *what = "authentication failed";
+	char auth_what[64];
 
 	if (*w->note != '\0')
 		snprintf(noted.text, sizeof noted.text, "%.300s; %s", r->text, w->note);
-	if (w->go_ahead)
-		snprintf(what, sizeof what, "AUTH %s", w->mech);
-	return smtp_refused(&noted, w->go_ahead ? what : "authentication failed", FAIL_AUTH);
+	if (w->go_ahead) {
+		snprintf(auth_what, sizeof auth_what, "AUTH %s", w->mech);
+		what = auth_what;
+	}
+	if (hint != NULL)
+		return fail(FAIL_AUTH, "%s: %s -- %s", what, noted.text, hint);
+	return smtp_refused(&noted, what, FAIL_AUTH);
 }
 
 static int

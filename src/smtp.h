@@ -77,6 +77,10 @@ bool smtp_enhanced_code(const struct smtp_reply *r, int code_r[3]);
  * enhanced code 4.5.3, or 452 with no enhanced code at all.  A 452 with any
  * other code (4.2.2 mailbox full, 4.3.1 no storage) is not. */
 bool smtp_too_many_recipients(const struct smtp_reply *r);
+/* What to change when a provider refuses AUTH for a reason a setting
+ * cures (Microsoft 365's 535 5.7.139, Gmail's 534 5.7.9 and its 535 5.7.8):
+ * a sentence, or NULL for any other refusal. */
+const char *smtp_auth_hint(const struct smtp_reply *r);
 /* Records a failure for a reply that is not what `what` needed:
  * 4xx FAIL_TEMPORARY, 5xx permanent_class, anything else FAIL_PROTOCOL;
  * returns -1. */

@@ -365,6 +365,44 @@ test_refused(void)
 	is_int(fail_class(), FAIL_RECIPIENT, "smtp_refused: 5xx is the permanent class given");
 }
 
+/* The hint for a refusal whose first line is line: one that contains
+ * want, or none (want NULL). */
+static void
+hint_is(const char *line, const char *want)
+{
+	struct smtp_reply r;
+	const char *hint;
+
+	r.code = atoi(line);
+	snprintf(r.text, sizeof r.text, "%s", line);
+	hint = smtp_auth_hint(&r);
+	ok(want == NULL ? hint == NULL : hint != NULL && strstr(hint, want) != NULL,
+	    "\"%s\": %s", line, want != NULL ? want : "no hint");
+}
+
+/* Microsoft 365 and Gmail refusals a setting cures get a hint; the same
+ * codes from other servers, or other codes, get none. */
+static void
+test_auth_hints(void)
+{
+	hint_is("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is "
+	    "disabled for the Tenant.", "Authenticated SMTP");
+	hint_is("535 5.7.139 Authentication unsuccessful, the user credentials were incorrect.",
+	    "check the password");
+	hint_is("535 5.7.139 Authentication unsuccessful, basic authentication is disabled.",
+	    "takes no password");
+	hint_is("534-5.7.9 Application-specific password required. Learn more at",
+	    "app password");
+	hint_is("535-5.7.8 Username and Password not accepted. For more information, go to",
+	    "auth = xoauth2");
+	hint_is("535 5.7.8 Error: authentication failed: (reason unavailable)", NULL);
+	hint_is("535 5.7.8 Authentication credentials invalid", NULL);
+	hint_is("534 5.7.9 Authentication mechanism is too weak", NULL);
+	hint_is("454 4.7.139 temporary", NULL);
+	hint_is("535 5.7.13 not 139", NULL);
+	hint_is("535 Authentication failed", NULL);
+}
+
 static void
 reply_is(const char *line, bool too_many)
 {
@@ -905,6 +943,7 @@ main(void)
 	test_refused();
 	test_enhanced_codes();
 	test_too_many_recipients();
+	test_auth_hints();
 	test_hello();
 	test_hello_needs_a_name();
 	test_out_of_sync();
