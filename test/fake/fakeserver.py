@@ -221,9 +221,11 @@ class Scenario:
                 data=b''.join(l.encode() + b'\r\n' for l in heredoc))
         elif word in ('TLS', 'STARTTLS', 'STLS'):
             words = rest.split()
-            if not words or words[0] not in PKI.SERVER_CERTS or words[1:] not in ([], ['rejected']):
-                raise ScenarioError('usage: TLS good|wronghost|untrusted [rejected]')
-            add('tls', text=rest, cert=words[0], rejected=len(words) == 2)
+            if not words or words[0] not in PKI.SERVER_CERTS or \
+                    words[1:] not in ([], ['rejected'], ['ccert'], ['ccert', 'rejected']):
+                raise ScenarioError('usage: TLS good|wronghost|untrusted [ccert] [rejected]')
+            add('tls', text=rest, cert=words[0], rejected=words[-1] == 'rejected',
+                ccert='ccert' in words)
         elif word == 'SCRAM':
             add('scram', text=rest, **self._scram_options(rest))
         elif word == 'HUGE':
@@ -342,9 +344,10 @@ class PKI:
     good       localhost, SAN DNS:localhost IP:127.0.0.1, signed by ca
     wronghost  SAN DNS:wrong.example, signed by ca
     untrusted  localhost, same SANs as good, signed by ca2
+    client     CN alice, a client certificate (clientAuth) signed by ca; key 0600
     """
     SERVER_CERTS = ('good', 'wronghost', 'untrusted')
-    VERSION = 'fakeserver-pki-1'
+    VERSION = 'fakeserver-pki-2'
 
     def __init__(self, directory):
         self.dir = directory
@@ -377,11 +380,11 @@ class PKI:
                       '-addext', 'basicConstraints=critical,CA:TRUE',
                       '-addext', 'keyUsage=critical,keyCertSign,cRLSign')
 
-    def _leaf(self, name, ca, cn, san):
+    def _leaf(self, name, ca, cn, san, usage='serverAuth'):
         ext = os.path.join(self.dir, name + '.ext')
         with open(ext, 'w') as f:
             f.write('basicConstraints = CA:FALSE\nkeyUsage = digitalSignature\n'
-                    'extendedKeyUsage = serverAuth\nsubjectAltName = %s\n' % san)
+                    'extendedKeyUsage = %s\nsubjectAltName = %s\n' % (usage, san))
         self._openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
                       '-nodes', '-keyout', name + '.key', '-out', name + '.csr',
                       '-subj', '/CN=' + cn)
@@ -396,10 +399,15 @@ class PKI:
         self._leaf('good', 'ca', 'localhost', 'DNS:localhost,IP:127.0.0.1')
         self._leaf('wronghost', 'ca', 'wrong.example', 'DNS:wrong.example')
         self._leaf('untrusted', 'ca2', 'localhost', 'DNS:localhost,IP:127.0.0.1')
+        self._leaf('client', 'ca', 'alice', 'DNS:alice.client.test', 'clientAuth')
+        os.chmod(self.path('client', 'key'), 0o600)
 
-    def server_context(self, cert):
+    def server_context(self, cert, ccert=False):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.path(cert), self.path(cert, 'key'))
+        if ccert:                       # a client certificate of our CA required
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(self.path('ca'))
         return ctx
 
 
@@ -621,7 +629,7 @@ class Server:
         if self.conn.buf:
             self.fail(step, 'client sent bytes before the TLS handshake: %s'
                       % show(self.conn.buf))
-        ctx = self.pki.server_context(step.cert)
+        ctx = self.pki.server_context(step.cert, step.ccert)
         raw = self.conn.sock
         raw.settimeout(self.sc.server_timeout)
         tls = ctx.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
@@ -637,6 +645,9 @@ class Server:
             self.fail(step, 'TLS handshake failed: %s' % e)
         self.conn.tls = True
         self.note('-- TLS handshake done (%s certificate, %s)' % (step.cert, tls.version()))
+        if step.ccert:
+            subject = dict(x[0] for x in tls.getpeercert()['subject'])
+            self.note('-- client certificate: CN=%s' % subject.get('commonName'))
         if step.rejected:               # the client may check after the handshake,
             data = b''                  # but it must then say nothing over it
             try:
@@ -1107,6 +1118,8 @@ def run(args):
         'STATE': os.path.join(workdir, 'state'),
         'FP_GOOD': pki.fingerprint('good'), 'FP_WRONGHOST': pki.fingerprint('wronghost'),
         'FP_UNTRUSTED': pki.fingerprint('untrusted'),
+        'CLIENT_CERT': pki.path('client'), 'CLIENT_KEY': pki.path('client', 'key'),
+        'PKI': pki.dir,
     }
     for name in ('GOOD', 'WRONGHOST', 'UNTRUSTED'):     # the openssl -fingerprint form
         hexfp = values['FP_' + name].upper()
