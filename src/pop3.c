@@ -254,7 +254,7 @@ pop3_login(struct pop3 *p, enum auth_method method, const char *user,
 {
 	enum sasl_mech mech;
 
-	if (user == NULL || password == NULL)
+	if (user == NULL || (password == NULL && auth_method_needs_secret(method)))
 		return fail(FAIL_CONFIG, "POP3 needs both user and a password source");
 	if (method == AUTH_AUTO)
 		return login_auto(p, user, password);

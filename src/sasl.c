@@ -41,6 +41,7 @@ static const struct {
 	{ "scram-sha-256", AUTH_SCRAM_SHA_256, AUTH_FOR_SMTP | AUTH_FOR_POP3 },
 	{ "xoauth2", AUTH_XOAUTH2, AUTH_FOR_SMTP | AUTH_FOR_POP3 },
 	{ "oauthbearer", AUTH_OAUTHBEARER, AUTH_FOR_SMTP | AUTH_FOR_POP3 },
+	{ "external", AUTH_EXTERNAL, AUTH_FOR_SMTP | AUTH_FOR_POP3 },
 };
 
 int
@@ -59,8 +60,14 @@ const char *
 auth_method_expected(enum auth_protocol proto)
 {
 	return proto == AUTH_FOR_SMTP
-	    ? "expected auto, none, login, plain, scram-sha-256, xoauth2 or oauthbearer"
-	    : "expected auto, user, plain, scram-sha-256, xoauth2 or oauthbearer";
+	    ? "expected auto, none, login, plain, scram-sha-256, xoauth2, oauthbearer or external"
+	    : "expected auto, user, plain, scram-sha-256, xoauth2, oauthbearer or external";
+}
+
+bool
+auth_method_needs_secret(enum auth_method method)
+{
+	return method != AUTH_NONE && method != AUTH_EXTERNAL;
 }
 
 /* ---- the mechanisms ---- */
@@ -276,12 +283,24 @@ oauth_step(struct sasl_client *c, const struct bytes *challenge, struct bytes *o
 	return 0;
 }
 
+/* SASL EXTERNAL (RFC 4422 appendix A): the identity is the TLS client
+ * certificate's; the response is the empty authorization identity, so
+ * the server logs in whom the certificate names. */
+static int
+external_initial(struct sasl_client *c, struct bytes *out)
+{
+	(void)c;
+	bytes_take(out, xstrdup(""));
+	return 1;
+}
+
 static const struct mechanism mechanisms[SASL_MECH_COUNT] = {
 	{ "PLAIN", SASL_PLAIN, plain_initial, plain_step, agreed },
 	{ "LOGIN", SASL_LOGIN, no_initial, login_step, agreed },
 	{ "SCRAM-SHA-256", SASL_SCRAM_SHA_256, scram_initial, scram_step, scram_done },
 	{ "XOAUTH2", SASL_XOAUTH2, xoauth2_initial, oauth_step, agreed },
 	{ "OAUTHBEARER", SASL_OAUTHBEARER, oauthbearer_initial, oauth_step, agreed },
+	{ "EXTERNAL", SASL_EXTERNAL, external_initial, plain_step, agreed },
 };
 
 int
@@ -325,7 +344,7 @@ sasl_mech_of(enum auth_method method, enum sasl_mech *mech_r)
 	static const struct { enum auth_method method; enum sasl_mech mech; } named[] = {
 		{ AUTH_PLAIN, SASL_PLAIN }, { AUTH_LOGIN, SASL_LOGIN },
 		{ AUTH_SCRAM_SHA_256, SASL_SCRAM_SHA_256 }, { AUTH_XOAUTH2, SASL_XOAUTH2 },
-		{ AUTH_OAUTHBEARER, SASL_OAUTHBEARER },
+		{ AUTH_OAUTHBEARER, SASL_OAUTHBEARER }, { AUTH_EXTERNAL, SASL_EXTERNAL },
 	};
 
 	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {

@@ -31,6 +31,7 @@ enum auth_method {
 	AUTH_SCRAM_SHA_256,	/* smtp and pop3 */
 	AUTH_XOAUTH2,		/* smtp and pop3: the secret is an access token */
 	AUTH_OAUTHBEARER,	/* smtp and pop3: the secret is an access token */
+	AUTH_EXTERNAL,		/* smtp and pop3: the TLS client certificate, no secret */
 };
 
 /* The protocols a method name may be given for; a set of bits. */
@@ -48,7 +49,7 @@ const char *auth_method_expected(enum auth_protocol proto);
 /* The mechanisms we speak; a server's offer is a set of SASL_BIT()s. */
 enum sasl_mech {
 	SASL_PLAIN, SASL_LOGIN, SASL_SCRAM_SHA_256, SASL_XOAUTH2, SASL_OAUTHBEARER,
-	SASL_MECH_COUNT
+	SASL_EXTERNAL, SASL_MECH_COUNT
 };
 #define SASL_BIT(m) (1u << (m))
 
@@ -63,6 +64,9 @@ const char *sasl_mech_name(enum sasl_mech mech);
 /* The SASL mechanism an `auth` method names: 0, or -1 (nothing recorded)
  * for one that is none (auto, none, user). */
 int sasl_mech_of(enum auth_method method, enum sasl_mech *mech_r);
+/* Whether method logs in with a secret from the password sources (all
+ * but none and external). */
+bool auth_method_needs_secret(enum auth_method method);
 /* auth = auto: the strongest mechanism of offered that the password
  * secret can serve, in the order SCRAM-SHA-256 (only for a printable
  * ASCII password), PLAIN, LOGIN; never an OAuth mechanism, whose secret

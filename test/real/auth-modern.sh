@@ -8,6 +8,8 @@
 # helper would give them, and validated by Dovecot's oauth2 passdb; an
 # expired token and one for another user give 77 after one attempt.
 # auto picks SCRAM over PLAIN, and no -v transcript shows a secret.
+# SASL EXTERNAL logs in to POP3 with alice's client certificate (Dovecot
+# takes the user from its common name), and fails without one.
 . "$(dirname "$0")/lib.sh"
 
 MINT="python3 $REAL_DIR/jwt-mint.py $OAUTH2_KEY_FILE"
@@ -123,5 +125,21 @@ refused expired-oauthbearer smtp starttls "$SMTP_PORT_STARTTLS" oauthbearer dave
 refused other-user-xoauth2 smtp implicit "$SMTP_PORT_IMPLICIT" xoauth2 alice
 refused expired-xoauth2-pop3 pop3 implicit "$POP3_PORT_IMPLICIT" xoauth2 dave --expires-in -120
 refused other-user-oauthbearer-pop3 pop3 starttls "$POP3_PORT_STLS" oauthbearer carol
+
+# ---- EXTERNAL: the client certificate ----
+ccert=$(printf 'tls_cert_file = %s\ntls_key_file = %s' "$CLIENT_CERT_FILE" "$CLIENT_KEY_FILE")
+LAST_TOKEN=$(token)
+account_config "$WORK/to-alice.ini" smtp starttls "$SMTP_PORT_STARTTLS" auto dave \
+	"$(pw "$DAVE_PASSWORD")"
+echo "body $LAST_TOKEN" | "$MAILPIPE_SEND" -C "$WORK/to-alice.ini" -s "for alice $LAST_TOKEN" \
+	"$ALICE_ADDRESS" && $MAILCHECK wait "$ALICE_MAILDIR" "$LAST_TOKEN" 30 >/dev/null
+ok $? "a message for alice is delivered"
+fetch_with external-pop3s implicit "$POP3_PORT_IMPLICIT" external alice "$ccert"
+shows external-pop3s '^-> AUTH EXTERNAL =$' "AUTH EXTERNAL, the empty authorization identity"
+fetch_with external-stls starttls "$POP3_PORT_STLS" external alice "$ccert"
+account_config "$WORK/external-none.ini" pop3 implicit "$POP3_PORT_IMPLICIT" external alice ""
+"$MAILPIPE_FETCH" -v -C "$WORK/external-none.ini" 2>"$WORK/external-none.err"
+is "$?" 77 "EXTERNAL without a client certificate: exit 77"
+shows external-none '^mailpipe-fetch: test .*login failed' "the server's refusal"
 
 done_testing

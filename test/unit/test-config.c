@@ -366,13 +366,15 @@ test_modern_methods(void)
 	struct config cfg;
 	const struct account *s, *p;
 	int rc = load("[defaults]\nauth = scram-sha-256\n[smtp s]\nhost = h\nauth = OAuthBearer\n"
-	    "[pop3 p]\nhost = h\n[pop3 x]\nhost = h\nauth = xoauth2\n", 0600, &cfg);
+	    "[pop3 p]\nhost = h\n[pop3 x]\nhost = h\nauth = xoauth2\n"
+	    "[pop3 e]\nhost = h\nauth = external\n", 0600, &cfg);
 
 	s = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "s") : NULL;
 	p = rc == 0 ? account(&cfg, ACCOUNT_POP3, "p") : NULL;
 	ok(s != NULL && s->auth == AUTH_OAUTHBEARER && p != NULL &&
 	    p->auth == AUTH_SCRAM_SHA_256 && account(&cfg, ACCOUNT_POP3, "x")->auth == AUTH_XOAUTH2,
 	    "auth = scram-sha-256, oauthbearer, xoauth2 for both protocols");
+	ok(rc == 0 && account(&cfg, ACCOUNT_POP3, "e")->auth == AUTH_EXTERNAL, "auth = external");
 	if (rc < 0)
 		diag("%s", fail_reason());
 	config_free(&cfg);

@@ -335,6 +335,28 @@ test_oauth_error_prefixes(void)
 	}
 }
 
+/* EXTERNAL: the empty authorization identity ("=" on the AUTH line, an
+ * empty line after a go-ahead), no secret, nothing redacted. */
+static void
+test_external(void)
+{
+	static const char *const one_line[] = { "C:AUTH EXTERNAL =", "S.", NULL };
+	static const char *const two_steps[] = { "C:AUTH EXTERNAL", "S+", "C:", "S.", NULL };
+	static const struct sasl_credentials nobody = { .user = NULL, .secret = NULL };
+	struct script sc;
+	int rc;
+	enum sasl_mech m;
+
+	ok(play(SASL_EXTERNAL, &nobody, 512, one_line, &rc, &sc) && rc == 0,
+	    "EXTERNAL: AUTH EXTERNAL =, without user or secret");
+	ok(play(SASL_EXTERNAL, &nobody, 16, two_steps, &rc, &sc) && rc == 0,
+	    "EXTERNAL: the empty response after the go-ahead");
+	ok(sasl_mech_of(AUTH_EXTERNAL, &m) == 0 && m == SASL_EXTERNAL, "auth = external");
+	ok(sasl_choose(SASL_BIT(SASL_EXTERNAL), "pw", &m) < 0, "auto never picks EXTERNAL");
+	ok(!auth_method_needs_secret(AUTH_EXTERNAL) && !auth_method_needs_secret(AUTH_NONE) &&
+	    auth_method_needs_secret(AUTH_XOAUTH2), "external and none need no secret");
+}
+
 /* SCRAM over the exchange: a password it cannot use sends nothing (78);
  * a yes without the server's signature is refused (77); a nonce that is
  * not ours is cancelled (76). */
@@ -373,6 +395,7 @@ main(void)
 	test_oauth_error();
 	test_oauth_error_prefixes();
 	test_scram();
+	test_external();
 	test_plain();
 	test_login();
 	test_go_ahead();
