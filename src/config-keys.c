@@ -213,6 +213,8 @@ static const struct key keys[] = {
 	{ "tls_verify", FOR_BOTH, parse_bool, FIELD(tls_verify), 0 },
 	{ "tls_ca_file", FOR_BOTH, parse_path, FIELD(tls_ca_file), KEY_TEXT },
 	{ "tls_fingerprint", FOR_BOTH, parse_fingerprint, FIELD(tls_fingerprint), 0 },
+	{ "tls_cert_file", FOR_BOTH, parse_path, FIELD(tls_cert_file), KEY_TEXT },
+	{ "tls_key_file", FOR_BOTH, parse_path, FIELD(tls_key_file), KEY_TEXT },
 	{ "user", FOR_BOTH, parse_string, FIELD(user), KEY_TEXT },
 	{ "password", FOR_BOTH, parse_string, FIELD(password), KEY_TEXT | KEY_SECRET },
 	{ "password_file", FOR_BOTH, parse_path, FIELD(password_file), KEY_TEXT },
@@ -278,7 +280,8 @@ void
 config_account_free(struct account *a)
 {
 	char **strings[] = {
-		&a->name, &a->host, &a->tls_ca_file, &a->tls_fingerprint, &a->user,
+		&a->name, &a->host, &a->tls_ca_file, &a->tls_fingerprint, &a->tls_cert_file,
+		&a->tls_key_file, &a->user,
 		&a->password_file, &a->password_command, &a->from, &a->helo, &a->aliases,
 		&a->domain, &a->maildir, &a->state_dir,
 	};

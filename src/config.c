@@ -59,20 +59,35 @@ default_port(const struct account *a)
 	return a->tls == TLS_MODE_IMPLICIT ? 995 : 110;
 }
 
-/* The trust rule for the CA file (mailpipe.ini(5)), checked when the
- * config is loaded so that the error comes before any connection; tls.c
- * checks again on the descriptor it reads the file through.  A file that
- * is not there is left for tls.c to report when the account is used. */
+/* The trust rule for one of the TLS files (mailpipe.ini(5)), checked
+ * when the config is loaded so that the error comes before any
+ * connection; tls.c checks again on the descriptor it reads the file
+ * through.  A file that is not there is left for tls.c to report when the
+ * account is used. */
 static int
-check_ca_file(const struct account *a)
+check_tls_file(const char *path, const char *key, enum fs_readers readers)
 {
 	struct stat st;
 
-	if (a->tls_ca_file == NULL || stat(a->tls_ca_file, &st) < 0)
+	if (path == NULL || stat(path, &st) < 0)
 		return 0;
-	if (fs_check_trusted(&st, a->tls_ca_file, FS_READERS_ANY) < 0)
-		return fail_context("tls_ca_file");
+	if (fs_check_trusted(&st, path, readers) < 0)
+		return fail_context("%s", key);
 	return 0;
+}
+
+/* The CA file, and the client certificate with its key, which is a
+ * secret for its owner alone. */
+static int
+check_tls_files(const struct account *a)
+{
+	if ((a->tls_cert_file == NULL) != (a->tls_key_file == NULL))
+		return fail(FAIL_CONFIG, "%s:%d: [%s %s]: tls_cert_file and tls_key_file go together",
+		    a->file, a->line, kind_name(a->kind), a->name);
+	if (check_tls_file(a->tls_ca_file, "tls_ca_file", FS_READERS_ANY) < 0 ||
+	    check_tls_file(a->tls_cert_file, "tls_cert_file", FS_READERS_ANY) < 0)
+		return -1;
+	return check_tls_file(a->tls_key_file, "tls_key_file", FS_READERS_OWNER);
 }
 
 static int
@@ -91,7 +106,7 @@ build_account(const char *path, const struct section *defaults,
 		    kind_name(a->kind), s->name);
 	if (a->port == 0)
 		a->port = default_port(a);
-	return check_ca_file(a);
+	return check_tls_files(a);
 }
 
 static int

@@ -31,6 +31,8 @@ struct account {
 	bool tls_verify;
 	char *tls_ca_file;
 	char *tls_fingerprint;
+	char *tls_cert_file;		/* client certificate (PEM), with tls_key_file */
+	char *tls_key_file;
 	char *user;
 	char *password;			/* wiped by config_free() */
 	char *password_file;

@@ -140,6 +140,18 @@ conn_usable(const struct conn *c)
 	return !c->failed;
 }
 
+const char *
+conn_peer_host(const struct conn *c)
+{
+	return c->peer;
+}
+
+unsigned
+conn_peer_port(const struct conn *c)
+{
+	return c->port;
+}
+
 void
 conn_mark_secret(struct conn *c)
 {

@@ -44,6 +44,10 @@ bool conn_is_tls(const struct conn *c);
 /* False once the stream failed (I/O error, timeout, EOF, an over-long line,
  * a failed TLS upgrade): nothing more, not even QUIT, may be sent on it. */
 bool conn_usable(const struct conn *c);
+/* The server as connected to: its host name (or address) and port (0
+ * when not known, conn_from_fd()); OAUTHBEARER names them. */
+const char *conn_peer_host(const struct conn *c);
+unsigned conn_peer_port(const struct conn *c);
 /* The next flush carries a secret: wipe the write buffer after it. */
 void conn_mark_secret(struct conn *c);
 

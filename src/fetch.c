@@ -428,9 +428,9 @@ connect_and_login(struct run *r)
 
 	if (a->user == NULL)
 		return fail(FAIL_CONFIG, "%s:%d: no user (POP3 always logs in)", a->file, a->line);
-	if (cred_password(a, &password) < 0)
+	if (auth_method_needs_secret(a->auth) && cred_password(a, &password) < 0)
 		return -1;
-	if (password == NULL)
+	if (password == NULL && auth_method_needs_secret(a->auth))
 		return fail(FAIL_CONFIG, "%s:%d: user is set but no password, password_file or "
 		    "password_command", a->file, a->line);
 	if (fetch_interrupted()) {	/* during a slow password_command */

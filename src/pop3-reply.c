@@ -172,11 +172,8 @@ pop3_parse_capa_line(struct pop3_caps *caps, const char *line)
 		caps->top = true;
 	else if (strcasecmp(word, "RESP-CODES") == 0)
 		caps->resp_codes = true;
-	else if (strcasecmp(word, "SASL") == 0) {
-		for (const char *m = line + n; (m = strcasestr(m, "PLAIN")) != NULL; m += 5)
-			if (m[-1] == ' ' && (m[5] == ' ' || m[5] == '\0'))
-				caps->sasl_plain = true;
-	}
+	else if (strcasecmp(word, "SASL") == 0)
+		caps->sasl_mechs = sasl_parse_offer(line + n, " ");
 }
 
 bool

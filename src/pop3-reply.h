@@ -21,6 +21,7 @@
 #include "conn.h"
 #include "dotstuff.h"
 #include "proto.h"
+#include "sasl.h"
 #include "status.h"
 
 /* The largest message number or count we take: 32 bits, so that it fits
@@ -35,7 +36,8 @@ struct pop3_status {
 
 struct pop3_caps {
 	bool known;		/* CAPA answered +OK */
-	bool stls, user, sasl_plain, pipelining, uidl, top, resp_codes;
+	bool stls, user, pipelining, uidl, top, resp_codes;
+	unsigned sasl_mechs;	/* SASL mechanisms offered that we speak, SASL_BIT()s */
 };
 
 /* Receives a piece of a message (CRLF already LF, dots unstuffed); returns

@@ -14,7 +14,6 @@
 #include "pop3.h"
 #include "proto.h"
 #include "sasl.h"
-#include "secret.h"
 #include "xalloc.h"
 
 /* A hostile server could list capabilities forever. */
@@ -171,74 +170,103 @@ login_user(struct pop3 *p, const char *user, const char *password)
 	return expect_ok(p, "login failed", FAIL_AUTH) == 0 ? 0 : -1;
 }
 
-/* Reads the go-ahead "+ " of a SASL exchange.  A -ERR instead is classified
- * by its response code like any other ([SYS/TEMP] and [IN-USE] are
- * temporary), by default as an authentication failure. */
+/* ---- AUTH: the wire of the SASL exchange (sasl.h) ---- */
+
 static int
-read_go_ahead(struct pop3 *p, const char *what)
+auth_send(void *arg, const char *line, const char *shown)
 {
+	struct pop3 *p = arg;
+	int rc = shown == NULL ? proto_send(p->c, "%s", line)
+			       : proto_send_secret(p->c, shown, "%s", line);
+
+	if (rc < 0)
+		p->broken = true;
+	return rc;
+}
+
+/* A -ERR is classified by its response code like any other ([SYS/TEMP]
+ * and [IN-USE] are temporary), by default as an authentication failure;
+ * the line adds what the mechanism learnt before it. */
+static int
+auth_refused(const struct pop3_status *st, const struct sasl_wait *w)
+{
+	const char *text = st->text[0] != '\0' ? st->text : "-ERR";
+
+	if (w->go_ahead)
+		return fail(pop3_error_class(st, FAIL_AUTH), "AUTH %s refused: %s%s%s", w->mech,
+		    text, *w->note != '\0' ? "; " : "", w->note);
+	return fail(pop3_error_class(st, FAIL_AUTH), "login failed: %s%s%s", text,
+	    *w->note != '\0' ? "; " : "", w->note);
+}
+
+/* "+ " and a challenge (RFC 5034 section 4), "+OK" or "-ERR". */
+static int
+auth_read(void *arg, const struct sasl_wait *w, const char **challenge_r)
+{
+	struct pop3 *p = arg;
 	struct pop3_status st;
 	char *line;
 	size_t len;
 
-	if (proto_read_line(p->c, &line, &len) < 0)
-		return -1;
-	if (len >= 1 && line[0] == '+' && (len == 1 || line[1] == ' '))
-		return 0;
-	if (pop3_parse_status(line, len, &st) < 0)
-		return -1;
-	if (st.ok)
-		return fail(FAIL_PROTOCOL, "%s: +OK instead of a go-ahead", what);
-	return fail(pop3_error_class(&st, FAIL_AUTH), "%s refused: %s", what,
-	    st.text[0] != '\0' ? st.text : "-ERR");
-}
-
-/* RFC 5034: the initial response goes on the command line when it fits
- * the 255-octet limit; otherwise after the server's "+ " go-ahead. */
-static int
-login_plain(struct pop3 *p, const char *user, const char *password)
-{
-	char *resp = sasl_plain_response(user, password);
-	bool inline_ok = strlen("AUTH PLAIN ") + strlen(resp) <= POP3_COMMAND_MAX;
-	int rc;
-
-	if (inline_ok) {
-		rc = proto_send_secret(p->c, "AUTH PLAIN <credentials>", "AUTH PLAIN %s", resp);
-	} else {
-		rc = proto_send(p->c, "AUTH PLAIN");
-		if (rc == 0)
-			rc = read_go_ahead(p, "AUTH PLAIN");
-		if (rc == 0)
-			rc = proto_send_secret(p->c, "<credentials>", "%s", resp);
-	}
-	secret_wipe(resp);
-	if (rc < 0) {
+	if (proto_read_line_hiding(p->c, "+ ", w->hidden, &line, &len) < 0) {
 		p->broken = true;
 		return -1;
 	}
-	return expect_ok(p, "login failed", FAIL_AUTH) == 0 ? 0 : -1;
+	if (len >= 1 && line[0] == '+' && (len == 1 || line[1] == ' ')) {
+		*challenge_r = len > 2 ? line + 2 : "";
+		return 1;
+	}
+	if (pop3_parse_status(line, len, &st) < 0)
+		return -1;
+	if (st.ok && w->go_ahead)
+		return fail(FAIL_PROTOCOL, "AUTH %s: +OK instead of a go-ahead", w->mech);
+	return st.ok ? 0 : auth_refused(&st, w);
+}
+
+static int
+login_sasl(struct pop3 *p, enum sasl_mech mech, const char *user, const char *password)
+{
+	struct sasl_credentials cred = { .user = user, .secret = password,
+		.host = conn_peer_host(p->c), .port = conn_peer_port(p->c) };
+	struct sasl_wire wire = { .command_max = POP3_COMMAND_MAX, .send = auth_send,
+		.read = auth_read, .arg = p };
+
+	if (p->broken || p->outstanding > 0)
+		return fail(FAIL_PROTOCOL, "internal error: AUTH while the session is busy");
+	return sasl_authenticate(mech, &cred, &wire);
+}
+
+/* auth = auto: the strongest SASL mechanism offered that the password
+ * can serve, else USER/PASS.  LOGIN is no POP3 method (USER/PASS does
+ * its work in the protocol itself). */
+static int
+login_auto(struct pop3 *p, const char *user, const char *password)
+{
+	enum sasl_mech mech;
+
+	if (sasl_choose(p->caps.sasl_mechs & ~SASL_BIT(SASL_LOGIN), password, &mech) == 0)
+		return login_sasl(p, mech, user, password);
+	return login_user(p, user, password);
 }
 
 int
 pop3_login(struct pop3 *p, enum auth_method method, const char *user,
 	const char *password)
 {
-	if (user == NULL || password == NULL)
+	enum sasl_mech mech;
+
+	if (user == NULL || (password == NULL && auth_method_needs_secret(method)))
 		return fail(FAIL_CONFIG, "POP3 needs both user and a password source");
-	switch (method) {
-	case AUTH_AUTO:
-		if (p->caps.sasl_plain)
-			return login_plain(p, user, password);
+	if (method == AUTH_AUTO)
+		return login_auto(p, user, password);
+	if (method == AUTH_USER)
 		return login_user(p, user, password);
-	case AUTH_PLAIN:
-		if (p->caps.known && !p->caps.sasl_plain)
-			return fail(FAIL_PERMANENT, "the server does not offer SASL PLAIN");
-		return login_plain(p, user, password);
-	case AUTH_USER:
-		return login_user(p, user, password);
-	default:
+	if (sasl_mech_of(method, &mech) < 0)
 		return fail(FAIL_CONFIG, "this auth method is not available for POP3");
-	}
+	if (p->caps.known && !(p->caps.sasl_mechs & SASL_BIT(mech)))
+		return fail(FAIL_PERMANENT, "the server does not offer SASL %s",
+		    sasl_mech_name(mech));
+	return login_sasl(p, mech, user, password);
 }
 
 int

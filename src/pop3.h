@@ -23,7 +23,8 @@
 #include "status.h"
 
 #define POP3_REFUSED 1
-/* RFC 2449 section 4: a command line is at most 255 octets. */
+/* RFC 2449 section 4: a command line is at most 255 octets, "including
+ * the terminating CRLF". */
 #define POP3_COMMAND_MAX 255
 /* A LIST or UIDL answer may have at most as many lines as STAT counted
  * messages plus this margin, and never more than POP3_LISTING_MAX; a

@@ -62,9 +62,30 @@ proto_send_secret(struct conn *c, const char *shown, const char *fmt, ...)
 int
 proto_read_line(struct conn *c, char **line_r, size_t *len_r)
 {
+	return proto_read_line_hiding(c, NULL, NULL, line_r, len_r);
+}
+
+/* The transcript's line for what was read: prefix + shown when hidden. */
+static void
+log_read(const char *line, size_t len, const char *prefix, const char *shown)
+{
+	char stand_in[128];
+
+	if (shown == NULL || len < strlen(prefix) || memcmp(line, prefix, strlen(prefix)) != 0) {
+		log_transcript("<-", line, len);
+		return;
+	}
+	snprintf(stand_in, sizeof stand_in, "%s%s", prefix, shown);
+	log_transcript("<-", stand_in, strlen(stand_in));
+}
+
+int
+proto_read_line_hiding(struct conn *c, const char *prefix, const char *shown,
+	char **line_r, size_t *len_r)
+{
 	if (conn_flush(c) < 0 || conn_read_line(c, PROTO_LINE_MAX, line_r, len_r) < 0)
 		return -1;
-	log_transcript("<-", *line_r, *len_r);
+	log_read(*line_r, *len_r, prefix, shown);
 	if (memchr(*line_r, '\0', *len_r) != NULL)
 		return fail(FAIL_PROTOCOL, "the server sent a NUL byte in a reply");
 	return 0;

@@ -26,5 +26,10 @@ int proto_send_secret(struct conn *c, const char *shown, const char *fmt, ...)
 /* Flushes pending commands, then reads one line of at most PROTO_LINE_MAX
  * bytes (line ending removed, NUL refused as FAIL_PROTOCOL) and logs it. */
 int proto_read_line(struct conn *c, char **line_r, size_t *len_r);
+/* Same, but a line that begins with prefix is shown in the transcript as
+ * prefix and then shown (shown NULL: as it is): for a server's message
+ * from which a password could be guessed offline (SCRAM's signature). */
+int proto_read_line_hiding(struct conn *c, const char *prefix, const char *shown,
+	char **line_r, size_t *len_r);
 
 #endif

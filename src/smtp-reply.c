@@ -40,23 +40,6 @@ keyword_is(const char *text, const char *keyword)
 	    text[n] == '=');
 }
 
-/* "AUTH PLAIN LOGIN" or the pre-RFC "AUTH=LOGIN" form. */
-static void
-note_auth_mechanisms(struct smtp_caps *caps, const char *list)
-{
-	char copy[512];
-	char *save = NULL;
-
-	snprintf(copy, sizeof copy, "%s", list);
-	caps->auth = true;
-	for (char *m = strtok_r(copy, " =", &save); m != NULL; m = strtok_r(NULL, " =", &save)) {
-		if (strcasecmp(m, "PLAIN") == 0)
-			caps->auth_plain = true;
-		else if (strcasecmp(m, "LOGIN") == 0)
-			caps->auth_login = true;
-	}
-}
-
 void
 smtp_note_capability(struct smtp_caps *caps, const char *text)
 {
@@ -66,41 +49,80 @@ smtp_note_capability(struct smtp_caps *caps, const char *text)
 		caps->pipelining = true;
 	else if (keyword_is(text, "8BITMIME"))
 		caps->eightbitmime = true;
-	else if (keyword_is(text, "AUTH"))
-		note_auth_mechanisms(caps, text + 4);
 	else if (keyword_is(text, "SIZE"))
 		caps->size = true;
+	/* "AUTH PLAIN LOGIN" or the pre-RFC "AUTH=LOGIN" form. */
+	if (keyword_is(text, "AUTH")) {
+		caps->auth = true;
+		caps->auth_mechs |= sasl_parse_offer(text + 4, " =");
+	}
+}
+
+/* Takes line n of a reply into r (and caps after the first); *last_r
+ * says whether it ended the reply. */
+static int
+note_line(struct smtp_reply *r, struct smtp_caps *caps, int n, const char *line, size_t len,
+	bool *last_r)
+{
+	const char *text;
+	int code;
+
+	if (smtp_parse_reply_line(line, len, &code, last_r, &text) < 0)
+		return fail(FAIL_PROTOCOL, "the server sent a malformed reply: %.80s", line);
+	if (n == 0) {
+		r->code = code;
+		snprintf(r->text, sizeof r->text, "%s", line);
+	} else if (code != r->code) {
+		return fail(FAIL_PROTOCOL, "the server sent a reply with mixed codes "
+		    "(%d, %d)", r->code, code);
+	}
+	if (caps != NULL && n > 0)
+		smtp_note_capability(caps, text);
+	return 0;
+}
+
+/* The lines of a reply from line n on, the first n already noted. */
+static int
+read_lines(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps, int n, bool last)
+{
+	for (; !last; n++) {
+		char *line;
+		size_t len;
+
+		if (n == SMTP_REPLY_LINES_MAX)
+			return fail(FAIL_PROTOCOL, "the server sent a reply of more than %d lines",
+			    SMTP_REPLY_LINES_MAX);
+		if (proto_read_line(c, &line, &len) < 0 || note_line(r, caps, n, line, len, &last) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int
 smtp_read_reply(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps)
 {
-	bool last = false;
+	return read_lines(c, r, caps, 0, false);
+}
 
-	for (int n = 0; !last; n++) {
-		const char *text;
-		char *line;
-		size_t len;
-		int code;
+/* A challenge is one line, "334 " and base64, which may be far longer
+ * than the text a reply keeps; so the first line is looked at whole
+ * before it becomes a reply. */
+int
+smtp_read_challenge(struct conn *c, struct smtp_reply *r, const char *hidden,
+	const char **challenge_r)
+{
+	char *line;
+	size_t len;
+	bool last;
 
-		if (n == SMTP_REPLY_LINES_MAX)
-			return fail(FAIL_PROTOCOL, "the server sent a reply of more than %d lines",
-			    SMTP_REPLY_LINES_MAX);
-		if (proto_read_line(c, &line, &len) < 0)
-			return -1;
-		if (smtp_parse_reply_line(line, len, &code, &last, &text) < 0)
-			return fail(FAIL_PROTOCOL, "the server sent a malformed reply: %.80s", line);
-		if (n == 0) {
-			r->code = code;
-			snprintf(r->text, sizeof r->text, "%s", line);
-		} else if (code != r->code) {
-			return fail(FAIL_PROTOCOL, "the server sent a reply with mixed codes "
-			    "(%d, %d)", r->code, code);
-		}
-		if (caps != NULL && n > 0)
-			smtp_note_capability(caps, text);
+	*challenge_r = NULL;
+	if (proto_read_line_hiding(c, "334 ", hidden, &line, &len) < 0 || note_line(r, NULL, 0, line, len, &last) < 0)
+		return -1;
+	if (r->code == 334 && last) {
+		*challenge_r = len > 4 ? line + 4 : "";
+		return 0;
 	}
-	return 0;
+	return read_lines(c, r, NULL, 1, last);
 }
 
 /* 1 to max_digits digits at *p, read into *value_r and skipped. */
@@ -151,4 +173,50 @@ smtp_refused(const struct smtp_reply *r, const char *what, enum failure permanen
 	if (r->code >= 500)
 		return fail(permanent_class, "%s: %s", what, r->text);
 	return fail(FAIL_PROTOCOL, "%s: unexpected reply: %s", what, r->text);
+}
+
+/* The refusals worth a hint: code, enhanced code, a phrase of the text
+ * that tells the provider (NULL: the codes suffice), and the hint.  A
+ * generic 535 5.7.8 (Postfix's, Dovecot's) gets none. */
+static const struct {
+	int code;
+	int enhanced[3];
+	const char *phrase;
+	const char *hint;
+} auth_hints[] = {
+	{ 535, { 5, 7, 139 }, "SmtpClientAuthentication is disabled",
+	  "Microsoft 365 has SMTP AUTH turned off for this mailbox or organisation: "
+	  "its administrator can turn on Authenticated SMTP for the mailbox "
+	  "(Set-CASMailbox -SmtpClientAuthenticationDisabled $false), which "
+	  "auth = xoauth2 needs too" },
+	{ 535, { 5, 7, 139 }, "basic authentication is disabled",
+	  "Microsoft 365 takes no password here any more: use auth = xoauth2 with "
+	  "a token helper in password_command" },
+	{ 535, { 5, 7, 139 }, NULL,
+	  "Microsoft 365 refused the login: check the password, that Authenticated "
+	  "SMTP is on for the mailbox, and that security defaults do not block it "
+	  "(or use auth = xoauth2)" },
+	{ 534, { 5, 7, 9 }, "Application-specific password",
+	  "Gmail wants an app password (Google Account, Security, App passwords) "
+	  "in the password source, or OAuth 2.0: auth = xoauth2 with a token helper" },
+	{ 535, { 5, 7, 8 }, "Username and Password not accepted",
+	  "Gmail refused the user name or password: with 2-Step Verification it "
+	  "takes an app password only, and Google Workspace may require OAuth 2.0 "
+	  "(auth = xoauth2 with a token helper)" },
+};
+
+const char *
+smtp_auth_hint(const struct smtp_reply *r)
+{
+	int code[3];
+
+	if (!smtp_enhanced_code(r, code))
+		return NULL;
+	for (size_t i = 0; i < sizeof auth_hints / sizeof auth_hints[0]; i++) {
+		if (r->code == auth_hints[i].code && code[0] == auth_hints[i].enhanced[0] &&
+		    code[1] == auth_hints[i].enhanced[1] && code[2] == auth_hints[i].enhanced[2] &&
+		    (auth_hints[i].phrase == NULL || strcasestr(r->text, auth_hints[i].phrase) != NULL))
+			return auth_hints[i].hint;
+	}
+	return NULL;
 }

@@ -18,7 +18,6 @@
 #include "proto.h"
 #include "qp.h"
 #include "sasl.h"
-#include "secret.h"
 #include "smtp.h"
 #include "spool.h"
 #include "status.h"
@@ -155,67 +154,91 @@ smtp_starttls(struct smtp *s)
 	return hello(s);
 }
 
-/* ---- AUTH ---- */
+/* ---- AUTH: the wire of the SASL exchange (sasl.h) ---- */
+
+/* The line an AUTH with its initial response may take: RFC 4954 section
+ * 4 keeps it within RFC 5321's command line, 512 octets with the CRLF.
+ * (Postfix reads no more than 2048; an OAuth2 token of Microsoft's is
+ * longer than either, and goes after the 334.) */
+#define AUTH_COMMAND_MAX 512
 
 static int
-auth_plain(struct smtp *s, const char *user, const char *password)
+auth_send(void *arg, const char *line, const char *shown)
 {
-	char *response = sasl_plain_response(user, password);
-	int rc = proto_send_secret(s->conn, "AUTH PLAIN <credentials>", "AUTH PLAIN %s",
-	    response);
+	struct smtp *s = arg;
 
-	secret_wipe(response);
-	if (rc < 0)
-		return -1;
-	return expect(s, 235, "authentication failed", FAIL_AUTH);
+	if (shown == NULL)
+		return proto_send(s->conn, "%s", line);
+	return proto_send_secret(s->conn, shown, "%s", line);
+}
+
+/* A refusal, with what the mechanism learnt before it, and what to
+ * change when the provider's reply says (those replies are all 5xx). */
+static int
+auth_refused(const struct smtp_reply *r, const struct sasl_wait *w)
+{
+	struct smtp_reply noted = *r;
+	const char *hint = smtp_auth_hint(r), *what = "authentication failed";
+	char auth_what[64];
+
+	if (*w->note != '\0')
+		snprintf(noted.text, sizeof noted.text, "%.300s; %s", r->text, w->note);
+	if (w->go_ahead) {
+		snprintf(auth_what, sizeof auth_what, "AUTH %s", w->mech);
+		what = auth_what;
+	}
+	if (hint != NULL)
+		return fail(FAIL_AUTH, "%s: %s -- %s", what, noted.text, hint);
+	return smtp_refused(&noted, what, FAIL_AUTH);
 }
 
 static int
-auth_login_step(struct smtp *s, const char *shown, const char *secret, int code)
+auth_read(void *arg, const struct sasl_wait *w, const char **challenge_r)
 {
-	char *encoded = sasl_base64(secret);
-	int rc = proto_send_secret(s->conn, shown, "%s", encoded);
+	struct smtp *s = arg;
+	struct smtp_reply r;
 
-	secret_wipe(encoded);
-	if (rc < 0)
+	if (smtp_read_challenge(s->conn, &r, w->hidden, challenge_r) < 0) {
+		s->state = SMTP_OUT_OF_SYNC;
 		return -1;
-	return expect(s, code, "authentication failed", FAIL_AUTH);
+	}
+	if (*challenge_r != NULL)
+		return 1;
+	return r.code == 235 ? 0 : auth_refused(&r, w);
 }
 
+/* The mechanism for method among those the server offers. */
 static int
-auth_login(struct smtp *s, const char *user, const char *password)
-{
-	if (proto_send(s->conn, "AUTH LOGIN") < 0 ||
-	    expect(s, 334, "AUTH LOGIN", FAIL_AUTH) < 0 ||
-	    auth_login_step(s, "<user>", user, 334) < 0)
-		return -1;
-	return auth_login_step(s, "<password>", password, 235);
-}
-
-static int
-choose_mechanism(const struct smtp *s, enum auth_method m, enum auth_method *method_r)
+choose_mechanism(const struct smtp *s, enum auth_method m, const char *password,
+	enum sasl_mech *mech_r)
 {
 	if (!s->caps.auth)
 		return fail(FAIL_PERMANENT, "the server does not offer AUTH, which this account "
 		    "needs (user is set)");
-	if (m == AUTH_AUTO)
-		m = s->caps.auth_plain ? AUTH_PLAIN : s->caps.auth_login ? AUTH_LOGIN : AUTH_AUTO;
-	if (m == AUTH_AUTO || (m == AUTH_PLAIN && !s->caps.auth_plain) ||
-	    (m == AUTH_LOGIN && !s->caps.auth_login))
-		return fail(FAIL_PERMANENT, "the server offers no AUTH mechanism we can use "
-		    "(%s)", m == AUTH_LOGIN ? "LOGIN" : m == AUTH_PLAIN ? "PLAIN" :
-		    "PLAIN or LOGIN");
-	*method_r = m;
+	if (m == AUTH_AUTO) {
+		if (sasl_choose(s->caps.auth_mechs, password, mech_r) < 0)
+			return fail(FAIL_PERMANENT, "the server offers no AUTH mechanism we can "
+			    "use (SCRAM-SHA-256, PLAIN or LOGIN)");
+		return 0;
+	}
+	if (sasl_mech_of(m, mech_r) < 0 || !(s->caps.auth_mechs & SASL_BIT(*mech_r)))
+		return fail(FAIL_PERMANENT, "the server offers no AUTH mechanism we can use (%s)",
+		    sasl_mech_of(m, mech_r) == 0 ? sasl_mech_name(*mech_r) : "none asked for");
 	return 0;
 }
 
 int
 smtp_auth(struct smtp *s, enum auth_method method, const char *user, const char *password)
 {
-	if (choose_mechanism(s, method, &method) < 0)
+	struct sasl_credentials cred = { .user = user, .secret = password,
+		.host = conn_peer_host(s->conn), .port = conn_peer_port(s->conn) };
+	struct sasl_wire wire = { .command_max = AUTH_COMMAND_MAX, .send = auth_send,
+		.read = auth_read, .arg = s };
+	enum sasl_mech mech;
+
+	if (choose_mechanism(s, method, password, &mech) < 0)
 		return -1;
-	return method == AUTH_PLAIN ? auth_plain(s, user, password)
-				    : auth_login(s, user, password);
+	return sasl_authenticate(mech, &cred, &wire);
 }
 
 /* ---- the envelope ---- */

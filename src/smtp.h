@@ -43,9 +43,8 @@ struct smtp_caps {
 	bool starttls;
 	bool pipelining;
 	bool eightbitmime;
-	bool auth_plain;
-	bool auth_login;
 	bool auth;		/* any AUTH mechanism offered */
+	unsigned auth_mechs;	/* those we speak, SASL_BIT()s (sasl.h) */
 	bool size;		/* SIZE: the MAIL parameter is understood */
 };
 
@@ -62,6 +61,13 @@ void smtp_note_capability(struct smtp_caps *caps, const char *text);
  * many lines are FAIL_PROTOCOL, a lost connection FAIL_TEMPORARY.  With
  * caps non-NULL, the lines after the first are read as EHLO capabilities. */
 int smtp_read_reply(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps);
+/* Reads the answer to an AUTH step: a one-line 334 reply sets
+ * *challenge_r to its text whole, however long (valid until the next
+ * read), and the transcript shows it as "334 " and hidden unless hidden
+ * is NULL; any other reply is read into r as smtp_read_reply() does, with
+ * *challenge_r NULL.  Failures as smtp_read_reply(). */
+int smtp_read_challenge(struct conn *c, struct smtp_reply *r, const char *hidden,
+	const char **challenge_r);
 /* The enhanced status code (RFC 3463) a reply's text starts with, as in
  * "452 4.5.3 text": class, subject and detail into code_r.  False when the
  * text starts with none (servers without ENHANCEDSTATUSCODES). */
@@ -71,6 +77,10 @@ bool smtp_enhanced_code(const struct smtp_reply *r, int code_r[3]);
  * enhanced code 4.5.3, or 452 with no enhanced code at all.  A 452 with any
  * other code (4.2.2 mailbox full, 4.3.1 no storage) is not. */
 bool smtp_too_many_recipients(const struct smtp_reply *r);
+/* What to change when a provider refuses AUTH for a reason a setting
+ * cures (Microsoft 365's 535 5.7.139, Gmail's 534 5.7.9 and its 535 5.7.8):
+ * a sentence, or NULL for any other refusal. */
+const char *smtp_auth_hint(const struct smtp_reply *r);
 /* Records a failure for a reply that is not what `what` needed:
  * 4xx FAIL_TEMPORARY, 5xx permanent_class, anything else FAIL_PROTOCOL;
  * returns -1. */
@@ -102,11 +112,12 @@ const struct smtp_caps *smtp_caps(const struct smtp *s);
  * FAIL_PROTOCOL) and leaves the connection unusable, so not even QUIT
  * follows it. */
 int smtp_starttls(struct smtp *s);
-/* AUTH with the method asked for (AUTH_AUTO: PLAIN when offered, else
- * LOGIN).  AUTH not offered, or not the method asked for: FAIL_PERMANENT;
- * credentials refused: FAIL_AUTH.  Secrets only ever go through
- * proto_send_secret(), and their encodings are wiped; the caller wipes
- * password. */
+/* AUTH with the method asked for (AUTH_AUTO: the strongest mechanism
+ * offered that the password can serve, sasl_choose()), through the SASL
+ * client (sasl.h).  AUTH not offered, or not the method asked for:
+ * FAIL_PERMANENT; credentials refused: FAIL_AUTH (a 4xx FAIL_TEMPORARY).
+ * Secrets only ever go through proto_send_secret(), and their encodings
+ * are wiped; the caller wipes password. */
 int smtp_auth(struct smtp *s, enum auth_method method, const char *user,
 	const char *password);
 

@@ -100,7 +100,7 @@ authenticate(struct session *ss)
 {
 	int rc;
 
-	if (ss->password == NULL)
+	if (ss->password == NULL && ss->account->auth != AUTH_EXTERNAL)
 		return 0;
 	rc = smtp_auth(ss->smtp, ss->account->auth, ss->account->user, ss->password);
 	cred_free(ss->password);
@@ -410,7 +410,7 @@ submit_message(struct submission *s)
 	char domain[HOSTNAME_MAX];
 	int rc;
 
-	if (a->auth != AUTH_NONE && a->user != NULL) {
+	if (auth_method_needs_secret(a->auth) && a->user != NULL) {
 		if (cred_password(a, &ss.password) < 0)
 			return -1;
 		if (ss.password == NULL)

@@ -64,38 +64,55 @@ openssl_reason(void)
 	return e != 0 ? ERR_reason_error_string(e) : "connection closed";
 }
 
-/* The CA file as a memory BIO, read through the descriptor whose owner and
- * mode were checked: whoever can change it can pose as any server, and
- * OpenSSL opening it again by name could read another file. */
-static BIO *
-read_ca_file(const char *path)
+/* A file we take trust or a secret from, read whole through the
+ * descriptor whose owner and mode were checked: whoever can change the CA
+ * file can pose as any server, and OpenSSL opening a file again by name
+ * could read another one.  *buf_r (wiped by the caller when secret) is a
+ * new buffer of *len_r bytes.  0, or -1 recorded: FAIL_CONFIG, "WHAT PATH:
+ * why", or the trust rule's FAIL_AUTH in the context of key. */
+static int
+read_trusted_file(const char *path, const char *key, const char *what,
+	enum fs_readers readers, unsigned char **buf_r, size_t *len_r)
 {
-	char buf[8192];
 	int fd = fs_open_regular(path);
-	BIO *bio = NULL;
-	ssize_t n = 0;
-	size_t total = 0;
+	size_t cap = 0;
+	ssize_t n = 1;
 
-	if (fd < 0) {
-		fail(FAIL_CONFIG, "cannot load trust anchors from %s: %s", path,
-		    fs_open_error(errno));
-		return NULL;
+	*buf_r = NULL;
+	*len_r = 0;
+	if (fd < 0)
+		return fail(FAIL_CONFIG, "%s %s: %s", what, path, fs_open_error(errno));
+	if (fs_check_trusted_fd(fd, path, readers) < 0) {
+		close(fd);
+		return fail_context("%s", key);
 	}
-	if (fs_check_trusted_fd(fd, path, FS_READERS_ANY) < 0)
-		fail_context("tls_ca_file");
-	else if ((bio = BIO_new(BIO_s_mem())) == NULL)
-		xalloc_fail();
-	while (bio != NULL && (n = read(fd, buf, sizeof buf)) > 0 && total <= CA_FILE_MAX) {
-		BIO_write(bio, buf, (int)n);
-		total += (size_t)n;
+	while (n > 0 && *len_r <= CA_FILE_MAX) {
+		if (*len_r == cap)
+			*buf_r = xgrow(*buf_r, &cap, *len_r + 8192, 1);
+		n = read(fd, *buf_r + *len_r, cap - *len_r);
+		*len_r += n > 0 ? (size_t)n : 0;
 	}
 	close(fd);
-	if (bio != NULL && (n < 0 || total > CA_FILE_MAX)) {
-		fail(FAIL_CONFIG, "cannot load trust anchors from %s: %s", path, n < 0 ?
+	if (n < 0 || *len_r > CA_FILE_MAX)
+		return fail(FAIL_CONFIG, "%s %s: %s", what, path, n < 0 ?
 		    strerror(errno) : "larger than 16 MiB");
-		BIO_free(bio);
-		bio = NULL;
-	}
+	return 0;
+}
+
+/* The same as a memory BIO, for the certificates (no secret). */
+static BIO *
+read_ca_file(const char *path, const char *key, const char *what)
+{
+	unsigned char *buf;
+	size_t len;
+	BIO *bio = NULL;
+
+	if (read_trusted_file(path, key, what, FS_READERS_ANY, &buf, &len) == 0 &&
+	    (bio = BIO_new(BIO_s_mem())) == NULL)
+		xalloc_fail();
+	if (bio != NULL && len > 0)
+		BIO_write(bio, buf, (int)len);
+	free(buf);
 	return bio;
 }
 
@@ -104,7 +121,7 @@ static int
 load_ca_file(SSL_CTX *ctx, const char *path)
 {
 	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-	BIO *bio = read_ca_file(path);
+	BIO *bio = read_ca_file(path, "tls_ca_file", "cannot load trust anchors from");
 	STACK_OF(X509_INFO) *infos;
 	int added = 0;
 
@@ -126,6 +143,78 @@ load_ca_file(SSL_CTX *ctx, const char *path)
 	return 0;
 }
 
+/* The client certificate and the chain after it, as the server asks. */
+static int
+load_cert_chain(SSL_CTX *ctx, const char *path)
+{
+	BIO *bio = read_ca_file(path, "tls_cert_file", "cannot read the client certificate");
+	X509 *cert;
+	int rc = 0;
+
+	if (bio == NULL)
+		return -1;
+	cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	if (cert == NULL || SSL_CTX_use_certificate(ctx, cert) != 1)
+		rc = fail(FAIL_CONFIG, "tls_cert_file %s: no PEM certificate in it", path);
+	X509_free(cert);
+	while (rc == 0 && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (SSL_CTX_add0_chain_cert(ctx, cert) != 1)
+			X509_free(cert);
+	}
+	ERR_clear_error();	/* the end of the file reads as an error */
+	BIO_free(bio);
+	return rc;
+}
+
+/* OpenSSL's default would ask the terminal for the passphrase of an
+ * encrypted key; a batch command has nobody to ask. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf, (void)size, (void)rwflag, (void)arg;
+	return -1;
+}
+
+/* The private key, read into memory that is wiped, and checked against
+ * the certificate: a mismatch would only show as a handshake failure. */
+static int
+load_private_key(SSL_CTX *ctx, const char *path)
+{
+	unsigned char *buf;
+	size_t len;
+	BIO *bio;
+	EVP_PKEY *key = NULL;
+	int rc = 0;
+
+	if (read_trusted_file(path, "tls_key_file", "cannot read the client key",
+	    FS_READERS_OWNER, &buf, &len) < 0)
+		return -1;
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+		xalloc_fail();
+	key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	if (key == NULL)
+		rc = fail(FAIL_CONFIG, "tls_key_file %s: no unencrypted PEM private key in it",
+		    path);
+	else if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+		rc = fail(FAIL_CONFIG, "tls_key_file %s is not the key of tls_cert_file", path);
+	ERR_clear_error();
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+static int
+load_client_cert(SSL_CTX *ctx, const struct tls_options *o)
+{
+	if (o->cert_file == NULL)
+		return 0;
+	if (load_cert_chain(ctx, o->cert_file) < 0 || load_private_key(ctx, o->key_file) < 0)
+		return -1;
+	return 0;
+}
+
 static int
 make_context(const struct tls_options *o, SSL_CTX **ctx_r)
 {
@@ -143,6 +232,10 @@ make_context(const struct tls_options *o, SSL_CTX **ctx_r)
 			return o->ca_file != NULL ? -1 : fail(FAIL_CONFIG, "cannot load trust "
 			    "anchors from the system store: %s", openssl_reason());
 		}
+	}
+	if (load_client_cert(ctx, o) < 0) {
+		SSL_CTX_free(ctx);
+		return -1;
 	}
 	*ctx_r = ctx;
 	return 0;
@@ -226,6 +319,31 @@ untrusted(SSL *ssl, long verify, const char *host)
 	return -1;
 }
 
+/* An alert that says the server wants a client certificate, or refuses
+ * ours: FAIL_AUTH naming the keys to set, since a retry will not help.
+ * 0 (nothing recorded) for any other failure. */
+static int
+client_cert_refused(SSL *ssl)
+{
+	int reason = ERR_GET_REASON(ERR_peek_last_error());
+	bool sent = SSL_get_certificate(ssl) != NULL;
+
+	if (reason == SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED ||
+	    (!sent && reason == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE &&
+	    SSL_get_client_CA_list(ssl) != NULL))
+		return fail(FAIL_AUTH, "TLS: the server requires a client certificate: set "
+		    "tls_cert_file and tls_key_file");
+	if (sent && (reason == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ||
+	    reason == SSL_R_TLSV1_ALERT_UNKNOWN_CA ||
+	    reason == SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED ||
+	    reason == SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED ||
+	    reason == SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE ||
+	    reason == SSL_R_TLSV1_ALERT_ACCESS_DENIED))
+		return fail(FAIL_AUTH, "TLS: the server refused our client certificate "
+		    "(tls_cert_file): %s", openssl_reason());
+	return 0;
+}
+
 static int
 classify_handshake_failure(SSL *ssl, int ssl_err, const char *host)
 {
@@ -237,6 +355,8 @@ classify_handshake_failure(SSL *ssl, int ssl_err, const char *host)
 
 	if (verifying && verify != X509_V_OK)
 		return untrusted(ssl, verify, host);
+	if (client_cert_refused(ssl) < 0)
+		return -1;
 	if (reason == SSL_R_UNSUPPORTED_PROTOCOL || reason == SSL_R_NO_PROTOCOLS_AVAILABLE ||
 	    reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION)
 		return fail(FAIL_PERMANENT, "TLS: the server does not offer TLS 1.2 or newer");
@@ -391,10 +511,13 @@ give_up(struct tls_session *s)
 	return -1;
 }
 
+/* With TLS 1.3 a server that refuses our client certificate says so
+ * after the handshake, at the first read: that is a setting to fix. */
 static int
 connection_lost(struct tls_session *s)
 {
-	fail(FAIL_TEMPORARY, "TLS: connection lost: %s", openssl_reason());
+	if (client_cert_refused(s->ssl) == 0)
+		fail(FAIL_TEMPORARY, "TLS: connection lost: %s", openssl_reason());
 	return give_up(s);
 }
 

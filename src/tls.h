@@ -21,6 +21,8 @@ struct tls_options {
 	bool verify;			/* tls_verify */
 	const char *ca_file;		/* NULL: the system store */
 	const char *fingerprint;	/* hex SHA-256 pin, colons allowed; NULL: none */
+	const char *cert_file;		/* client certificate chain (PEM); NULL: none */
+	const char *key_file;		/* its private key (PEM), with cert_file */
 };
 
 struct tls_session;

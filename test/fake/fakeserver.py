@@ -19,6 +19,7 @@ Python 3 standard library only; certificates come from the openssl CLI.
 """
 
 import argparse
+import base64
 import difflib
 import fcntl
 import hashlib
@@ -35,6 +36,8 @@ import sys
 import tempfile
 import threading
 import time
+
+import scramserver
 
 EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
 
@@ -218,9 +221,13 @@ class Scenario:
                 data=b''.join(l.encode() + b'\r\n' for l in heredoc))
         elif word in ('TLS', 'STARTTLS', 'STLS'):
             words = rest.split()
-            if not words or words[0] not in PKI.SERVER_CERTS or words[1:] not in ([], ['rejected']):
-                raise ScenarioError('usage: TLS good|wronghost|untrusted [rejected]')
-            add('tls', text=rest, cert=words[0], rejected=len(words) == 2)
+            if not words or words[0] not in PKI.SERVER_CERTS or \
+                    words[1:] not in ([], ['rejected'], ['ccert'], ['ccert', 'rejected']):
+                raise ScenarioError('usage: TLS good|wronghost|untrusted [ccert] [rejected]')
+            add('tls', text=rest, cert=words[0], rejected=words[-1] == 'rejected',
+                ccert='ccert' in words)
+        elif word == 'SCRAM':
+            add('scram', text=rest, **self._scram_options(rest))
         elif word == 'HUGE':
             hm = re.fullmatch(r'(\d+)(?:\s(.*))?', rest)
             if not hm:
@@ -253,6 +260,19 @@ class Scenario:
             raise ScenarioError('unknown step %r' % line)
         if split and self.steps[-1].kind != 'send':
             raise ScenarioError('SPLIT1 applies to S:, RAW: and SEND only')
+
+    @staticmethod
+    def _scram_options(rest):
+        words = rest.split()
+        if not words or words[0] not in ('smtp', 'pop3'):
+            raise ScenarioError('usage: SCRAM smtp|pop3 [i=N] [nonce=foreign] '
+                                '[signature=bad] [stop=first]')
+        opts = dict(w.split('=', 1) for w in words[1:])
+        if set(opts) - {'i', 'nonce', 'signature', 'stop'}:
+            raise ScenarioError('SCRAM: unknown option in %r' % rest)
+        return dict(proto=words[0], iterations=int(opts.get('i', '4096')),
+                    foreign=opts.get('nonce') == 'foreign', bad=opts.get('signature') == 'bad',
+                    stop=opts.get('stop') == 'first' or opts.get('nonce') == 'foreign')
 
     @staticmethod
     def _matcher(sep, rest):
@@ -324,9 +344,10 @@ class PKI:
     good       localhost, SAN DNS:localhost IP:127.0.0.1, signed by ca
     wronghost  SAN DNS:wrong.example, signed by ca
     untrusted  localhost, same SANs as good, signed by ca2
+    client     CN alice, a client certificate (clientAuth) signed by ca; key 0600
     """
     SERVER_CERTS = ('good', 'wronghost', 'untrusted')
-    VERSION = 'fakeserver-pki-1'
+    VERSION = 'fakeserver-pki-2'
 
     def __init__(self, directory):
         self.dir = directory
@@ -359,11 +380,11 @@ class PKI:
                       '-addext', 'basicConstraints=critical,CA:TRUE',
                       '-addext', 'keyUsage=critical,keyCertSign,cRLSign')
 
-    def _leaf(self, name, ca, cn, san):
+    def _leaf(self, name, ca, cn, san, usage='serverAuth'):
         ext = os.path.join(self.dir, name + '.ext')
         with open(ext, 'w') as f:
             f.write('basicConstraints = CA:FALSE\nkeyUsage = digitalSignature\n'
-                    'extendedKeyUsage = serverAuth\nsubjectAltName = %s\n' % san)
+                    'extendedKeyUsage = %s\nsubjectAltName = %s\n' % (usage, san))
         self._openssl('req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
                       '-nodes', '-keyout', name + '.key', '-out', name + '.csr',
                       '-subj', '/CN=' + cn)
@@ -378,10 +399,15 @@ class PKI:
         self._leaf('good', 'ca', 'localhost', 'DNS:localhost,IP:127.0.0.1')
         self._leaf('wronghost', 'ca', 'wrong.example', 'DNS:wrong.example')
         self._leaf('untrusted', 'ca2', 'localhost', 'DNS:localhost,IP:127.0.0.1')
+        self._leaf('client', 'ca', 'alice', 'DNS:alice.client.test', 'clientAuth')
+        os.chmod(self.path('client', 'key'), 0o600)
 
-    def server_context(self, cert):
+    def server_context(self, cert, ccert=False):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(self.path(cert), self.path(cert, 'key'))
+        if ccert:                       # a client certificate of our CA required
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations(self.path('ca'))
         return ctx
 
 
@@ -603,7 +629,7 @@ class Server:
         if self.conn.buf:
             self.fail(step, 'client sent bytes before the TLS handshake: %s'
                       % show(self.conn.buf))
-        ctx = self.pki.server_context(step.cert)
+        ctx = self.pki.server_context(step.cert, step.ccert)
         raw = self.conn.sock
         raw.settimeout(self.sc.server_timeout)
         tls = ctx.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
@@ -619,6 +645,9 @@ class Server:
             self.fail(step, 'TLS handshake failed: %s' % e)
         self.conn.tls = True
         self.note('-- TLS handshake done (%s certificate, %s)' % (step.cert, tls.version()))
+        if step.ccert:
+            subject = dict(x[0] for x in tls.getpeercert()['subject'])
+            self.note('-- client certificate: CN=%s' % subject.get('commonName'))
         if step.rejected:               # the client may check after the handshake,
             data = b''                  # but it must then say nothing over it
             try:
@@ -648,6 +677,40 @@ class Server:
             data += chunk
         if data and data[0] not in (0x14, 0x15, 0x16, 0x17):
             self.fail(step, 'client sent plaintext after the failed handshake: %s' % show(data))
+
+    def scram_send(self, step, data):
+        prefix = b'334 ' if step.proto == 'smtp' else b'+ '
+        self.do_send(Step('send', step.where, step.source, split=False,
+                          data=prefix + base64.b64encode(data) + b'\r\n'))
+
+    def scram_read(self, step):
+        line = self.read_client_line(step)
+        if line is None:
+            self.fail(step, 'the connection ended in the SCRAM exchange')
+        try:
+            return base64.b64decode(line, validate=True)
+        except ValueError:
+            self.fail(step, 'SCRAM: the client line is not base64: %s' % show(line))
+
+    def do_scram(self, step):
+        """AUTH SCRAM-SHA-256 (with its initial response or after a
+        go-ahead), the server-first message, and unless told to stop there,
+        the client's proof checked and the server-final message sent."""
+        line = self.read_client_line(step)
+        m = re.fullmatch(r'AUTH SCRAM-SHA-256(?: (\S+))?', line or '')
+        if not m:
+            self.fail(step, 'expected AUTH SCRAM-SHA-256, got %s' % show(line or 'EOF'))
+        if m.group(1) is None:
+            self.scram_send(step, b'')
+        first = base64.b64decode(m.group(1)) if m.group(1) else self.scram_read(step)
+        try:
+            ex = scramserver.Exchange(first, 's3cret-Pa55', step.iterations, step.foreign)
+            self.scram_send(step, ex.server_first)
+            if step.stop:
+                return
+            self.scram_send(step, ex.final(self.scram_read(step), step.bad))
+        except ValueError as e:
+            self.fail(step, 'SCRAM: %s' % e)
 
     def do_huge(self, step):
         self.note('%s %s<%d x>\\r\\n' % (self.tag('S'), show(step.prefix), step.size))
@@ -1055,6 +1118,8 @@ def run(args):
         'STATE': os.path.join(workdir, 'state'),
         'FP_GOOD': pki.fingerprint('good'), 'FP_WRONGHOST': pki.fingerprint('wronghost'),
         'FP_UNTRUSTED': pki.fingerprint('untrusted'),
+        'CLIENT_CERT': pki.path('client'), 'CLIENT_KEY': pki.path('client', 'key'),
+        'PKI': pki.dir,
     }
     for name in ('GOOD', 'WRONGHOST', 'UNTRUSTED'):     # the openssl -fingerprint form
         hexfp = values['FP_' + name].upper()

@@ -359,6 +359,27 @@ test_cut_free_text(void)
 	config_free(&cfg);
 }
 
+/* SCRAM and both OAuth mechanisms, valid for either protocol. */
+static void
+test_modern_methods(void)
+{
+	struct config cfg;
+	const struct account *s, *p;
+	int rc = load("[defaults]\nauth = scram-sha-256\n[smtp s]\nhost = h\nauth = OAuthBearer\n"
+	    "[pop3 p]\nhost = h\n[pop3 x]\nhost = h\nauth = xoauth2\n"
+	    "[pop3 e]\nhost = h\nauth = external\n", 0600, &cfg);
+
+	s = rc == 0 ? account(&cfg, ACCOUNT_SMTP, "s") : NULL;
+	p = rc == 0 ? account(&cfg, ACCOUNT_POP3, "p") : NULL;
+	ok(s != NULL && s->auth == AUTH_OAUTHBEARER && p != NULL &&
+	    p->auth == AUTH_SCRAM_SHA_256 && account(&cfg, ACCOUNT_POP3, "x")->auth == AUTH_XOAUTH2,
+	    "auth = scram-sha-256, oauthbearer, xoauth2 for both protocols");
+	ok(rc == 0 && account(&cfg, ACCOUNT_POP3, "e")->auth == AUTH_EXTERNAL, "auth = external");
+	if (rc < 0)
+		diag("%s", fail_reason());
+	config_free(&cfg);
+}
+
 /* A [defaults] value is judged by the accounts that inherit it. */
 static void
 test_defaults_by_protocol(void)
@@ -393,6 +414,7 @@ test_defaults_by_protocol(void)
 	    "[smtp a]\nhost = h\n[defaults]\n\nauth = user\n", 0600, FAIL_CONFIG, 5, "auth");
 	expect_error("auth = kerberos in [defaults]", "[defaults]\nauth = kerberos\n", 0600,
 	    FAIL_CONFIG, 2, "auth");
+	test_modern_methods();
 }
 
 /* endpoint_of(): every transport setting of the account, and the deadline

@@ -209,6 +209,34 @@ test_config_password_readable(const char *send)
 	    "a config with password, mode 0640");
 }
 
+/* mailpipe.ini(5): a tls_key_file that group or others can read is
+ * refused (77) when the config is loaded, before any connection (port 1
+ * would refuse one: 75). */
+static void
+test_key_file_readable(const char *send)
+{
+	char conf[600], cert[600], key[600], quoted[1300], pattern[2800], text[2000];
+	char *argv[] = { (char *)send, "-C", conf, "r@example.test", NULL };
+
+	in_dir(conf, sizeof conf, "ccert.ini");
+	in_dir(cert, sizeof cert, "client.pem");
+	in_dir(key, sizeof key, "client.key");
+	write_file(cert, "-----BEGIN CERTIFICATE-----\n", 0644);
+	write_file(key, "-----BEGIN PRIVATE KEY-----\n", 0644);
+	snprintf(text, sizeof text, "[smtp a]\nhost = 127.0.0.1\nport = 1\ntls = implicit\n"
+	    "tls_cert_file = %s\ntls_key_file = %s\nfrom = s@example.test\n", cert, key);
+	write_file(conf, text, 0600);
+	re_quote(key, quoted, sizeof quoted);
+	snprintf(pattern, sizeof pattern, "^mailpipe-send: tls_key_file: %s .*mode 0644.*"
+	    "chmod 600 %s$", quoted, quoted);
+	expect(run(argv, message), 77, pattern, "a tls_key_file of mode 0644");
+	snprintf(text, sizeof text, "[smtp a]\nhost = 127.0.0.1\nport = 1\ntls = implicit\n"
+	    "tls_cert_file = %s\nfrom = s@example.test\n", cert);
+	write_file(conf, text, 0600);
+	expect(run(argv, message), 78, "tls_cert_file and tls_key_file go together$",
+	    "tls_cert_file without tls_key_file");
+}
+
 /* mailpipe.ini(5): finding no file is a configuration error (78), and the
  * line says where one may be. */
 static void
@@ -542,6 +570,7 @@ main(void)
 		abort();
 	isolate_environment();
 	test_config_password_readable(send);
+	test_key_file_readable(send);
 	test_no_config_file(send);
 	test_signal_after_dot(send);
 	test_fetch(fetch);

@@ -210,7 +210,7 @@ test_session(int type, size_t chunk, const char *how)
 
 	fail_clear();
 	ok(pop3_open_conn(c, &p) == 0, "%s: greeting and CAPA", how);
-	ok(p && pop3_caps(p)->known && pop3_caps(p)->pipelining && pop3_caps(p)->sasl_plain &&
+	ok(p && pop3_caps(p)->known && pop3_caps(p)->pipelining && (pop3_caps(p)->sasl_mechs & SASL_BIT(SASL_PLAIN)) &&
 	    pop3_caps(p)->uidl && pop3_caps(p)->top && !pop3_caps(p)->stls,
 	    "%s: capabilities parsed", how);
 	ok(pop3_login(p, AUTH_AUTO, "alice", "secret") == 0, "%s: AUTH PLAIN", how);
@@ -281,6 +281,33 @@ do_long_plain(struct pop3 *p)
 	if (pop3_login(p, AUTH_PLAIN, "alice", password) < 0)
 		return -1;
 	return fail(FAIL_NONE, "logged in");
+}
+
+/* SASL PLAIN for alice with a password of n letters p. */
+static int
+plain_of(struct pop3 *p, size_t n)
+{
+	char password[301];
+
+	memset(password, 'p', n);
+	password[n] = '\0';
+	if (pop3_login(p, AUTH_PLAIN, "alice", password) < 0)
+		return -1;
+	return fail(FAIL_NONE, "logged in");
+}
+
+/* "AUTH PLAIN " and 240 octets of base64: 253 with CRLF. */
+static int
+do_plain_in_253(struct pop3 *p)
+{
+	return plain_of(p, 173);
+}
+
+/* 244 octets of base64: 257 with CRLF, two too many. */
+static int
+do_plain_in_257(struct pop3 *p)
+{
+	return plain_of(p, 176);
 }
 
 static int
@@ -501,6 +528,15 @@ test_failures(void)
 	    do_long_plain, &sent);
 	ok(cls == FAIL_NONE && strncmp(sent, "CAPA\r\nAUTH PLAIN\r\nAGFsaWNlAHBwc", 29) == 0 &&
 	    strlen(sent) > 400, "a long SASL PLAIN response goes after the + go-ahead");
+	/* RFC 2449 section 4: 255 octets, "including the terminating CRLF". */
+	cls = expect_failure("+OK\r\n+OK\r\nSASL PLAIN\r\n.\r\n+OK in\r\n", 1,
+	    do_plain_in_253, &sent);
+	ok(cls == FAIL_NONE && strncmp(sent, "CAPA\r\nAUTH PLAIN AGFsaWNlAHBwc", 29) == 0 &&
+	    strlen(sent) == 6 + 253, "AUTH PLAIN in 253 octets: on the command line");
+	cls = expect_failure("+OK\r\n+OK\r\nSASL PLAIN\r\n.\r\n+ \r\n+OK in\r\n", 1,
+	    do_plain_in_257, &sent);
+	ok(cls == FAIL_NONE && strncmp(sent, "CAPA\r\nAUTH PLAIN\r\nAGFsaWNlAHBwc", 29) == 0 &&
+	    strlen(sent) == 6 + 12 + 246, "AUTH PLAIN that would take 257 octets: after the go-ahead");
 	cls = expect_failure("+OK\r\n+OK\r\nUSER\r\n.\r\n", 1, do_long_plain, &sent);
 	ok(cls == FAIL_PERMANENT && strcmp(sent, "CAPA\r\n") == 0,
 	    "AUTH PLAIN asked for but not offered: permanent, nothing sent");

@@ -30,6 +30,7 @@
 
 #include "conn.h"
 #include "proto.h"
+#include "base64.h"
 #include "smtp.h"
 #include "spool.h"
 #include "status.h"
@@ -132,17 +133,20 @@ test_capabilities(void)
 	c = caps_of("8BITMIME");
 	ok(c.eightbitmime, "8BITMIME");
 	c = caps_of("AUTH PLAIN LOGIN");
-	ok(c.auth && c.auth_plain && c.auth_login, "AUTH PLAIN LOGIN");
+	ok(c.auth && c.auth_mechs == (SASL_BIT(SASL_PLAIN) | SASL_BIT(SASL_LOGIN)), "AUTH PLAIN LOGIN");
 	c = caps_of("AUTH LOGIN");
-	ok(c.auth && !c.auth_plain && c.auth_login, "AUTH LOGIN");
+	ok(c.auth && c.auth_mechs == SASL_BIT(SASL_LOGIN), "AUTH LOGIN");
 	c = caps_of("AUTH=LOGIN");
-	ok(c.auth && c.auth_login && !c.auth_plain, "AUTH=LOGIN");
-	c = caps_of("AUTH CRAM-MD5 SCRAM-SHA-256");
-	ok(c.auth && !c.auth_plain && !c.auth_login, "AUTH with other mechanisms only");
+	ok(c.auth && c.auth_mechs == SASL_BIT(SASL_LOGIN), "AUTH=LOGIN");
+	c = caps_of("AUTH CRAM-MD5 DIGEST-MD5");
+	ok(c.auth && c.auth_mechs == 0, "AUTH with other mechanisms only");
+	c = caps_of("AUTH CRAM-MD5 SCRAM-SHA-256 SCRAM-SHA-256-PLUS OAUTHBEARER");
+	ok(c.auth && c.auth_mechs == (SASL_BIT(SASL_SCRAM_SHA_256) | SASL_BIT(SASL_OAUTHBEARER)),
+	    "AUTH SCRAM-SHA-256 and OAUTHBEARER understood, -PLUS not");
 	c = caps_of("AUTH PLAINX LOGINX");
-	ok(!c.auth_plain && !c.auth_login, "AUTH PLAINX LOGINX: no usable mechanism");
+	ok(c.auth_mechs == 0, "AUTH PLAINX LOGINX: no usable mechanism");
 	c = caps_of("auth plain");
-	ok(c.auth && c.auth_plain, "auth plain (lower case)");
+	ok(c.auth && c.auth_mechs == SASL_BIT(SASL_PLAIN), "auth plain (lower case)");
 	c = caps_of("SIZE 1000");
 	ok(c.size, "SIZE 1000: the parameter is understood");
 	c = caps_of("SIZE");
@@ -205,7 +209,8 @@ test_ehlo_reply(void)
 	ok(caps.pipelining, "caps: PIPELINING");
 	ok(caps.size, "caps: SIZE 1000");
 	ok(caps.starttls, "caps: STARTTLS");
-	ok(caps.auth && caps.auth_plain && caps.auth_login, "caps: AUTH PLAIN LOGIN");
+	ok(caps.auth && caps.auth_mechs == (SASL_BIT(SASL_PLAIN) | SASL_BIT(SASL_LOGIN)),
+	    "caps: AUTH PLAIN LOGIN");
 	ok(caps.eightbitmime, "caps: 8BITMIME (on the last line)");
 	rc = smtp_read_reply(c, &r, NULL);
 	ok(rc == 0 && r.code == 354, "the next reply is read separately: 354");
@@ -358,6 +363,44 @@ test_refused(void)
 	fail_clear();
 	smtp_refused(&r, "RCPT TO", FAIL_RECIPIENT);
 	is_int(fail_class(), FAIL_RECIPIENT, "smtp_refused: 5xx is the permanent class given");
+}
+
+/* The hint for a refusal whose first line is line: one that contains
+ * want, or none (want NULL). */
+static void
+hint_is(const char *line, const char *want)
+{
+	struct smtp_reply r;
+	const char *hint;
+
+	r.code = atoi(line);
+	snprintf(r.text, sizeof r.text, "%s", line);
+	hint = smtp_auth_hint(&r);
+	ok(want == NULL ? hint == NULL : hint != NULL && strstr(hint, want) != NULL,
+	    "\"%s\": %s", line, want != NULL ? want : "no hint");
+}
+
+/* Microsoft 365 and Gmail refusals a setting cures get a hint; the same
+ * codes from other servers, or other codes, get none. */
+static void
+test_auth_hints(void)
+{
+	hint_is("535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication is "
+	    "disabled for the Tenant.", "Authenticated SMTP");
+	hint_is("535 5.7.139 Authentication unsuccessful, the user credentials were incorrect.",
+	    "check the password");
+	hint_is("535 5.7.139 Authentication unsuccessful, basic authentication is disabled.",
+	    "takes no password");
+	hint_is("534-5.7.9 Application-specific password required. Learn more at",
+	    "app password");
+	hint_is("535-5.7.8 Username and Password not accepted. For more information, go to",
+	    "auth = xoauth2");
+	hint_is("535 5.7.8 Error: authentication failed: (reason unavailable)", NULL);
+	hint_is("535 5.7.8 Authentication credentials invalid", NULL);
+	hint_is("534 5.7.9 Authentication mechanism is too weak", NULL);
+	hint_is("454 4.7.139 temporary", NULL);
+	hint_is("535 5.7.13 not 139", NULL);
+	hint_is("535 Authentication failed", NULL);
 }
 
 static void
@@ -623,6 +666,50 @@ test_auth(void)
 	ok(script_end(s, pid), "a mechanism not offered: nothing sent");
 }
 
+/* The SASL PLAIN response of alice with a password of n letters p. */
+static char *
+plain_response(size_t n)
+{
+	char raw[600] = "\0alice\0";
+
+	memset(raw + 7, 'p', n);
+	return base64_encode(raw, 7 + n);
+}
+
+/* RFC 4954 section 4: an AUTH command with its initial response must
+ * stay within RFC 5321's 512 octets, CRLF included; a longer one goes
+ * without, and the response after the 334 go-ahead. */
+static void
+test_auth_line_limit(void)
+{
+	char *fits = plain_response(365), *over = plain_response(368);
+	char fits_line[600], over_line[600];
+	const char *const one_line[] = { AUTH_OFFERED("PLAIN"), fits_line, "S:235 2.7.0 ok", NULL };
+	const char *const two_steps[] = { AUTH_OFFERED("PLAIN"), "C:AUTH PLAIN", "S:334 ",
+		over_line, "S:235 2.7.0 ok", NULL };
+	char password[400];
+	pid_t pid;
+	struct smtp *s;
+
+	snprintf(fits_line, sizeof fits_line, "C:AUTH PLAIN %s", fits);
+	snprintf(over_line, sizeof over_line, "C:%s", over);
+	is_int(strlen(fits_line + 2) + 2, 509, "the script: a 509-octet AUTH line, CRLF counted");
+	memset(password, 'p', sizeof password);
+	password[365] = '\0';
+	s = script_start(one_line, &pid);
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
+	    smtp_auth(s, AUTH_PLAIN, "alice", password) == 0, "AUTH PLAIN in 509 octets");
+	ok(script_end(s, pid), "goes on one line");
+	password[365] = 'p';
+	password[368] = '\0';
+	s = script_start(two_steps, &pid);
+	ok(smtp_greeting(s) == 0 && smtp_hello(s, "client.example") == 0 &&
+	    smtp_auth(s, AUTH_PLAIN, "alice", password) == 0, "AUTH PLAIN that would take 515");
+	ok(script_end(s, pid), "goes after the 334 go-ahead");
+	free(fits);
+	free(over);
+}
+
 static void
 test_starttls_refused(void)
 {
@@ -856,10 +943,12 @@ main(void)
 	test_refused();
 	test_enhanced_codes();
 	test_too_many_recipients();
+	test_auth_hints();
 	test_hello();
 	test_hello_needs_a_name();
 	test_out_of_sync();
 	test_auth();
+	test_auth_line_limit();
 	test_starttls_refused();
 	test_envelope_lockstep();
 	test_envelope_pipelined();
