@@ -48,6 +48,10 @@ import threading
 import time
 
 CHUNK = 65536
+# Bytes a direction holds before it stops reading: the proxy pushes back
+# like a real link (a stalled way fills up and the sender's writes block)
+# instead of swallowing a whole message the far side never gets.
+QUEUE_MAX = 256 * 1024
 DIRS = ("c2s", "s2c")
 
 
@@ -158,18 +162,23 @@ class Direction:
         self.rate = min(rates) if rates else 0
         self.triggers = [Trigger(r) for r in rules if r.action is not None]
         self.queue = collections.deque()
+        self.queued = 0
         self.ready = threading.Condition()
         self.sent = 0
 
     def read_loop(self):
         while True:
+            with self.ready:
+                while self.queued >= QUEUE_MAX and not self.session.dead:
+                    self.ready.wait(0.2)
             try:
                 data = self.src.recv(CHUNK)
             except OSError:
                 data = b""
             with self.ready:
                 self.queue.append((time.monotonic(), data))
-                self.ready.notify()
+                self.queued += len(data)
+                self.ready.notify_all()
             if not data:
                 return
 
@@ -177,7 +186,12 @@ class Direction:
         with self.ready:
             while not self.queue and not self.session.dead:
                 self.ready.wait(0.2)
-            return self.queue.popleft() if self.queue else (0, b"")
+            if not self.queue:
+                return 0, b""
+            stamp, data = self.queue.popleft()
+            self.queued -= len(data)
+            self.ready.notify_all()
+            return stamp, data
 
     def write_loop(self):
         while not self.session.dead:
@@ -214,6 +228,8 @@ class Direction:
         return fire, cut
 
     def send_paced(self, data):
+        if not data:
+            return
         step = len(data) if self.rate == 0 else max(1, self.rate // 20)
         for i in range(0, len(data), step):
             if self.session.dead:

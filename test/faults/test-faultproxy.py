@@ -165,6 +165,23 @@ def main():
     ok(r[0] == payload and 1.4 < r[2] < 5, "a stall of 1.5 s keeps the connection, then goes on",
        f"{r[2]:.2f} s")
 
+    p, port, log = start_proxy(up, ["dir=c2s at=bytes:0 action=stall secs=5"], tmp)
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.settimeout(2)
+        pushed = 0
+        try:
+            while pushed < 64 * 1024 * 1024:
+                pushed += s.send(b"y" * 65536)
+        except socket.timeout:
+            pass
+        s.close()
+    finally:
+        p.kill()
+        p.wait()
+    ok(pushed < 32 * 1024 * 1024, "a stalled way pushes back: the sender's writes block",
+       f"{pushed} bytes written before a write blocked for 2 s")
+
     (r,), log = run(["dir=both latency=200"])
     ok(r[0] == payload and 0.19 < r[2] < 2, "latency 200 ms: the first bytes come late",
        f"{r[2]:.2f} s")
