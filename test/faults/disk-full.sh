@@ -58,7 +58,7 @@ for mode in keep delete; do
 	MD=$WORK/fs-$mode/Maildir
 	FETCH_STATE=$WORK/state-$mode
 	keep=$([ "$mode" = keep ] && echo yes || echo no)
-	add_account "$CONF" d bob starttls "$MD" keep=$keep
+	add_account "$CONF" d bob starttls "$MD" keep="$keep"
 	fetch -C "$CONF"
 	after_disk_fault "Maildir full ($mode)" 74
 	[ "$mode" = keep ] && check_eq "Maildir full (keep): the server has every message" \
