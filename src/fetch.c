@@ -44,6 +44,7 @@
 #include "fetch-report.h"
 #include "fetch-reset.h"
 #include "fetch-state.h"
+#include "fetch-unconfirmed.h"
 #include "headerdigest.h"
 #include "log.h"
 #include "maildir.h"
@@ -55,9 +56,12 @@
 
 /* Messages per commit: bounds the work a crash can cost and the open files. */
 #define BATCH_MAX 64
-/* Commands in flight with PIPELINING (RFC 2449 asks for a bounded window
- * so the server's receive buffer can always take them). */
-#define WINDOW_PIPELINING 8
+/* Commands in flight with PIPELINING: bounded (RFC 2449), a batch being a
+ * kilobyte of RETRs, so a slow link pays a round trip per batch, not per
+ * few messages (test/faults/net-fetch.sh); the octets too, so a signal's
+ * grace is not spent draining big messages. */
+#define WINDOW_PIPELINING BATCH_MAX
+#define WINDOW_OCTETS (1024 * 1024)
 
 struct batch {
 	struct maildir_msg *files[BATCH_MAX];
@@ -163,61 +167,16 @@ make_plan(struct run *r)
 
 /* ---- deletions never confirmed ---- */
 
-/* 0 when the server gave m's UIDL to another message than the one
- * retrieved under it (its header differs), 1 when it is the same, -1 on
- * failure.  When nothing tells them apart (no digest, no TOP), the same
- * host is believed (plan_known() then judges by the size, and a changed
- * size leaves it alone); another host is not: without proof, deleting
- * would risk a message never retrieved. */
-static int
-same_message(struct run *r, const struct plan_msg *m, const struct uidl_entry *e)
-{
-	const struct pop3_caps *caps = pop3_caps(r->pop);
-	unsigned char got[HEADER_DIGEST_SIZE];
-	int rc;
-
-	if (!e->has_digest || (caps->known && !caps->top))
-		return !r->other_host;
-	rc = message_header_digest(r->pop, m, r->a->max_size, got);
-	if (rc < 0)
-		return -1;
-	if (rc == POP3_REFUSED) {
-		fail_clear();	/* TOP refused: the size has to do */
-		return !r->other_host;
-	}
-	return memcmp(got, e->digest, sizeof got) == 0;
-}
-
-/* Its deletion was requested and never confirmed: either QUIT never took
- * effect (the same message, retrieved: known again), or it did and the
- * server gave the UIDL to a new message (forgotten: retrieved as new). */
-static int
-settle_unconfirmed(struct run *r, struct plan_msg *m)
-{
-	int same = same_message(r, m, uidlset_find(r->known, m->uidl));
-
-	if (same < 0)
-		return -1;
-	if (!same && r->other_host)
-		log_info("%s: message %lu: UIDL %s: nothing shows it is the message deleted "
-		    "on the old host; retrieving it", r->a->name, m->num, m->uidl);
-	else if (!same)
-		log_info("%s: message %lu: UIDL %s now names another message than the one "
-		    "deleted; retrieving it", r->a->name, m->num, m->uidl);
-	plan_settle(m, r->known, same, r->a->max_size);
-	return 0;
-}
-
 /* Once all are settled, the state may name this host (fetch-state.h). */
 static int
 verify_unconfirmed(struct run *r)
 {
-	for (size_t i = 0; i < r->plan.count; i++) {
-		struct plan_msg *m = &r->plan.msgs[i];
+	const struct unconfirmed_check check = { .pop = r->pop, .known = r->known,
+		.max_size = r->a->max_size, .other_host = r->other_host,
+		.account = r->a->name };
 
-		if (m->plan == PLAN_UNCONFIRMED && settle_unconfirmed(r, m) < 0)
-			return -1;
-	}
+	if (fetch_settle_unconfirmed(&check, &r->plan) < 0)
+		return -1;
 	fetch_state_reached(r->a, r->ep.port, r->state);
 	return 0;
 }
@@ -377,6 +336,18 @@ retrieve_one(struct run *r, size_t i)
 	return 0;
 }
 
+/* True when one more RETR may join those in flight, idx[done..sent): one
+ * always may when none is; none beyond the window or WINDOW_OCTETS. */
+static bool
+retr_window_open(const struct run *r, const size_t *idx, size_t done, size_t sent)
+{
+	unsigned long long octets = 0;
+
+	for (size_t k = done; k < sent; k++)
+		octets += r->plan.msgs[idx[k]].size;
+	return sent == done || (sent - done < r->window && octets < WINDOW_OCTETS);
+}
+
 /* RETRs for idx[0..n) (n <= BATCH_MAX), pipelined within the window. */
 static int
 retrieve_batch(struct run *r, const size_t *idx, size_t n)
@@ -384,7 +355,7 @@ retrieve_batch(struct run *r, const size_t *idx, size_t n)
 	size_t sent = 0, done = 0;
 
 	for (; done < n; done++) {
-		while (sent < n && sent - done < r->window && !fetch_interrupted())
+		while (sent < n && retr_window_open(r, idx, done, sent) && !fetch_interrupted())
 			if (pop3_send_retr(r->pop, r->plan.msgs[idx[sent++]].num) < 0)
 				return -1;
 		if (done == sent)

@@ -1,8 +1,8 @@
 /*
- * Two TLS refusals of the man pages that the fake server's fixed PKI
- * cannot show: a server certificate that has expired (exit 77, the reason
- * and the certificate's fingerprint in the line) and a server that cannot
- * do TLS 1.2 or newer (exit 69).  tls_start() runs against a forked
+ * TLS refusals of the man pages that the fake server's fixed PKI cannot
+ * show: a server certificate that has expired or is not yet valid (exit
+ * 77, the reason and the certificate's fingerprint in the line) and a
+ * server that cannot do TLS 1.2 or newer, offering 1.1 or 1.0 (exit 69).  tls_start() runs against a forked
  * OpenSSL server on a socketpair, with certificates made here in memory,
  * so no name resolution or network is needed.  Each check asserts the
  * failure class, the exit status it maps to, and the line.
@@ -202,7 +202,22 @@ test_expired(const struct cert *ca, const char *ca_path)
 	free_cert(&expired);
 }
 
-/* EXIT STATUS 69: a server that speaks TLS 1.1 at most. */
+/* EXIT STATUS 77: a certificate from a trusted CA whose validity starts in
+ * an hour (a server clock ahead, or a certificate put in place too soon). */
+static void
+test_not_yet_valid(const struct cert *ca, const char *ca_path)
+{
+	struct cert early = make_cert("mail", ca, 3600, 86400);
+
+	expect_failure(handshake(&early, 0, ca_path), FAIL_AUTH, 77,
+	    "TLS: certificate for " HOST " not trusted: certificate is not yet valid",
+	    "a certificate not yet valid");
+	ok(strstr(fail_reason(), "the server must get a valid one") != NULL,
+	    "and the hint is the server's, as for an expired one");
+	free_cert(&early);
+}
+
+/* EXIT STATUS 69: a server that speaks TLS 1.1 at most, or TLS 1.0 at most. */
 static void
 test_old_protocol(const struct cert *ca, const char *ca_path)
 {
@@ -210,6 +225,8 @@ test_old_protocol(const struct cert *ca, const char *ca_path)
 
 	expect_failure(handshake(&leaf, TLS1_1_VERSION, ca_path), FAIL_PERMANENT, 69,
 	    "TLS: the server does not offer TLS 1.2 or newer", "a TLS 1.1 server");
+	expect_failure(handshake(&leaf, TLS1_VERSION, ca_path), FAIL_PERMANENT, 69,
+	    "TLS: the server does not offer TLS 1.2 or newer", "a TLS 1.0 server");
 	free_cert(&leaf);
 }
 
@@ -222,6 +239,7 @@ main(void)
 	alarm(60);	/* a hang is a failure, not a stuck test run */
 	write_ca(&ca, ca_path);
 	test_expired(&ca, ca_path);
+	test_not_yet_valid(&ca, ca_path);
 	test_old_protocol(&ca, ca_path);
 	unlink(ca_path);
 	free_cert(&ca);
