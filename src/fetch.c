@@ -42,6 +42,7 @@
 #include "fetch-message.h"
 #include "fetch-plan.h"
 #include "fetch-report.h"
+#include "fetch-reset.h"
 #include "fetch-state.h"
 #include "headerdigest.h"
 #include "log.h"
@@ -139,6 +140,8 @@ refuse_reset(struct run *r)
 static int
 make_plan(struct run *r)
 {
+	int rc;
+
 	if (pop3_stat(r->pop, &r->stat_count, &r->stat_total) < 0)
 		return -1;
 	if (pop3_uidl(r->pop, on_uidl, &r->plan) < 0)
@@ -147,7 +150,14 @@ make_plan(struct run *r)
 	if (pop3_list(r->pop, on_list, &r->plan) < 0)
 		return -1;
 	plan_make(&r->plan, r->known);
-	return r->plan.reset ? refuse_reset(r) : 0;
+	if (!r->plan.reset)
+		return 0;
+	rc = fetch_reset_confirmed(r->pop, &r->plan, r->known, r->a->max_size);
+	if (rc != 0)
+		return rc < 0 ? -1 : refuse_reset(r);
+	r->plan.reset = false;	/* new mail with the sizes of what was deleted */
+	r->plan.prune = r->plan.count > 0;
+	return 0;
 }
 
 /* ---- deletions never confirmed ---- */

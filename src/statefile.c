@@ -198,7 +198,7 @@ static int
 read_body(struct reader *r, struct state_header *h, struct uidl_set *set)
 {
 	bool in_header = h->version == 2;
-	unsigned long long expected;
+	unsigned long long expected, entries = 0;	/* of this file: set may hold more */
 	struct uidl_entry e;
 	char *tok[TOKENS_MAX];
 	int rc, n;
@@ -212,11 +212,12 @@ read_body(struct reader *r, struct state_header *h, struct uidl_set *set)
 		}
 		in_header = false;
 		if (is_trailer(tok, n, &expected))
-			return expected == uidlset_count(set) ? 0 :
+			return expected == entries ? 0 :
 			    corrupt(r->path, r->lineno, "entry count mismatch");
 		if (!parse_entry(tok, n, h->version, &e))
 			return corrupt(r->path, r->lineno, "malformed entry");
 		uidlset_add(set, &e);
+		entries++;
 	}
 	return rc < 0 ? -1 : corrupt(r->path, r->lineno + 1, "truncated (no end line)");
 }

@@ -83,6 +83,24 @@ test_version1(void)
 	state_header_free(&h);
 }
 
+/* A file is read into a set that may hold entries already (two version 1
+ * states taken over together): its trailer counts its own entries. */
+static void
+test_into_a_set(void)
+{
+	struct state_header h;
+	struct uidl_set set = { 0 };
+
+	ok(read_text("mailpipe-fetch state 1\na 1 1 1.M1P1Q1R1.h\nend 1\n", &h, &set) == 0,
+	    "a first file");
+	state_header_free(&h);
+	ok(read_text("mailpipe-fetch state 1\nb 2 2 2.M2P2Q2R2.h\nend 1\n", &h, &set) == 0,
+	    "a second one into the same set: its count is its own (%s)", fail_reason());
+	ok(uidlset_count(&set) == 2, "both entries are there");
+	state_header_free(&h);
+	uidlset_free(&set);
+}
+
 static void
 test_corrupt(void)
 {
@@ -149,6 +167,7 @@ main(void)
 {
 	test_round_trip();
 	test_version1();
+	test_into_a_set();
 	test_corrupt();
 	test_journal();
 	return done_testing();

@@ -497,6 +497,24 @@ test_legacy(void)
 	s = open_key(dir, "legacy", "alice", NULL, "pop.example", 995, true);
 	ok(s && lookup(s, "L1") && lookup(s, "L2"), "and the new state holds it");
 	uidl_close(s);
+	/* Two version 1 states, for ports 110 and 995 (a TLS mode changed
+	 * under version 1): both are taken over, their entries merged. */
+	snprintf(dir, sizeof dir, "%s/legacy-two", root);
+	mkdir(dir, 0700);
+	legacy_base("two", "alice@pop.example:110", base, sizeof base);
+	snprintf(path, sizeof path, "%s/%s.state", dir, base);
+	append(path, "mailpipe-fetch state 1\nT1 5 100 1.M1P1Q1R1.h\nend 1\n");
+	legacy_base("two", "alice@pop.example:995", base, sizeof base);
+	snprintf(path, sizeof path, "%s/%s.state", dir, base);
+	append(path, "mailpipe-fetch state 1\nT2 5 100 2.M1P1Q1R1.h\nT3 6 100 3.M1P1Q1R1.h\n"
+	    "end 2\n");
+	s = open_key(dir, "two", "alice", NULL, "pop.example", 995, true);
+	ok(s && uidl_replay(s, md) == 0, "two version 1 states at once (%s)",
+	    s ? "ok" : fail_reason());
+	ok(s && lookup(s, "T1") && lookup(s, "T2") && lookup(s, "T3"),
+	    "taken over together, no entry lost");
+	ok(count_suffix(dir, ".state") == 1, "one state file left");
+	uidl_close(s);
 	maildir_msg_free(m);
 	maildir_close(md);
 }
@@ -632,7 +650,15 @@ struct box {
 	bool retr_refused[8];
 	bool top;			/* TOP is answered (else -ERR) */
 	unsigned gen[8];		/* another gen: another message, same UIDL */
+	const char *tag[8];		/* in the Subject instead of the UIDL, so
+					 * that renumbering keeps the header */
 };
+
+static const char *
+subject_tag(const struct box *b, int i)
+{
+	return b->tag[i] ? b->tag[i] : b->uidl[i] ? b->uidl[i] : "-";
+}
 
 static void
 send_str(int fd, const char *s)
@@ -675,10 +701,10 @@ answer(const struct box *b, const char *cmd, char *buf, size_t size)
 		if (b->retr_refused[k - 1])
 			return "-ERR [SYS/TEMP] locked\r\n";
 		snprintf(buf, size, "+OK\r\nSubject: %d %s gen %u\r\n\r\nbody\r\n.\r\n", k,
-		    b->uidl[k - 1] ? b->uidl[k - 1] : "-", b->gen[k - 1]);
+		    subject_tag(b, k - 1), b->gen[k - 1]);
 	} else if (b->top && sscanf(cmd, "TOP %d 0", &k) == 1 && k >= 1 && k <= b->n) {
 		snprintf(buf, size, "+OK\r\nSubject: %d %s gen %u\r\n\r\n.\r\n", k,
-		    b->uidl[k - 1] ? b->uidl[k - 1] : "-", b->gen[k - 1]);
+		    subject_tag(b, k - 1), b->gen[k - 1]);
 	} else if (strncmp(cmd, "DELE ", 5) == 0 || strncmp(cmd, "USER ", 5) == 0 ||
 	    strncmp(cmd, "PASS ", 5) == 0 || strcmp(cmd, "RSET") == 0) {
 		return "+OK\r\n";
@@ -956,6 +982,34 @@ test_fetch_rename_fails(void)
 	    in_new(f.name) == 3, "next run retrieves all three, once each");
 }
 
+/* A suspected reset is checked with TOP against the header digests: new
+ * messages that only have the sizes of those another client deleted are
+ * fetched (the account no longer stalls), a renumbered mailbox is still
+ * refused. */
+static void
+test_fetch_reset_checked(void)
+{
+	struct fetch_run f = { .name = "reset-sizes", .keep = true };
+	struct box old = { .n = 2, .uidl = { "a", "b" }, .size = { 20, 20 }, .top = true,
+		.tag = { "one", "two" } };
+	struct box fresh = { .n = 2, .uidl = { "x", "y" }, .size = { 20, 20 }, .top = true,
+		.tag = { "three", "four" } };
+	struct box renumbered = old;
+
+	renumbered.uidl[0] = "x";
+	renumbered.uidl[1] = "y";
+	ok(run_fetch(&f, &old) == FAIL_NONE && in_new(f.name) == 2, "keep: two retrieved");
+	ok(run_fetch(&f, &fresh) == FAIL_NONE && sent("TOP 1 0") && sent("RETR 1") &&
+	    sent("RETR 2") && in_new(f.name) == 4, "deleted by another client, two new "
+	    "ones of the same sizes: TOP shows new headers, both fetched");
+	if (!sent("RETR 1"))
+		show_run();
+	f.name = "reset-real";
+	ok(run_fetch(&f, &old) == FAIL_NONE && in_new(f.name) == 2, "another account: two");
+	ok(run_fetch(&f, &renumbered) == FAIL_PROTOCOL && sent("TOP 1 0") && !sent_any("RETR"),
+	    "the same messages under new UIDLs: TOP shows a known header, refused (76)");
+}
+
 /* 2.3: a UIDL reset is refused and the state kept; an empty listing does
  * not prune. */
 static void
@@ -1206,6 +1260,7 @@ main(void)
 	test_fetch_list_only();
 	test_fetch_rename_fails();
 	test_fetch_uidl_reset();
+	test_fetch_reset_checked();
 	test_fetch_many_reversed();
 	test_fetch_crash_after_quit();
 	test_fetch_server_change();
