@@ -14,6 +14,7 @@
  * configuration, not the message) leaves it queued until its lifetime.
  */
 #include <stddef.h>
+#include <stdio.h>
 
 #include "queue-policy.h"
 
@@ -68,4 +69,25 @@ bool
 queue_is_older(const struct queue_envelope *e, int64_t now, int seconds)
 {
 	return seconds > 0 && now - e->created >= seconds;
+}
+
+void
+queue_duration_text(int64_t seconds, char *out, size_t size)
+{
+	static const struct { char unit; int64_t length; } units[] = {
+		{ 'd', 86400 }, { 'h', 3600 }, { 'm', 60 }, { 's', 1 },
+	};
+	size_t i = 0;
+
+	if (seconds < 0)
+		seconds = 0;
+	while (i + 1 < sizeof units / sizeof units[0] && seconds < units[i].length)
+		i++;
+	if (i + 1 < sizeof units / sizeof units[0] && seconds % units[i].length >=
+	    units[i + 1].length)
+		snprintf(out, size, "%lld%c%lld%c", (long long)(seconds / units[i].length),
+		    units[i].unit, (long long)(seconds % units[i].length / units[i + 1].length),
+		    units[i + 1].unit);
+	else
+		snprintf(out, size, "%lld%c", (long long)(seconds / units[i].length), units[i].unit);
 }

@@ -9,6 +9,7 @@
 #define MAILPIPE_QUEUE_POLICY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "queue-format.h"
@@ -48,5 +49,11 @@ int64_t queue_backoff(unsigned attempts, int first, int limit);
 bool queue_is_due(const struct queue_envelope *e, int64_t now);
 /* Whether e has been queued for at least seconds (0: never). */
 bool queue_is_older(const struct queue_envelope *e, int64_t now, int seconds);
+
+/* Room for queue_duration_text(). */
+#define QUEUE_DURATION_TEXT 24
+/* seconds as the listing and the lines say it: "40s", "5m", "2h13m",
+ * "5d3h" (two units at most, rounded down). */
+void queue_duration_text(int64_t seconds, char *out, size_t size);
 
 #endif
