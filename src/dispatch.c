@@ -58,6 +58,7 @@ struct job {
 	enum attempt_stage stage;	/* of the last failure */
 	struct strbuf tried;		/* "A (HOST:PORT): why; B ...": every account tried */
 	size_t tried_count;
+	size_t refused_before;		/* queued: recipients refused by earlier runs */
 };
 
 /* ---- sessions ---- */
@@ -246,7 +247,9 @@ keep_or_give_up(struct job *j, const struct account *a)
 }
 
 /* What an attempt on a queued message leaves: removed when nothing is
- * left to send (failed/ when someone refused it), else kept or given up. */
+ * left to send (failed/ when this attempt met a refusal: nobody has heard
+ * of it yet, while one refused when the message was first sent was the
+ * caller's exit 67), else kept or given up. */
 static void
 settle_queued(struct job *j, const struct account *a, int rc)
 {
@@ -254,7 +257,7 @@ settle_queued(struct job *j, const struct account *a, int rc)
 
 	record_states(j, j->sub.state, false);
 	if (rc == 0 || !anything_left(e)) {
-		if (queue_envelope_count(e, QRCPT_REFUSED) > 0) {
+		if (queue_envelope_count(e, QRCPT_REFUSED) > j->refused_before) {
 			give_up(j, rc < 0 ? fail_line() : "refused by the server");
 			return;
 		}
@@ -349,6 +352,7 @@ prepare_queued(struct job *j, const struct account *a)
 	}
 	if (!queue_is_due(e, j->run->now))
 		return 0;
+	j->refused_before = queue_envelope_count(e, QRCPT_REFUSED);
 	choose_recipients(j, a);
 	if (j->rcpts.count == 0)
 		return 0;
