@@ -501,6 +501,35 @@ send_new(struct run *r, const struct send_request *m, const struct account *a,
 	return rc;
 }
 
+/* Whether account a has a message in q that a flush would try now. */
+static bool
+has_backlog(struct queue *q, const struct account *a, int64_t now)
+{
+	struct queue_list l;
+	bool any = false;
+
+	if (queue_list(q, false, &l) < 0)
+		return false;	/* the send goes on; --flush reports the queue */
+	for (size_t i = 0; i < l.count; i++)
+		any |= l.items[i].problem == NULL && strcmp(l.items[i].env.account, a->name) == 0 &&
+		    queue_is_due(&l.items[i].env, now);
+	queue_list_free(&l);
+	return any;
+}
+
+/* The backlog goes first, in the session the new message will use; when
+ * that session cannot be opened (the server is down), the queued messages
+ * are left as they are: they were not tried, so no attempt is counted and
+ * no backoff delays them once the server is back. */
+static void
+flush_before_send(struct run *r, struct queue *q, const struct account *a, const char *sender)
+{
+	enum attempt_stage stage;
+
+	if (session_of(r, a, sender, &stage) != NULL)
+		flush_account(r, q, a);
+}
+
 int
 dispatch_send(const struct config *cfg, const struct account *a, const struct send_request *m)
 {
@@ -513,8 +542,8 @@ dispatch_send(const struct config *cfg, const struct account *a, const struct se
 		queue_close(q);
 		q = NULL;
 	}
-	if (q != NULL && a->queue_flush_on_send)
-		flush_account(&r, q, a);
+	if (q != NULL && a->queue_flush_on_send && has_backlog(q, a, r.now))
+		flush_before_send(&r, q, a, m->sender);
 	fail_clear();
 	rc = send_new(&r, m, a, q);
 	close_sessions(&r);

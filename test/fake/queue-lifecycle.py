@@ -132,6 +132,24 @@ def test_warn_and_lifetime():
        '--queue)\n' % qid, 'deleting it again: 64', err)
 
 
+def test_send_while_down():
+    """A send whose server is down leaves the backlog as it was: the
+    queued message was not tried, so no attempt and no backoff hold it back
+    once the server is back (a --flush then delivers every message)."""
+    config()
+    send('first while down')
+    (first,) = ids()
+    before = envelope(first)
+    rc, out, err = send('second while down')
+    ok(rc == 0 and err == '' and len(ids()) == 2, 'a second send: queued too, silent', err)
+    ok(envelope(first) == before, 'the first one untouched: attempts 1, next unchanged',
+       envelope(first))
+    rc, out, err = run('--flush')
+    ok('attempts 2\n' in envelope(first), '--flush does try it: attempts 2', envelope(first))
+    for qid in ids():
+        run('--queue-delete', qid)
+
+
 def test_damaged():
     config()
     send('to be damaged')
@@ -206,6 +224,7 @@ def test_trust():
 
 
 test_warn_and_lifetime()
+test_send_while_down()
 test_damaged()
 test_busy_and_signal()
 test_names()
