@@ -80,13 +80,18 @@ queue_read_envelope(const struct queue *q, int dirfd, const char *id,
 
 /* ---- the listing ---- */
 
-static long long
-message_size(int dirfd)
+/* The size of the entry's message, and when it was written: the message
+ * is never changed once written, so its mtime orders the messages queued
+ * within one second of each other. */
+static void
+message_facts(int dirfd, struct queue_item *item)
 {
 	struct stat st;
 
-	return fstatat(dirfd, QUEUE_MESSAGE, &st, AT_SYMLINK_NOFOLLOW) == 0 ?
-	    (long long)st.st_size : -1;
+	if (fstatat(dirfd, QUEUE_MESSAGE, &st, AT_SYMLINK_NOFOLLOW) != 0)
+		return;
+	item->size = (long long)st.st_size;
+	item->written_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
 }
 
 /* Adds the entry name of base to l, or nothing when it has gone. */
@@ -103,7 +108,7 @@ list_entry(const struct queue *q, int base, const char *name, struct queue_list 
 		item.problem = xstrdup(fail_reason());
 	if (rc != QUEUE_GONE) {
 		if (dirfd >= 0)
-			item.size = message_size(dirfd);
+			message_facts(dirfd, &item);
 		l->items = xgrow(l->items, &l->alloc, l->count + 1, sizeof *l->items);
 		l->items[l->count++] = item;
 	} else {
@@ -112,7 +117,9 @@ list_entry(const struct queue *q, int base, const char *name, struct queue_list 
 	fs_close(dirfd);
 }
 
-/* Oldest first; the id decides between equals, so the order is stable. */
+/* Oldest first: by the first attempt, then by when the message was
+ * written (several a second); the id decides between equals, so the order
+ * is stable. */
 static int
 by_age(const void *a, const void *b)
 {
@@ -120,6 +127,8 @@ by_age(const void *a, const void *b)
 
 	if (x->env.created != y->env.created)
 		return x->env.created < y->env.created ? -1 : 1;
+	if (x->written_ns != y->written_ns)
+		return x->written_ns < y->written_ns ? -1 : 1;
 	return strcmp(x->id, y->id);
 }
 

@@ -59,6 +59,7 @@ struct queue_item {
 	char id[QUEUE_ID_LENGTH + 1];
 	struct queue_envelope env;
 	long long size;		/* of the message, in bytes */
+	int64_t written_ns;	/* the message's mtime: the order within a second */
 	char *problem;		/* NULL, or why its envelope cannot be used */
 };
 struct queue_list {

@@ -130,6 +130,30 @@ test_add_list_claim(void)
 
 /* While one process holds a message, another sees it busy; then it may
  * take it. */
+/* Messages queued within one second (a burst of cron jobs) are listed,
+ * and so flushed, in the order they were queued, not by their random ids. */
+static void
+test_same_second_order(void)
+{
+	struct queue *q;
+	struct queue_list l;
+	char ids[5][QUEUE_ID_LENGTH + 1];
+	const struct timespec pause = { 0, 20 * 1000 * 1000 };	/* past the mtime granularity */
+	bool in_order = true;
+
+	is_int(queue_open(path_in("order"), true, &q), 0, "a second queue");
+	for (int i = 0; i < 5; i++) {
+		add(q, "burst@example.test", 5000, ids[i]);
+		nanosleep(&pause, NULL);
+	}
+	is_int(queue_list(q, false, &l), 0, "listed");
+	for (size_t i = 0; i < 5 && l.count == 5; i++)
+		in_order &= strcmp(l.items[i].id, ids[i]) == 0;
+	ok(l.count == 5 && in_order, "five of the same second: in the order they were queued");
+	queue_list_free(&l);
+	queue_close(q);
+}
+
 static void
 test_lock(void)
 {
@@ -289,6 +313,7 @@ main(void)
 	if (mkdtemp(base) == NULL)
 		return 1;
 	test_add_list_claim();
+	test_same_second_order();
 	test_lock();
 	test_failed();
 	test_trust();
