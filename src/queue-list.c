@@ -149,7 +149,8 @@ list_dir(const struct queue *q, int base, struct queue_list *l)
 		if (queue_is_id(de->d_name))
 			list_entry(q, base, de->d_name, l);
 	closedir(d);
-	qsort(l->items, l->count, sizeof *l->items, by_age);
+	if (l->count > 1)	/* an empty queue has no array: qsort() must not see NULL */
+		qsort(l->items, l->count, sizeof *l->items, by_age);
 	return 0;
 }
 
