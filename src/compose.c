@@ -278,8 +278,8 @@ add_from(struct strbuf *t, const struct compose_options *o)
 	}
 }
 
-static void
-add_date(struct strbuf *t)
+char *
+compose_date(void)
 {
 	char date[DATE_TEXT_MAX];
 	time_t now = time(NULL);
@@ -287,7 +287,16 @@ add_date(struct strbuf *t)
 
 	localtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S %z", &tm);
-	strbuf_printf(t, "Date: %s\n", date);
+	return xstrdup(date);
+}
+
+static void
+add_date(struct strbuf *t, const struct compose_options *o)
+{
+	char *date = o->date == NULL ? compose_date() : NULL;
+
+	strbuf_printf(t, "Date: %s\n", o->date != NULL ? o->date : date);
+	free(date);
 }
 
 /* The right side names a domain the id is unique in: the sender's, else
@@ -295,18 +304,29 @@ add_date(struct strbuf *t)
  * name nothing (RFC 2606), never a bare node name.  The left side's time
  * and random bits keep the id unique whatever the right side is. */
 #define MESSAGE_ID_RANDOM_BYTES 12	/* 96 bits */
+char *
+compose_message_id(const char *from, const char *host_domain)
+{
+	unsigned char unique[MESSAGE_ID_RANDOM_BYTES];
+	const char *at = strrchr(from, '@');
+	struct strbuf id = { 0 };
+
+	random_bytes(unique, sizeof unique);
+	strbuf_printf(&id, "<%lld.", (long long)time(NULL));
+	for (size_t i = 0; i < sizeof unique; i++)
+		strbuf_printf(&id, "%02x", unique[i]);
+	strbuf_printf(&id, ".mailpipe@%s>", at != NULL ? at + 1 :
+	    host_domain != NULL ? host_domain : "mailpipe.invalid");
+	return strbuf_take(&id, NULL);
+}
+
 static void
 add_message_id(struct strbuf *t, const struct compose_options *o)
 {
-	unsigned char unique[MESSAGE_ID_RANDOM_BYTES];
-	const char *at = strrchr(o->from, '@');
+	char *id = o->message_id == NULL ? compose_message_id(o->from, o->host_domain) : NULL;
 
-	random_bytes(unique, sizeof unique);
-	strbuf_printf(t, "Message-ID: <%lld.", (long long)time(NULL));
-	for (size_t i = 0; i < sizeof unique; i++)
-		strbuf_printf(t, "%02x", unique[i]);
-	strbuf_printf(t, ".mailpipe@%s>\n", at != NULL ? at + 1 :
-	    o->host_domain != NULL ? o->host_domain : "mailpipe.invalid");
+	strbuf_printf(t, "Message-ID: %s\n", o->message_id != NULL ? o->message_id : id);
+	free(id);
 }
 
 /* "To: a, b" folded so no line grows past FOLD_WIDTH octets. */
@@ -368,7 +388,7 @@ build_raw(struct strbuf *t, const struct parsed_message *m, const struct compose
 	if (find_field(m, "From") == NULL)
 		add_from(t, o);
 	if (find_field(m, "Date") == NULL)
-		add_date(t);
+		add_date(t, o);
 	if (find_field(m, "Message-ID") == NULL)
 		add_message_id(t, o);
 	if (reencode) {
@@ -391,7 +411,7 @@ build_subject_mode(struct strbuf *t, const struct parsed_message *m,
 		add_to(t, o->to);
 	strbuf_printf(t, "Subject: %s\n", subject);
 	free(subject);
-	add_date(t);
+	add_date(t, o);
 	add_message_id(t, o);
 	strbuf_printf(t, "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
 	    "Content-Transfer-Encoding: %s\n",

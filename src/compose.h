@@ -39,6 +39,11 @@ struct compose_options {
 	const struct strlist *to;	/* -s: the To: header */
 	const char *domain;		/* qualifies bare local names, or NULL */
 	const char *host_domain;	/* this host's domain name, or NULL */
+	/* The Date and Message-ID values a message without them gets (NULL:
+	 * made now), so that every attempt of a queued message is the same
+	 * message (compose_date(), compose_message_id()). */
+	const char *date;
+	const char *message_id;
 	bool server_8bitmime;
 };
 
@@ -64,6 +69,12 @@ void compose_recipients(const struct parsed_message *m, struct strlist *out);
 void compose_build(const struct parsed_message *m, const struct compose_options *o,
 	struct outgoing *out);
 void compose_free(struct parsed_message *m, struct outgoing *out);
+
+/* A Date value for now, "Mon, 02 Jan 2006 15:04:05 -0700"; new string. */
+char *compose_date(void);
+/* A new Message-ID value, "<TIME.RANDOM.mailpipe@DOMAIN>", DOMAIN that of
+ * from, else host_domain, else "mailpipe.invalid"; new string. */
+char *compose_message_id(const char *from, const char *host_domain);
 
 /* RFC 2047 "B" encoded-words for a header value that is not plain ASCII
  * (folded between words); plain ASCII is returned as it is.  New string. */

@@ -145,6 +145,76 @@ parse_timeout(struct account *a, size_t offset, const char *value)
 	return err == NULL && a->timeout == 0 ? "timeout must be at least 1 second" : err;
 }
 
+/* ---- the queue (mailpipe-send(1), QUEUE) ---- */
+
+/* Longer than DURATION_MAX: a queued message may wait weeks. */
+#define QUEUE_DURATION_MAX (365 * 86400ULL)
+
+static const char *
+parse_queue_duration(struct account *a, size_t offset, const char *value)
+{
+	unsigned long long n;
+	const char *err = parse_duration(value, QUEUE_DURATION_MAX, &n);
+
+	if (err != NULL)
+		return strncmp(err, "too long", 8) == 0 ? "too long: at most a year (52w)" : err;
+	*(int *)((char *)a + offset) = (int)n;
+	return NULL;
+}
+
+/* Splits value at blanks into at most max words of up to 31 bytes each;
+ * the number of words, or -1 for more or longer ones. */
+static int
+split_words(const char *value, char words[][32], int max)
+{
+	int n = 0;
+
+	for (const char *p = value + strspn(value, " \t"); *p != '\0'; p += strspn(p, " \t")) {
+		size_t len = strcspn(p, " \t");
+
+		if (n == max || len >= 32)
+			return -1;
+		memcpy(words[n], p, len);
+		words[n++][len] = '\0';
+		p += len;
+	}
+	return n;
+}
+
+/* "FIRST [LIMIT]": the wait after the first failed retry, doubled up to
+ * LIMIT (default an hour, or FIRST when that is longer). */
+static const char *
+parse_backoff(struct account *a, size_t offset, const char *value)
+{
+	char words[2][32];
+	int n = split_words(value, words, 2);
+	unsigned long long first, limit = 0;
+	const char *err;
+
+	(void)offset;
+	if (n < 1)
+		return "expected one or two durations: the first wait and the longest (1m 1h)";
+	if ((err = parse_duration(words[0], DURATION_MAX, &first)) != NULL ||
+	    (n == 2 && (err = parse_duration(words[1], DURATION_MAX, &limit)) != NULL))
+		return err;
+	if (n == 1)
+		limit = first > 3600 ? first : 3600;
+	if (limit < first)
+		return "the longest wait is shorter than the first";
+	a->queue_backoff = (int)first;
+	a->queue_backoff_limit = (int)limit;
+	return NULL;
+}
+
+/* Blank-separated words: account names, or globs for match_from. */
+static const char *
+parse_words(struct account *a, size_t offset, const char *value)
+{
+	if (strpbrk(value, ",;") != NULL)
+		return "separate the names with blanks, not commas";
+	return parse_string(a, offset, value);
+}
+
 static const char *
 parse_size(struct account *a, size_t offset, const char *value)
 {
@@ -226,6 +296,15 @@ static const struct key keys[] = {
 	{ "helo", FOR_SMTP, parse_string, FIELD(helo), KEY_TEXT },
 	{ "aliases", FOR_SMTP, parse_path, FIELD(aliases), KEY_TEXT },
 	{ "domain", FOR_SMTP, parse_string, FIELD(domain), KEY_TEXT },
+	/* the queue, failover and routing of mailpipe-send */
+	{ "queue_dir", FOR_SMTP, parse_path, FIELD(queue_dir), KEY_TEXT },
+	{ "queue_backoff", FOR_SMTP, parse_backoff, 0, 0 },
+	{ "queue_lifetime", FOR_SMTP, parse_queue_duration, FIELD(queue_lifetime), 0 },
+	{ "queue_warn", FOR_SMTP, parse_queue_duration, FIELD(queue_warn), 0 },
+	{ "queue_flush_on_send", FOR_SMTP, parse_bool, FIELD(queue_flush_on_send), 0 },
+	{ "queue_resend_unconfirmed", FOR_SMTP, parse_bool, FIELD(queue_resend_unconfirmed), 0 },
+	{ "failover", FOR_SMTP, parse_words, FIELD(failover), KEY_TEXT },
+	{ "match_from", FOR_SMTP, parse_words, FIELD(match_from), KEY_TEXT },
 	{ "maildir", FOR_POP3, parse_path, FIELD(maildir), KEY_TEXT },
 	{ "keep", FOR_POP3, parse_bool, FIELD(keep), 0 },
 	{ "state_dir", FOR_POP3, parse_path, FIELD(state_dir), KEY_TEXT },
@@ -274,6 +353,11 @@ config_account_init(struct account *a, enum account_kind kind)
 	 * forever: half an hour for one message, six for a mailbox backup. */
 	a->deadline = kind == ACCOUNT_SMTP ? 1800 : 21600;
 	a->keep = true;
+	a->queue_backoff = 60;
+	a->queue_backoff_limit = 3600;
+	a->queue_lifetime = 5 * 86400;
+	a->queue_warn = 86400;
+	a->queue_flush_on_send = true;
 }
 
 void
@@ -283,7 +367,8 @@ config_account_free(struct account *a)
 		&a->name, &a->host, &a->tls_ca_file, &a->tls_fingerprint, &a->tls_cert_file,
 		&a->tls_key_file, &a->user,
 		&a->password_file, &a->password_command, &a->from, &a->helo, &a->aliases,
-		&a->domain, &a->maildir, &a->state_dir,
+		&a->domain, &a->maildir, &a->state_dir, &a->queue_dir, &a->failover,
+		&a->match_from,
 	};
 
 	secret_wipe(a->password);

@@ -47,6 +47,17 @@ struct account {
 	char *aliases;
 	char *domain;
 
+	/* smtp: the queue, failover and routing (mailpipe-send(1), QUEUE) */
+	char *queue_dir;		/* NULL: no queue */
+	int queue_backoff;		/* seconds after the first failed retry */
+	int queue_backoff_limit;	/* the longest wait between retries */
+	int queue_lifetime;		/* seconds until failed/ */
+	int queue_warn;			/* seconds until --flush warns; 0: never */
+	bool queue_flush_on_send;
+	bool queue_resend_unconfirmed;
+	char *failover;			/* account names, blank-separated */
+	char *match_from;		/* globs, blank-separated */
+
 	/* pop3 */
 	char *maildir;
 	bool keep;

@@ -1,7 +1,9 @@
 /*
  * mailpipe-send: read a message (or, with -s, a body) from stdin and submit
- * it to the account's SMTP server.  Also answers to the name "sendmail",
- * accepting what cron, at, mdadm, smartd and logwatch pass.
+ * it to the account's SMTP server, or queue it when the server cannot take
+ * it now; or work on the queue (--flush, --queue, --queue-delete).  Also
+ * answers to the names "sendmail" (with -q and -bp) and "mailq", accepting
+ * what cron, at, mdadm, smartd and logwatch pass.
  *
  * The order matters: stdin is spooled completely before any connection is
  * made, and every check that needs no server (recipients, sender, -E) is
@@ -18,8 +20,12 @@
 #include "address.h"
 #include "compose.h"
 #include "config.h"
+#include "dispatch.h"
 #include "harden.h"
+#include "hostname.h"
 #include "log.h"
+#include "queue-report.h"
+#include "route.h"
 #include "signals.h"
 #include "spool.h"
 #include "status.h"
@@ -27,7 +33,17 @@
 #include "submit.h"
 #include "xalloc.h"
 
+/* What the run does. */
+enum mode {
+	MODE_SEND,		/* a message from stdin */
+	MODE_FLUSH,		/* --flush, sendmail -q */
+	MODE_LIST,		/* --queue, mailq, sendmail -bp */
+	MODE_DELETE,		/* --queue-delete ID */
+};
+
 struct options {
+	enum mode mode;
+	const char *delete_id;
 	const char *config;
 	const char *account;
 	const char *from;		/* -f / -r */
@@ -42,16 +58,32 @@ static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: %s [-Etv] [-a account] [-C file] [-f from] [-F name] "
-	    "[-s subject] [recipient ...]\n", log_progname);
+	    "[-s subject] [recipient ...]\n"
+	    "       %s [-v] [-a account] [-C file] --flush | --queue | --queue-delete id\n",
+	    log_progname, log_progname);
 }
 
-/* sendmail's -b modes: only "deliver a message" exists here. */
+/* sendmail's -b modes: deliver a message, or list the queue. */
 static int
-check_mode(const char *mode)
+check_mode(const char *mode, struct options *o)
 {
-	if (strcmp(mode, "m") == 0)
+	if (strcmp(mode, "m") == 0 || strcmp(mode, "p") == 0) {
+		o->mode = mode[0] == 'p' ? MODE_LIST : MODE_SEND;
 		return 0;
-	return fail(FAIL_USAGE, "-b%s: only -bm (send a message) is supported", mode);
+	}
+	return fail(FAIL_USAGE, "-b%s: only -bm (send a message) and -bp (list the queue) are "
+	    "supported", mode);
+}
+
+/* sendmail -q runs the queue once; -q with an interval would be a daemon. */
+static int
+check_queue_run(const char *interval, struct options *o)
+{
+	if (interval != NULL)
+		return fail(FAIL_USAGE, "-q%s: only -q (one queue run) is supported; "
+		    "run it from a timer (see mailpipe-send(1), QUEUE)", interval);
+	o->mode = MODE_FLUSH;
+	return 0;
 }
 
 /* Everything after the options is a recipient.  One that starts with "-"
@@ -60,6 +92,9 @@ check_mode(const char *mode)
 static int
 recipient_arguments(int argc, char **argv, struct options *o)
 {
+	if (o->mode != MODE_SEND && optind < argc)
+		return fail(FAIL_USAGE, "\"%s\": working on the queue takes no recipients",
+		    argv[optind]);
 	for (int i = optind; i < argc; i++) {
 		if (argv[i][0] == '-')
 			return fail(FAIL_USAGE, "recipient argument \"%s\" looks like an option; "
@@ -75,6 +110,9 @@ parse_options(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'W' },
+		{ "flush", no_argument, NULL, 'Q' },
+		{ "queue", no_argument, NULL, 'P' },
+		{ "queue-delete", required_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -82,11 +120,15 @@ parse_options(int argc, char **argv, struct options *o)
 	opterr = 0;	/* one line of our own instead of getopt's */
 	/* "+": options end at the first recipient, as with sendmail, so that
 	 * no recipient a caller passes on can be taken for an option. */
-	while ((ch = getopt_long(argc, argv, "+:a:B:b:C:EF:f:iL:N:O:o:R:r:s:tUV:vX:",
+	while ((ch = getopt_long(argc, argv, "+:a:B:b:C:EF:f:iL:N:O:o:q::R:r:s:tUV:vX:",
 	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a': o->account = optarg; break;
-		case 'b': if (check_mode(optarg) < 0) return -1; break;
+		case 'b': if (check_mode(optarg, o) < 0) return -1; break;
+		case 'q': if (check_queue_run(optarg, o) < 0) return -1; break;
+		case 'Q': o->mode = MODE_FLUSH; break;
+		case 'P': o->mode = MODE_LIST; break;
+		case 'D': o->mode = MODE_DELETE; o->delete_id = optarg; break;
 		case 'C': o->config = optarg; break;
 		case 'E': o->skip_empty = true; break;
 		case 'F': o->full_name = optarg; break;
@@ -189,6 +231,7 @@ struct run {
 	struct strlist recipients;	/* resolved envelope recipients */
 	struct strlist to_header;	/* -s: the To: field */
 	char *sender;
+	char *date, *message_id;	/* the same in every attempt */
 };
 
 /* -t: a bad address in the message is bad input (65), not a bad argument. */
@@ -229,20 +272,85 @@ gather_recipients(struct run *r, const char *domain)
 	return address_resolve(&r->recipients, r->account->aliases, domain);
 }
 
+/* The address match_from routes by: -f or -r with a domain, else with -t
+ * the From field's (m NULL: not read yet); NULL when there is none. */
+static char *
+routing_sender(const struct options *o, const struct parsed_message *m)
+{
+	struct strlist found = { 0 };
+	char *from_field = o->extract && m != NULL ? compose_field_value(m, "From") : NULL;
+	char *sender = NULL;
+
+	if (o->from != NULL && strchr(o->from, '@') != NULL)
+		address_list_extract(o->from, &found);
+	if (found.count == 0 && from_field != NULL)
+		address_list_extract(from_field, &found);
+	if (found.count > 0)
+		sender = xstrdup(found.items[0]);
+	strlist_free(&found);
+	free(from_field);
+	return sender;
+}
+
+/* -a, else the account the sender routes to, else the default. */
+static int
+choose_account(struct run *r, const struct parsed_message *m)
+{
+	char *sender;
+	int rc;
+
+	if (r->opt.account != NULL)
+		return config_account(&r->cfg, ACCOUNT_SMTP, r->opt.account, &r->account);
+	sender = routing_sender(&r->opt, m);
+	rc = route_account(&r->cfg, sender, &r->account);
+	free(sender);
+	return rc;
+}
+
+/* The account is chosen before the message is read, so that its errors
+ * name it; with -t and no -a, the From field may route it elsewhere once
+ * read (and may be what picks one at all). */
+static int
+read_message_and_route(struct run *r)
+{
+	bool by_header = r->opt.account == NULL && r->opt.extract;
+
+	if (choose_account(r, NULL) < 0) {
+		if (!by_header)
+			return -1;
+		r->account = NULL;
+		fail_clear();
+	}
+	fail_scope(r->account != NULL ? r->account->name : NULL, NULL, 0);
+	if (compose_parse(&r->spool, &r->message) < 0 ||
+	    (by_header && choose_account(r, &r->message) < 0))
+		return -1;
+	fail_scope(r->account->name, NULL, 0);
+	return 0;
+}
+
+/* Date and Message-ID are made once, so that a queued message keeps them. */
+static void
+make_identity(struct run *r)
+{
+	char domain[HOSTNAME_MAX];
+	bool need_host = strchr(r->sender, '@') == NULL;
+
+	r->date = compose_date();
+	r->message_id = compose_message_id(r->sender,
+	    need_host && hostname_fqdn(domain, sizeof domain) ? domain : NULL);
+}
+
 static int
 send_it(struct run *r)
 {
 	const char *domain;
-	struct submission sub;
+	struct send_request req;
 
 	/* stdin first: a producer (cron) must never die of SIGPIPE because
 	 * of a problem on our side. */
 	if (spool_read(STDIN_FILENO, r->opt.subject == NULL, &r->spool) < 0 ||
-	    config_load(r->opt.config, &r->cfg) < 0 ||
-	    config_account(&r->cfg, ACCOUNT_SMTP, r->opt.account, &r->account) < 0)
-		return -1;
-	fail_scope(r->account->name, NULL, 0);
-	if (compose_parse(&r->spool, &r->message) < 0)
+	    config_load(r->opt.config, &r->cfg) < 0 || read_message_and_route(r) < 0)
 		return -1;
 	if (r->opt.skip_empty && r->spool.size == 0)
 		return 0;
@@ -250,27 +358,55 @@ send_it(struct run *r)
 	domain = r->account->domain != NULL ? r->account->domain : domain_of(r->sender);
 	if (qualify_sender(&r->sender, domain, r->account) < 0 || gather_recipients(r, domain) < 0)
 		return -1;
-	sub = (struct submission){
-		.account = r->account, .envelope_from = r->sender, .recipients = &r->recipients,
-		.spool = &r->spool, .message = &r->message,
+	make_identity(r);
+	req = (struct send_request){
+		.spool = &r->spool, .message = &r->message, .body_only = r->opt.subject != NULL,
+		.sender = r->sender, .recipients = &r->recipients,
 		.compose = { .from = r->sender, .full_name = r->opt.full_name,
-			.subject = r->opt.subject, .to = &r->to_header, .domain = domain },
+			.subject = r->opt.subject, .to = &r->to_header, .domain = domain,
+			.date = r->date, .message_id = r->message_id },
 	};
-	return submit_message(&sub);
+	return dispatch_send(&r->cfg, r->account, &req);
+}
+
+/* --flush, --queue, --queue-delete: the queues of the chosen accounts;
+ * after a flush or a listing, the warning if a message needs a human. */
+static int
+work_on_queue(struct run *r)
+{
+	const char *name = r->opt.account;
+	int rc;
+
+	if (config_load(r->opt.config, &r->cfg) < 0)
+		return -1;
+	if (name != NULL && config_account(&r->cfg, ACCOUNT_SMTP, name, &r->account) < 0)
+		return -1;
+	switch (r->opt.mode) {
+	case MODE_FLUSH:
+		rc = dispatch_flush(&r->cfg, name);
+		break;
+	case MODE_LIST:
+		rc = queue_report_list(&r->cfg, name, stdout);
+		break;
+	default:
+		return queue_report_delete(&r->cfg, name, r->opt.delete_id, stdout);
+	}
+	return rc < 0 ? -1 : queue_report_check(&r->cfg, name);
 }
 
 /*
  * SIGTERM, SIGINT, SIGHUP: nothing needs undoing (the spool is already
- * unlinked), so the handler only says which case this is and exits 75
- * (signals.h); once every recipient has the message, only QUIT was left,
- * so it exits 0 and says nothing, as a run that ended would.
+ * unlinked, and the queue is safe at any moment, as under SIGKILL), so
+ * the handler only says which case this is and exits 75 (signals.h); once
+ * every recipient has the message, only QUIT was left, so it exits 0 and
+ * says nothing, as a run that ended would.
  */
 static void
-catch_signals(void)
+catch_signals(enum mode mode)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, 0 };
 	const int temporary = status_exit_code(FAIL_TEMPORARY);
-	const struct signals_exit how = {
+	const struct signals_exit send = {
 		.state = &submit_message_complete,
 		.cases = {
 			[SUBMIT_NOT_SENT] = { ": interrupted; the message was not sent\n",
@@ -281,9 +417,35 @@ catch_signals(void)
 			[SUBMIT_DELIVERED] = { NULL, 0 },
 		},
 	};
+	const struct signals_exit queue = {
+		.cases = { { ": interrupted; every queued message is still queued or "
+		    "delivered\n", temporary } },
+	};
 
 	signals_ignore_sigpipe();
-	signals_exit_on(sigs, &how);
+	signals_exit_on(sigs, mode == MODE_SEND ? &send : &queue);
+}
+
+/* Called as mailq: list the queue, like sendmail -bp. */
+static void
+mode_from_name(const char *name, struct options *o)
+{
+	if (strcmp(name, "mailq") == 0)
+		o->mode = MODE_LIST;
+}
+
+static void
+free_run(struct run *r)
+{
+	spool_close(&r->spool);
+	compose_free(&r->message, NULL);
+	strlist_free(&r->recipients);
+	strlist_free(&r->to_header);
+	strlist_free(&r->opt.recipients);
+	free(r->sender);
+	free(r->date);
+	free(r->message_id);
+	config_free(&r->cfg);
 }
 
 int
@@ -294,17 +456,16 @@ main(int argc, char **argv)
 	int rc;
 
 	log_progname = slash != NULL ? slash + 1 : argv[0];
-	catch_signals();
+	mode_from_name(log_progname, &r.opt);
+	signals_ignore_sigpipe();
 	rc = harden_process() < 0 || check_arguments(argc, argv) < 0 ||
-	    parse_options(argc, argv, &r.opt) < 0 ? -1 : send_it(&r);
+	    parse_options(argc, argv, &r.opt) < 0 ? -1 : 0;
+	if (rc == 0) {
+		catch_signals(r.opt.mode);
+		rc = r.opt.mode == MODE_SEND ? send_it(&r) : work_on_queue(&r);
+	}
 	if (rc < 0)
 		log_error("%s", fail_line());
-	spool_close(&r.spool);
-	compose_free(&r.message, NULL);
-	strlist_free(&r.recipients);
-	strlist_free(&r.to_header);
-	strlist_free(&r.opt.recipients);
-	free(r.sender);
-	config_free(&r.cfg);
+	free_run(&r);
 	return rc < 0 ? status_exit_code(fail_class()) : 0;
 }

@@ -505,6 +505,24 @@ smtp_read_final(struct smtp *s, struct smtp_reply *r)
 	return 0;
 }
 
+/* ---- between messages (a queue flush sends many in one session) ---- */
+
+bool
+smtp_usable(const struct smtp *s)
+{
+	return s->state == SMTP_READY && conn_usable(s->conn);
+}
+
+int
+smtp_reset(struct smtp *s)
+{
+	if (!smtp_usable(s))
+		return fail(FAIL_TEMPORARY, "the connection cannot be used for another message");
+	if (proto_send(s->conn, "RSET") < 0)
+		return -1;
+	return expect(s, 250, "RSET", FAIL_PROTOCOL);
+}
+
 /* ---- the end of a session ---- */
 
 /* The transport below records its own failures (a server that hangs up

@@ -202,6 +202,15 @@ int smtp_send_body(struct smtp *s, const struct smtp_message *m,
  * malformed (FAIL_PROTOCOL). */
 int smtp_read_final(struct smtp *s, struct smtp_reply *r);
 
+/* Whether another transaction may start: between commands, on a usable
+ * connection (not inside the message text, not after a reply that made
+ * no sense, not after the transport failed). */
+bool smtp_usable(const struct smtp *s);
+/* RSET: a transaction that ended before its final dot is forgotten, so
+ * the next message can start with MAIL.  Not usable or 4xx:
+ * FAIL_TEMPORARY; any other refusal FAIL_PROTOCOL. */
+int smtp_reset(struct smtp *s);
+
 /* QUIT and its reply, as a courtesy: sent only between commands on a
  * usable connection (not inside the message text, not after a reply that
  * made no sense); its outcome is not reported, and the recorded failure

@@ -193,6 +193,18 @@ open_temporary(void)
 }
 
 
+/* The facts of the part the scan was in when the bytes ended. */
+static void
+finish_scan(struct spool *s, struct scan *sc)
+{
+	if (sc->state != BODY) {	/* a header without a body */
+		merge_facts(&s->header, &sc->line);
+		s->body_offset = s->size;
+	}
+	s->header.size = s->body_offset - s->header_offset;
+	s->body.size = s->size - s->body_offset;
+}
+
 int
 spool_read(int fd, bool has_header, struct spool *s)
 {
@@ -216,12 +228,24 @@ spool_read(int fd, bool has_header, struct spool *s)
 			return fail(FAIL_IO, "cannot spool the message: %s", strerror(errno));
 		scan_chunk(s, &sc, buf, (size_t)n);
 	}
-	if (sc.state != BODY) {		/* a header without a body */
-		merge_facts(&s->header, &sc.line);
-		s->body_offset = s->size;
-	}
-	s->header.size = s->body_offset - s->header_offset;
-	s->body.size = s->size - s->body_offset;
+	finish_scan(s, &sc);
+	return 0;
+}
+
+int
+spool_open_file(int fd, bool has_header, struct spool *s)
+{
+	unsigned char buf[READ_CHUNK];
+	struct scan sc = { .state = has_header ? FIRST_LINE : BODY };
+	ssize_t n;
+
+	memset(s, 0, sizeof *s);
+	s->fd = fd;
+	while ((n = spool_pread(s, buf, sizeof buf, s->size)) > 0)
+		scan_chunk(s, &sc, buf, (size_t)n);
+	if (n < 0)
+		return -1;
+	finish_scan(s, &sc);
 	return 0;
 }
 

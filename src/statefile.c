@@ -23,54 +23,6 @@
 
 /* ---- tokens ---- */
 
-static void
-put_escaped(struct strbuf *b, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch <= 0x20 || ch >= 0x7f || ch == '%')
-			strbuf_printf(b, "%%%02X", ch);
-		else
-			strbuf_append(b, s, 1);
-	}
-}
-
-static int
-hex_value(char ch)
-{
-	static const char digits[] = "0123456789ABCDEF";
-	const char *p = ch != '\0' ? strchr(digits, ch) : NULL;
-
-	return p != NULL ? (int)(p - digits) : -1;
-}
-
-/* The token with %XX decoded; NULL when malformed or decoding to NUL. */
-static char *
-unescape(const char *s)
-{
-	char *out = xmalloc(strlen(s) + 1), *o = out;
-
-	for (; *s != '\0'; s++) {
-		int hi, lo;
-
-		if (*s != '%') {
-			*o++ = *s;
-			continue;
-		}
-		hi = hex_value(s[1]);
-		lo = hi < 0 ? -1 : hex_value(s[2]);
-		if (lo < 0 || (hi == 0 && lo == 0)) {
-			free(out);
-			return NULL;
-		}
-		*o++ = (char)(hi << 4 | lo);
-		s += 2;
-	}
-	*o = '\0';
-	return out;
-}
-
 /* Splits line at spaces into at most TOKENS_MAX tokens; -1 for more. */
 static int
 split(char *line, char *tok[TOKENS_MAX])
@@ -221,14 +173,14 @@ header_line(struct reader *r, char *tok[], int n, struct state_header *h)
 
 	if (n == 3 && strcmp(tok[0], "server") == 0 && parse_ull(tok[2], &port) &&
 	    port > 0 && port < 65536 && h->host == NULL) {
-		h->host = unescape(tok[1]);
+		h->host = strbuf_unescape(tok[1]);
 		h->port = (unsigned)port;
 		return h->host != NULL ? 1 : corrupt(r->path, r->lineno, "bad server");
 	}
 	for (size_t i = 0; n == 2 && i < 3; i++) {
 		if (strcmp(tok[0], names[i]) != 0 || *fields[i] != NULL)
 			continue;
-		*fields[i] = unescape(tok[1]);
+		*fields[i] = strbuf_unescape(tok[1]);
 		return *fields[i] != NULL ? 1 : corrupt(r->path, r->lineno, "bad name");
 	}
 	return 0;
@@ -327,16 +279,16 @@ statefile_format(const struct state_header *h, const struct uidl_set *set, size_
 	struct strbuf b = { 0 };
 
 	strbuf_printf(&b, STATE_MAGIC "%d\naccount ", STATEFILE_VERSION);
-	put_escaped(&b, h->account);
+	strbuf_put_escaped(&b, h->account);
 	strbuf_printf(&b, "\nuser ");
-	put_escaped(&b, h->user);
+	strbuf_put_escaped(&b, h->user);
 	if (h->maildir != NULL) {
 		strbuf_printf(&b, "\nmaildir ");
-		put_escaped(&b, h->maildir);
+		strbuf_put_escaped(&b, h->maildir);
 	}
 	if (h->host != NULL) {
 		strbuf_printf(&b, "\nserver ");
-		put_escaped(&b, h->host);
+		strbuf_put_escaped(&b, h->host);
 		strbuf_printf(&b, " %u", h->port);
 	}
 	strbuf_printf(&b, "\n");

@@ -1,5 +1,7 @@
-/* The growable string: appended to, then taken whole. */
+/* The growable string: appended to, then taken whole; and the %XX
+ * escaping that keeps any text one printable token of a line-based file. */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,4 +47,51 @@ strbuf_take(struct strbuf *b, size_t *len_r)
 		*len_r = b->len;
 	memset(b, 0, sizeof *b);
 	return p;
+}
+
+void
+strbuf_put_escaped(struct strbuf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch <= 0x20 || ch >= 0x7f || ch == '%')
+			strbuf_printf(b, "%%%02X", ch);
+		else
+			strbuf_append(b, s, 1);
+	}
+}
+
+static int
+hex_value(char ch)
+{
+	static const char digits[] = "0123456789ABCDEF";
+	const char *p = ch != '\0' ? strchr(digits, ch) : NULL;
+
+	return p != NULL ? (int)(p - digits) : -1;
+}
+
+char *
+strbuf_unescape(const char *s)
+{
+	char *out = xmalloc(strlen(s) + 1), *o = out;
+
+	for (; *s != '\0'; s++) {
+		int hi, lo;
+
+		if (*s != '%') {
+			*o++ = *s;
+			continue;
+		}
+		hi = hex_value(s[1]);
+		lo = hi < 0 ? -1 : hex_value(s[2]);
+		if (lo < 0 || (hi == 0 && lo == 0)) {
+			free(out);
+			return NULL;
+		}
+		*o++ = (char)(hi << 4 | lo);
+		s += 2;
+	}
+	*o = '\0';
+	return out;
 }

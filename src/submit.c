@@ -1,13 +1,16 @@
 /*
- * The send policy for one message: which session to open (the account's
- * endpoint, EHLO name, STARTTLS, AUTH and its password), what to make of
- * the envelope's replies, and what the run's result says.  The dialogue
- * itself is smtp.c's.
+ * The send policy: which session to open (the account's endpoint, EHLO
+ * name, STARTTLS, AUTH and its password), what to make of the envelope's
+ * replies, and what each message's result says.  The dialogue itself is
+ * smtp.c's.  A session serves one message after another (a queue flush);
+ * a transaction that ended before its final dot is reset first.
  *
- * Recipients: a temporary refusal of any recipient sends nothing in that
- * transaction (75), so that a retry cannot deliver twice to the others;
- * permanent refusals of some recipients still send to the rest, and the run
- * ends with 67 naming the refused ones.  The one temporary refusal another
+ * Recipients: without a queue, a temporary refusal of any recipient sends
+ * nothing in that transaction (75), so that a retry cannot deliver twice
+ * to the others; with one (keep_going) the others get the message and the
+ * refused one stays deferred, each recipient's fate recorded for the
+ * queue.  Permanent refusals of some recipients still send to the rest,
+ * and the message ends with 67 naming the refused ones.  The one temporary refusal another
  * transaction cures is "too many recipients" (RFC 5321 4.5.3.1.10): the
  * message goes to those accepted, then MAIL again for the rest, as long as
  * each transaction gets at least one recipient accepted.  Once a
@@ -28,28 +31,23 @@
 #include "submit.h"
 #include "xalloc.h"
 
-/* Room for an "address: reply text" note, or for the permanently refused,
- * several joined by "; ", within one error line. */
-#define NOTE_MAX 600
+/* Room for an "address: reply text" note within one error line. */
+#define NOTE_MAX SUBMIT_NOTE_MAX
 /* Room for one list of names in the line about a partial delivery. */
 #define NAMES_MAX 300
 
 volatile sig_atomic_t submit_message_complete;
 
 /* One session's needs besides the dialogue. */
-struct session {
+struct submit_session {
 	struct smtp *smtp;
 	const struct account *account;
 	char *password;		/* NULL: no AUTH; wiped as soon as AUTH is over */
 	const char *host_domain;	/* this host's domain name, or NULL */
-};
-
-/* What became of each recipient, over the transactions of one session. */
-enum rcpt_state {
-	RCPT_PENDING,		/* for the next transaction */
-	RCPT_ACCEPTED,		/* accepted by RCPT in the current transaction */
-	RCPT_DELIVERED,		/* the server took the message for it */
-	RCPT_REFUSED,		/* refused permanently */
+	char domain[HOSTNAME_MAX];
+	bool in_transaction;	/* MAIL went out, no final reply came back yet */
+	const char *host;	/* the server, for the scope of each message's failures */
+	unsigned port;
 };
 
 /* The recipients' replies of the current transaction, as they come. */
@@ -62,15 +60,15 @@ struct rcpt_tally {
 /* One message, in as many transactions as the server's recipient limit
  * needs; the same header (Date, Message-ID) in each. */
 struct delivery {
-	const struct submission *s;
+	struct submission *s;		/* its state and refused are filled in */
 	struct outgoing out;
 	struct smtp_message message;	/* out, as DATA sends it */
 	enum rcpt_state *state;		/* per recipient, in s->recipients order */
 	struct smtp_envelope envelope;	/* the current transaction's */
 	struct rcpt_tally tally;
 	size_t delivered;
-	char refused[NOTE_MAX];		/* permanently refused recipients, for the message */
 	size_t refused_count;
+	char deferred[NOTE_MAX];	/* keep_going: the first recipient deferred */
 };
 
 /* ---- the session ---- */
@@ -79,14 +77,14 @@ struct delivery {
  * the address literal of this end of the connection; never a bare node
  * name, which servers with reject_non_fqdn_helo_hostname refuse. */
 static const char *
-ehlo_name(const struct session *ss)
+ehlo_name(const struct submit_session *ss)
 {
 	return ss->account->helo != NULL ? ss->account->helo : ss->host_domain;
 }
 
 /* tls = starttls never continues in plaintext, whatever the server says. */
 static int
-start_tls(struct session *ss)
+start_tls(struct submit_session *ss)
 {
 	if (ss->account->tls != TLS_MODE_STARTTLS)
 		return 0;
@@ -96,7 +94,7 @@ start_tls(struct session *ss)
 /* The password is wiped as soon as AUTH is over, whatever its outcome:
  * nothing after it needs the secret, and the message may take long. */
 static int
-authenticate(struct session *ss)
+authenticate(struct submit_session *ss)
 {
 	int rc;
 
@@ -113,11 +111,21 @@ authenticate(struct session *ss)
 static void
 note_refused(struct delivery *d, const char *rcpt, const struct smtp_reply *r)
 {
-	size_t used = strlen(d->refused);
+	char *refused = d->s->refused;
+	size_t used = strlen(refused);
 
-	snprintf(d->refused + used, sizeof d->refused - used, "%s%s: %s", used > 0 ? "; " : "",
+	snprintf(refused + used, SUBMIT_NOTE_MAX - used, "%s%s: %s", used > 0 ? "; " : "",
 	    rcpt, r->text);
 	d->refused_count++;
+}
+
+/* keep_going: the recipient waits for the queue, the others go ahead. */
+static void
+note_deferred(struct delivery *d, const struct smtp_step *step)
+{
+	d->s->state[step->rcpt_index] = RCPT_DEFERRED;
+	if (d->deferred[0] == '\0')
+		snprintf(d->deferred, sizeof d->deferred, "%s: %s", step->rcpt, step->reply.text);
 }
 
 /* A "too many recipients" 452 leaves the recipient pending, for the next
@@ -129,16 +137,18 @@ note_recipient_reply(struct delivery *d, const struct smtp_step *step)
 	const struct smtp_reply *r = &step->reply;
 
 	if (r->code >= 200 && r->code < 300) {
-		d->state[step->rcpt_index] = RCPT_ACCEPTED;
+		d->s->state[step->rcpt_index] = RCPT_ACCEPTED;
 		t->accepted++;
 	} else if (smtp_too_many_recipients(r)) {
 		if (t->too_many[0] == '\0')
 			snprintf(t->too_many, sizeof t->too_many, "%s: %s", step->rcpt, r->text);
+	} else if (r->code < 500 && d->s->keep_going) {
+		note_deferred(d, step);
 	} else if (r->code < 500) {
 		if (t->temporary[0] == '\0')
 			snprintf(t->temporary, sizeof t->temporary, "%s: %s", step->rcpt, r->text);
 	} else {
-		d->state[step->rcpt_index] = RCPT_REFUSED;
+		d->s->state[step->rcpt_index] = RCPT_REFUSED;
 		note_refused(d, step->rcpt, r);
 	}
 }
@@ -174,7 +184,7 @@ start_transaction(struct delivery *d)
 {
 	smtp_envelope_clear(&d->envelope);
 	for (size_t i = 0; i < d->s->recipients->count; i++)
-		if (d->state[i] == RCPT_PENDING)
+		if (d->s->state[i] == RCPT_PENDING)
 			smtp_envelope_add(&d->envelope, d->s->recipients->items[i], i);
 	memset(&d->tally, 0, sizeof d->tally);
 }
@@ -207,54 +217,59 @@ judge_envelope(const struct delivery *d)
 
 /* ---- the message ---- */
 
+/* Those accepted in this transaction (the only ones ever ACCEPTED: a
+ * transaction either delivers or ends the message) now are in state to. */
+static void
+mark_accepted(struct delivery *d, enum rcpt_state to)
+{
+	for (size_t i = 0; i < d->s->recipients->count; i++)
+		if (d->s->state[i] == RCPT_ACCEPTED) {
+			d->s->state[i] = to;
+			d->delivered += to == RCPT_DELIVERED;
+		}
+}
+
 /* Only a 2xx here means the message is the server's; without any answer we
- * cannot know, and say so. */
+ * cannot know, and say so: those recipients are unconfirmed. */
 static int
-send_message(struct session *ss, const struct delivery *d)
+send_message(struct submit_session *ss, struct delivery *d)
 {
 	struct smtp_reply r;
 
-	if (smtp_send_body(ss->smtp, &d->message, &submit_message_complete) < 0)
+	if (d->s->before_text != NULL && d->s->before_text(d->s->arg, d->s->state) < 0)
 		return -1;
+	if (smtp_send_body(ss->smtp, &d->message, &submit_message_complete) < 0) {
+		if (submit_message_complete)	/* the dot was on its way */
+			mark_accepted(d, RCPT_UNCONFIRMED);
+		return -1;
+	}
 	if (smtp_read_final(ss->smtp, &r) < 0) {
+		mark_accepted(d, RCPT_UNCONFIRMED);
 		fail_context("no answer after the end of the message; it may have been "
 		    "delivered, so a retry may send a duplicate");
 		return fail_reclassify(FAIL_TEMPORARY);
 	}
+	ss->in_transaction = false;
 	if (r.code < 200 || r.code >= 300)
 		return smtp_refused(&r, "message refused", FAIL_PERMANENT);
+	mark_accepted(d, RCPT_DELIVERED);
 	return 0;
 }
 
-/* Those accepted in this transaction (the only ones ever ACCEPTED: a
- * transaction either delivers or ends the run) now have the message. */
-static void
-mark_delivered(struct delivery *d)
-{
-	for (size_t i = 0; i < d->s->recipients->count; i++)
-		if (d->state[i] == RCPT_ACCEPTED) {
-			d->state[i] = RCPT_DELIVERED;
-			d->delivered++;
-		}
-}
-
 static int
-transaction(struct session *ss, struct delivery *d)
+transaction(struct submit_session *ss, struct delivery *d)
 {
 	const struct smtp_envelope_policy policy = { .wanted = wanted, .noted = noted, .arg = d };
 	int rc;
 
 	start_transaction(d);
+	ss->in_transaction = true;
 	rc = smtp_send_envelope(ss->smtp, &d->envelope, &policy);
 	if (rc == 0)
 		rc = judge_envelope(d);
 	if (rc == 1)
 		return 0;	/* all refused permanently: nothing sent */
-	if (rc == 0)
-		rc = send_message(ss, d);
-	if (rc == 0)
-		mark_delivered(d);
-	return rc;
+	return rc == 0 ? send_message(ss, d) : rc;
 }
 
 /* ---- the run ---- */
@@ -263,7 +278,7 @@ static bool
 any_pending(const struct delivery *d)
 {
 	for (size_t i = 0; i < d->s->recipients->count; i++)
-		if (d->state[i] == RCPT_PENDING)
+		if (d->s->state[i] == RCPT_PENDING)
 			return true;
 	return false;
 }
@@ -279,7 +294,7 @@ name_recipients(const struct delivery *d, bool delivered, char *out, size_t size
 	for (size_t i = 0; i < d->s->recipients->count; i++) {
 		const char *name = d->s->recipients->items[i];
 
-		if ((d->state[i] == RCPT_DELIVERED) != delivered)
+		if ((d->s->state[i] == RCPT_DELIVERED) != delivered)
 			continue;
 		if (used + strlen(name) + 2 + 32 < size)
 			used += (size_t)snprintf(out + used, size - used, "%s%s",
@@ -304,25 +319,29 @@ explain_partial_delivery(const struct delivery *d)
 	    "second copy)", sent, unsent);
 }
 
-/* The run's result once no transaction failed: permanent refusals, if
- * any, name the refused. */
+/* The message's result once no transaction failed: recipients deferred
+ * for the queue, then permanent refusals, if any, name the first or the
+ * refused. */
 static int
 delivery_result(const struct delivery *d)
 {
+	if (d->deferred[0] != '\0')
+		return fail(FAIL_TEMPORARY, "recipient refused for now: %s", d->deferred);
 	if (d->refused_count == 0)
 		return 0;
 	if (d->delivered == 0)
 		return fail(FAIL_RECIPIENT, "%s refused: %s",
-		    d->s->recipients->count > 1 ? "all recipients" : "recipient", d->refused);
+		    d->s->recipients->count > 1 ? "all recipients" : "recipient", d->s->refused);
 	return fail(FAIL_RECIPIENT, "sent to %zu recipient%s, but refused: %s", d->delivered,
-	    d->delivered == 1 ? "" : "s", d->refused);
+	    d->delivered == 1 ? "" : "s", d->s->refused);
 }
 
-/* Transactions until every recipient is delivered or refused.  Each one
- * that succeeds settles at least one recipient, so there are at most as
- * many as recipients. */
+/* Transactions until every recipient is delivered, refused or deferred.
+ * Each one that succeeds settles at least one recipient, so there are at
+ * most as many as recipients.  With a queue, who has the message is its
+ * business, not the line's. */
 static int
-deliver_all(struct session *ss, struct delivery *d)
+deliver_all(struct submit_session *ss, struct delivery *d)
 {
 	int rc = 0;
 
@@ -339,9 +358,10 @@ deliver_all(struct session *ss, struct delivery *d)
  * decides the encoding), so that every transaction sends the same message:
  * one Date, one Message-ID. */
 static void
-build_message(const struct session *ss, struct submission *s, struct delivery *d)
+build_message(const struct submit_session *ss, struct submission *s, struct delivery *d)
 {
 	s->compose.server_8bitmime = smtp_caps(ss->smtp)->eightbitmime;
+	s->compose.host_domain = ss->host_domain;
 	compose_build(s->message, &s->compose, &d->out);
 	if (d->out.sent_unfit)
 		log_info("the message has lines over 998 octets, NUL bytes or 8-bit data the "
@@ -353,48 +373,76 @@ build_message(const struct session *ss, struct submission *s, struct delivery *d
 }
 
 static int
-deliver(struct session *ss, struct submission *s)
+deliver(struct submit_session *ss, struct submission *s)
 {
 	struct delivery d = { .s = s };
 	int rc = 0;
 
 	build_message(ss, s, &d);
-	d.state = xcalloc(s->recipients->count, sizeof *d.state);
 	smtp_envelope_init(&d.envelope, s->envelope_from);
 	d.envelope.eight_bit = d.out.eight_bit;
 	if (smtp_caps(ss->smtp)->size)
 		rc = smtp_message_size(&d.message, &d.envelope.size);
 	if (rc == 0)
 		rc = deliver_all(ss, &d);
-	free(d.state);
 	smtp_envelope_free(&d.envelope);
 	compose_free(NULL, &d.out);
 	return rc;
 }
 
+int
+submit_send(struct submit_session *ss, struct submission *s, enum attempt_stage *stage_r)
+{
+	*stage_r = STAGE_SESSION;
+	for (size_t i = 0; i < s->recipients->count; i++)
+		s->state[i] = RCPT_PENDING;
+	s->refused[0] = '\0';
+	submit_message_complete = 0;
+	fail_scope(ss->account->name, ss->host, ss->port);
+	if (!submit_usable(ss))
+		return fail(FAIL_TEMPORARY, "the connection cannot be used for another message");
+	if (ss->in_transaction && smtp_reset(ss->smtp) < 0)
+		return -1;
+	ss->in_transaction = false;
+	*stage_r = STAGE_MESSAGE;
+	return deliver(ss, s);
+}
+
+bool
+submit_usable(const struct submit_session *ss)
+{
+	return ss->smtp != NULL && smtp_usable(ss->smtp);
+}
+
+/* ---- the session ---- */
+
+/* A failed AUTH is the credentials' fault only when they were refused. */
 static int
-session(struct session *ss, struct submission *s)
+start_session(struct submit_session *ss, enum attempt_stage *stage_r)
 {
 	struct endpoint ep;
-	int rc;
 
-	endpoint_of(s->account, clock_now_ms(), &ep);
-	fail_scope(s->account->name, ep.host, ep.port);
-	if (smtp_open(&ep, &ss->smtp) < 0)
+	endpoint_of(ss->account, clock_now_ms(), &ep);
+	ss->host = ep.host;
+	ss->port = ep.port;
+	fail_scope(ss->account->name, ep.host, ep.port);
+	if (smtp_open(&ep, &ss->smtp) < 0 || smtp_greeting(ss->smtp) < 0 ||
+	    smtp_hello(ss->smtp, ehlo_name(ss)) < 0 || start_tls(ss) < 0)
 		return -1;
-	rc = smtp_greeting(ss->smtp) < 0 || smtp_hello(ss->smtp, ehlo_name(ss)) < 0 ||
-	    start_tls(ss) < 0 || authenticate(ss) < 0 || deliver(ss, s) < 0 ? -1 : 0;
-	smtp_quit(ss->smtp);	/* a courtesy: it never changes the run's result */
-	smtp_close(ss->smtp);
-	return rc;
+	if (authenticate(ss) < 0) {
+		if (fail_class() == FAIL_AUTH)
+			*stage_r = STAGE_CREDENTIALS;
+		return -1;
+	}
+	return 0;
 }
 
 /* This host's domain name, when EHLO (no helo key) or the Message-ID (a
  * sender without a domain) needs it. */
 static const char *
-host_domain(const struct submission *s, char *buf, size_t size)
+host_domain(const struct account *a, const char *sender, char *buf, size_t size)
 {
-	if (s->account->helo != NULL && strchr(s->envelope_from, '@') != NULL)
+	if (a->helo != NULL && strchr(sender, '@') != NULL)
 		return NULL;
 	return hostname_fqdn(buf, size) ? buf : NULL;
 }
@@ -403,23 +451,34 @@ host_domain(const struct submission *s, char *buf, size_t size)
  * slow password_command or resolver must not hold a session open, and a
  * password failure needs no server at all. */
 int
-submit_message(struct submission *s)
+submit_open(const struct account *a, const char *sender, struct submit_session **ss_r,
+	enum attempt_stage *stage_r)
 {
-	const struct account *a = s->account;
-	struct session ss = { .account = a };
-	char domain[HOSTNAME_MAX];
-	int rc;
+	struct submit_session *ss = xcalloc(1, sizeof *ss);
 
+	*ss_r = ss;
+	ss->account = a;
+	*stage_r = STAGE_CREDENTIALS;
+	fail_scope(a->name, NULL, 0);
 	if (auth_method_needs_secret(a->auth) && a->user != NULL) {
-		if (cred_password(a, &ss.password) < 0)
+		if (cred_password(a, &ss->password) < 0)
 			return -1;
-		if (ss.password == NULL)
+		if (ss->password == NULL)
 			return fail(FAIL_CONFIG, "%s:%d: user is set but no password, "
 			    "password_file or password_command", a->file, a->line);
 	}
-	ss.host_domain = host_domain(s, domain, sizeof domain);
-	s->compose.host_domain = ss.host_domain;
-	rc = session(&ss, s);
-	cred_free(ss.password);		/* when the session ended before AUTH */
-	return rc;
+	ss->host_domain = host_domain(a, sender, ss->domain, sizeof ss->domain);
+	*stage_r = STAGE_SESSION;
+	return start_session(ss, stage_r);
+}
+
+void
+submit_close(struct submit_session *ss)
+{
+	if (ss == NULL)
+		return;
+	smtp_quit(ss->smtp);	/* a courtesy: it never changes the result */
+	smtp_close(ss->smtp);
+	cred_free(ss->password);	/* when the session ended before AUTH */
+	free(ss);
 }

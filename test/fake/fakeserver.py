@@ -49,11 +49,12 @@ KEEP_OUTPUT = 1 << 20           # bytes of client stdout/stderr kept for checks
 SINGLE_KEYS = {
     'description', 'client', 'args', 'exit', 'timeout', 'max-time', 'max-rss-kb',
     'config', 'stderr-empty', 'server-timeout', 'split-delay', 'connect',
-    'stderr-max-bytes',
+    'stderr-max-bytes', 'stdout-empty', 'then',
 }
 MULTI_KEYS = {
     'stderr', 'stderr-not', 'received', 'received-not', 'maildir-new', 'maildir-tmp',
     'maildir-cur', 'maildir-file', 'maildir-sha256', 'path-absent', 'env',
+    'stdout', 'stdout-not',
 }
 STDIN_KEYS = {'stdin', 'stdin-raw', 'stdin-lines', 'stdin-line'}
 # Sanitizer reports fail every scenario: UBSan goes on after reporting, so
@@ -248,6 +249,8 @@ class Scenario:
             add('close', text=rest, rst=rest.strip() == 'RST')
         elif word == 'EOF':
             add('eof', text='')
+        elif word == 'ACCEPT':
+            add('accept', text='')
         elif word == 'UNTIL':
             add('until', text=rest, matcher=glob_regex(rest.strip()))
         elif word == 'BODY':
@@ -739,6 +742,12 @@ class Server:
                     return
                 chunk = []
 
+    def do_accept(self, step):
+        """The client's next connection (another account, a retry)."""
+        self.conn.close()
+        self.note('-- connection closed, waiting for the next one')
+        self.conn = self.accept()
+
     def do_sleep(self, step):
         self.note('-- sleeping %g s' % step.seconds)
         self.client_done.wait(step.seconds)
@@ -1018,6 +1027,16 @@ def check(sc, client, server, client_path, maildir, subst):
                         % (client.total['stderr'], sc.headers['stderr-max-bytes']))
     if sc.headers.get('stderr-empty') == 'yes' and stderr:
         problems.append('stderr should be empty')
+    stdout = as_text(client.out['stdout'])
+    for rx in map(subst, sc.multi['stdout']):
+        if not re.search(rx, stdout, re.M):
+            problems.append('stdout should match /%s/ but does not' % rx)
+    for rx in map(subst, sc.multi['stdout-not']):
+        m = re.search(rx, stdout, re.M)
+        if m:
+            problems.append('stdout must not match /%s/ but contains %s' % (rx, show(m.group(0))))
+    if sc.headers.get('stdout-empty') == 'yes' and stdout:
+        problems.append('stdout should be empty')
     if server.failure:
         problems.append('server: ' + server.failure)
     received = '\n'.join(server.received)
@@ -1088,25 +1107,9 @@ def client_env(workdir, extra, subst):
     return env
 
 
-def run(args):
-    try:
-        sc = Scenario(args.scenario)
-    except (ScenarioError, OSError, ValueError, re.error) as e:
-        print('FAIL %s: bad scenario: %s' % (os.path.basename(args.scenario), e))
-        return EXIT_FAIL
-    client_path = args.send if sc.headers['client'] == 'send' else args.fetch
-    if client_path:
-        client_path = os.path.abspath(client_path)
-    if not client_path or not os.access(client_path, os.X_OK):
-        print('SKIP %s: no mailpipe-%s to run (--%s)' % (sc.name, sc.headers['client'],
-                                                        sc.headers['client']))
-        return EXIT_SKIP
-    if not shutil.which('openssl'):
-        print('SKIP %s: the openssl command is needed for the test PKI' % sc.name)
-        return EXIT_SKIP
-    workdir = tempfile.mkdtemp(prefix='fake-%s-' % sc.name.replace('.scenario', ''))
-    pki = PKI(args.pki_dir or os.path.join(workdir, 'pki'))
-
+def run_phase(sc, args, workdir, pki):
+    """Runs one scenario in workdir; its list of problems."""
+    client_path = os.path.abspath(args.send if sc.headers['client'] == 'send' else args.fetch)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(('127.0.0.1', 0))
     listener.listen(4)
@@ -1147,9 +1150,47 @@ def run(args):
 
     problems = check(sc, client, server, client_path, values['MAILDIR'], subst)
     report(sc, client, server, problems, workdir, args.verbose, args.keep)
-    if not problems and not args.keep:
+    return problems
+
+
+def load_chain(path):
+    """The scenario and those its `then:` headers name, in order."""
+    chain = [Scenario(path)]
+    while 'then' in chain[-1].headers:
+        if len(chain) > 10:
+            raise ScenarioError('%s: `then:` chain longer than 10' % chain[0].name)
+        chain.append(Scenario(os.path.join(os.path.dirname(chain[-1].path),
+                                           chain[-1].headers['then'])))
+    return chain
+
+
+def run(args):
+    try:
+        chain = load_chain(args.scenario)
+    except (ScenarioError, OSError, ValueError, re.error) as e:
+        print('FAIL %s: bad scenario: %s' % (os.path.basename(args.scenario), e))
+        return EXIT_FAIL
+    for sc in chain:
+        client_path = args.send if sc.headers['client'] == 'send' else args.fetch
+        if not client_path or not os.access(client_path, os.X_OK):
+            print('SKIP %s: no mailpipe-%s to run (--%s)' % (sc.name, sc.headers['client'],
+                                                            sc.headers['client']))
+            return EXIT_SKIP
+    if not shutil.which('openssl'):
+        print('SKIP %s: the openssl command is needed for the test PKI' % chain[0].name)
+        return EXIT_SKIP
+    # The scenarios of a chain share one temp dir: what one run leaves
+    # (a queue, a state) is what the next one finds.
+    workdir = tempfile.mkdtemp(prefix='fake-%s-' % chain[0].name.replace('.scenario', ''))
+    pki = PKI(args.pki_dir or os.path.join(workdir, 'pki'))
+    for before, sc in zip([None] + chain, chain):
+        if before is not None and 'config' not in sc.headers and 'config' in before.headers:
+            sc.headers['config'] = before.headers['config']     # with this one's @PORT@
+        if run_phase(sc, args, workdir, pki):
+            return EXIT_FAIL
+    if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
-    return EXIT_FAIL if problems else EXIT_PASS
+    return EXIT_PASS
 
 
 def main():

@@ -5,11 +5,13 @@
   mailcheck.py body FILE                      the body bytes, as stored
   mailcheck.py header FILE NAME               every NAME field, decoded, one a line
   mailcheck.py count MAILDIR TOKEN            how many messages hold TOKEN
+  mailcheck.py tally MAILDIR PREFIX           "TOKEN COUNT" for each PREFIX-N token
 """
 import email
 import email.header
 import email.policy
 import os
+import re
 import sys
 import time
 
@@ -73,7 +75,24 @@ def cmd_count(maildir, token):
     return 0
 
 
-COMMANDS = {"wait": cmd_wait, "body": cmd_body, "header": cmd_header, "count": cmd_count}
+def cmd_tally(maildir, prefix):
+    counts = {}
+    rx = re.compile(re.escape(prefix.encode()) + rb"-\d+\b")
+    for path in messages(maildir):
+        try:
+            with open(path, "rb") as f:
+                tokens = set(rx.findall(f.read()))
+        except FileNotFoundError:
+            continue
+        for t in tokens:
+            counts[t] = counts.get(t, 0) + 1
+    for t in sorted(counts):
+        print(t.decode(), counts[t])
+    return 0
+
+
+COMMANDS = {"wait": cmd_wait, "body": cmd_body, "header": cmd_header, "count": cmd_count,
+            "tally": cmd_tally}
 
 if __name__ == "__main__":
     if len(sys.argv) < 3 or sys.argv[1] not in COMMANDS:

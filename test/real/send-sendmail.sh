@@ -66,7 +66,10 @@ printf 'x\n' | "$sendmail" "$(printf 'a@x\r\nRCPT TO:<b@y>')" 2>/dev/null
 is $? 64 "recipient with CR LF: exit 64"
 printf 'x\n' | "$sendmail" -s "$(printf 'subj\nBcc: evil@x')" "$BOB_ADDRESS" 2>/dev/null
 is $? 64 "subject with LF: exit 64"
-printf 'x\n' | "$sendmail" -bp 2>/dev/null
-is $? 64 "unsupported -bp: exit 64"
+printf 'x\n' | "$sendmail" -bs 2>/dev/null
+is $? 64 "unsupported -bs: exit 64"
+"$sendmail" -bp >"$WORK/listing" 2>&1
+is $? 0 "-bp without a queue_dir: exit 0"
+grep -q '^no queue: no \[smtp\] account has queue_dir$' "$WORK/listing"; ok $? "-bp says there is no queue"
 
 done_testing

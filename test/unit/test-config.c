@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "endpoint.h"
+#include "route.h"
 #include "status.h"
 #include "tap.h"
 #include "uidl.h"
@@ -868,6 +869,91 @@ test_max_size(void)
 	}
 }
 
+/* The keys of the queue, failover and routing (mailpipe-send(1), QUEUE):
+ * their defaults, their values, [defaults] inheritance, and each kind of
+ * bad value refused on its line. */
+static void
+test_queue_keys(void)
+{
+	struct config cfg;
+	const struct account *a = NULL;
+
+	ok(load("[smtp a]\nhost = h\n", 0600, &cfg) == 0 && (a = account(&cfg, ACCOUNT_SMTP, "a"))
+	    != NULL, "an account without queue keys");
+	if (a != NULL) {
+		ok(a->queue_dir == NULL && a->failover == NULL && a->match_from == NULL,
+		    "default: no queue, no failover, no routing");
+		ok(a->queue_backoff == 60 && a->queue_backoff_limit == 3600 &&
+		    a->queue_lifetime == 5 * 86400 && a->queue_warn == 86400,
+		    "default: backoff 1m to 1h, lifetime 5d, warn 1d");
+		ok(a->queue_flush_on_send && !a->queue_resend_unconfirmed,
+		    "default: flush on send, unconfirmed not resent");
+	}
+	config_free(&cfg);
+	ok(load("[defaults]\nqueue_dir = ~/q\nqueue_backoff = 30s 2h\nqueue_lifetime = 2w\n"
+	    "queue_warn = 0\nqueue_flush_on_send = no\nqueue_resend_unconfirmed = yes\n"
+	    "[smtp a]\nhost = h\nfailover = b  c\nmatch_from = *@a.example *@b.example\n"
+	    "[smtp b]\nhost = i\nqueue_backoff = 2h\n[smtp c]\nhost = j\n", 0600, &cfg) == 0,
+	    "every queue key, in [defaults] and accounts");
+	if ((a = account(&cfg, ACCOUNT_SMTP, "a")) != NULL) {
+		ok(a->queue_dir != NULL && a->queue_dir[0] == '/' &&
+		    strcmp(a->queue_dir + strlen(a->queue_dir) - 2, "/q") == 0,
+		    "queue_dir: ~/ expanded, inherited");
+		ok(a->queue_backoff == 30 && a->queue_backoff_limit == 7200, "queue_backoff = 30s 2h");
+		ok(a->queue_lifetime == 14 * 86400 && a->queue_warn == 0,
+		    "queue_lifetime = 2w, queue_warn = 0");
+		ok(!a->queue_flush_on_send && a->queue_resend_unconfirmed, "the two booleans");
+		is_str(a->failover, "b  c", "failover kept as words");
+		is_str(a->match_from, "*@a.example *@b.example", "match_from kept as words");
+	}
+	if ((a = account(&cfg, ACCOUNT_SMTP, "b")) != NULL)
+		ok(a->queue_backoff == 7200 && a->queue_backoff_limit == 7200,
+		    "queue_backoff = 2h alone: the limit is the first wait when that is longer");
+	config_free(&cfg);
+	expect_error("queue_backoff three values", "[smtp a]\nhost = h\nqueue_backoff = 1m 2m 3m\n",
+	    0600, FAIL_CONFIG, 3, "one or two durations");
+	expect_error("queue_backoff limit shorter", "[smtp a]\nhost = h\nqueue_backoff = 1h 1m\n",
+	    0600, FAIL_CONFIG, 3, "the longest wait is shorter than the first");
+	expect_error("queue_backoff not a duration", "[smtp a]\nhost = h\nqueue_backoff = soon\n",
+	    0600, FAIL_CONFIG, 3, "not a duration");
+	expect_error("queue_lifetime too long", "[smtp a]\nhost = h\nqueue_lifetime = 53w\n",
+	    0600, FAIL_CONFIG, 3, "at most a year");
+	expect_error("failover with commas", "[smtp a]\nhost = h\nfailover = b, c\n", 0600,
+	    FAIL_CONFIG, 3, "blanks, not commas");
+	expect_error("queue_dir in pop3", "[pop3 a]\nhost = h\nqueue_dir = /q\n", 0600,
+	    FAIL_CONFIG, 3, "queue_dir");
+}
+
+/* route.c: match_from in the order of the file, case-insensitive, several
+ * globs; the default when nothing matches; failover chains in order, each
+ * account once, the account itself first. */
+static void
+test_route(void)
+{
+	struct config cfg;
+	const struct account *a = NULL, **chain = NULL;
+	size_t n = 0;
+
+	ok(load("[defaults]\ndefault_account = home\n[smtp home]\nhost = h\nfailover = work\n"
+	    "[smtp work]\nhost = w\nmatch_from = *@corp.example *@work.example\n"
+	    "failover = home work spare home\n[smtp spare]\nhost = s\n"
+	    "match_from = *@WORK.example\n", 0600, &cfg) == 0, "routing config");
+	ok(route_account(&cfg, "Alice@Work.Example", &a) == 0 && a != NULL &&
+	    strcmp(a->name, "work") == 0, "match_from: the first match in the file, any case");
+	ok(route_account(&cfg, "bob@corp.example", &a) == 0 && strcmp(a->name, "work") == 0,
+	    "match_from: the second glob");
+	ok(route_account(&cfg, "bob@elsewhere.example", &a) == 0 && strcmp(a->name, "home") == 0,
+	    "no match: default_account");
+	ok(route_account(&cfg, NULL, &a) == 0 && strcmp(a->name, "home") == 0,
+	    "no sender: default_account");
+	a = route_find(&cfg, "work");
+	ok(a != NULL && route_chain(&cfg, a, &chain, &n) == 0 && n == 3 &&
+	    strcmp(chain[0]->name, "work") == 0 && strcmp(chain[1]->name, "home") == 0 &&
+	    strcmp(chain[2]->name, "spare") == 0, "failover chain: itself, then each once, in order");
+	free(chain);
+	config_free(&cfg);
+}
+
 static void
 test_fingerprint(void)
 {
@@ -929,6 +1015,8 @@ main(void)
 	test_no_home();
 	test_max_size();
 	test_fingerprint();
+	test_queue_keys();
+	test_route();
 	{
 		char cmd[600];
 
