@@ -81,17 +81,26 @@ print_item(const struct queue_item *it, bool failed, const struct config *cfg, i
 		fprintf(out, "    %s: %s\n", failed ? "why" : "last error", e->error);
 }
 
+/* The messages queued (*l) and those in failed/ (*f). */
+static int
+list_both(struct queue *q, struct queue_list *l, struct queue_list *f)
+{
+	if (queue_list(q, false, l) < 0)
+		return -1;
+	if (queue_list(q, true, f) < 0) {
+		queue_list_free(l);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 list_queue(struct queue *q, const struct config *cfg, int64_t now, FILE *out)
 {
 	struct queue_list l, f;
 
-	if (queue_list(q, false, &l) < 0)
+	if (list_both(q, &l, &f) < 0)
 		return -1;
-	if (queue_list(q, true, &f) < 0) {
-		queue_list_free(&l);
-		return -1;
-	}
 	fprintf(out, "%s: %zu queued, %zu failed\n", queue_path(q), l.count, f.count);
 	for (size_t i = 0; i < l.count; i++)
 		print_item(&l.items[i], false, cfg, now, out);
@@ -169,12 +178,8 @@ check_one(struct queue *q, const struct config *cfg, void *arg)
 	struct attention *at = arg;
 	struct queue_list l, f;
 
-	if (queue_list(q, false, &l) < 0)
+	if (list_both(q, &l, &f) < 0)
 		return -1;
-	if (queue_list(q, true, &f) < 0) {
-		queue_list_free(&l);
-		return -1;
-	}
 	note_old(at, &l, cfg, queue_path(q), time(NULL));
 	at->failed += f.count;
 	if (at->dir == NULL && f.count > 0)
