@@ -444,7 +444,8 @@ journal_deletions(struct run *r)
 }
 
 /* QUIT after the work.  Refused or unanswered, it only matters when DELEs
- * were sent: they did not take effect, and the next run repeats them. */
+ * were sent: refused, they did not take effect; unanswered, nobody knows.
+ * The next run checks (fetch-unconfirmed.h) and repeats those still there. */
 static int
 finish_session(struct run *r)
 {
@@ -462,8 +463,8 @@ finish_session(struct run *r)
 		fail_clear();
 		return 0;
 	}
-	return fail_context("%lu message(s) were retrieved but stay on the server; "
-	    "the next run deletes them", r->deleted);
+	return fail_context("%lu message(s) were retrieved, but the server did not "
+	    "confirm their deletion; the next run deletes those still there", r->deleted);
 }
 
 static int
