@@ -148,20 +148,33 @@ note_tried(struct job *j)
 }
 
 /* The accounts of the chain in turn, while the failure allows another
- * (queue_fails_over()); the line of a failure after several names each. */
+ * (queue_fails_over()); the line of a failure after several names each.
+ * When one account failed for now and a later one for good, the message
+ * still has somewhere to go: the failure that counts is the curable one. */
 static int
 deliver_job(struct job *j, const struct account *const *chain, size_t count)
 {
+	enum failure curable_cls = FAIL_NONE;
+	enum attempt_stage curable_stage = STAGE_SESSION;
+
 	for (size_t i = 0; i < count; i++) {
 		if (attempt(j, chain[i]) == 0)
 			return 0;
 		note_tried(j);
+		if (curable_cls == FAIL_NONE && queue_curable(fail_class(), j->stage)) {
+			curable_cls = fail_class();
+			curable_stage = j->stage;
+		}
 		if (!queue_fails_over(fail_class(), j->stage, server_may_have_it(j)))
 			break;
 	}
 	if (j->tried_count > 1) {
 		enum failure cls = fail_class();
 
+		if (curable_cls != FAIL_NONE && !queue_curable(cls, j->stage)) {
+			cls = curable_cls;
+			j->stage = curable_stage;
+		}
 		fail_scope(NULL, NULL, 0);
 		fail(cls, "%s", j->tried.p);
 	}
@@ -276,18 +289,7 @@ settle_queued(struct job *j, const struct account *a, int rc)
 static int
 settle_in_flight(struct queue_entry *e)
 {
-	size_t n = 0;
-
-	for (size_t i = 0; i < e->env.rcpt_count; i++)
-		if (e->env.rcpts[i].state == QRCPT_INFLIGHT) {
-			e->env.rcpts[i].state = QRCPT_UNCONFIRMED;
-			n++;
-		}
-	if (n == 0)
-		return 0;
-	queue_envelope_set(&e->env.error, "the run that sent it ended before the server's "
-	    "answer was recorded; the server may have it");
-	return queue_update(e);
+	return queue_envelope_settle_in_flight(&e->env) ? queue_update(e) : 0;
 }
 
 /* The recipients to send to now: those pending, and the unconfirmed ones
@@ -378,7 +380,7 @@ static void
 flush_one(struct run *r, struct queue *q, const char *id, const struct account *a,
 	const struct account *const *chain, size_t count)
 {
-	struct job j = { .run = r };
+	struct job j = { .run = r, .spool = { .fd = -1 } };
 	int rc = queue_claim(q, id, false, &j.entry);
 
 	if (rc < 0)
@@ -485,13 +487,13 @@ send_new(struct run *r, const struct send_request *m, const struct account *a,
 	struct queue *q)
 {
 	const struct account **chain;
-	struct job j = { .run = r };
+	struct job j = { .run = r, .spool = { .fd = -1 } };
 	size_t count;
 	int rc = route_chain(r->cfg, a, &chain, &count);
 
 	j.sub = (struct submission){ .envelope_from = m->sender, .recipients = m->recipients,
 		.spool = m->spool, .message = m->message, .compose = m->compose,
-		.keep_going = q != NULL,
+		.keep_going = q != NULL, .progress = &submit_message_complete,
 		.state = xcalloc(m->recipients->count, sizeof *j.sub.state) };
 	if (rc == 0 && deliver_job(&j, chain, count) < 0)
 		rc = queue_takes(&j, q) ? enqueue(&j, m, a, q,

@@ -14,8 +14,12 @@
 #include "xalloc.h"
 
 #define MAGIC "mailpipe-queue"
-/* A record's lines are short: an address, a subject, an error line. */
-#define LINE_MAX_LENGTH 8192
+/* The longest value a record holds comes from the command line (-s, -F):
+ * Linux passes no argument longer than 32 pages.  Escaped, a byte takes
+ * up to three; the key and the newline fit in the rest.  The reader must
+ * take every line the writer can write. */
+#define VALUE_MAX (32 * 4096)
+#define LINE_MAX_LENGTH (3 * VALUE_MAX + 64)
 /* The tokens of the longest line, "rcpt STATE ADDRESS". */
 #define TOKENS_MAX 3
 
@@ -75,6 +79,22 @@ queue_envelope_count(const struct queue_envelope *e, enum queue_rcpt_state st)
 	return n;
 }
 
+bool
+queue_envelope_settle_in_flight(struct queue_envelope *e)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->rcpt_count; i++)
+		if (e->rcpts[i].state == QRCPT_INFLIGHT) {
+			e->rcpts[i].state = QRCPT_UNCONFIRMED;
+			n++;
+		}
+	if (n > 0)
+		queue_envelope_set(&e->error, "the run that sent it ended before the server's "
+		    "answer was recorded; the server may have it");
+	return n > 0;
+}
+
 void
 queue_envelope_set(char **field, const char *text)
 {
@@ -100,11 +120,15 @@ queue_envelope_free(struct queue_envelope *e)
 
 /* ---- writing ---- */
 
+/* "key value"; an empty value (-s "") is the key alone. */
 static void
 put_line(struct strbuf *b, const char *key, const char *value)
 {
-	strbuf_printf(b, "%s ", key);
-	strbuf_put_escaped(b, value);
+	strbuf_append(b, key, strlen(key));
+	if (*value != '\0') {
+		strbuf_append(b, " ", 1);
+		strbuf_put_escaped(b, value);
+	}
 	strbuf_append(b, "\n", 1);
 }
 
@@ -277,6 +301,9 @@ parse_line(struct reader *r, struct queue_envelope *e, char *line)
 	char *tok[TOKENS_MAX];
 	int n = split(line, tok);
 
+	for (size_t i = 0; n == 1 && i < TEXT_FIELD_COUNT; i++)
+		if (strcmp(tok[0], text_fields[i].key) == 0)
+			return set_text(r, text_field(e, i), "");	/* put_line()'s empty value */
 	if (n < 2)
 		return corrupt(r, "not a key and a value");	/* an empty line too */
 	if (strcmp(tok[0], "rcpt") == 0)

@@ -76,6 +76,10 @@ void queue_envelope_add_rcpt(struct queue_envelope *e, const char *address,
 	enum queue_rcpt_state state);
 /* How many recipients are in state st. */
 size_t queue_envelope_count(const struct queue_envelope *e, enum queue_rcpt_state st);
+/* Recipients a run left "in flight" (killed between the record and the
+ * server's answer) become unconfirmed, and the error says why; true when
+ * there were any (the record then needs writing). */
+bool queue_envelope_settle_in_flight(struct queue_envelope *e);
 /* Replaces the text field *field with a copy of text (NULL allowed). */
 void queue_envelope_set(char **field, const char *text);
 /* "pending", "sent", ... as the record and the listing write them. */

@@ -42,6 +42,14 @@ queue_action(enum failure cls, enum attempt_stage stage, bool queued)
 }
 
 bool
+queue_curable(enum failure cls, enum attempt_stage stage)
+{
+	enum queue_action act = queue_action(cls, stage, false);
+
+	return act == QUEUE_KEEP || act == QUEUE_HOLD;
+}
+
+bool
 queue_fails_over(enum failure cls, enum attempt_stage stage, bool server_may_have_it)
 {
 	return cls == FAIL_TEMPORARY && stage != STAGE_CREDENTIALS && !server_may_have_it;

@@ -35,6 +35,9 @@ enum queue_action {
 /* The one table: what becomes of a new message (queued false) or of a
  * queued one after a failure of class cls in stage. */
 enum queue_action queue_action(enum failure cls, enum attempt_stage stage, bool queued);
+/* True for a failure a later attempt may cure: one the queue keeps a new
+ * message for, or holds it (QUEUE_KEEP, QUEUE_HOLD). */
+bool queue_curable(enum failure cls, enum attempt_stage stage);
 /* Whether the next failover account is tried: a temporary failure before
  * the server may have the message (no recipient has it, no final dot went
  * out unanswered). */

@@ -69,6 +69,8 @@ struct delivery {
 	size_t delivered;
 	size_t refused_count;
 	char deferred[NOTE_MAX];	/* keep_going: the first recipient deferred */
+	volatile sig_atomic_t *progress;	/* s->progress, or unwatched */
+	volatile sig_atomic_t unwatched;
 };
 
 /* ---- the session ---- */
@@ -238,8 +240,8 @@ send_message(struct submit_session *ss, struct delivery *d)
 
 	if (d->s->before_text != NULL && d->s->before_text(d->s->arg, d->s->state) < 0)
 		return -1;
-	if (smtp_send_body(ss->smtp, &d->message, &submit_message_complete) < 0) {
-		if (submit_message_complete)	/* the dot was on its way */
+	if (smtp_send_body(ss->smtp, &d->message, d->progress) < 0) {
+		if (*d->progress != SUBMIT_NOT_SENT)	/* the dot was on its way */
 			mark_accepted(d, RCPT_UNCONFIRMED);
 		return -1;
 	}
@@ -348,7 +350,7 @@ deliver_all(struct submit_session *ss, struct delivery *d)
 	for (size_t n = 0; rc == 0 && n < d->s->recipients->count && any_pending(d); n++)
 		rc = transaction(ss, d);
 	if (d->delivered == d->s->recipients->count)
-		submit_message_complete = SUBMIT_DELIVERED;	/* QUIT may be cut short */
+		*d->progress = SUBMIT_DELIVERED;	/* QUIT may be cut short */
 	if (rc < 0 && d->delivered > 0)
 		explain_partial_delivery(d);
 	return rc < 0 ? -1 : delivery_result(d);
@@ -378,6 +380,7 @@ deliver(struct submit_session *ss, struct submission *s)
 	struct delivery d = { .s = s };
 	int rc = 0;
 
+	d.progress = s->progress != NULL ? s->progress : &d.unwatched;
 	build_message(ss, s, &d);
 	smtp_envelope_init(&d.envelope, s->envelope_from);
 	d.envelope.eight_bit = d.out.eight_bit;
@@ -397,7 +400,8 @@ submit_send(struct submit_session *ss, struct submission *s, enum attempt_stage 
 	for (size_t i = 0; i < s->recipients->count; i++)
 		s->state[i] = RCPT_PENDING;
 	s->refused[0] = '\0';
-	submit_message_complete = 0;
+	if (s->progress != NULL)
+		*s->progress = SUBMIT_NOT_SENT;
 	fail_scope(ss->account->name, ss->host, ss->port);
 	if (!submit_usable(ss))
 		return fail(FAIL_TEMPORARY, "the connection cannot be used for another message");

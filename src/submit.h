@@ -54,6 +54,11 @@ struct submission {
 	enum rcpt_state *state;
 	/* Out: the permanently refused recipients and the replies, or "". */
 	char refused[SUBMIT_NOTE_MAX];
+	/* Where this message's enum submit_progress is kept for a signal
+	 * handler: &submit_message_complete for the message mailpipe-send was
+	 * given, NULL for a queued one (its progress must not speak for the
+	 * new message, which a backlog flush comes before). */
+	volatile sig_atomic_t *progress;
 };
 
 /* How far the message got, for mailpipe-send's signal handler: perhaps

@@ -223,12 +223,110 @@ def test_trust():
     os.chmod(QUEUE, 0o700)
 
 
+def test_odd_values():
+    """-s "" and -F "" (empty values) and a long non-ASCII subject are
+    queued in an envelope the queue can read back, not left unreadable
+    after the send said 0."""
+    config()
+    cases = [(['-s', '', 'rcpt@example.test'], b'body\n', 'an empty -s'),
+             (['-F', '', 'rcpt@example.test'], b'Subject: x\n\nraw\n', 'an empty -F'),
+             (['-s', '\u00e9' * 1400, 'rcpt@example.test'], b'body\n',
+              'a subject of 2,800 non-ASCII bytes')]
+    for args, stdin, name in cases:
+        rc, out, err = run(*args, stdin=stdin)
+        ok(rc == 0 and err == '', '%s: queued, exit 0' % name, err)
+        rc, out, err = run('--queue')
+        ok(rc == 0 and 'unreadable' not in out, '%s: --queue reads it back' % name, out + err)
+        for qid in ids():
+            run('--queue-delete', qid)
+
+
+def test_two_queues_not_due():
+    """A flush over two queues whose messages are not yet due must not
+    close descriptor 0 (a job's spool that was never loaded) and so break
+    the second queue's directory."""
+    second = os.path.join(DIR, 'queue2')
+    config(extra='\n[smtp other]\nhost = 127.0.0.1\nport = 1\ntls = off\n'
+           'from = sender@example.test\ntimeout = 5\nqueue_dir = %s\n' % second)
+    run('-a', 'test', 'rcpt@example.test', stdin=b'Subject: first queue\n\nbody\n')
+    run('-a', 'other', 'rcpt@example.test', stdin=b'Subject: second queue\n\nbody\n')
+    ok(len(ids()) == 1 and len(ids(second)) == 1, 'one message in each queue, not yet due')
+    rc, out, err = run('--flush', stdin=b'')
+    ok(rc == 0 and 'Bad file descriptor' not in err, '--flush over both: exit 0', err)
+    for qid in ids():
+        run('--queue-delete', qid)
+    for qid in ids(second):
+        shutil.rmtree(os.path.join(second, qid))
+
+
+def serve_all(listener):
+    """Takes every message of one session."""
+    conn, _ = listener.accept()
+    f = conn.makefile('rwb')
+    f.write(b'220 stub ESMTP\r\n')
+    f.flush()
+    in_data = False
+    for line in f:
+        if in_data:
+            if line == b'.\r\n':
+                in_data = False
+                f.write(b'250 2.0.0 queued\r\n')
+                f.flush()
+            continue
+        if line.startswith(b'DATA'):
+            in_data = True
+            f.write(b'354 go ahead\r\n')
+        elif line.startswith(b'QUIT'):
+            f.write(b'221 bye\r\n')
+            f.flush()
+            break
+        else:
+            f.write(b'250 ok\r\n')
+        f.flush()
+    conn.close()
+
+
+def test_signal_after_backlog():
+    """SIGTERM once the backlog a send flushes first was delivered, before
+    its own message went out (the shim sends it as the delivered backlog
+    message is removed): that message was not sent, and the line and the
+    exit code must say so; the backlog's delivery must not speak for it."""
+    import threading
+    shim = os.environ.get('CRASHPOINT_SO', '')
+    if not os.path.exists(shim):
+        ok(False, 'the crashpoint shim (CRASHPOINT_SO) is there', shim)
+        return
+    config()
+    send('backlog')
+    (qid,) = ids()
+    set_line(qid, 'next', 0)
+    listener = socket.socket()
+    listener.bind(('127.0.0.1', 0))
+    listener.listen(1)
+    threading.Thread(target=serve_all, args=(listener,), daemon=True).start()
+    config(port=listener.getsockname()[1])
+    env = dict(ENV, LD_PRELOAD=shim, CRASHPOINT='term-at-queue-remove',
+               ASAN_OPTIONS=os.environ.get('ASAN_OPTIONS', '') + ':verify_asan_link_order=0')
+    p = subprocess.run([SEND, '-C', CONF, 'rcpt@example.test'], env=env,
+                       input=b'Subject: the new one\n\nbody\n', capture_output=True,
+                       timeout=60)
+    err = p.stderr.decode()
+    ok(p.returncode == 75 and err == 'mailpipe-send: interrupted; the message was not '
+       'sent\n', 'SIGTERM after the backlog was delivered, before the new message: 75, '
+       '"not sent"', '%d %s' % (p.returncode, err))
+    listener.close()
+    for q in ids():
+        shutil.rmtree(os.path.join(QUEUE, q), ignore_errors=True)
+
 test_warn_and_lifetime()
 test_send_while_down()
 test_damaged()
 test_busy_and_signal()
 test_names()
 test_trust()
+test_odd_values()
+test_two_queues_not_due()
+test_signal_after_backlog()
 shutil.rmtree(DIR, ignore_errors=True)
 print('1..%d' % count)
 sys.exit(1 if failed else 0)

@@ -1,8 +1,14 @@
 /*
- * LD_PRELOAD shim for the real tests: with CRASHPOINT=state-save in the
- * environment, the first rename onto a "*.state" file (mailpipe-fetch's
- * state save, which follows QUIT's +OK) kills the process with SIGKILL, so
- * a test can show what the next run makes of a crash at that very moment.
+ * LD_PRELOAD shim that stops a command at a chosen moment, so a test can
+ * show what happens there, chosen by CRASHPOINT in the environment:
+ *
+ *   state-save: the first rename onto a "*.state" file (mailpipe-fetch's
+ *   state save, which follows QUIT's +OK) kills the process with SIGKILL;
+ *
+ *   term-at-queue-remove: the first unlink of a queue entry's "envelope"
+ *   (mailpipe-send removing a delivered message, the backlog a send
+ *   flushes before its own message) sends the process SIGTERM.
+ *
  * Everything else goes to the C library untouched.
  */
 #include <signal.h>
@@ -22,4 +28,18 @@ renameat(int oldfd, const char *old, int newfd, const char *new)
 	    strcmp(new + n - 6, ".state") == 0)
 		raise(SIGKILL);
 	return (int)syscall(SYS_renameat2, oldfd, old, newfd, new, 0);
+}
+
+int
+unlinkat(int dirfd, const char *path, int flags)
+{
+	const char *mode = getenv("CRASHPOINT");
+	static int fired;
+
+	if (mode != NULL && strcmp(mode, "term-at-queue-remove") == 0 && !fired &&
+	    strcmp(path, "envelope") == 0) {
+		fired = 1;
+		raise(SIGTERM);
+	}
+	return (int)syscall(SYS_unlinkat, dirfd, path, flags);
 }

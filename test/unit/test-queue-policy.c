@@ -65,6 +65,10 @@ test_failover(void)
 	ok(!queue_fails_over(FAIL_TEMPORARY, STAGE_CREDENTIALS, false),
 	    "password_command timed out: held, not moved");
 	ok(!queue_fails_over(FAIL_PERMANENT, STAGE_SESSION, false), "a permanent refusal: not moved");
+	ok(queue_curable(FAIL_TEMPORARY, STAGE_SESSION) && queue_curable(FAIL_AUTH,
+	    STAGE_CREDENTIALS), "curable: a server down, credentials refused (held)");
+	ok(!queue_curable(FAIL_PERMANENT, STAGE_MESSAGE) && !queue_curable(FAIL_RECIPIENT,
+	    STAGE_MESSAGE), "not curable: the message or its recipients refused for good");
 }
 
 static void
