@@ -327,15 +327,35 @@ run_in_child(const struct account *a, int out)
 	_exit(0);
 }
 
-/* cred_password() in a child, given WATCHDOG_MS to report back. */
+/* How the child meets signals: as the tests of cred.c alone (none set
+ * up), as mailpipe-fetch (finish) or as mailpipe-send (exit). */
+enum signal_setup { SIGNALS_NONE, SIGNALS_FINISH, SIGNALS_EXIT };
+
+static const int term_only[] = { SIGTERM, 0 };
+/* The grace "finish" gives; the command sleeps far longer. */
+#define GRACE_MS 300
+
 static void
-run_guarded(const struct account *a, struct outcome *o)
+set_up_signals(enum signal_setup how)
+{
+	static const struct signals_exit exiting = {
+		.cases = { { ": stopped by a signal\n", 75 } },
+	};
+
+	if (how == SIGNALS_FINISH)
+		signals_finish_on(term_only, GRACE_MS);
+	else if (how == SIGNALS_EXIT)
+		signals_exit_on(term_only, &exiting);
+}
+
+/* cred_password() in a child set up as how; its end of the pipe the
+ * outcome comes back on in *fd_r. */
+static pid_t
+start_child(const struct account *a, enum signal_setup how, int *fd_r)
 {
 	int fds[2];
-	struct pollfd pfd;
 	pid_t pid;
 
-	memset(o, 0, sizeof *o);
 	if (pipe(fds) < 0)
 		abort();
 	fflush(stdout);
@@ -343,16 +363,39 @@ run_guarded(const struct account *a, struct outcome *o)
 		abort();
 	if (pid == 0) {
 		close(fds[0]);
+		set_up_signals(how);
 		run_in_child(a, fds[1]);
 	}
 	close(fds[1]);
-	pfd = (struct pollfd){ .fd = fds[0], .events = POLLIN };
-	if (poll(&pfd, 1, WATCHDOG_MS) == 1 && read(fds[0], o, sizeof *o) == (ssize_t)sizeof *o)
+	*fd_r = fds[0];
+	return pid;
+}
+
+/* The child's outcome (WATCHDOG_MS to report back, else it is killed) and
+ * its wait status. */
+static int
+collect(pid_t pid, int fd, struct outcome *o)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int status = 0;
+
+	memset(o, 0, sizeof *o);
+	if (poll(&pfd, 1, WATCHDOG_MS) == 1 && read(fd, o, sizeof *o) == (ssize_t)sizeof *o)
 		o->returned = true;
-	else
-		kill(pid, SIGKILL);
-	close(fds[0]);
-	waitpid(pid, NULL, 0);
+	kill(pid, SIGKILL);	/* only if it is still there: a failed check */
+	waitpid(pid, &status, 0);
+	close(fd);
+	return status;
+}
+
+/* cred_password() in a child, given WATCHDOG_MS to report back. */
+static void
+run_guarded(const struct account *a, struct outcome *o)
+{
+	int fd;
+	pid_t pid = start_child(a, SIGNALS_NONE, &fd);
+
+	collect(pid, fd, o);
 }
 
 /* The process group the command wrote to file, or -1. */
@@ -431,25 +474,6 @@ test_command_bounded(void)
 
 /* --- a signal while the command runs --- */
 
-enum signal_setup { SIGNALS_FINISH, SIGNALS_EXIT };
-
-static const int term_only[] = { SIGTERM, 0 };
-/* The grace "finish" gives; the command sleeps far longer. */
-#define GRACE_MS 300
-
-static void
-set_up_signals(enum signal_setup how)
-{
-	static const struct signals_exit exiting = {
-		.cases = { { ": stopped by a signal\n", 75 } },
-	};
-
-	if (how == SIGNALS_FINISH)
-		signals_finish_on(term_only, GRACE_MS);
-	else
-		signals_exit_on(term_only, &exiting);
-}
-
 /* Waits (bounded) for the command to write its process group to marker. */
 static pid_t
 await_pgid(const char *marker)
@@ -472,8 +496,7 @@ run_signalled(enum signal_setup how, int signals, struct outcome *o, pid_t *pgid
 {
 	char marker[600], command[1200];
 	struct account a;
-	struct pollfd pfd;
-	int fds[2], status = 0;
+	int fd;
 	pid_t pid;
 
 	in_dir(marker, sizeof marker, "pgid-signal");
@@ -482,30 +505,13 @@ run_signalled(enum signal_setup how, int signals, struct outcome *o, pid_t *pgid
 	    "echo $g > %s; sleep 40; echo pw", marker);
 	command_account(&a, command);
 	a.timeout = 30;
-	memset(o, 0, sizeof *o);
-	if (pipe(fds) < 0)
-		abort();
-	fflush(stdout);
-	if ((pid = fork()) < 0)
-		abort();
-	if (pid == 0) {
-		close(fds[0]);
-		set_up_signals(how);
-		run_in_child(&a, fds[1]);
-	}
-	close(fds[1]);
+	pid = start_child(&a, how, &fd);
 	*pgid_r = await_pgid(marker);
 	for (int i = 0; i < signals; i++) {
 		kill(pid, SIGTERM);
 		usleep(50000);
 	}
-	pfd = (struct pollfd){ .fd = fds[0], .events = POLLIN };
-	if (poll(&pfd, 1, WATCHDOG_MS) == 1 && read(fds[0], o, sizeof *o) == (ssize_t)sizeof *o)
-		o->returned = true;
-	kill(pid, SIGKILL);	/* only if it is still there: a failed check */
-	waitpid(pid, &status, 0);
-	close(fds[0]);
-	return status;
+	return collect(pid, fd, o);
 }
 
 /* mailpipe-fetch ("finish"): the command is given the grace, not its

@@ -564,20 +564,31 @@ test_untrusted_dir(void)
 	uidl_close(s);
 }
 
+/* The base name (NAME.HASH) the state of account `account` takes, found by
+ * opening it once in a scratch directory. */
+static void
+state_base_name(const char *account, char *name, size_t size)
+{
+	char scratch[600];
+	struct uidl_state *s;
+
+	snprintf(scratch, sizeof scratch, "%s/%s-scratch", root, account);
+	s = open_key(scratch, account, "alice", NULL, "pop.example", 995, true);
+	snprintf(name, size, "%s", strrchr(find_file(scratch, ".lock"), '/') + 1);
+	name[strlen(name) - strlen(".lock")] = '\0';
+	uidl_close(s);
+}
+
 /* Links planted where the lock, journal and state file go are never
  * followed: the run is refused and what they point to stays as it was. */
 static void
 test_planted_links(void)
 {
 	static const char *const suffixes[] = { ".lock", ".journal", ".state" };
-	char scratch[600], dir[600], link[900], target[700], name[300];
+	char dir[600], link[1000], target[700], name[300];
 	struct uidl_state *s;
 
-	snprintf(scratch, sizeof scratch, "%s/links-scratch", root);
-	s = open_key(scratch, "links", "alice", NULL, "pop.example", 995, true);
-	snprintf(name, sizeof name, "%s", strrchr(find_file(scratch, ".lock"), '/') + 1);
-	name[strlen(name) - strlen(".lock")] = '\0';
-	uidl_close(s);
+	state_base_name("links", name, sizeof name);
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(dir, sizeof dir, "%s/links%zu", root, i);
 		mkdir(dir, 0700);
@@ -612,14 +623,10 @@ static void
 test_planted_fifos(void)
 {
 	static const char *const suffixes[] = { ".lock", ".journal", ".state" };
-	char scratch[600], dir[600], fifo[900], name[300];
+	char dir[600], fifo[900], name[300];
 	struct uidl_state *s;
 
-	snprintf(scratch, sizeof scratch, "%s/fifo-scratch", root);
-	s = open_key(scratch, "fifos", "alice", NULL, "pop.example", 995, true);
-	snprintf(name, sizeof name, "%s", strrchr(find_file(scratch, ".lock"), '/') + 1);
-	name[strlen(name) - strlen(".lock")] = '\0';
-	uidl_close(s);
+	state_base_name("fifos", name, sizeof name);
 	for (size_t i = 0; i < 3; i++) {
 		snprintf(dir, sizeof dir, "%s/fifos%zu", root, i);
 		mkdir(dir, 0700);
