@@ -14,8 +14,11 @@ fetch_record_plan(struct runrec *r, const struct fetch_plan *p)
 {
 	r->listed = p->count;
 	r->new_msgs = 0;
-	for (size_t i = 0; i < p->count; i++)
+	r->new_bytes = 0;
+	for (size_t i = 0; i < p->count; i++) {
 		r->new_msgs += p->msgs[i].plan == PLAN_NEW;
+		r->new_bytes += p->msgs[i].plan == PLAN_NEW ? p->msgs[i].size : 0;
+	}
 }
 
 static void
@@ -27,12 +30,13 @@ summary(const struct runrec *r)
 }
 
 void
-fetch_record_end(struct runrec *r, const struct account *a, int rc, bool list)
+fetch_record_end(struct runrec *r, const struct account *a, int rc, bool list,
+	struct progress *p)
 {
 	runrec_finish(r, rc < 0 ? fail_class() : FAIL_NONE, fail_line());
 	if (list)
 		return;
 	runlog_fetch(a, r);
-	if (rc == 0 || r->retrieved > 0)
+	if (!progress_end(p, r) && (rc == 0 || r->retrieved > 0))
 		summary(r);
 }

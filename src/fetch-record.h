@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "fetch-plan.h"
+#include "progress.h"
 #include "runrec.h"
 
 /* A new record for account a, appended to l. */
@@ -19,7 +20,9 @@ struct runrec *fetch_record_start(struct runrec_list *l, const struct account *a
 /* listed and new from the plan. */
 void fetch_record_plan(struct runrec *r, const struct fetch_plan *p);
 /* The run ended with rc (-1: the failure recorded): the outcome, the log
- * line and the summary (none for --list, which changes nothing). */
-void fetch_record_end(struct runrec *r, const struct account *a, int rc, bool list);
+ * line, the progress line cleared and the summary (progress.h; else with
+ * -v the old one); none of it for --list, which changes nothing. */
+void fetch_record_end(struct runrec *r, const struct account *a, int rc, bool list,
+	struct progress *p);
 
 #endif

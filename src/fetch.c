@@ -90,6 +90,7 @@ struct run {
 	/* outcome */
 	struct fetch_report report;	/* per-message failures */
 	struct runrec *rec;		/* the counts, the server (runrec.h) */
+	struct progress progress;	/* the line a person watches */
 	int64_t started_ms;
 };
 
@@ -332,6 +333,7 @@ retrieve_one(struct run *r, size_t i)
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	r->rec->bytes += maildir_msg_size(b->files[b->n]);
+	progress_message(&r->progress, r->rec);
 	b->msgs[b->n++] = i;
 	return 0;
 }
@@ -551,6 +553,7 @@ fetch_account(const struct account *a, const struct fetch_options *o)
 	r.maildir_path = o->maildir ? o->maildir : a->maildir;
 	r.started_ms = clock_now_ms();
 	r.report.rec = r.rec;
+	progress_start(&r.progress, &o->show);
 	endpoint_of(a, r.started_ms, &r.ep);	/* the deadline counts from here */
 	rc = open_local(&r, o->maildir);
 	if (rc == 0)
@@ -558,7 +561,7 @@ fetch_account(const struct account *a, const struct fetch_options *o)
 	rc = report_summary(&r.report, rc);
 	rc = close_run(&r, rc);
 	r.rec->failed = r.report.count;
-	fetch_record_end(r.rec, a, rc, r.list);
+	fetch_record_end(r.rec, a, rc, r.list, &r.progress);
 	runrec_list_free(&own);
 	return rc;
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "progress.h"
 #include "runrec.h"
 
 struct fetch_options {
@@ -19,6 +20,7 @@ struct fetch_options {
 	bool list;		/* --list: show, retrieve nothing, change nothing */
 	/* Each run's record is appended here (--report), or NULL. */
 	struct runrec_list *records;
+	struct progress_options show;	/* --progress, --stats */
 };
 
 /* Runs one account.  Returns 0, or -1 with the failure recorded; per-message

@@ -30,7 +30,8 @@ struct cli {
 
 #define SYNOPSIS \
 	"usage: mailpipe-fetch [-C FILE] [-a ACCOUNT | --all] [--keep | --delete]\n" \
-	"                      [--maildir DIR] [--list] [--report FILE] [-v] [-q]\n"
+	"                      [--maildir DIR] [--list] [--report FILE] [--progress]\n" \
+	"                      [--stats] [-v] [-q]\n"
 
 static void
 usage(FILE *fp)
@@ -46,13 +47,16 @@ usage(FILE *fp)
 	    "      --maildir DIR    deliver into DIR instead of the account's maildir\n"
 	    "      --list           show the server's messages; retrieve nothing\n"
 	    "      --report FILE    a JSON report of the run into FILE (- for stdout)\n"
+	    "      --progress       a self-updating progress line (default on a terminal)\n"
+	    "      --stats          a summary line at the end (default on a terminal)\n"
 	    "  -v, --verbose        protocol transcript (secrets hidden) and a summary\n"
 	    "  -q, --quiet          no warnings\n"
 	    "  -h, --help           this text\n"
 	    "      --version        the version\n");
 }
 
-enum { OPT_ALL = 256, OPT_KEEP, OPT_DELETE, OPT_MAILDIR, OPT_LIST, OPT_VERSION, OPT_REPORT };
+enum { OPT_ALL = 256, OPT_KEEP, OPT_DELETE, OPT_MAILDIR, OPT_LIST, OPT_VERSION, OPT_REPORT,
+	OPT_PROGRESS, OPT_STATS };
 
 static const struct option options[] = {
 	{ "config", required_argument, NULL, 'C' },
@@ -67,6 +71,8 @@ static const struct option options[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "report", required_argument, NULL, OPT_REPORT },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "stats", no_argument, NULL, OPT_STATS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -112,6 +118,8 @@ parse_option(struct cli *cli, int ch)
 	case OPT_MAILDIR:	cli->fetch.maildir = optarg; break;
 	case OPT_LIST:		cli->fetch.list = true; break;
 	case OPT_REPORT:	cli->report = optarg; break;
+	case OPT_PROGRESS:	cli->fetch.show.progress = true; break;
+	case OPT_STATS:		cli->fetch.show.stats = true; break;
 	case 'v':		log_verbose = 1; break;
 	case 'q':		log_quiet = 1; break;
 	case 'h':

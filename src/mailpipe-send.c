@@ -24,6 +24,7 @@
 #include "harden.h"
 #include "hostname.h"
 #include "log.h"
+#include "progress.h"
 #include "queue-report.h"
 #include "route.h"
 #include "runlog.h"
@@ -36,7 +37,7 @@
 #include "xalloc.h"
 
 /* Long options without a sendmail letter. */
-enum { OPT_REPORT = 256 };
+enum { OPT_REPORT = 256, OPT_STATS };
 
 /* What the run does. */
 enum mode {
@@ -58,13 +59,14 @@ struct options {
 	bool extract;			/* -t */
 	struct strlist recipients;	/* as given */
 	const char *report;		/* --report FILE */
+	bool stats;			/* --stats */
 };
 
 static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: %s [-Etv] [-a account] [-C file] [-f from] [-F name] "
-	    "[-s subject] [--report file] [recipient ...]\n"
+	    "[-s subject] [--report file] [--stats] [recipient ...]\n"
 	    "       %s [-v] [-a account] [-C file] --flush | --queue | --queue-delete id\n",
 	    log_progname, log_progname);
 }
@@ -117,6 +119,7 @@ static const struct option longopts[] = {
 	{ "queue", no_argument, NULL, 'P' },
 	{ "queue-delete", required_argument, NULL, 'D' },
 	{ "report", required_argument, NULL, OPT_REPORT },
+	{ "stats", no_argument, NULL, OPT_STATS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -138,6 +141,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'P': o->mode = MODE_LIST; break;
 		case 'D': o->mode = MODE_DELETE; o->delete_id = optarg; break;
 		case OPT_REPORT: o->report = optarg; break;
+		case OPT_STATS: o->stats = true; break;
 		case 'C': o->config = optarg; break;
 		case 'E': o->skip_empty = true; break;
 		case 'F': o->full_name = optarg; break;
@@ -479,6 +483,8 @@ main(int argc, char **argv)
 	if (rc < 0)
 		log_error("%s", fail_line());
 	rc = rc < 0 ? status_exit_code(fail_class()) : 0;
+	if (r.opt.stats && r.records.count > 0)
+		progress_send_stats(r.records.items[0]);
 	if (r.opt.report != NULL)
 		runreport_write(r.opt.report, "mailpipe-send", &r.records, rc);
 	free_run(&r);

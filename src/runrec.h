@@ -47,6 +47,7 @@ struct runrec {
 	/* fetch */
 	unsigned long listed, new_msgs, retrieved, skipped, deleted, failed;
 	unsigned long long bytes;
+	unsigned long long new_bytes;	/* the LIST sizes of the new ones (the ETA) */
 	struct runrec_failure *failures;
 	size_t failure_count, failure_alloc;
 	/* send */

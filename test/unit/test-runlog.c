@@ -17,6 +17,7 @@
 
 #include "eventlog.h"
 #include "json.h"
+#include "progress.h"
 #include "runrec.h"
 #include "tap.h"
 
@@ -230,6 +231,34 @@ test_queue_id(void)
 	ok(runrec_parse_queue_id("2.0.0 queued as ") == NULL, "no id when it is empty");
 }
 
+/* ---- the numbers of the progress line and summary ---- */
+
+static void
+test_numbers(void)
+{
+	static const struct { unsigned long long n; const char *want; } counts[] = {
+		{ 0, "0" }, { 999, "999" }, { 1000, "1,000" }, { 1234, "1,234" },
+		{ 5000, "5,000" }, { 999999, "999,999" }, { 1234567, "1,234,567" },
+		{ 18446744073709551615ULL, "18,446,744,073,709,551,615" },
+	};
+	static const struct { unsigned long long b; const char *want; } sizes[] = {
+		{ 0, "0.0 MB" }, { 61234567, "61.2 MB" }, { 99949999, "99.9 MB" },
+		{ 212000000, "212 MB" }, { 24500000, "24.5 MB" },
+	};
+	char out[32];
+
+	for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+		progress_count(counts[i].n, out, sizeof out);
+		is_str(out, counts[i].want, "count %llu", counts[i].n);
+	}
+	for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		progress_mb(sizes[i].b, out, sizeof out);
+		is_str(out, sizes[i].want, "size %llu", sizes[i].b);
+	}
+	progress_count(1234567, out, 6);
+	ok(strlen(out) < 6, "a count is cut to the room given, never beyond");
+}
+
 int
 main(void)
 {
@@ -237,5 +266,6 @@ main(void)
 	test_line_format();
 	test_log_file();
 	test_queue_id();
+	test_numbers();
 	return done_testing();
 }
