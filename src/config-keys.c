@@ -275,6 +275,25 @@ parse_fingerprint(struct account *a, size_t offset, const char *value)
 	return parse_string(a, offset, value);
 }
 
+/* The log key: none (NULL), syslog, or a file named by an absolute path
+ * (a relative one would depend on the directory cron starts us in). */
+static const char *
+parse_log(struct account *a, size_t offset, const char *value)
+{
+	char **field = string_field(a, offset);
+
+	if (strcmp(value, "none") == 0) {
+		free(*field);
+		*field = NULL;
+		return NULL;
+	}
+	if (strcmp(value, "syslog") == 0)
+		return store_string(a, offset, xstrdup(value));
+	if (value[0] != '/' && strncmp(value, "~/", 2) != 0)
+		return "expected none, syslog or an absolute path";
+	return parse_path(a, offset, value);
+}
+
 static const struct key keys[] = {
 	{ "default_account", DEFAULTS_ONLY, NULL, 0, KEY_TEXT },
 	{ "host", FOR_BOTH, parse_string, FIELD(host), KEY_TEXT },
@@ -292,6 +311,7 @@ static const struct key keys[] = {
 	{ "auth", FOR_BOTH, parse_auth, 0, 0 },
 	{ "timeout", FOR_BOTH, parse_timeout, FIELD(timeout), 0 },
 	{ "deadline", FOR_BOTH, parse_seconds, FIELD(deadline), 0 },
+	{ "log", FOR_BOTH, parse_log, FIELD(log), KEY_TEXT },
 	{ "from", FOR_SMTP, parse_string, FIELD(from), KEY_TEXT },
 	{ "helo", FOR_SMTP, parse_string, FIELD(helo), KEY_TEXT },
 	{ "aliases", FOR_SMTP, parse_path, FIELD(aliases), KEY_TEXT },
@@ -368,7 +388,7 @@ config_account_free(struct account *a)
 		&a->tls_key_file, &a->user,
 		&a->password_file, &a->password_command, &a->from, &a->helo, &a->aliases,
 		&a->domain, &a->maildir, &a->state_dir, &a->queue_dir, &a->failover,
-		&a->match_from,
+		&a->match_from, &a->log,
 	};
 
 	secret_wipe(a->password);

@@ -40,6 +40,7 @@ struct account {
 	enum auth_method auth;
 	int timeout;			/* seconds per wait */
 	int deadline;			/* seconds for the whole run; 0 = none */
+	char *log;			/* NULL (none), "syslog", or a file's path */
 
 	/* smtp */
 	char *from;

@@ -134,6 +134,12 @@ conn_is_tls(const struct conn *c)
 	return c->tls != NULL;
 }
 
+const char *
+conn_tls_version(const struct conn *c)
+{
+	return c != NULL && c->tls != NULL ? tls_version(c->tls) : NULL;
+}
+
 bool
 conn_usable(const struct conn *c)
 {

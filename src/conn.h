@@ -41,6 +41,8 @@ struct conn *conn_from_fd(int fd, const char *name, const struct timing *t);
  * and nothing of them is ever carried into the TLS session. */
 int conn_starttls(struct conn *c);
 bool conn_is_tls(const struct conn *c);
+/* "TLSv1.3", or NULL without TLS (c NULL allowed). */
+const char *conn_tls_version(const struct conn *c);
 /* False once the stream failed (I/O error, timeout, EOF, an over-long line,
  * a failed TLS upgrade): nothing more, not even QUIT, may be sent on it. */
 bool conn_usable(const struct conn *c);

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "queue.h"
 #include "route.h"
+#include "runlog.h"
 #include "status.h"
 #include "strbuf.h"
 #include "submit.h"
@@ -229,10 +230,10 @@ queue_trouble(struct run *r)
 }
 
 static void
-give_up(struct job *j, const char *why)
+give_up(struct job *j, const struct account *a, const char *why)
 {
 	queue_envelope_set(&j->entry->env.error, why);
-	log_info("%s: moved to failed/: %s", j->entry->id, why);
+	runlog_queue(a, "failed", j->entry->id, &j->entry->env, why);
 	if (queue_update(j->entry) < 0 || queue_move_failed(j->entry) < 0)
 		queue_trouble(j->run);
 }
@@ -246,7 +247,7 @@ keep_or_give_up(struct job *j, const struct account *a)
 	const char *line = fail_line();
 
 	if (act == QUEUE_FAILED) {
-		give_up(j, line);
+		give_up(j, a, line);
 		return;
 	}
 	e->attempts++;
@@ -254,7 +255,7 @@ keep_or_give_up(struct job *j, const struct account *a)
 	    a->queue_backoff_limit);
 	e->held = act == QUEUE_HOLD;
 	queue_envelope_set(&e->error, line);
-	log_info("%s: stays queued (attempt %u): %s", j->entry->id, e->attempts, line);
+	runlog_queue(a, e->held ? "held" : "deferred", j->entry->id, e, line);
 	if (queue_update(j->entry) < 0)
 		queue_trouble(j->run);
 }
@@ -271,10 +272,10 @@ settle_queued(struct job *j, const struct account *a, int rc)
 	record_states(j, j->sub.state, false);
 	if (rc == 0 || !anything_left(e)) {
 		if (queue_envelope_count(e, QRCPT_REFUSED) > j->refused_before) {
-			give_up(j, rc < 0 ? fail_line() : "refused by the server");
+			give_up(j, a, rc < 0 ? fail_line() : "refused by the server");
 			return;
 		}
-		log_info("%s: delivered", j->entry->id);
+		runlog_queue(a, "delivered", j->entry->id, e, NULL);
 		if (queue_remove(j->entry) < 0)
 			queue_trouble(j->run);
 		return;
@@ -348,7 +349,7 @@ prepare_queued(struct job *j, const struct account *a)
 		queue_duration_text(a->queue_lifetime, lifetime, sizeof lifetime);
 		why = xasprintf("not delivered within queue_lifetime (%s)%s%s", lifetime,
 		    e->error != NULL ? "; the last attempt: " : "", e->error ? e->error : "");
-		give_up(j, why);
+		give_up(j, a, why);
 		free(why);
 		return 0;
 	}
@@ -453,9 +454,10 @@ enqueue(struct job *j, const struct send_request *m, const struct account *a,
 
 	envelope_of(j, m, a, act, &e);
 	rc = queue_add(q, &e, m->spool->fd, id);
+	if (rc == 0)
+		runlog_queued(a, j->sub.rec, id, &e, why);
 	queue_envelope_free(&e);
 	if (rc == 0) {
-		log_info("queued as %s: %s", id, why);
 		free(why);
 		fail_scope(a->name, NULL, 0);
 		return j->sub.refused[0] == '\0' ? 0 :
@@ -493,8 +495,10 @@ send_new(struct run *r, const struct send_request *m, const struct account *a,
 
 	j.sub = (struct submission){ .envelope_from = m->sender, .recipients = m->recipients,
 		.spool = m->spool, .message = m->message, .compose = m->compose,
-		.keep_going = q != NULL, .progress = &submit_message_complete,
+		.keep_going = q != NULL, .progress = &submit_message_complete, .rec = m->rec,
 		.state = xcalloc(m->recipients->count, sizeof *j.sub.state) };
+	runrec_envelope(m->rec, m->sender, (const char *const *)m->recipients->items,
+	    m->recipients->count);
 	if (rc == 0 && deliver_job(&j, chain, count) < 0)
 		rc = queue_takes(&j, q) ? enqueue(&j, m, a, q,
 		    queue_action(fail_class(), j.stage, false)) : -1;

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "compose.h"
+#include "runrec.h"
 #include "config.h"
 #include "spool.h"
 #include "strlist.h"
@@ -25,6 +26,8 @@ struct send_request {
 	/* from, full_name, subject, to, domain, and the date and message_id
 	 * every attempt uses (compose_date(), compose_message_id()) */
 	struct compose_options compose;
+	/* What the run learns about the message (runrec.h), or NULL. */
+	struct runrec *rec;
 };
 
 /* Sends m through account a, then a's failover accounts while the failure

@@ -5,6 +5,7 @@
 void
 report_message(struct fetch_report *rep, const struct plan_msg *m)
 {
+	runrec_add_failure(rep->rec, m->num, m->uidl, fail_reason());
 	fail_context("message %lu%s%s", m->num, m->uidl ? " UIDL " : "",
 	    m->uidl ? m->uidl : "");
 	if (rep->count < REPORT_LINES_MAX)

@@ -9,6 +9,7 @@
 #define MAILPIPE_FETCH_REPORT_H
 
 #include "fetch-plan.h"
+#include "runrec.h"
 #include "status.h"
 
 #define REPORT_LINES_MAX 10
@@ -17,6 +18,7 @@ struct fetch_report {
 	const char *account;
 	enum failure worst;	/* FAIL_NONE while nothing failed */
 	unsigned count;
+	struct runrec *rec;	/* each failure is recorded there too, or NULL */
 };
 
 /* The failure just recorded concerns message m: reported (with its number

@@ -41,6 +41,7 @@
 #include "fetch.h"
 #include "fetch-message.h"
 #include "fetch-plan.h"
+#include "fetch-record.h"
 #include "fetch-report.h"
 #include "fetch-reset.h"
 #include "fetch-state.h"
@@ -88,8 +89,8 @@ struct run {
 	unsigned window;
 	/* outcome */
 	struct fetch_report report;	/* per-message failures */
-	unsigned long retrieved, deleted, skipped;
-	unsigned long long bytes;
+	struct runrec *rec;		/* the counts, the server (runrec.h) */
+	struct progress progress;	/* the line a person watches */
 	int64_t started_ms;
 };
 
@@ -218,7 +219,7 @@ delete_messages(struct run *r, const size_t *idx, size_t n)
 			report_message(&r->report, &r->plan.msgs[idx[done]]);
 		} else {
 			r->plan.msgs[idx[done]].deleted = true;
-			r->deleted++;
+			r->rec->deleted++;
 		}
 		done++;
 	}
@@ -309,7 +310,7 @@ batch_commit(struct run *r)
 	if (rc == 0)
 		rc = batch_journal(r, b);
 	if (rc == 0)
-		r->retrieved += batch_rename(r, b, &rc);
+		r->rec->retrieved += batch_rename(r, b, &rc);
 	memcpy(idx, b->msgs, n * sizeof *idx);
 	batch_discard(b);
 	if (rc < 0)
@@ -331,7 +332,8 @@ retrieve_one(struct run *r, size_t i)
 		report_message(&r->report, &r->plan.msgs[i]);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	r->bytes += maildir_msg_size(b->files[b->n]);
+	r->rec->bytes += maildir_msg_size(b->files[b->n]);
+	progress_message(&r->progress, r->rec);
 	b->msgs[b->n++] = i;
 	return 0;
 }
@@ -427,7 +429,7 @@ connect_and_login(struct run *r)
 static int
 journal_deletions(struct run *r)
 {
-	char **uidls = xcalloc(r->deleted + 1, sizeof *uidls);
+	char **uidls = xcalloc(r->rec->deleted + 1, sizeof *uidls);
 	size_t n = 0;
 	int rc;
 
@@ -438,7 +440,7 @@ journal_deletions(struct run *r)
 	free(uidls);
 	if (rc == 0)
 		return 0;
-	r->deleted = 0;		/* no QUIT: none of them takes effect */
+	r->rec->deleted = 0;		/* no QUIT: none of them takes effect */
 	return fail_context("the deletions could not be recorded, so they were not "
 	    "committed (no QUIT)");
 }
@@ -459,12 +461,12 @@ finish_session(struct run *r)
 		forget_deleted(r);
 		return 0;
 	}
-	if (r->deleted == 0 || fetch_interrupted()) {
+	if (r->rec->deleted == 0 || fetch_interrupted()) {
 		fail_clear();
 		return 0;
 	}
 	return fail_context("%lu message(s) were retrieved, but the server did not "
-	    "confirm their deletion; the next run deletes those still there", r->deleted);
+	    "confirm their deletion; the next run deletes those still there", r->rec->deleted);
 }
 
 static int
@@ -472,13 +474,16 @@ session(struct run *r)
 {
 	int rc;
 
-	if (connect_and_login(r) < 0 || make_plan(r) < 0)
+	rc = connect_and_login(r);
+	runrec_server(r->rec, r->ep.host, r->ep.port, pop3_tls_version(r->pop));
+	if (rc < 0 || make_plan(r) < 0)
 		return -1;
+	fetch_record_plan(r->rec, &r->plan);
 	if (r->list)
 		return print_list(r);
 	if (verify_unconfirmed(r) < 0)
 		return -1;
-	r->skipped += report_plan(&r->report, &r->plan);
+	r->rec->skipped += report_plan(&r->report, &r->plan);
 	rc = r->keep || fetch_interrupted() ? 0 : delete_retrieved(r);
 	if (rc == 0)
 		rc = retrieve_new(r);
@@ -510,15 +515,6 @@ open_local(struct run *r, const char *maildir_option)
 	return open_state(r, maildir_option);
 }
 
-static void
-summary(const struct run *r)
-{
-	double secs = (double)(clock_now_ms() - r->started_ms) / 1000.0;
-
-	log_info("%s: %lu messages retrieved (%llu bytes), %lu deleted, %lu skipped, "
-	    "%.2f seconds", r->a->name, r->retrieved, r->bytes, r->deleted, r->skipped, secs);
-}
-
 /* The state is saved whatever happened: it holds what the journal holds,
  * and pruning needs a complete listing.  The first failure is the one to
  * report; a failure to save comes second. */
@@ -547,20 +543,25 @@ close_run(struct run *r, int rc)
 int
 fetch_account(const struct account *a, const struct fetch_options *o)
 {
+	struct runrec_list own = { 0 };
 	struct run r = { .a = a, .list = o->list, .window = 1,
-		.plan = { .max_size = a->max_size }, .report = { .account = a->name } };
+		.plan = { .max_size = a->max_size }, .report = { .account = a->name },
+		.rec = fetch_record_start(o->records ? o->records : &own, a) };
 	int rc;
 
 	r.keep = o->keep >= 0 ? o->keep != 0 : a->keep;
 	r.maildir_path = o->maildir ? o->maildir : a->maildir;
 	r.started_ms = clock_now_ms();
+	r.report.rec = r.rec;
+	progress_start(&r.progress, &o->show);
 	endpoint_of(a, r.started_ms, &r.ep);	/* the deadline counts from here */
 	rc = open_local(&r, o->maildir);
 	if (rc == 0)
 		rc = session(&r);
 	rc = report_summary(&r.report, rc);
 	rc = close_run(&r, rc);
-	if (!r.list && (rc == 0 || r.retrieved > 0))
-		summary(&r);
+	r.rec->failed = r.report.count;
+	fetch_record_end(r.rec, a, rc, r.list, &r.progress);
+	runrec_list_free(&own);
 	return rc;
 }

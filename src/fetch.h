@@ -11,11 +11,16 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "progress.h"
+#include "runrec.h"
 
 struct fetch_options {
 	const char *maildir;	/* --maildir: overrides the account's */
 	int keep;		/* -1: the account's `keep`; 0 --delete; 1 --keep */
 	bool list;		/* --list: show, retrieve nothing, change nothing */
+	/* Each run's record is appended here (--report), or NULL. */
+	struct runrec_list *records;
+	struct progress_options show;	/* --progress, --stats */
 };
 
 /* Runs one account.  Returns 0, or -1 with the failure recorded; per-message
@@ -25,6 +30,8 @@ struct fetch_options {
  * them is what is recorded at the end.  Messages over max_size are skipped
  * with a warning only: a configured policy, not a failure. */
 int fetch_account(const struct account *a, const struct fetch_options *o);
+/* The record appended to o->records by the last fetch_account() also
+ * wrote the run's line to the account's event log (runlog.h). */
 
 /* SIGTERM and SIGINT set a flag that the fetch checks between messages: no
  * new RETR is sent, those in flight are finished and committed (not

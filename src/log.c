@@ -58,8 +58,8 @@ put_plain(struct line *l, const char *s, size_t n)
  * (shortest form, no surrogate, at most U+10FFFF) and not a C1 control;
  * 0 otherwise.  ASCII is not handled here.
  */
-static size_t
-printable_utf8(const unsigned char *s, size_t n)
+size_t
+log_printable_utf8(const unsigned char *s, size_t n)
 {
 	unsigned char lo = 0x80, hi = 0xbf;
 	size_t len;
@@ -99,7 +99,7 @@ put_escaped(struct line *l, const char *text, size_t len)
 	size_t i = 0, n;
 
 	while (i < len) {
-		n = s[i] >= 0x20 && s[i] < 0x7f ? 1 : printable_utf8(s + i, len - i);
+		n = s[i] >= 0x20 && s[i] < 0x7f ? 1 : log_printable_utf8(s + i, len - i);
 		if (n > 0) {
 			if (!fits(l, n))
 				return;

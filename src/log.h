@@ -24,6 +24,10 @@ void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "prog: ..." only with -v. */
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The length of the well-formed, printable UTF-8 sequence (not a C1
+ * control) at s[0..n), or 0; ASCII is not handled here.  The one rule of
+ * what is shown as it is, shared by the event log and the JSON report. */
+size_t log_printable_utf8(const unsigned char *s, size_t n);
 /* One protocol line with -v: dir is "<-" (server) or "->" (client). */
 void log_transcript(const char *dir, const char *line, size_t len);
 

@@ -11,6 +11,7 @@
 #include "fetch.h"
 #include "harden.h"
 #include "log.h"
+#include "runreport.h"
 #include "signals.h"
 #include "status.h"
 
@@ -23,11 +24,14 @@ struct cli {
 	const char *account;
 	bool all;
 	struct fetch_options fetch;
+	const char *report;		/* --report FILE */
+	struct runrec_list records;	/* one per account run */
 };
 
 #define SYNOPSIS \
 	"usage: mailpipe-fetch [-C FILE] [-a ACCOUNT | --all] [--keep | --delete]\n" \
-	"                      [--maildir DIR] [--list] [-v] [-q]\n"
+	"                      [--maildir DIR] [--list] [--report FILE] [--progress]\n" \
+	"                      [--stats] [-v] [-q]\n"
 
 static void
 usage(FILE *fp)
@@ -42,13 +46,17 @@ usage(FILE *fp)
 	    "      --delete         delete each message once it is safely stored\n"
 	    "      --maildir DIR    deliver into DIR instead of the account's maildir\n"
 	    "      --list           show the server's messages; retrieve nothing\n"
+	    "      --report FILE    a JSON report of the run into FILE (- for stdout)\n"
+	    "      --progress       a self-updating progress line (default on a terminal)\n"
+	    "      --stats          a summary line at the end (default on a terminal)\n"
 	    "  -v, --verbose        protocol transcript (secrets hidden) and a summary\n"
 	    "  -q, --quiet          no warnings\n"
 	    "  -h, --help           this text\n"
 	    "      --version        the version\n");
 }
 
-enum { OPT_ALL = 256, OPT_KEEP, OPT_DELETE, OPT_MAILDIR, OPT_LIST, OPT_VERSION };
+enum { OPT_ALL = 256, OPT_KEEP, OPT_DELETE, OPT_MAILDIR, OPT_LIST, OPT_VERSION, OPT_REPORT,
+	OPT_PROGRESS, OPT_STATS };
 
 static const struct option options[] = {
 	{ "config", required_argument, NULL, 'C' },
@@ -62,6 +70,9 @@ static const struct option options[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "report", required_argument, NULL, OPT_REPORT },
+	{ "progress", no_argument, NULL, OPT_PROGRESS },
+	{ "stats", no_argument, NULL, OPT_STATS },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -106,6 +117,9 @@ parse_option(struct cli *cli, int ch)
 	case OPT_DELETE:	return keep_or_delete(cli, 0);
 	case OPT_MAILDIR:	cli->fetch.maildir = optarg; break;
 	case OPT_LIST:		cli->fetch.list = true; break;
+	case OPT_REPORT:	cli->report = optarg; break;
+	case OPT_PROGRESS:	cli->fetch.show.progress = true; break;
+	case OPT_STATS:		cli->fetch.show.stats = true; break;
 	case 'v':		log_verbose = 1; break;
 	case 'q':		log_quiet = 1; break;
 	case 'h':
@@ -201,6 +215,7 @@ main(int argc, char **argv)
 	if ((rc = parse_args(argc, argv, &cli)) >= 0)
 		return rc;
 	fetch_catch_signals();
+	cli.fetch.records = &cli.records;
 	if (config_load(cli.config, &cfg) < 0) {
 		log_error("%s", fail_reason());
 		return status_exit_code(fail_class());
@@ -214,5 +229,9 @@ main(int argc, char **argv)
 		result = run_one(a, &cli.fetch);
 	}
 	config_free(&cfg);
+	if (cli.report != NULL)
+		runreport_write(cli.report, "mailpipe-fetch", &cli.records,
+		    status_exit_code(result));
+	runrec_list_free(&cli.records);
 	return status_exit_code(result);
 }

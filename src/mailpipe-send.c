@@ -24,14 +24,20 @@
 #include "harden.h"
 #include "hostname.h"
 #include "log.h"
+#include "progress.h"
 #include "queue-report.h"
 #include "route.h"
+#include "runlog.h"
+#include "runreport.h"
 #include "signals.h"
 #include "spool.h"
 #include "status.h"
 #include "strlist.h"
 #include "submit.h"
 #include "xalloc.h"
+
+/* Long options without a sendmail letter. */
+enum { OPT_REPORT = 256, OPT_STATS };
 
 /* What the run does. */
 enum mode {
@@ -52,13 +58,15 @@ struct options {
 	bool skip_empty;		/* -E */
 	bool extract;			/* -t */
 	struct strlist recipients;	/* as given */
+	const char *report;		/* --report FILE */
+	bool stats;			/* --stats */
 };
 
 static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: %s [-Etv] [-a account] [-C file] [-f from] [-F name] "
-	    "[-s subject] [recipient ...]\n"
+	    "[-s subject] [--report file] [--stats] [recipient ...]\n"
 	    "       %s [-v] [-a account] [-C file] --flush | --queue | --queue-delete id\n",
 	    log_progname, log_progname);
 }
@@ -104,17 +112,20 @@ recipient_arguments(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'W' },
+	{ "flush", no_argument, NULL, 'Q' },
+	{ "queue", no_argument, NULL, 'P' },
+	{ "queue-delete", required_argument, NULL, 'D' },
+	{ "report", required_argument, NULL, OPT_REPORT },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'W' },
-		{ "flush", no_argument, NULL, 'Q' },
-		{ "queue", no_argument, NULL, 'P' },
-		{ "queue-delete", required_argument, NULL, 'D' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int ch;
 
 	opterr = 0;	/* one line of our own instead of getopt's */
@@ -129,6 +140,8 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'Q': o->mode = MODE_FLUSH; break;
 		case 'P': o->mode = MODE_LIST; break;
 		case 'D': o->mode = MODE_DELETE; o->delete_id = optarg; break;
+		case OPT_REPORT: o->report = optarg; break;
+		case OPT_STATS: o->stats = true; break;
 		case 'C': o->config = optarg; break;
 		case 'E': o->skip_empty = true; break;
 		case 'F': o->full_name = optarg; break;
@@ -232,6 +245,7 @@ struct run {
 	struct strlist to_header;	/* -s: the To: field */
 	char *sender;
 	char *date, *message_id;	/* the same in every attempt */
+	struct runrec_list records;	/* the message's (runrec.h) */
 };
 
 /* -t: a bad address in the message is bad input (65), not a bad argument. */
@@ -366,7 +380,8 @@ send_it(struct run *r)
 			.subject = r->opt.subject, .to = &r->to_header, .domain = domain,
 			.date = r->date, .message_id = r->message_id },
 	};
-	return dispatch_send(&r->cfg, r->account, &req);
+	req.rec = runlog_start(&r->records, RUNREC_SEND, r->account);
+	return runlog_sent(r->account, req.rec, dispatch_send(&r->cfg, r->account, &req));
 }
 
 /* --flush, --queue, --queue-delete: the queues of the chosen accounts;
@@ -446,6 +461,7 @@ free_run(struct run *r)
 	free(r->date);
 	free(r->message_id);
 	config_free(&r->cfg);
+	runrec_list_free(&r->records);
 }
 
 int
@@ -466,6 +482,11 @@ main(int argc, char **argv)
 	}
 	if (rc < 0)
 		log_error("%s", fail_line());
+	rc = rc < 0 ? status_exit_code(fail_class()) : 0;
+	if (r.opt.stats && r.records.count > 0)
+		progress_send_stats(r.records.items[0]);
+	if (r.opt.report != NULL)
+		runreport_write(r.opt.report, "mailpipe-send", &r.records, rc);
 	free_run(&r);
-	return rc < 0 ? status_exit_code(fail_class()) : 0;
+	return rc;
 }

@@ -135,6 +135,12 @@ pop3_open(const struct endpoint *ep, struct pop3 **p_r)
 	return pop3_open_conn(c, p_r);
 }
 
+const char *
+pop3_tls_version(const struct pop3 *p)
+{
+	return p != NULL ? conn_tls_version(p->c) : NULL;
+}
+
 const struct pop3_caps *
 pop3_caps(const struct pop3 *p)
 {

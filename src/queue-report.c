@@ -14,6 +14,7 @@
 #include "queue-report.h"
 #include "queue.h"
 #include "route.h"
+#include "runlog.h"
 #include "status.h"
 #include "xalloc.h"
 
@@ -210,6 +211,7 @@ queue_report_check(const struct config *cfg, const char *name)
 /* ---- --queue-delete ---- */
 
 struct deletion {
+	const struct config *cfg;
 	const char *id;
 	FILE *out;
 	bool done, busy;
@@ -229,6 +231,7 @@ delete_in(struct queue *q, bool failed, struct deletion *d)
 		fprintf(d->out, "deleted %s%s from %s\n", failed ? "failed/" : "", d->id,
 		    e->env.sender);
 		print_recipients(&e->env, d->out);
+		runlog_queue(route_find(d->cfg, e->env.account), "deleted", d->id, &e->env, NULL);
 		d->done = true;
 	}
 	queue_release(e);
@@ -249,7 +252,7 @@ delete_one(struct queue *q, const struct config *cfg, void *arg)
 int
 queue_report_delete(const struct config *cfg, const char *name, const char *id, FILE *out)
 {
-	struct deletion d = { .id = id, .out = out };
+	struct deletion d = { .cfg = cfg, .id = id, .out = out };
 
 	if (each_queue(cfg, name, delete_one, &d) < 0)
 		return -1;

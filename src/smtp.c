@@ -95,6 +95,12 @@ smtp_greeting(struct smtp *s)
 	return expect(s, 220, "greeting", FAIL_PERMANENT);
 }
 
+const char *
+smtp_tls_version(const struct smtp *s)
+{
+	return s != NULL ? conn_tls_version(s->conn) : NULL;
+}
+
 const struct smtp_caps *
 smtp_caps(const struct smtp *s)
 {

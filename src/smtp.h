@@ -106,6 +106,8 @@ int smtp_greeting(struct smtp *s);
 int smtp_hello(struct smtp *s, const char *name);
 /* What the last EHLO offered (nothing after HELO). */
 const struct smtp_caps *smtp_caps(const struct smtp *s);
+/* The session's TLS protocol ("TLSv1.3"), or NULL (s NULL allowed). */
+const char *smtp_tls_version(const struct smtp *s);
 /* STARTTLS, the handshake, then EHLO again.  Not offered or refused:
  * FAIL_PERMANENT (4xx FAIL_TEMPORARY), never a plaintext fallback.  The
  * handshake fails as conn_starttls() says (bytes sent before it are

@@ -159,8 +159,11 @@ static void
 noted(void *arg, const struct smtp_envelope *e, const struct smtp_step *step)
 {
 	(void)e;
-	if (step->kind == SMTP_STEP_RCPT)
-		note_recipient_reply(arg, step);
+	if (step->kind != SMTP_STEP_RCPT)
+		return;
+	note_recipient_reply(arg, step);
+	runrec_rcpt_reply(((struct delivery *)arg)->s->rec, step->rcpt_index, step->reply.code,
+	    step->reply.text);
 }
 
 /* Lock-step only: whether step is still worth sending.  After one "too
@@ -252,6 +255,7 @@ send_message(struct submit_session *ss, struct delivery *d)
 		return fail_reclassify(FAIL_TEMPORARY);
 	}
 	ss->in_transaction = false;
+	runrec_final_reply(d->s->rec, r.code, r.text);
 	if (r.code < 200 || r.code >= 300)
 		return smtp_refused(&r, "message refused", FAIL_PERMANENT);
 	mark_accepted(d, RCPT_DELIVERED);
@@ -384,8 +388,10 @@ deliver(struct submit_session *ss, struct submission *s)
 	build_message(ss, s, &d);
 	smtp_envelope_init(&d.envelope, s->envelope_from);
 	d.envelope.eight_bit = d.out.eight_bit;
-	if (smtp_caps(ss->smtp)->size)
+	if (smtp_caps(ss->smtp)->size || s->rec != NULL)
 		rc = smtp_message_size(&d.message, &d.envelope.size);
+	if (rc == 0 && s->rec != NULL)
+		s->rec->size = d.envelope.size;
 	if (rc == 0)
 		rc = deliver_all(ss, &d);
 	smtp_envelope_free(&d.envelope);
@@ -403,6 +409,7 @@ submit_send(struct submit_session *ss, struct submission *s, enum attempt_stage 
 	if (s->progress != NULL)
 		*s->progress = SUBMIT_NOT_SENT;
 	fail_scope(ss->account->name, ss->host, ss->port);
+	runrec_server(s->rec, ss->host, ss->port, smtp_tls_version(ss->smtp));
 	if (!submit_usable(ss))
 		return fail(FAIL_TEMPORARY, "the connection cannot be used for another message");
 	if (ss->in_transaction && smtp_reset(ss->smtp) < 0)

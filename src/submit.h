@@ -13,6 +13,7 @@
 #include "compose.h"
 #include "config.h"
 #include "queue-policy.h"
+#include "runrec.h"
 #include "spool.h"
 #include "strlist.h"
 
@@ -59,6 +60,8 @@ struct submission {
 	 * given, NULL for a queued one (its progress must not speak for the
 	 * new message, which a backlog flush comes before). */
 	volatile sig_atomic_t *progress;
+	/* Where the server, the replies and the size are recorded, or NULL. */
+	struct runrec *rec;
 };
 
 /* How far the message got, for mailpipe-send's signal handler: perhaps

@@ -590,3 +590,9 @@ tls_describe(const struct tls_session *s)
 {
 	return s->description;
 }
+
+const char *
+tls_version(const struct tls_session *s)
+{
+	return SSL_get_version(s->ssl);
+}

@@ -57,5 +57,7 @@ int tls_write(struct tls_session *s, const void *buf, size_t n, const struct tim
 void tls_end(struct tls_session *s);
 /* "TLSv1.3 TLS_AES_256_GCM_SHA384" for -v. */
 const char *tls_describe(const struct tls_session *s);
+/* "TLSv1.3": the protocol of the session, for the run's record. */
+const char *tls_version(const struct tls_session *s);
 
 #endif

@@ -23,6 +23,7 @@ import base64
 import difflib
 import fcntl
 import hashlib
+import json
 import os
 import select
 import re
@@ -54,7 +55,7 @@ SINGLE_KEYS = {
 MULTI_KEYS = {
     'stderr', 'stderr-not', 'received', 'received-not', 'maildir-new', 'maildir-tmp',
     'maildir-cur', 'maildir-file', 'maildir-sha256', 'path-absent', 'env',
-    'stdout', 'stdout-not',
+    'stdout', 'stdout-not', 'report-check',
 }
 STDIN_KEYS = {'stdin', 'stdin-raw', 'stdin-lines', 'stdin-line'}
 # Sanitizer reports fail every scenario: UBSan goes on after reporting, so
@@ -992,6 +993,33 @@ def check_maildir(sc, maildir, problems):
                             % (want, ', '.join(str(len(c)) for c in contents) or 'no files'))
 
 
+def check_report(sc, subst, problems):
+    """report-check: the client's --report @DIR@/report.json must be valid
+    (test/reportschema.py) and each Python expression true over it: r the
+    document, a its first account, text its bytes."""
+    if not sc.multi['report-check']:
+        return
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+    import reportschema
+    try:
+        doc = reportschema.load(subst('@DIR@/report.json'))
+    except (OSError, ValueError) as e:
+        problems.append('report: %s' % e)
+        return
+    problems.extend('report: ' + p for p in reportschema.validate(doc))
+    for expr in sc.multi['report-check']:
+        try:
+            good = eval(expr, {'r': doc, 'a': (doc.get('accounts') or [{}])[0],
+                               'text': open(subst('@DIR@/report.json'), 'rb').read()})
+        except Exception as e:      # a wrong path in the check is its failure
+            good = False
+            expr += ' (%s: %s)' % (type(e).__name__, e)
+        if not good:
+            problems.append('report-check false: %s' % expr)
+    if problems:
+        problems.append('report was: ' + json.dumps(doc))
+
+
 def check(sc, client, server, client_path, maildir, subst):
     problems = []
     for path in sc.multi['path-absent']:
@@ -1048,6 +1076,7 @@ def check(sc, client, server, client_path, maildir, subst):
         if m:
             problems.append('the server received /%s/: %s' % (rx, show(m.group(0))))
     check_maildir(sc, maildir, problems)
+    check_report(sc, subst, problems)
     return problems
 
 

@@ -132,6 +132,49 @@ def test_warn_and_lifetime():
        '--queue)\n' % qid, 'deleting it again: 64', err)
 
 
+def log_events(path):
+    """The log file's lines, parsed (test/eventlogparse.py), each checked
+    for exactly its event's keys."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+    import eventlogparse
+    events = []
+    with open(path, newline='') as f:
+        for line in f:
+            fields = eventlogparse.parse_file_line(line)[3]
+            eventlogparse.check_keys(fields)
+            events.append(fields)
+    return events
+
+
+def test_event_log():
+    """The queue's lines in the `log` file: queued, deferred by a flush,
+    failed/ past queue_lifetime, deleted with its recipients."""
+    path = os.path.join(DIR, 'events.log')
+    config(extra='log = %s\n' % path)
+    rc, out, err = send('logged')
+    (qid,) = ids() or ['?']
+    ev = log_events(path)
+    ok(rc == 0 and err == '' and [e['event'] for e in ev] == ['queued', 'send'],
+       'queued: a queued line, then the send line', ev)
+    ok(ev[0]['id'] == qid and ev[0]['account'] == 'test' and ev[0]['from'] ==
+       'sender@example.test' and ev[0]['to'] == 'rcpt@example.test' and
+       'Connection refused' in ev[0]['reason'], 'queued: id, account, from, to, reason', ev[0])
+    ok(ev[1]['result'] == 'queued' and ev[1]['exit'] == '0' and ev[1]['rcpts'] == '1' and
+       'Connection refused' in ev[1]['reply'], 'send: result queued, exit 0', ev[1])
+    ok(os.stat(path).st_mode & 0o777 == 0o600, 'the log file is mode 0600')
+    set_line(qid, 'next', 0)
+    run('--flush')
+    age(qid, 6)
+    run('--flush')
+    run('--queue-delete', qid)
+    ev = log_events(path)[2:]
+    ok([e['event'] for e in ev] == ['deferred', 'failed', 'deleted'] and
+       all(e['id'] == qid for e in ev), 'a flush: deferred; too old: failed; then deleted', ev)
+    ok(ev[2]['to'] == 'rcpt@example.test' and ev[2]['reason'] is None and
+       'queue_lifetime' in ev[1]['reason'], 'deleted names its recipients', ev)
+    os.unlink(path)
+
+
 def test_send_while_down():
     """A send whose server is down leaves the backlog as it was: the
     queued message was not tried, so no attempt and no backoff hold it back
@@ -319,6 +362,7 @@ def test_signal_after_backlog():
         shutil.rmtree(os.path.join(QUEUE, q), ignore_errors=True)
 
 test_warn_and_lifetime()
+test_event_log()
 test_send_while_down()
 test_damaged()
 test_busy_and_signal()
