@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "attach.h"
 #include "compose.h"
 #include "config.h"
 #include "dispatch.h"
@@ -41,6 +42,11 @@ enum mode {
 	MODE_DELETE,		/* --queue-delete ID */
 };
 
+/* Long options without a short letter (sendmail's are taken). */
+enum {
+	OPT_ATTACH = 256,	/* --attach FILE[=NAME] */
+};
+
 struct options {
 	enum mode mode;
 	const char *delete_id;
@@ -52,6 +58,7 @@ struct options {
 	bool skip_empty;		/* -E */
 	bool extract;			/* -t */
 	struct strlist recipients;	/* as given */
+	struct attachments attachments;	/* --attach */
 };
 
 static void
@@ -104,17 +111,19 @@ recipient_arguments(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'W' },
+	{ "flush", no_argument, NULL, 'Q' },
+	{ "queue", no_argument, NULL, 'P' },
+	{ "queue-delete", required_argument, NULL, 'D' },
+	{ "attach", required_argument, NULL, OPT_ATTACH },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'W' },
-		{ "flush", no_argument, NULL, 'Q' },
-		{ "queue", no_argument, NULL, 'P' },
-		{ "queue-delete", required_argument, NULL, 'D' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int ch;
 
 	opterr = 0;	/* one line of our own instead of getopt's */
@@ -136,6 +145,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 's': o->subject = optarg; break;
 		case 't': o->extract = true; break;
 		case 'v': log_verbose = 1; break;
+		case OPT_ATTACH: if (attach_add(&o->attachments, optarg) < 0) return -1; break;
 		case 'W':
 			printf("mailpipe-send %s\n", MAILPIPE_VERSION);
 			exit(0);
@@ -341,6 +351,29 @@ make_identity(struct run *r)
 	    need_host && hostname_fqdn(domain, sizeof domain) ? domain : NULL);
 }
 
+/* --attach: the message and its files are written into a new spool, a
+ * raw message from then on, whose header compose made now, so that the
+ * queue and every retry send exactly this. */
+static int
+add_attachments(struct run *r, struct send_request *req)
+{
+	struct spool whole = { .fd = -1 };
+
+	if (r->opt.attachments.count == 0)
+		return 0;
+	if (attach_compose(&r->spool, &r->message, &req->compose, &r->opt.attachments,
+	    &whole) < 0) {
+		spool_close(&whole);
+		return -1;
+	}
+	spool_close(&r->spool);
+	compose_free(&r->message, NULL);
+	r->spool = whole;
+	req->body_only = false;
+	req->compose.subject = NULL;
+	return compose_parse(&r->spool, &r->message);
+}
+
 static int
 send_it(struct run *r)
 {
@@ -350,7 +383,7 @@ send_it(struct run *r)
 	/* stdin first: a producer (cron) must never die of SIGPIPE because
 	 * of a problem on our side. */
 	if (spool_read(STDIN_FILENO, r->opt.subject == NULL, &r->spool) < 0 ||
-	    config_load(r->opt.config, &r->cfg) < 0 || read_message_and_route(r) < 0)
+	    attach_open(&r->opt.attachments, NULL) < 0 || config_load(r->opt.config, &r->cfg) < 0 || read_message_and_route(r) < 0)
 		return -1;
 	if (r->opt.skip_empty && r->spool.size == 0)
 		return 0;
@@ -366,6 +399,8 @@ send_it(struct run *r)
 			.subject = r->opt.subject, .to = &r->to_header, .domain = domain,
 			.date = r->date, .message_id = r->message_id },
 	};
+	if (add_attachments(r, &req) < 0)
+		return -1;
 	return dispatch_send(&r->cfg, r->account, &req);
 }
 
@@ -442,6 +477,7 @@ free_run(struct run *r)
 	strlist_free(&r->recipients);
 	strlist_free(&r->to_header);
 	strlist_free(&r->opt.recipients);
+	attach_free(&r->opt.attachments);
 	free(r->sender);
 	free(r->date);
 	free(r->message_id);
