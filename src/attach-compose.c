@@ -168,9 +168,7 @@ put_headers(struct writer *w, const struct outgoing *h, const char *boundary)
 	return rc;
 }
 
-/* The body as spooled, or quoted-printable when compose said so.  The
- * line break after it belongs to the boundary line (RFC 2046 5.1.1), so
- * a body's own last line break is kept. */
+/* The body as spooled, or quoted-printable when compose said so. */
 static int
 put_body(struct writer *w, const struct spool *in, const struct outgoing *h)
 {
@@ -185,9 +183,7 @@ put_body(struct writer *w, const struct spool *in, const struct outgoing *h)
 		    : put(w, w->in, (size_t)n) < 0)
 			return -1;
 	}
-	if (n < 0 || (h->body_as_qp && finish_coded(w) < 0))
-		return -1;
-	return put_text(w, "\n");
+	return n < 0 || (h->body_as_qp && finish_coded(w) < 0) ? -1 : 0;
 }
 
 static int
@@ -224,8 +220,11 @@ write_message(struct writer *w, const struct spool *in, const struct outgoing *h
 	char *boundary = NULL, *end;
 	int rc = choose_boundary(w, in, h, &boundary);
 
+	/* The line break before a boundary is the boundary's (RFC 2046
+	 * 5.1.1): one more after each part, so that the part keeps its own. */
 	if (rc == 0)
-		rc = put_headers(w, h, boundary) < 0 || put_body(w, in, h) < 0 ? -1 : 0;
+		rc = put_headers(w, h, boundary) < 0 || put_body(w, in, h) < 0 ||
+		    put_text(w, "\n") < 0 ? -1 : 0;
 	for (size_t i = 0; rc == 0 && i < a->count; i++)
 		rc = put_attachment(w, &a->items[i], boundary);
 	if (rc == 0) {
@@ -237,24 +236,34 @@ write_message(struct writer *w, const struct spool *in, const struct outgoing *h
 	return rc;
 }
 
+/* Without attachments: the header and the body as they are.  An 8-bit
+ * text body stays 8-bit; the send re-encodes it, as any raw message's,
+ * for a server without 8BITMIME. */
+static int
+write_plain(struct writer *w, const struct spool *in, const struct outgoing *h)
+{
+	if (put(w, h->header, h->header_length) < 0 || put_body(w, in, h) < 0)
+		return -1;
+	return flush_out(w);
+}
+
 int
 attach_compose(const struct spool *in, const struct parsed_message *m,
 	const struct compose_options *o, struct attachments *a, struct spool *out)
 {
-	struct compose_options seven_bit = *o;
+	struct compose_options built = *o;
 	struct writer *w = xmalloc(sizeof *w);
 	struct outgoing h;
 	int rc;
 
-	/* The body part is made fit for any server now: the parts after it
-	 * are 7-bit, and the message is built once, before any server is
-	 * known. */
-	seven_bit.server_8bitmime = false;
-	compose_build(m, &seven_bit, &h);
+	/* A body part is made fit for any server now: the parts after it are
+	 * 7-bit, and the message is built once, before any server is known. */
+	built.server_8bitmime = a->count == 0;
+	compose_build(m, &built, &h);
 	w->out_length = 0;
 	w->fd = spool_temporary();
 	rc = w->fd < 0 ? fail(FAIL_IO, "cannot create a spool file: %s", strerror(errno))
-	    : write_message(w, in, &h, a);
+	    : a->count == 0 ? write_plain(w, in, &h) : write_message(w, in, &h, a);
 	if (rc == 0)
 		rc = spool_open_file(w->fd, true, out);
 	else

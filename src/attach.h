@@ -48,7 +48,9 @@ int attach_open(struct attachments *a, const char *mime_types);
 /* Writes the message into a new spool *out: the header of compose_build()
  * for m and o (with its Content-* fields moved into the first part), the
  * body of in as the first part of a multipart/mixed, then each file.
- * *out holds a raw message (header and body).  FAIL_IO for the spool,
+ * *out holds a raw message (header and body).  Without attachments the
+ * message is written as it is (the -s header with --cc and --reply-to,
+ * kept whole for the queue).  FAIL_IO for the spool,
  * FAIL_NOINPUT and FAIL_TEMPORARY (size changed) for a file. */
 int attach_compose(const struct spool *in, const struct parsed_message *m,
 	const struct compose_options *o, struct attachments *a, struct spool *out);

@@ -45,6 +45,9 @@ enum mode {
 /* Long options without a short letter (sendmail's are taken). */
 enum {
 	OPT_ATTACH = 256,	/* --attach FILE[=NAME] */
+	OPT_CC,			/* --cc ADDR */
+	OPT_BCC,		/* --bcc ADDR */
+	OPT_REPLY_TO,		/* --reply-to ADDR */
 };
 
 struct options {
@@ -59,6 +62,8 @@ struct options {
 	bool extract;			/* -t */
 	struct strlist recipients;	/* as given */
 	struct attachments attachments;	/* --attach */
+	struct strlist cc, bcc;		/* --cc, --bcc, as given */
+	const char *reply_to;		/* --reply-to */
 };
 
 static void
@@ -118,6 +123,9 @@ static const struct option longopts[] = {
 	{ "queue", no_argument, NULL, 'P' },
 	{ "queue-delete", required_argument, NULL, 'D' },
 	{ "attach", required_argument, NULL, OPT_ATTACH },
+	{ "cc", required_argument, NULL, OPT_CC },
+	{ "bcc", required_argument, NULL, OPT_BCC },
+	{ "reply-to", required_argument, NULL, OPT_REPLY_TO },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -146,6 +154,9 @@ parse_options(int argc, char **argv, struct options *o)
 		case 't': o->extract = true; break;
 		case 'v': log_verbose = 1; break;
 		case OPT_ATTACH: if (attach_add(&o->attachments, optarg) < 0) return -1; break;
+		case OPT_CC: address_list_extract(optarg, &o->cc); break;
+		case OPT_BCC: address_list_extract(optarg, &o->bcc); break;
+		case OPT_REPLY_TO: o->reply_to = optarg; break;
 		case 'W':
 			printf("mailpipe-send %s\n", MAILPIPE_VERSION);
 			exit(0);
@@ -240,6 +251,8 @@ struct run {
 	struct parsed_message message;
 	struct strlist recipients;	/* resolved envelope recipients */
 	struct strlist to_header;	/* -s: the To: field */
+	struct strlist cc_header;	/* -s: the Cc: field */
+	char *reply_to;			/* -s: the Reply-To: value, qualified */
 	char *sender;
 	char *date, *message_id;	/* the same in every attempt */
 };
@@ -263,17 +276,53 @@ header_recipients(const struct parsed_message *m, struct strlist *out)
 	return rc;
 }
 
+/* Addresses given as arguments go into the envelope, and qualified into
+ * a header field's list (header NULL: none, --bcc). */
+static void
+add_given(const struct strlist *given, const char *domain, struct strlist *envelope,
+	struct strlist *header)
+{
+	for (size_t i = 0; i < given->count; i++) {
+		strlist_push(envelope, given->items[i]);
+		char *q = domain != NULL ? address_list_qualify(given->items[i], domain)
+		    : xstrdup(given->items[i]);
+
+		if (header != NULL)
+			strlist_push(header, q);
+		free(q);
+	}
+}
+
+/* --reply-to: an address list whose every address a server could take,
+ * qualified like the others. */
+static int
+reply_to_value(struct run *r, const char *domain)
+{
+	struct strlist found = { 0 };
+	bool usable = true;
+
+	if (r->opt.reply_to == NULL)
+		return 0;
+	address_list_extract(r->opt.reply_to, &found);
+	for (size_t i = 0; i < found.count; i++)
+		usable &= address_is_sendable(found.items[i]);
+	usable &= found.count > 0;
+	strlist_free(&found);
+	if (!usable)
+		return fail(FAIL_USAGE, "--reply-to: no usable address in \"%s\"", r->opt.reply_to);
+	r->reply_to = domain != NULL ? address_list_qualify(r->opt.reply_to, domain)
+	    : xstrdup(r->opt.reply_to);
+	return 0;
+}
+
 static int
 gather_recipients(struct run *r, const char *domain)
 {
-	for (size_t i = 0; i < r->opt.recipients.count; i++) {
-		strlist_push(&r->recipients, r->opt.recipients.items[i]);
-		char *q = domain != NULL ? address_list_qualify(r->opt.recipients.items[i], domain)
-		    : xstrdup(r->opt.recipients.items[i]);
-
-		strlist_push(&r->to_header, q);
-		free(q);
-	}
+	add_given(&r->opt.recipients, domain, &r->recipients, &r->to_header);
+	add_given(&r->opt.cc, domain, &r->recipients, &r->cc_header);
+	add_given(&r->opt.bcc, domain, &r->recipients, NULL);
+	if (reply_to_value(r, domain) < 0)
+		return -1;
 	if (r->opt.extract && header_recipients(&r->message, &r->recipients) < 0)
 		return -1;
 	if (r->recipients.count == 0)
@@ -351,15 +400,16 @@ make_identity(struct run *r)
 	    need_host && hostname_fqdn(domain, sizeof domain) ? domain : NULL);
 }
 
-/* --attach: the message and its files are written into a new spool, a
- * raw message from then on, whose header compose made now, so that the
- * queue and every retry send exactly this. */
+/* --attach, --cc, --reply-to: the message (and its files) are written
+ * into a new spool, a raw message from then on, whose header compose made
+ * now, so that the queue (whose record rebuilds only a -s header's To)
+ * and every retry send exactly this. */
 static int
-add_attachments(struct run *r, struct send_request *req)
+write_whole_message(struct run *r, struct send_request *req)
 {
 	struct spool whole = { .fd = -1 };
 
-	if (r->opt.attachments.count == 0)
+	if (r->opt.attachments.count == 0 && r->cc_header.count == 0 && r->reply_to == NULL)
 		return 0;
 	if (attach_compose(&r->spool, &r->message, &req->compose, &r->opt.attachments,
 	    &whole) < 0) {
@@ -380,6 +430,9 @@ send_it(struct run *r)
 	const char *domain;
 	struct send_request req;
 
+	if (r->opt.subject == NULL && (r->opt.cc.count > 0 || r->opt.reply_to != NULL))
+		return fail(FAIL_USAGE, "--cc and --reply-to need -s: a complete message "
+		    "on stdin has its own header");
 	/* stdin first: a producer (cron) must never die of SIGPIPE because
 	 * of a problem on our side. */
 	if (spool_read(STDIN_FILENO, r->opt.subject == NULL, &r->spool) < 0 ||
@@ -397,9 +450,10 @@ send_it(struct run *r)
 		.sender = r->sender, .recipients = &r->recipients,
 		.compose = { .from = r->sender, .full_name = r->opt.full_name,
 			.subject = r->opt.subject, .to = &r->to_header, .domain = domain,
+			.cc = &r->cc_header, .reply_to = r->reply_to,
 			.date = r->date, .message_id = r->message_id },
 	};
-	if (add_attachments(r, &req) < 0)
+	if (write_whole_message(r, &req) < 0)
 		return -1;
 	return dispatch_send(&r->cfg, r->account, &req);
 }
@@ -476,6 +530,10 @@ free_run(struct run *r)
 	compose_free(&r->message, NULL);
 	strlist_free(&r->recipients);
 	strlist_free(&r->to_header);
+	strlist_free(&r->cc_header);
+	strlist_free(&r->opt.cc);
+	strlist_free(&r->opt.bcc);
+	free(r->reply_to);
 	strlist_free(&r->opt.recipients);
 	attach_free(&r->opt.attachments);
 	free(r->sender);
