@@ -329,13 +329,14 @@ add_message_id(struct strbuf *t, const struct compose_options *o)
 	free(id);
 }
 
-/* "To: a, b" folded so no line grows past FOLD_WIDTH octets. */
+/* "To: a, b" (or "Cc: ...") folded so no line grows past FOLD_WIDTH
+ * octets. */
 static void
-add_to(struct strbuf *t, const struct strlist *to)
+add_to(struct strbuf *t, const char *name, const struct strlist *to)
 {
-	size_t column = strlen("To:");
+	size_t column = strlen(name) + 1;
 
-	strbuf_printf(t, "To:");
+	strbuf_printf(t, "%s:", name);
 	for (size_t i = 0; i < to->count; i++) {
 		size_t width = strlen(to->items[i]) + strlen(", ");
 
@@ -408,7 +409,11 @@ build_subject_mode(struct strbuf *t, const struct parsed_message *m,
 
 	add_from(t, o);
 	if (o->to->count > 0)
-		add_to(t, o->to);
+		add_to(t, "To", o->to);
+	if (o->cc != NULL && o->cc->count > 0)
+		add_to(t, "Cc", o->cc);
+	if (o->reply_to != NULL)
+		strbuf_printf(t, "Reply-To: %s\n", o->reply_to);
 	strbuf_printf(t, "Subject: %s\n", subject);
 	free(subject);
 	add_date(t, o);

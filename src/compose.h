@@ -37,6 +37,8 @@ struct compose_options {
 	const char *full_name;		/* -F, or NULL */
 	const char *subject;		/* -s, or NULL for a raw message */
 	const struct strlist *to;	/* -s: the To: header */
+	const struct strlist *cc;	/* -s: the Cc: header, or NULL */
+	const char *reply_to;		/* -s: the Reply-To: value, or NULL */
 	const char *domain;		/* qualifies bare local names, or NULL */
 	const char *host_domain;	/* this host's domain name, or NULL */
 	/* The Date and Message-ID values a message without them gets (NULL:

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "attach.h"
 #include "compose.h"
 #include "config.h"
 #include "dispatch.h"
@@ -36,15 +37,22 @@
 #include "submit.h"
 #include "xalloc.h"
 
-/* Long options without a sendmail letter. */
-enum { OPT_REPORT = 256, OPT_STATS };
-
 /* What the run does. */
 enum mode {
 	MODE_SEND,		/* a message from stdin */
 	MODE_FLUSH,		/* --flush, sendmail -q */
 	MODE_LIST,		/* --queue, mailq, sendmail -bp */
 	MODE_DELETE,		/* --queue-delete ID */
+};
+
+/* Long options without a short letter (sendmail's are taken). */
+enum {
+	OPT_ATTACH = 256,	/* --attach FILE[=NAME] */
+	OPT_CC,			/* --cc ADDR */
+	OPT_BCC,		/* --bcc ADDR */
+	OPT_REPLY_TO,		/* --reply-to ADDR */
+	OPT_REPORT,		/* --report FILE */
+	OPT_STATS,		/* --stats */
 };
 
 struct options {
@@ -60,6 +68,9 @@ struct options {
 	struct strlist recipients;	/* as given */
 	const char *report;		/* --report FILE */
 	bool stats;			/* --stats */
+	struct attachments attachments;	/* --attach */
+	struct strlist cc, bcc;		/* --cc, --bcc, as given */
+	const char *reply_to;		/* --reply-to */
 };
 
 static void
@@ -120,6 +131,10 @@ static const struct option longopts[] = {
 	{ "queue-delete", required_argument, NULL, 'D' },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "attach", required_argument, NULL, OPT_ATTACH },
+	{ "cc", required_argument, NULL, OPT_CC },
+	{ "bcc", required_argument, NULL, OPT_BCC },
+	{ "reply-to", required_argument, NULL, OPT_REPLY_TO },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -149,6 +164,10 @@ parse_options(int argc, char **argv, struct options *o)
 		case 's': o->subject = optarg; break;
 		case 't': o->extract = true; break;
 		case 'v': log_verbose = 1; break;
+		case OPT_ATTACH: if (attach_add(&o->attachments, optarg) < 0) return -1; break;
+		case OPT_CC: address_list_extract(optarg, &o->cc); break;
+		case OPT_BCC: address_list_extract(optarg, &o->bcc); break;
+		case OPT_REPLY_TO: o->reply_to = optarg; break;
 		case 'W':
 			printf("mailpipe-send %s\n", MAILPIPE_VERSION);
 			exit(0);
@@ -243,6 +262,8 @@ struct run {
 	struct parsed_message message;
 	struct strlist recipients;	/* resolved envelope recipients */
 	struct strlist to_header;	/* -s: the To: field */
+	struct strlist cc_header;	/* -s: the Cc: field */
+	char *reply_to;			/* -s: the Reply-To: value, qualified */
 	char *sender;
 	char *date, *message_id;	/* the same in every attempt */
 	struct runrec_list records;	/* the message's (runrec.h) */
@@ -267,17 +288,53 @@ header_recipients(const struct parsed_message *m, struct strlist *out)
 	return rc;
 }
 
+/* Addresses given as arguments go into the envelope, and qualified into
+ * a header field's list (header NULL: none, --bcc). */
+static void
+add_given(const struct strlist *given, const char *domain, struct strlist *envelope,
+	struct strlist *header)
+{
+	for (size_t i = 0; i < given->count; i++) {
+		strlist_push(envelope, given->items[i]);
+		char *q = domain != NULL ? address_list_qualify(given->items[i], domain)
+		    : xstrdup(given->items[i]);
+
+		if (header != NULL)
+			strlist_push(header, q);
+		free(q);
+	}
+}
+
+/* --reply-to: an address list whose every address a server could take,
+ * qualified like the others. */
+static int
+reply_to_value(struct run *r, const char *domain)
+{
+	struct strlist found = { 0 };
+	bool usable = true;
+
+	if (r->opt.reply_to == NULL)
+		return 0;
+	address_list_extract(r->opt.reply_to, &found);
+	for (size_t i = 0; i < found.count; i++)
+		usable &= address_is_sendable(found.items[i]);
+	usable &= found.count > 0;
+	strlist_free(&found);
+	if (!usable)
+		return fail(FAIL_USAGE, "--reply-to: no usable address in \"%s\"", r->opt.reply_to);
+	r->reply_to = domain != NULL ? address_list_qualify(r->opt.reply_to, domain)
+	    : xstrdup(r->opt.reply_to);
+	return 0;
+}
+
 static int
 gather_recipients(struct run *r, const char *domain)
 {
-	for (size_t i = 0; i < r->opt.recipients.count; i++) {
-		strlist_push(&r->recipients, r->opt.recipients.items[i]);
-		char *q = domain != NULL ? address_list_qualify(r->opt.recipients.items[i], domain)
-		    : xstrdup(r->opt.recipients.items[i]);
-
-		strlist_push(&r->to_header, q);
-		free(q);
-	}
+	add_given(&r->opt.recipients, domain, &r->recipients, &r->to_header);
+	add_given(&r->opt.cc, domain, &r->recipients, &r->cc_header);
+	add_given(&r->opt.bcc, domain, &r->recipients, NULL);
+	if (reply_to_value(r, domain) < 0)
+		return -1;
 	if (r->opt.extract && header_recipients(&r->message, &r->recipients) < 0)
 		return -1;
 	if (r->recipients.count == 0)
@@ -355,16 +412,43 @@ make_identity(struct run *r)
 	    need_host && hostname_fqdn(domain, sizeof domain) ? domain : NULL);
 }
 
+/* --attach, --cc, --reply-to: the message (and its files) are written
+ * into a new spool, a raw message from then on, whose header compose made
+ * now, so that the queue (whose record rebuilds only a -s header's To)
+ * and every retry send exactly this. */
+static int
+write_whole_message(struct run *r, struct send_request *req)
+{
+	struct spool whole = { .fd = -1 };
+
+	if (r->opt.attachments.count == 0 && r->cc_header.count == 0 && r->reply_to == NULL)
+		return 0;
+	if (attach_compose(&r->spool, &r->message, &req->compose, &r->opt.attachments,
+	    &whole) < 0) {
+		spool_close(&whole);
+		return -1;
+	}
+	spool_close(&r->spool);
+	compose_free(&r->message, NULL);
+	r->spool = whole;
+	req->body_only = false;
+	req->compose.subject = NULL;
+	return compose_parse(&r->spool, &r->message);
+}
+
 static int
 send_it(struct run *r)
 {
 	const char *domain;
 	struct send_request req;
 
+	if (r->opt.subject == NULL && (r->opt.cc.count > 0 || r->opt.reply_to != NULL))
+		return fail(FAIL_USAGE, "--cc and --reply-to need -s: a complete message "
+		    "on stdin has its own header");
 	/* stdin first: a producer (cron) must never die of SIGPIPE because
 	 * of a problem on our side. */
 	if (spool_read(STDIN_FILENO, r->opt.subject == NULL, &r->spool) < 0 ||
-	    config_load(r->opt.config, &r->cfg) < 0 || read_message_and_route(r) < 0)
+	    attach_open(&r->opt.attachments, NULL) < 0 || config_load(r->opt.config, &r->cfg) < 0 || read_message_and_route(r) < 0)
 		return -1;
 	if (r->opt.skip_empty && r->spool.size == 0)
 		return 0;
@@ -378,9 +462,12 @@ send_it(struct run *r)
 		.sender = r->sender, .recipients = &r->recipients,
 		.compose = { .from = r->sender, .full_name = r->opt.full_name,
 			.subject = r->opt.subject, .to = &r->to_header, .domain = domain,
+			.cc = &r->cc_header, .reply_to = r->reply_to,
 			.date = r->date, .message_id = r->message_id },
 	};
 	req.rec = runlog_start(&r->records, RUNREC_SEND, r->account);
+	if (write_whole_message(r, &req) < 0)
+		return runlog_sent(r->account, req.rec, -1);
 	return runlog_sent(r->account, req.rec, dispatch_send(&r->cfg, r->account, &req));
 }
 
@@ -456,7 +543,12 @@ free_run(struct run *r)
 	compose_free(&r->message, NULL);
 	strlist_free(&r->recipients);
 	strlist_free(&r->to_header);
+	strlist_free(&r->cc_header);
+	strlist_free(&r->opt.cc);
+	strlist_free(&r->opt.bcc);
+	free(r->reply_to);
 	strlist_free(&r->opt.recipients);
+	attach_free(&r->opt.attachments);
 	free(r->sender);
 	free(r->date);
 	free(r->message_id);

@@ -169,8 +169,8 @@ scan_chunk(struct spool *s, struct scan *sc, const unsigned char *p, size_t n)
 	s->size += (off_t)n;
 }
 
-static int
-open_temporary(void)
+int
+spool_temporary(void)
 {
 	const char *dir = getenv("TMPDIR");
 	int fd;
@@ -212,7 +212,7 @@ spool_read(int fd, bool has_header, struct spool *s)
 	struct scan sc = { .state = has_header ? FIRST_LINE : BODY };
 
 	memset(s, 0, sizeof *s);
-	s->fd = open_temporary();
+	s->fd = spool_temporary();
 	if (s->fd < 0)
 		return fail(FAIL_IO, "cannot create a spool file: %s", strerror(errno));
 	for (;;) {

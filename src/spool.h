@@ -36,6 +36,9 @@ int spool_read(int fd, bool has_header, struct spool *s);
 /* The same facts for a file already spooled (a queued message): fd,
  * which the spool now owns, read from offset 0 to its end.  FAIL_IO. */
 int spool_open_file(int fd, bool has_header, struct spool *s);
+/* A new temporary file in $TMPDIR (or /tmp), already unlinked, for
+ * reading and writing; -1 with errno set (nothing recorded). */
+int spool_temporary(void);
 /* pread() that retries; FAIL_IO on error.  Returns bytes read (0 at EOF). */
 ssize_t spool_pread(const struct spool *s, void *buf, size_t n, off_t offset);
 void spool_close(struct spool *s);
