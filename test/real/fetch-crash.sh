@@ -26,38 +26,38 @@
 # and last those after QUIT, which end the wave's work.
 if [ -n "${MAILPIPE_TEST_LONG:-}" ]; then
 	WAVES=5
-	PLAN=(syncfs:1 journal-write:1 random:0 syncfs:1 journal-write:1 syncfs:2
-		journal-write:2 random:0 journal-write:3 random:0 state-write:1 state-save:1)
+	PLAN=(syncfs:1 journal-write:1 random:300 syncfs:1 journal-write:1 syncfs:2
+		journal-write:2 random:300 journal-write:3 random:300 state-write:1 state-save:1)
 else
 	WAVES=1
-	PLAN=(syncfs:1 journal-write:1 syncfs:2 journal-write:2 random:0 journal-write:3
+	PLAN=(syncfs:1 journal-write:1 syncfs:2 journal-write:2 random:300 journal-write:3
 		state-write:1 state-save:1)
 fi
 WAVE_SIZE=100
 KILLS_PER_WAVE=${#PLAN[@]}
 KINDS=(syncfs journal-write random state-write state-save)
 # A crashpoint that the run never reaches (its work done by an earlier
-# kill's progress) is replaced by a kill at a random moment, tried this
-# many times.
+# kill's progress, or no DELE record in keep mode) is replaced by a kill
+# in the first 30 ms (the TLS handshake and login take longer), tried
+# this many times.
 RANDOM_TRIES=5
 
-# killed_run CONF KIND NTH: one run stopped at KIND (a crashpoint, or
-# "random": SIGKILL after 0-300 ms); KILLED=yes when SIGKILL ended it.
+# killed_run CONF KIND NTH: one run stopped at KIND, at its NTH occurrence
+# (a crashpoint), or "random": SIGKILL after 0 to NTH ms; KILLED=yes when
+# SIGKILL ended it.
 killed_run() {
-	local conf=$1 kind=$2 nth=$3 pid rc delay
-	if [ "$kind" = random ]; then
+	local conf=$1 kind=$2 nth=$3 pid rc
+	# In the background, so that the shell's "Killed" goes to the wait's
+	# stderr, not into the TAP output.
+	CRASHPOINT=$kind CRASHPOINT_NTH=$nth LD_PRELOAD=$CRASHPOINT_SO \
 		"$MAILPIPE_FETCH" -C "$conf" 2>>"$WORK/kill.log" &
-		pid=$!
-		delay=$((RANDOM % 300))
-		sleep "0.$(printf '%03d' "$delay")"
+	pid=$!
+	if [ "$kind" = random ]; then
+		sleep "0.$(printf '%03d' $((RANDOM % nth)))"
 		kill -KILL "$pid" 2>/dev/null
-		wait "$pid"
-		rc=$?
-	else
-		rc=0
-		CRASHPOINT=$kind CRASHPOINT_NTH=$nth LD_PRELOAD=$CRASHPOINT_SO \
-			"$MAILPIPE_FETCH" -C "$conf" 2>>"$WORK/kill.log" || rc=$?
 	fi
+	wait "$pid" 2>/dev/null
+	rc=$?
 	KILLED=no
 	[ "$rc" -eq 137 ] && KILLED=yes
 	# Anything else than success or SIGKILL is a defect (75 after a lost
@@ -87,7 +87,7 @@ crash_mode() {
 			for _ in $(seq "$RANDOM_TRIES"); do
 				[ "$KILLED" = yes ] && break
 				kind=random
-				killed_run "$conf" random 0
+				killed_run "$conf" random 30
 			done
 			if [ "$KILLED" = yes ]; then
 				wave_kills=$((wave_kills + 1))
