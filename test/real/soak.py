@@ -96,7 +96,7 @@ def sends(count, step, conf, rcpt, token, argv):
         os.write(w, msg)
         os.close(w)
         with os.fdopen(r, "rb") as stdin:
-            rc, samples = run_sampled(argv + ["-C", conf, rcpt], 0.002, stdin=stdin)
+            rc, samples = run_sampled(argv + ["-C", conf, rcpt], 0.005, stdin=stdin)
         failures += rc != 0
         if samples:
             block.append((max(s[0] for s in samples), max(s[2] for s in samples)))
