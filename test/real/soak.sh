@@ -70,7 +70,11 @@ add_account "$conf" soak bob starttls "$WORK/md" keep=yes
 soak fetch-keep $((FETCHES / 10)) "$WORK/md" "$WORK/state" -- "$MAILPIPE_FETCH" -C "$conf"
 check_same "keep: every message exactly once" "$(hashes_of "$WORK/md")" "$(hashes_of "$BOB_MAILDIR")"
 note "state after the keep run: $(du -b "$WORK/state"/* | tr '\n' ' ')"
-sed -i 's/^keep = yes/keep = no/' "$conf"
+# Dovecot expunges the 50,000 files after QUIT, before its +OK: over 120 s
+# on a loaded two-core machine.  A shorter timeout ends the run with 75
+# ("the server did not confirm their deletion"), nothing lost, the next
+# run deleting the rest; the soak wants the one run to finish.
+sed -i -e 's/^keep = yes/keep = no/' -e 's/^timeout = .*/timeout = 900/' "$conf"
 soak fetch "$WORK/md" "$WORK/state" -- "$MAILPIPE_FETCH" -C "$conf"
 check_eq "delete: the server is empty" "$(server_count bob)" 0
 check_eq "delete: still every message once, none fetched again" \
