@@ -335,8 +335,16 @@ int
 queue_update(struct queue_entry *e)
 {
 	if (write_envelope(e->dirfd, QUEUE_ENVELOPE_NEW, &e->env) < 0 ||
-	    renameat(e->dirfd, QUEUE_ENVELOPE_NEW, e->dirfd, QUEUE_ENVELOPE) < 0 ||
-	    fsync(e->dirfd) < 0)
+	    renameat(e->dirfd, QUEUE_ENVELOPE_NEW, e->dirfd, QUEUE_ENVELOPE) < 0) {
+		int saved = errno;
+
+		/* Cut short by a full disk: the old envelope stands, and its
+		 * unfinished successor must not keep the space. */
+		unlinkat(e->dirfd, QUEUE_ENVELOPE_NEW, 0);
+		errno = saved;
+		return queue_write_error(e->q, "update a message's envelope");
+	}
+	if (fsync(e->dirfd) < 0)
 		return queue_write_error(e->q, "update a message's envelope");
 	return 0;
 }

@@ -3,7 +3,8 @@
 # unmounted on exit): the Maildir filling up in the middle of a message and
 # of a batch (keep and delete mode), the state directory filling up in the
 # middle of the journal, a read-only Maildir, and mailpipe-send with its
-# spool directory (TMPDIR) full.  Each run must fail with its documented
+# spool directory (TMPDIR) full, and mailpipe-send's queue_dir full.  Each
+# run must fail with its documented
 # status (74, or 73 for a Maildir it cannot create in), remove its partial
 # file, send no DELE for a message it did not deliver, keep the journal
 # consistent, and once space is back the next run must bring every message
@@ -122,4 +123,53 @@ check "spool full: no connection was made (nothing sent, not even a part)" \
 	bash -c "! grep -q 'session 1 open' '$WORK/proxy.log'"
 check_eq "spool full: no spool file left behind" "$(find "$WORK/fs-spool" -type f | wc -l)" 0
 check_eq "spool full: nothing delivered" "$($MAILCHECK count "$ALICE_MAILDIR" "$TOKEN")" 0
+
+# 6. The queue directory full (issue 11's queue_dir on a 256 kB tmpfs).
+# The account "fault" is down (port 1) in down.ini and is Postfix's plain
+# port in up.ini; both have the same queue.  A message bigger than the
+# space left: 74, one line, nothing half-written in the queue.  A small
+# one is queued; with the disk full to the last block a --flush (server
+# still down) must leave the entry whole; once space is back a --flush
+# with the server up delivers it exactly once, and a second flush sends
+# nothing.
+tiny_fs "$WORK/fs-queue" 256k
+QUEUE=$WORK/fs-queue/queue
+mkdir -m 0700 "$QUEUE"
+smtp_plain_config "$WORK/down.ini" 1 timeout=5 "queue_dir=$QUEUE"
+smtp_plain_config "$WORK/up.ini" "$SMTP_PORT_PLAIN" timeout=20 "queue_dir=$QUEUE"
+queue_files() { find "$QUEUE" -type f | wc -l; }
+{ printf 'Subject: too big for the queue\n\n'; seq 60000 | sed "s/.*/queue line &/"; } >"$WORK/big"
+RC=0
+"$MAILPIPE_SEND" -C "$WORK/down.ini" "$ALICE_ADDRESS" <"$WORK/big" 2>"$WORK/stderr" || RC=$?
+note "queue full: $(cat "$WORK/stderr")"
+check_eq "queue full: a message bigger than the space left: exit 74" "$RC" 74
+check "queue full: one line, not sent and not queued, and why" \
+	test "$(wc -l <"$WORK/stderr")" -eq 1 -a -n "$(grep 'cannot be queued.*No space left' "$WORK/stderr")"
+check_eq "queue full: nothing half-written in the queue" "$(queue_files)" 0
+TOKEN=diskqueue-$(date +%s%N)
+printf 'From: %s\nTo: %s\nSubject: %s\n\nqueued on a small disk\n' "$ALICE_ADDRESS" \
+	"$ALICE_ADDRESS" "$TOKEN" >"$WORK/small"
+RC=0
+"$MAILPIPE_SEND" -C "$WORK/down.ini" "$ALICE_ADDRESS" <"$WORK/small" 2>"$WORK/stderr" || RC=$?
+check_eq "queue: with the server down a small message is queued (exit 0)" "$RC" 0
+entry=$(find "$QUEUE" -type f -printf '%P\n' | sort | tr '\n' ' ')
+dd if=/dev/zero of="$WORK/fs-queue/filler" bs=4k status=none 2>/dev/null
+RC=0
+"$MAILPIPE_SEND" -C "$WORK/down.ini" --flush 2>"$WORK/stderr" || RC=$?
+note "queue full, --flush with the server down: exit $RC: $(cat "$WORK/stderr")"
+check "queue full: --flush with the server down fails (74 or 75, got $RC)" \
+	test "$RC" -eq 74 -o "$RC" -eq 75
+check_eq "queue full: the entry is still there, whole" \
+	"$(find "$QUEUE" -type f -printf '%P\n' | sort | tr '\n' ' ')" "$entry"
+rm "$WORK/fs-queue/filler"
+RC=0
+"$MAILPIPE_SEND" -C "$WORK/up.ini" --flush 2>"$WORK/stderr" || RC=$?
+check_eq "queue: with space and the server back, --flush exits 0" "$RC" 0
+check_eq "queue: and empties the queue" "$(queue_files)" 0
+$MAILCHECK wait "$ALICE_MAILDIR" "$TOKEN" 30 >/dev/null
+RC=0
+"$MAILPIPE_SEND" -C "$WORK/up.ini" --flush 2>"$WORK/stderr" || RC=$?
+check_eq "queue: a second --flush has nothing to do (exit 0)" "$RC" 0
+sleep 1
+check_eq "queue: the message delivered exactly once" "$($MAILCHECK count "$ALICE_MAILDIR" "$TOKEN")" 1
 done_testing

@@ -52,7 +52,7 @@ renameat(int oldfd, const char *old, int newfd, const char *new)
 	if (n >= 6 && strcmp(new + n - 6, ".state") == 0 && faultfs_kill_at_state_save > 0 &&
 	    --faultfs_kill_at_state_save == 0)
 		raise(SIGKILL);
-	return (int)syscall(SYS_renameat2, oldfd, old, newfd, new, 0);
+	return renameat2(oldfd, old, newfd, new, 0);
 }
 
 void

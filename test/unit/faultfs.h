@@ -12,7 +12,7 @@
 #include <sys/types.h>
 
 extern ino_t faultfs_fail_fsync_of;	/* this directory's fsync fails */
-extern int faultfs_fail_rename_at;	/* the nth renameat2() from now fails */
+extern int faultfs_fail_rename_at;	/* the nth renameat2() or renameat() from now fails */
 extern int faultfs_kill_at_state_save;	/* the nth rename onto *.state: SIGKILL */
 
 /* Forgets the directory fsyncs recorded so far. */

@@ -17,6 +17,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int tap_count, tap_failed;
@@ -27,6 +28,18 @@ static int tap_count, tap_failed;
 #define is_str(got, want, ...) tap_is_str((got), (want), __FILE__, __LINE__, __VA_ARGS__)
 #define is_mem(got, got_len, want, want_len, ...) \
 	tap_is_mem((got), (got_len), (want), (want_len), __FILE__, __LINE__, __VA_ARGS__)
+
+/* A bound in milliseconds for a check of speed, times TAP_TIME_SCALE from
+ * the environment (scripts/valgrind-wrap sets it: a program under
+ * valgrind runs that much slower; there the speed is not what is tested). */
+static long long __attribute__((unused))
+tap_ms_bound(long long ms)
+{
+	const char *scale = getenv("TAP_TIME_SCALE");
+	long long k = scale != NULL ? atoll(scale) : 1;
+
+	return ms * (k > 1 ? k : 1);
+}
 
 static void __attribute__((format(printf, 1, 2), unused))
 diag(const char *fmt, ...)

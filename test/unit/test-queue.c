@@ -293,6 +293,39 @@ test_fsync_fails(void)
 	queue_close(q);
 }
 
+/* An envelope update that fails (a full disk: the write, its fsync or
+ * the rename) leaves the old envelope in place and no envelope.new beside
+ * it (a second copy that a full disk cannot spare).  Regression:
+ * envelope.new stayed (test/faults/disk-full.sh, the queue full). */
+static void
+test_update_fails(void)
+{
+	struct queue *q;
+	struct queue_entry *e = NULL;
+	char id[QUEUE_ID_LENGTH + 1], path[4096];
+
+	queue_open(path_in("upd"), true, &q);
+	add(q, "s@example.test", 1, id);
+	is_int(queue_claim(q, id, false, &e), QUEUE_CLAIMED, "update fails: claimed");
+	if (e == NULL) {
+		queue_close(q);
+		return;
+	}
+	e->env.attempts = 3;
+	faultfs_fail_rename_at = 1;
+	fail_clear();
+	ok(queue_update(e) < 0 && fail_class() == FAIL_IO, "update fails: FAIL_IO");
+	faultfs_fail_rename_at = 0;
+	snprintf(path, sizeof path, "%s/%s/envelope.new", path_in("upd"), id);
+	ok(access(path, F_OK) < 0, "update fails: no envelope.new left behind");
+	queue_release(e);
+	is_int(queue_claim(q, id, false, &e), QUEUE_CLAIMED, "update fails: still claimable");
+	ok(e != NULL && e->env.attempts == 1, "update fails: the old envelope is what is read");
+	if (e != NULL)
+		queue_release(e);
+	queue_close(q);
+}
+
 static void
 test_missing(void)
 {
@@ -319,6 +352,7 @@ main(void)
 	test_trust();
 	test_tidy();
 	test_fsync_fails();
+	test_update_fails();
 	test_missing();
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
 	if (system(cmd) != 0)

@@ -1,13 +1,21 @@
 /*
  * TLS refusals of the man pages that the fake server's fixed PKI cannot
  * show: a server certificate that has expired or is not yet valid (exit
- * 77, the reason and the certificate's fingerprint in the line) and a
- * server that cannot do TLS 1.2 or newer, offering 1.1 or 1.0 (exit 69).  tls_start() runs against a forked
+ * 77, the reason and the certificate's fingerprint in the line), a server
+ * that cannot do TLS 1.2 or newer, offering 1.1 or 1.0 (exit 69), a server
+ * that asks to renegotiate (refused: the session goes on with the
+ * certificate that was checked) and one that sends an enormous
+ * certificate chain (refused in bounded time and memory, exit 76).
+ * (Wrong name, self-signed, fingerprint match and mismatch, a handshake
+ * cut: the fake scenarios smtp-cert-*, smtp-fingerprint-*,
+ * smtp-tls-handshake-cut.)  tls_start() runs against a forked
  * OpenSSL server on a socketpair, with certificates made here in memory,
  * so no name resolution or network is needed.  Each check asserts the
  * failure class, the exit status it maps to, and the line.
  */
 #include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,31 +135,104 @@ serve(int fd, const struct cert *leaf, int max_version)
 	_exit(0);
 }
 
+/* A TLS 1.2 server that asks for a renegotiation (HelloRequest) right
+ * after the handshake, then answers "ping" with "pong" until the client
+ * goes; its exit status is 1 when the renegotiation is still pending at
+ * the end (the client refused it), 2 when it took place. */
+static void __attribute__((noreturn))
+serve_renegotiating(int fd, const struct cert *leaf)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	SSL *ssl;
+	char buf[256];
+
+	if (ctx == NULL || SSL_CTX_use_certificate(ctx, leaf->x509) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, leaf->key) != 1)
+		_exit(99);
+	SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1)
+		_exit(99);
+	if (SSL_accept(ssl) != 1 || SSL_renegotiate(ssl) != 1 || SSL_do_handshake(ssl) != 1)
+		_exit(98);
+	while (SSL_read(ssl, buf, sizeof buf) > 0)
+		if (SSL_write(ssl, "pong\n", 5) != 5)
+			break;
+	_exit(SSL_renegotiate_pending(ssl) ? 1 : 2);
+}
+
+/* A server whose certificate message carries its leaf and `extra` copies
+ * of the CA: far beyond what any real chain needs. */
+static void __attribute__((noreturn))
+serve_long_chain(int fd, const struct cert *leaf, const struct cert *ca, int extra)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	SSL *ssl;
+
+	if (ctx == NULL || SSL_CTX_use_certificate(ctx, leaf->x509) != 1 ||
+	    SSL_CTX_use_PrivateKey(ctx, leaf->key) != 1)
+		_exit(1);
+	for (int i = 0; i < extra; i++)
+		if (SSL_CTX_add1_chain_cert(ctx, ca->x509) != 1)
+			_exit(1);
+	if ((ssl = SSL_new(ctx)) == NULL || SSL_set_fd(ssl, fd) != 1)
+		_exit(1);
+	SSL_accept(ssl);
+	_exit(0);
+}
+
+struct server {
+	const struct cert *leaf;
+	int max_version;
+	bool renegotiate;
+	const struct cert *chain_ca;	/* non-NULL: serve_long_chain() */
+	int chain_copies;
+};
+
+static void __attribute__((noreturn))
+serve_as(int fd, const struct server *srv)
+{
+	if (srv->renegotiate)
+		serve_renegotiating(fd, srv->leaf);
+	if (srv->chain_ca != NULL)
+		serve_long_chain(fd, srv->leaf, srv->chain_ca, srv->chain_copies);
+	serve(fd, srv->leaf, srv->max_version);
+}
+
+/* Forks the server; the client's end of the socketpair, non-blocking. */
+static int
+start_server(const struct server *srv, pid_t *pid_r)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		abort();
+	fflush(stdout);
+	if ((*pid_r = fork()) < 0)
+		abort();
+	if (*pid_r == 0) {
+		close(sv[0]);
+		serve_as(sv[1], srv);
+	}
+	close(sv[1]);
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	return sv[0];
+}
+
 /* One handshake as HOST, trusting ca_path, against a forked server; 0 or
  * -1 with the failure recorded. */
 static int
 handshake(const struct cert *leaf, int max_version, const char *ca_path)
 {
+	struct server srv = { .leaf = leaf, .max_version = max_version };
 	struct tls_options o = { .verify = true, .ca_file = ca_path };
 	struct tls_session *s = NULL;
-	int sv[2], rc;
 	pid_t pid;
+	int fd = start_server(&srv, &pid), rc;
 
-	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
-		abort();
-	fflush(stdout);
-	if ((pid = fork()) < 0)
-		abort();
-	if (pid == 0) {
-		close(sv[0]);
-		serve(sv[1], leaf, max_version);
-	}
-	close(sv[1]);
-	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
 	fail_clear();
-	rc = tls_start(sv[0], HOST, &o, &patience, &s);
+	rc = tls_start(fd, HOST, &o, &patience, &s);
 	tls_end(s);
-	close(sv[0]);
+	close(fd);
 	waitpid(pid, NULL, 0);
 	return rc;
 }
@@ -230,6 +311,63 @@ test_old_protocol(const struct cert *ca, const char *ca_path)
 	free_cert(&leaf);
 }
 
+/* A server that asks to renegotiate after the handshake: the client says
+ * no (a second handshake could bring a certificate that a pinned
+ * fingerprint was never compared with).  OpenSSL's server ends the session
+ * over the refusal: for the client a lost connection, 75, the next run
+ * tries again; the ping after the request gets no answer. */
+static void
+test_renegotiation(const struct cert *ca, const char *ca_path)
+{
+	struct cert leaf = make_cert("mail", ca, -86400, 86400);
+	struct server srv = { .leaf = &leaf, .renegotiate = true };
+	struct tls_options o = { .verify = true, .ca_file = ca_path };
+	struct tls_session *s = NULL;
+	char buf[16];
+	long n = 0;
+	pid_t pid;
+	int fd = start_server(&srv, &pid), status = -1;
+
+	fail_clear();
+	ok(tls_start(fd, HOST, &o, &patience, &s) == 0, "renegotiation: the handshake succeeds");
+	for (int i = 0; i < 2 && s != NULL && n >= 0; i++)
+		n = tls_write(s, "ping\n", 5, &patience) == 0 ?
+		    tls_read(s, buf, sizeof buf, &patience) : -1;
+	expect_failure(n < 0 ? -1 : 0, FAIL_TEMPORARY, 75, "TLS: connection lost",
+	    "a server that renegotiates");
+	tls_end(s);
+	close(fd);
+	waitpid(pid, &status, 0);
+	is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 1,
+	    "renegotiation: refused, still pending at the end (2: renegotiated)");
+	free_cert(&leaf);
+}
+
+/* A certificate message of about a megabyte (the leaf and 2,000 copies of
+ * the CA): refused within the message size limit (100 kB), quickly, as a
+ * protocol error (76), with nothing sent after the handshake. */
+static void
+test_enormous_chain(const struct cert *ca, const char *ca_path)
+{
+	struct cert leaf = make_cert("mail", ca, -86400, 86400);
+	struct server srv = { .leaf = &leaf, .chain_ca = ca, .chain_copies = 2000 };
+	struct tls_options o = { .verify = true, .ca_file = ca_path };
+	struct tls_session *s = NULL;
+	int64_t t0 = clock_now_ms();
+	pid_t pid;
+	int fd = start_server(&srv, &pid), rc;
+
+	fail_clear();
+	rc = tls_start(fd, HOST, &o, &patience, &s);
+	expect_failure(rc, FAIL_PROTOCOL, 76, "TLS handshake failed: excessive message size",
+	    "an enormous certificate chain");
+	ok(clock_now_ms() - t0 < tap_ms_bound(5000), "an enormous certificate chain: refused within 5 s");
+	tls_end(s);
+	close(fd);
+	waitpid(pid, NULL, 0);
+	free_cert(&leaf);
+}
+
 int
 main(void)
 {
@@ -237,10 +375,15 @@ main(void)
 	char ca_path[32];
 
 	alarm(60);	/* a hang is a failure, not a stuck test run */
+	/* As the programs do (signals.c): a write to a server that has gone
+	 * (the renegotiating one) is an error to report, not a death. */
+	signal(SIGPIPE, SIG_IGN);
 	write_ca(&ca, ca_path);
 	test_expired(&ca, ca_path);
 	test_not_yet_valid(&ca, ca_path);
 	test_old_protocol(&ca, ca_path);
+	test_renegotiation(&ca, ca_path);
+	test_enormous_chain(&ca, ca_path);
 	unlink(ca_path);
 	free_cert(&ca);
 	return done_testing();
