@@ -39,6 +39,7 @@
 #include "cred.h"
 #include "endpoint.h"
 #include "fetch.h"
+#include "fetch-list.h"
 #include "fetch-message.h"
 #include "fetch-plan.h"
 #include "fetch-report.h"
@@ -52,6 +53,7 @@
 #include "signals.h"
 #include "status.h"
 #include "uidl.h"
+#include "units.h"
 #include "xalloc.h"
 
 /* Messages per commit: bounds the work a crash can cost and the open files. */
@@ -74,6 +76,7 @@ struct run {
 	const struct account *a;
 	struct endpoint ep;
 	bool keep, list;
+	bool human_readable;		/* --list -H: sizes in KiB, MiB... */
 	const char *maildir_path;
 	struct maildir *md;
 	struct uidl_state *state;
@@ -178,22 +181,6 @@ verify_unconfirmed(struct run *r)
 	if (fetch_settle_unconfirmed(&check, &r->plan) < 0)
 		return -1;
 	fetch_state_reached(r->a, r->ep.port, r->state);
-	return 0;
-}
-
-/* ---- --list ---- */
-
-static int
-print_list(struct run *r)
-{
-	printf("%lu messages, %llu octets\n", r->stat_count, r->stat_total);
-	for (size_t i = 0; i < r->plan.count; i++) {
-		const struct plan_msg *m = &r->plan.msgs[i];
-		printf("%lu %llu %s %s\n", m->num, m->size, m->uidl ? m->uidl : "-",
-		    plan_word(m->plan));
-	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return fail(FAIL_IO, "cannot write the listing");
 	return 0;
 }
 
@@ -463,8 +450,9 @@ finish_session(struct run *r)
 		fail_clear();
 		return 0;
 	}
-	return fail_context("%lu message(s) were retrieved, but the server did not "
-	    "confirm their deletion; the next run deletes those still there", r->deleted);
+	return fail_context("%lu %s retrieved, but the server did not confirm the "
+	    "deletion; the next run deletes what is still there", r->deleted,
+	    units_plural(r->deleted, "message was", "messages were"));
 }
 
 static int
@@ -475,7 +463,7 @@ session(struct run *r)
 	if (connect_and_login(r) < 0 || make_plan(r) < 0)
 		return -1;
 	if (r->list)
-		return print_list(r);
+		return fetch_list_print(r->stat_count, r->stat_total, &r->plan, r->human_readable);
 	if (verify_unconfirmed(r) < 0)
 		return -1;
 	r->skipped += report_plan(&r->report, &r->plan);
@@ -515,8 +503,9 @@ summary(const struct run *r)
 {
 	double secs = (double)(clock_now_ms() - r->started_ms) / 1000.0;
 
-	log_info("%s: %lu messages retrieved (%llu bytes), %lu deleted, %lu skipped, "
-	    "%.2f seconds", r->a->name, r->retrieved, r->bytes, r->deleted, r->skipped, secs);
+	log_info("%s: %lu %s retrieved (%llu %s), %lu deleted, %lu skipped, %.2f seconds",
+	    r->a->name, r->retrieved, units_plural(r->retrieved, "message", "messages"),
+	    r->bytes, units_plural(r->bytes, "byte", "bytes"), r->deleted, r->skipped, secs);
 }
 
 /* The state is saved whatever happened: it holds what the journal holds,
@@ -552,6 +541,7 @@ fetch_account(const struct account *a, const struct fetch_options *o)
 	int rc;
 
 	r.keep = o->keep >= 0 ? o->keep != 0 : a->keep;
+	r.human_readable = o->human_readable;
 	r.maildir_path = o->maildir ? o->maildir : a->maildir;
 	r.started_ms = clock_now_ms();
 	endpoint_of(a, r.started_ms, &r.ep);	/* the deadline counts from here */

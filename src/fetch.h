@@ -16,6 +16,7 @@ struct fetch_options {
 	const char *maildir;	/* --maildir: overrides the account's */
 	int keep;		/* -1: the account's `keep`; 0 --delete; 1 --keep */
 	bool list;		/* --list: show, retrieve nothing, change nothing */
+	bool human_readable;	/* --human-readable: --list shows sizes in KiB, MiB... */
 };
 
 /* Runs one account.  Returns 0, or -1 with the failure recorded; per-message

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "config.h"
 #include "fetch.h"
 #include "harden.h"
@@ -27,7 +28,7 @@ struct cli {
 
 #define SYNOPSIS \
 	"usage: mailpipe-fetch [-C FILE] [-a ACCOUNT | --all] [--keep | --delete]\n" \
-	"                      [--maildir DIR] [--list] [-v] [-q]\n"
+	"                      [--maildir DIR] [--list [-H]] [-v | -vv] [-q]\n"
 
 static void
 usage(FILE *fp)
@@ -42,13 +43,15 @@ usage(FILE *fp)
 	    "      --delete         delete each message once it is safely stored\n"
 	    "      --maildir DIR    deliver into DIR instead of the account's maildir\n"
 	    "      --list           show the server's messages; retrieve nothing\n"
-	    "  -v, --verbose        protocol transcript (secrets hidden) and a summary\n"
+	    "  -H, --human-readable --list shows sizes in KiB, MiB, GiB (1024-based)\n"
+	    "  -v, --verbose        protocol transcript (secrets hidden) and a summary;\n"
+	    "                       long LIST and UIDL answers are shortened, -vv shows all\n"
 	    "  -q, --quiet          no warnings\n"
 	    "  -h, --help           this text\n"
-	    "      --version        the version\n");
+	    "  -V, --version        the version\n");
 }
 
-enum { OPT_ALL = 256, OPT_KEEP, OPT_DELETE, OPT_MAILDIR, OPT_LIST, OPT_VERSION };
+enum { OPT_ALL = 256, OPT_KEEP, OPT_DELETE, OPT_MAILDIR, OPT_LIST };
 
 static const struct option options[] = {
 	{ "config", required_argument, NULL, 'C' },
@@ -58,30 +61,27 @@ static const struct option options[] = {
 	{ "delete", no_argument, NULL, OPT_DELETE },
 	{ "maildir", required_argument, NULL, OPT_MAILDIR },
 	{ "list", no_argument, NULL, OPT_LIST },
+	{ "human-readable", no_argument, NULL, 'H' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
 };
+
+/* The usage failure recorded, on one line; the exit code. */
+static int
+usage_failed(void)
+{
+	log_error("%s", fail_line());
+	return status_exit_code(FAIL_USAGE);
+}
 
 static int
 usage_error(const char *what, const char *arg)
 {
-	log_error("%s%s%s", what, arg != NULL ? ": " : "", arg != NULL ? arg : "");
-	fputs(SYNOPSIS, stderr);
-	return status_exit_code(FAIL_USAGE);
-}
-
-/* What getopt refused, named as it was given: -x, or --long. */
-static int
-bad_option(int ch, char **argv)
-{
-	char short_option[3] = { '-', (char)optopt, '\0' };
-	bool is_short = optopt > ' ' && optopt < 0x7f;	/* else a long option */
-	const char *given = is_short ? short_option : argv[optind - 1];
-
-	return usage_error(ch == ':' ? "option needs an argument" : "unknown option", given);
+	fail(FAIL_USAGE, "%s%s%s", what, arg != NULL ? ": " : "", arg != NULL ? arg : "");
+	return usage_failed();
 }
 
 /* --keep and --delete contradict each other, in any order: neither wins. */
@@ -106,15 +106,16 @@ parse_option(struct cli *cli, int ch)
 	case OPT_DELETE:	return keep_or_delete(cli, 0);
 	case OPT_MAILDIR:	cli->fetch.maildir = optarg; break;
 	case OPT_LIST:		cli->fetch.list = true; break;
-	case 'v':		log_verbose = 1; break;
+	case 'H':		cli->fetch.human_readable = true; break;
+	case 'v':		log_verbose++; break;
 	case 'q':		log_quiet = 1; break;
 	case 'h':
 		usage(stdout);
 		return 0;
-	case OPT_VERSION:
+	case 'V':
 		printf("mailpipe-fetch %s\n", MAILPIPE_VERSION);
 		return 0;
-	default:	/* bad_option() handles what getopt refused */
+	default:	/* cli_getopt() reports what getopt refused */
 		return usage_error("unknown option", NULL);
 	}
 	return -1;
@@ -128,10 +129,9 @@ parse_args(int argc, char **argv, struct cli *cli)
 	cli->fetch.keep = -1;
 	/* "+": options end at the first other argument, so that nothing
 	 * after a stray argument is taken for an option (-C FILE). */
-	opterr = 0;	/* one line of our own instead of getopt's */
-	while ((ch = getopt_long(argc, argv, "+:C:a:vqh", options, NULL)) != -1) {
-		if (ch == '?' || ch == ':')
-			return bad_option(ch, argv);
+	while ((ch = cli_getopt(argc, argv, "+:C:a:vqhVH", options)) != -1) {
+		if (ch == CLI_REFUSED)
+			return usage_failed();
 		if ((rc = parse_option(cli, ch)) >= 0)
 			return rc;
 	}

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "address.h"
+#include "cli.h"
 #include "compose.h"
 #include "config.h"
 #include "dispatch.h"
@@ -57,10 +58,30 @@ struct options {
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: %s [-Etv] [-a account] [-C file] [-f from] [-F name] "
-	    "[-s subject] [recipient ...]\n"
-	    "       %s [-v] [-a account] [-C file] --flush | --queue | --queue-delete id\n",
+	fprintf(out, "usage: %s [-Etv] [-a ACCOUNT] [-C FILE] [-f FROM] [-F NAME] "
+	    "[-s SUBJECT] [RECIPIENT ...]\n"
+	    "       %s [-v] [-a ACCOUNT] [-C FILE] --flush | --queue | --queue-delete ID\n",
 	    log_progname, log_progname);
+	fputs("\n"
+	    "Sends the message on standard input through an SMTP submission server,\n"
+	    "or queues it when the account has a queue_dir and the server cannot take it now.\n"
+	    "  -C, --config FILE    configuration file (default: mailpipe.ini search order)\n"
+	    "  -a, --account NAME   the [smtp NAME] account (default: by sender, default_account)\n"
+	    "  -f, -r FROM          envelope sender (and From when one is added)\n"
+	    "  -F NAME              the display name of a From field that is added\n"
+	    "  -s SUBJECT           stdin is the body of a new message with this subject\n"
+	    "  -t                   recipients from To, Cc and Bcc (Bcc removed)\n"
+	    "  -E                   send nothing when stdin is empty\n"
+	    "  -v, --verbose        SMTP dialogue on stderr (secrets hidden)\n"
+	    "      --quiet          no warnings\n"
+	    "      --flush          deliver the queued messages that are due (sendmail -q)\n"
+	    "      --queue          list the queue (mailq, sendmail -bp)\n"
+	    "      --queue-delete ID  remove a queued or failed message\n"
+	    "      --help           this text\n"
+	    "      --version        the version\n"
+	    "sendmail options accepted: -bm (send, the default), -bp (--queue), -q (--flush);\n"
+	    "accepted and ignored: -i, -oi, -o..., -B TYPE, -h HOPS, -L TAG, -N DSN,\n"
+	    "  -O OPTION, -R RET, -U, -V ENVID, -X FILE\n", out);
 }
 
 /* sendmail's -b modes: deliver a message, or list the queue. */
@@ -104,58 +125,68 @@ recipient_arguments(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+/* Long options; where sendmail gives a letter another meaning (-h hop
+ * count, -q queue run, -V envelope id), there is only the long one. */
+enum { OPT_HELP = 256, OPT_VERSION, OPT_QUIET };
+
+static const struct option long_options[] = {
+	{ "config", required_argument, NULL, 'C' },
+	{ "account", required_argument, NULL, 'a' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "flush", no_argument, NULL, 'Q' },
+	{ "queue", no_argument, NULL, 'P' },
+	{ "queue-delete", required_argument, NULL, 'D' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* One option; -1 when it is refused (recorded). */
+static int
+apply_option(struct options *o, int ch)
+{
+	switch (ch) {
+	case 'a': o->account = optarg; break;
+	case 'b': return check_mode(optarg, o);
+	case 'q': return check_queue_run(optarg, o);
+	case 'Q': o->mode = MODE_FLUSH; break;
+	case 'P': o->mode = MODE_LIST; break;
+	case 'D': o->mode = MODE_DELETE; o->delete_id = optarg; break;
+	case 'C': o->config = optarg; break;
+	case 'E': o->skip_empty = true; break;
+	case 'F': o->full_name = optarg; break;
+	case 'f': case 'r': o->from = optarg; break;
+	case 's': o->subject = optarg; break;
+	case 't': o->extract = true; break;
+	case 'v': log_verbose++; break;
+	case OPT_QUIET: log_quiet = 1; break;
+	case OPT_VERSION:
+		printf("mailpipe-send %s\n", MAILPIPE_VERSION);
+		exit(0);
+	case OPT_HELP:
+		usage(stdout);
+		exit(0);
+	/* sendmail options that change nothing here: -i/-oi (a lone "." is
+	 * always data), -B (8-bit handling is automatic), -o..., -h (hop
+	 * count), -N, -R, -V (DSN envelope id), -X, -L, -O, -U. */
+	default:
+		break;
+	}
+	return 0;
+}
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'W' },
-		{ "flush", no_argument, NULL, 'Q' },
-		{ "queue", no_argument, NULL, 'P' },
-		{ "queue-delete", required_argument, NULL, 'D' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int ch;
 
-	opterr = 0;	/* one line of our own instead of getopt's */
 	/* "+": options end at the first recipient, as with sendmail, so that
 	 * no recipient a caller passes on can be taken for an option. */
-	while ((ch = getopt_long(argc, argv, "+:a:B:b:C:EF:f:iL:N:O:o:q::R:r:s:tUV:vX:",
-	    longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'a': o->account = optarg; break;
-		case 'b': if (check_mode(optarg, o) < 0) return -1; break;
-		case 'q': if (check_queue_run(optarg, o) < 0) return -1; break;
-		case 'Q': o->mode = MODE_FLUSH; break;
-		case 'P': o->mode = MODE_LIST; break;
-		case 'D': o->mode = MODE_DELETE; o->delete_id = optarg; break;
-		case 'C': o->config = optarg; break;
-		case 'E': o->skip_empty = true; break;
-		case 'F': o->full_name = optarg; break;
-		case 'f': case 'r': o->from = optarg; break;
-		case 's': o->subject = optarg; break;
-		case 't': o->extract = true; break;
-		case 'v': log_verbose = 1; break;
-		case 'W':
-			printf("mailpipe-send %s\n", MAILPIPE_VERSION);
-			exit(0);
-		case 'h':
-			usage(stdout);
-			exit(0);
-		/* sendmail options that change nothing here: -i/-oi (a lone "." is
-		 * always data), -B (8-bit handling is automatic), -o..., -N, -R,
-		 * -V (DSN envelope id), -X, -L, -O, -U. */
-		case 'B': case 'i': case 'L': case 'N': case 'O': case 'o':
-		case 'R': case 'U': case 'V': case 'X':
-			break;
-		case ':':
-			return fail(FAIL_USAGE, "option -%c needs an argument (see --help)", optopt);
-		default:
-			return optopt != 0
-			    ? fail(FAIL_USAGE, "unknown option -%c (see --help)", optopt)
-			    : fail(FAIL_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
-		}
-	}
+	while ((ch = cli_getopt(argc, argv, "+:a:B:b:C:EF:f:h:iL:N:O:o:q::R:r:s:tUV:vX:",
+	    long_options)) != -1)
+		if (ch == CLI_REFUSED || apply_option(o, ch) < 0)
+			return -1;
 	return recipient_arguments(argc, argv, o);
 }
 
