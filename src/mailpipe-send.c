@@ -170,8 +170,11 @@ apply_option(struct options *o, int ch)
 	/* sendmail options that change nothing here: -i/-oi (a lone "." is
 	 * always data), -B (8-bit handling is automatic), -o..., -h (hop
 	 * count), -N, -R, -V (DSN envelope id), -X, -L, -O, -U. */
-	default:
+	case 'B': case 'h': case 'i': case 'L': case 'N': case 'O': case 'o':
+	case 'R': case 'U': case 'V': case 'X':
 		break;
+	default:	/* in the tables but not here: never ignored quietly */
+		return fail(FAIL_USAGE, "internal error: option %d has no case", ch);
 	}
 	return 0;
 }
