@@ -10,6 +10,7 @@
 
 #include "fetch-message.h"
 #include "status.h"
+#include "units.h"
 
 /* A body may exceed its LIST size (a server may count it differently) but
  * not by this much: 2 * size + 1 MiB.  Beyond, the server is not sending
@@ -43,9 +44,10 @@ sink(void *arg, const char *p, size_t n)
 	struct message_sink *k = arg;
 
 	if (n > k->limit - k->have)
-		return fail(FAIL_PROTOCOL, "message %lu UIDL %s: more than %llu octets sent "
+		return fail(FAIL_PROTOCOL, "message %lu UIDL %s: more than %llu %s sent "
 		    "for a message LIST gave as %llu%s; retrieval aborted, the message stays "
-		    "on the server", k->m->num, k->m->uidl, k->limit, k->m->size,
+		    "on the server", k->m->num, k->m->uidl, k->limit,
+		    units_plural(k->limit, "byte", "bytes"), k->m->size,
 		    k->max_size == k->limit ? " (max_size)" : "");
 	k->have += n;
 	header_digest_feed(&k->digest, p, n);

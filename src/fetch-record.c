@@ -2,6 +2,7 @@
 #include "fetch-record.h"
 #include "log.h"
 #include "runlog.h"
+#include "units.h"
 
 struct runrec *
 fetch_record_start(struct runrec_list *l, const struct account *a)
@@ -24,8 +25,9 @@ fetch_record_plan(struct runrec *r, const struct fetch_plan *p)
 static void
 summary(const struct runrec *r)
 {
-	log_info("%s: %lu messages retrieved (%llu bytes), %lu deleted, %lu skipped, "
-	    "%.2f seconds", r->account, r->retrieved, r->bytes, r->deleted, r->skipped,
+	log_info("%s: %lu %s retrieved (%llu %s), %lu deleted, %lu skipped, %.2f seconds",
+	    r->account, r->retrieved, units_plural(r->retrieved, "message", "messages"),
+	    r->bytes, units_plural(r->bytes, "byte", "bytes"), r->deleted, r->skipped,
 	    r->seconds);
 }
 

@@ -1,6 +1,7 @@
 /* Per-message failures of a fetch run: a line each, up to a limit, then a count. */
 #include "fetch-report.h"
 #include "log.h"
+#include "units.h"
 
 void
 report_message(struct fetch_report *rep, const struct plan_msg *m)
@@ -23,13 +24,14 @@ left_alone(struct fetch_report *rep, const struct plan_msg *m)
 		fail(FAIL_PROTOCOL, "%s; message left alone", m->problem);
 		break;
 	case PLAN_CHANGED:
-		fail(FAIL_PROTOCOL, "server changed the message behind UIDL %s (%llu "
-		    "octets, %llu when it was retrieved); neither fetched nor deleted",
-		    m->uidl, m->size, m->was_size);
+		fail(FAIL_PROTOCOL, "server changed the message behind UIDL %s (%llu %s, "
+		    "%llu when it was retrieved); neither fetched nor deleted",
+		    m->uidl, m->size, units_plural(m->size, "byte", "bytes"), m->was_size);
 		break;
 	case PLAN_TOO_BIG:
-		log_warn("%s: message %lu (%llu octets) is over max_size; skipped and left on "
-		    "the server", rep->account, m->num, m->size);
+		log_warn("%s: message %lu (%llu %s) is over max_size; skipped and left on "
+		    "the server", rep->account, m->num, m->size,
+		    units_plural(m->size, "byte", "bytes"));
 		return true;
 	default:
 		return false;
@@ -56,13 +58,13 @@ report_summary(const struct fetch_report *rep, int rc)
 	if (rep->worst == FAIL_NONE)
 		return rc;
 	if (rc == 0 && hidden == 0)
-		return fail(rep->worst, "%u message(s) could not be processed (see above)",
-		    rep->count);
+		return fail(rep->worst, "%u %s could not be processed (see above)",
+		    rep->count, units_plural(rep->count, "message", "messages"));
 	if (rc == 0)
-		return fail(rep->worst, "%u message(s) could not be processed (the first %d "
+		return fail(rep->worst, "%u messages could not be processed (the first %d "
 		    "are shown above)", rep->count, REPORT_LINES_MAX);
 	if (hidden > 0)
-		log_error("%s: %u more message(s) could not be processed (not shown)",
-		    rep->account, hidden);
+		log_error("%s: %u more %s could not be processed (not shown)",
+		    rep->account, hidden, units_plural(hidden, "message", "messages"));
 	return rc;
 }

@@ -39,6 +39,7 @@
 #include "cred.h"
 #include "endpoint.h"
 #include "fetch.h"
+#include "fetch-list.h"
 #include "fetch-message.h"
 #include "fetch-plan.h"
 #include "fetch-record.h"
@@ -53,6 +54,7 @@
 #include "signals.h"
 #include "status.h"
 #include "uidl.h"
+#include "units.h"
 #include "xalloc.h"
 
 /* Messages per commit: bounds the work a crash can cost and the open files. */
@@ -75,6 +77,7 @@ struct run {
 	const struct account *a;
 	struct endpoint ep;
 	bool keep, list;
+	bool human_readable;		/* --list -H: sizes in KiB, MiB... */
 	const char *maildir_path;
 	struct maildir *md;
 	struct uidl_state *state;
@@ -179,22 +182,6 @@ verify_unconfirmed(struct run *r)
 	if (fetch_settle_unconfirmed(&check, &r->plan) < 0)
 		return -1;
 	fetch_state_reached(r->a, r->ep.port, r->state);
-	return 0;
-}
-
-/* ---- --list ---- */
-
-static int
-print_list(struct run *r)
-{
-	printf("%lu messages, %llu octets\n", r->stat_count, r->stat_total);
-	for (size_t i = 0; i < r->plan.count; i++) {
-		const struct plan_msg *m = &r->plan.msgs[i];
-		printf("%lu %llu %s %s\n", m->num, m->size, m->uidl ? m->uidl : "-",
-		    plan_word(m->plan));
-	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return fail(FAIL_IO, "cannot write the listing");
 	return 0;
 }
 
@@ -465,8 +452,9 @@ finish_session(struct run *r)
 		fail_clear();
 		return 0;
 	}
-	return fail_context("%lu message(s) were retrieved, but the server did not "
-	    "confirm their deletion; the next run deletes those still there", r->rec->deleted);
+	return fail_context("%lu %s retrieved, but the server did not confirm the "
+	    "deletion; the next run deletes what is still there", r->rec->deleted,
+	    units_plural(r->rec->deleted, "message was", "messages were"));
 }
 
 static int
@@ -480,7 +468,7 @@ session(struct run *r)
 		return -1;
 	fetch_record_plan(r->rec, &r->plan);
 	if (r->list)
-		return print_list(r);
+		return fetch_list_print(r->stat_count, r->stat_total, &r->plan, r->human_readable);
 	if (verify_unconfirmed(r) < 0)
 		return -1;
 	r->rec->skipped += report_plan(&r->report, &r->plan);
@@ -550,6 +538,7 @@ fetch_account(const struct account *a, const struct fetch_options *o)
 	int rc;
 
 	r.keep = o->keep >= 0 ? o->keep != 0 : a->keep;
+	r.human_readable = o->human_readable;
 	r.maildir_path = o->maildir ? o->maildir : a->maildir;
 	r.started_ms = clock_now_ms();
 	r.report.rec = r.rec;

@@ -21,6 +21,7 @@ struct fetch_options {
 	/* Each run's record is appended here (--report), or NULL. */
 	struct runrec_list *records;
 	struct progress_options show;	/* --progress, --stats */
+	bool human_readable;	/* --human-readable: --list shows sizes in KiB, MiB... */
 };
 
 /* Runs one account.  Returns 0, or -1 with the failure recorded; per-message

@@ -15,7 +15,8 @@
 #include <stddef.h>
 
 extern const char *log_progname;	/* "mailpipe-send", set by main */
-extern int log_verbose;			/* -v: transcript and summaries */
+extern int log_verbose;			/* -v 1: transcript and summaries; -vv 2: also
+					 * every line of a long POP3 listing */
 extern int log_quiet;			/* -q: no warnings */
 
 /* "prog: reason" on stderr, always. */

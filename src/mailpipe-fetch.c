@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "config.h"
 #include "fetch.h"
 #include "harden.h"
@@ -30,8 +31,8 @@ struct cli {
 
 #define SYNOPSIS \
 	"usage: mailpipe-fetch [-C FILE] [-a ACCOUNT | --all] [--keep | --delete]\n" \
-	"                      [--maildir DIR] [--list] [--report FILE] [--progress]\n" \
-	"                      [--stats] [-v] [-q]\n"
+	"                      [--maildir DIR] [--list [-H]] [--report FILE] [--progress]\n" \
+	"                      [--stats] [-v | -vv] [-q]\n"
 
 static void
 usage(FILE *fp)
@@ -49,14 +50,16 @@ usage(FILE *fp)
 	    "      --report FILE    a JSON report of the run into FILE (- for stdout)\n"
 	    "      --progress       a self-updating progress line (default on a terminal)\n"
 	    "      --stats          a summary line at the end (default on a terminal)\n"
-	    "  -v, --verbose        protocol transcript (secrets hidden) and a summary\n"
+	    "  -H, --human-readable --list shows sizes in KiB, MiB, GiB (1024-based)\n"
+	    "  -v, --verbose        protocol transcript (secrets hidden) and a summary;\n"
+	    "                       long LIST and UIDL answers are shortened, -vv shows all\n"
 	    "  -q, --quiet          no warnings\n"
 	    "  -h, --help           this text\n"
-	    "      --version        the version\n");
+	    "  -V, --version        the version\n");
 }
 
-enum { OPT_ALL = 256, OPT_KEEP, OPT_DELETE, OPT_MAILDIR, OPT_LIST, OPT_VERSION, OPT_REPORT,
-	OPT_PROGRESS, OPT_STATS };
+enum { OPT_ALL = 256, OPT_KEEP, OPT_DELETE, OPT_MAILDIR, OPT_LIST, OPT_REPORT, OPT_PROGRESS,
+	OPT_STATS };
 
 static const struct option options[] = {
 	{ "config", required_argument, NULL, 'C' },
@@ -66,33 +69,30 @@ static const struct option options[] = {
 	{ "delete", no_argument, NULL, OPT_DELETE },
 	{ "maildir", required_argument, NULL, OPT_MAILDIR },
 	{ "list", no_argument, NULL, OPT_LIST },
+	{ "human-readable", no_argument, NULL, 'H' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "version", no_argument, NULL, 'V' },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "progress", no_argument, NULL, OPT_PROGRESS },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The usage failure recorded, on one line; the exit code. */
 static int
-usage_error(const char *what, const char *arg)
+usage_failed(void)
 {
-	log_error("%s%s%s", what, arg != NULL ? ": " : "", arg != NULL ? arg : "");
-	fputs(SYNOPSIS, stderr);
+	log_error("%s", fail_line());
 	return status_exit_code(FAIL_USAGE);
 }
 
-/* What getopt refused, named as it was given: -x, or --long. */
 static int
-bad_option(int ch, char **argv)
+usage_error(const char *what, const char *arg)
 {
-	char short_option[3] = { '-', (char)optopt, '\0' };
-	bool is_short = optopt > ' ' && optopt < 0x7f;	/* else a long option */
-	const char *given = is_short ? short_option : argv[optind - 1];
-
-	return usage_error(ch == ':' ? "option needs an argument" : "unknown option", given);
+	fail(FAIL_USAGE, "%s%s%s", what, arg != NULL ? ": " : "", arg != NULL ? arg : "");
+	return usage_failed();
 }
 
 /* --keep and --delete contradict each other, in any order: neither wins. */
@@ -120,15 +120,16 @@ parse_option(struct cli *cli, int ch)
 	case OPT_REPORT:	cli->report = optarg; break;
 	case OPT_PROGRESS:	cli->fetch.show.progress = true; break;
 	case OPT_STATS:		cli->fetch.show.stats = true; break;
-	case 'v':		log_verbose = 1; break;
+	case 'H':		cli->fetch.human_readable = true; break;
+	case 'v':		log_verbose++; break;
 	case 'q':		log_quiet = 1; break;
 	case 'h':
 		usage(stdout);
 		return 0;
-	case OPT_VERSION:
+	case 'V':
 		printf("mailpipe-fetch %s\n", MAILPIPE_VERSION);
 		return 0;
-	default:	/* bad_option() handles what getopt refused */
+	default:	/* cli_getopt() reports what getopt refused */
 		return usage_error("unknown option", NULL);
 	}
 	return -1;
@@ -142,10 +143,9 @@ parse_args(int argc, char **argv, struct cli *cli)
 	cli->fetch.keep = -1;
 	/* "+": options end at the first other argument, so that nothing
 	 * after a stray argument is taken for an option (-C FILE). */
-	opterr = 0;	/* one line of our own instead of getopt's */
-	while ((ch = getopt_long(argc, argv, "+:C:a:vqh", options, NULL)) != -1) {
-		if (ch == '?' || ch == ':')
-			return bad_option(ch, argv);
+	while ((ch = cli_getopt(argc, argv, "+:C:a:vqhVH", options)) != -1) {
+		if (ch == CLI_REFUSED)
+			return usage_failed();
 		if ((rc = parse_option(cli, ch)) >= 0)
 			return rc;
 	}

@@ -9,7 +9,6 @@
  * made, and every check that needs no server (recipients, sender, -E) is
  * done before connecting.
  */
-#include <getopt.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,177 +29,13 @@
 #include "route.h"
 #include "runlog.h"
 #include "runreport.h"
+#include "send-args.h"
 #include "signals.h"
 #include "spool.h"
 #include "status.h"
 #include "strlist.h"
 #include "submit.h"
 #include "xalloc.h"
-
-/* What the run does. */
-enum mode {
-	MODE_SEND,		/* a message from stdin */
-	MODE_FLUSH,		/* --flush, sendmail -q */
-	MODE_LIST,		/* --queue, mailq, sendmail -bp */
-	MODE_DELETE,		/* --queue-delete ID */
-};
-
-/* Long options without a short letter (sendmail's are taken). */
-enum {
-	OPT_ATTACH = 256,	/* --attach FILE[=NAME] */
-	OPT_CC,			/* --cc ADDR */
-	OPT_BCC,		/* --bcc ADDR */
-	OPT_REPLY_TO,		/* --reply-to ADDR */
-	OPT_REPORT,		/* --report FILE */
-	OPT_STATS,		/* --stats */
-};
-
-struct options {
-	enum mode mode;
-	const char *delete_id;
-	const char *config;
-	const char *account;
-	const char *from;		/* -f / -r */
-	const char *full_name;		/* -F */
-	const char *subject;		/* -s */
-	bool skip_empty;		/* -E */
-	bool extract;			/* -t */
-	struct strlist recipients;	/* as given */
-	const char *report;		/* --report FILE */
-	bool stats;			/* --stats */
-	struct attachments attachments;	/* --attach */
-	struct strlist cc, bcc;		/* --cc, --bcc, as given */
-	const char *reply_to;		/* --reply-to */
-};
-
-static void
-usage(FILE *out)
-{
-	fprintf(out, "usage: %s [-Etv] [-a account] [-C file] [-f from] [-F name] "
-	    "[-s subject] [--report file] [--stats] [recipient ...]\n"
-	    "       %s [-v] [-a account] [-C file] --flush | --queue | --queue-delete id\n",
-	    log_progname, log_progname);
-}
-
-/* sendmail's -b modes: deliver a message, or list the queue. */
-static int
-check_mode(const char *mode, struct options *o)
-{
-	if (strcmp(mode, "m") == 0 || strcmp(mode, "p") == 0) {
-		o->mode = mode[0] == 'p' ? MODE_LIST : MODE_SEND;
-		return 0;
-	}
-	return fail(FAIL_USAGE, "-b%s: only -bm (send a message) and -bp (list the queue) are "
-	    "supported", mode);
-}
-
-/* sendmail -q runs the queue once; -q with an interval would be a daemon. */
-static int
-check_queue_run(const char *interval, struct options *o)
-{
-	if (interval != NULL)
-		return fail(FAIL_USAGE, "-q%s: only -q (one queue run) is supported; "
-		    "run it from a timer (see mailpipe-send(1), QUEUE)", interval);
-	o->mode = MODE_FLUSH;
-	return 0;
-}
-
-/* Everything after the options is a recipient.  One that starts with "-"
- * is an option given too late, or an untrusted argument trying to pass as
- * one: refused, rather than mailed to "-C@domain". */
-static int
-recipient_arguments(int argc, char **argv, struct options *o)
-{
-	if (o->mode != MODE_SEND && optind < argc)
-		return fail(FAIL_USAGE, "\"%s\": working on the queue takes no recipients",
-		    argv[optind]);
-	for (int i = optind; i < argc; i++) {
-		if (argv[i][0] == '-')
-			return fail(FAIL_USAGE, "recipient argument \"%s\" looks like an option; "
-			    "options go before the recipients", argv[i]);
-		address_list_extract(argv[i], &o->recipients);
-	}
-	return 0;
-}
-
-static const struct option longopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'W' },
-	{ "flush", no_argument, NULL, 'Q' },
-	{ "queue", no_argument, NULL, 'P' },
-	{ "queue-delete", required_argument, NULL, 'D' },
-	{ "report", required_argument, NULL, OPT_REPORT },
-	{ "stats", no_argument, NULL, OPT_STATS },
-	{ "attach", required_argument, NULL, OPT_ATTACH },
-	{ "cc", required_argument, NULL, OPT_CC },
-	{ "bcc", required_argument, NULL, OPT_BCC },
-	{ "reply-to", required_argument, NULL, OPT_REPLY_TO },
-	{ NULL, 0, NULL, 0 },
-};
-
-static int
-parse_options(int argc, char **argv, struct options *o)
-{
-	int ch;
-
-	opterr = 0;	/* one line of our own instead of getopt's */
-	/* "+": options end at the first recipient, as with sendmail, so that
-	 * no recipient a caller passes on can be taken for an option. */
-	while ((ch = getopt_long(argc, argv, "+:a:B:b:C:EF:f:iL:N:O:o:q::R:r:s:tUV:vX:",
-	    longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'a': o->account = optarg; break;
-		case 'b': if (check_mode(optarg, o) < 0) return -1; break;
-		case 'q': if (check_queue_run(optarg, o) < 0) return -1; break;
-		case 'Q': o->mode = MODE_FLUSH; break;
-		case 'P': o->mode = MODE_LIST; break;
-		case 'D': o->mode = MODE_DELETE; o->delete_id = optarg; break;
-		case OPT_REPORT: o->report = optarg; break;
-		case OPT_STATS: o->stats = true; break;
-		case 'C': o->config = optarg; break;
-		case 'E': o->skip_empty = true; break;
-		case 'F': o->full_name = optarg; break;
-		case 'f': case 'r': o->from = optarg; break;
-		case 's': o->subject = optarg; break;
-		case 't': o->extract = true; break;
-		case 'v': log_verbose = 1; break;
-		case OPT_ATTACH: if (attach_add(&o->attachments, optarg) < 0) return -1; break;
-		case OPT_CC: address_list_extract(optarg, &o->cc); break;
-		case OPT_BCC: address_list_extract(optarg, &o->bcc); break;
-		case OPT_REPLY_TO: o->reply_to = optarg; break;
-		case 'W':
-			printf("mailpipe-send %s\n", MAILPIPE_VERSION);
-			exit(0);
-		case 'h':
-			usage(stdout);
-			exit(0);
-		/* sendmail options that change nothing here: -i/-oi (a lone "." is
-		 * always data), -B (8-bit handling is automatic), -o..., -N, -R,
-		 * -V (DSN envelope id), -X, -L, -O, -U. */
-		case 'B': case 'i': case 'L': case 'N': case 'O': case 'o':
-		case 'R': case 'U': case 'V': case 'X':
-			break;
-		case ':':
-			return fail(FAIL_USAGE, "option -%c needs an argument (see --help)", optopt);
-		default:
-			return optopt != 0
-			    ? fail(FAIL_USAGE, "unknown option -%c (see --help)", optopt)
-			    : fail(FAIL_USAGE, "unknown option %s (see --help)", argv[optind - 1]);
-		}
-	}
-	return recipient_arguments(argc, argv, o);
-}
-
-/* Arguments end up in header fields and SMTP commands: a line break in one
- * would let it add fields or commands of its own. */
-static int
-check_arguments(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++)
-		if (strpbrk(argv[i], "\r\n") != NULL)
-			return fail(FAIL_USAGE, "argument %d contains a line break", i);
-	return 0;
-}
 
 static const char *
 domain_of(const char *address)
@@ -214,7 +49,7 @@ domain_of(const char *address)
  * replace a configured sender that the server may require), else the
  * message's From:, else user if it is an address. */
 static char *
-envelope_sender(const struct options *o, const struct account *a,
+envelope_sender(const struct send_options *o, const struct account *a,
 	const struct parsed_message *m)
 {
 	struct strlist found = { 0 };
@@ -255,7 +90,7 @@ qualify_sender(char **sender, const char *domain, const struct account *a)
 }
 
 struct run {
-	struct options opt;
+	struct send_options opt;
 	struct config cfg;
 	const struct account *account;
 	struct spool spool;
@@ -346,7 +181,7 @@ gather_recipients(struct run *r, const char *domain)
 /* The address match_from routes by: -f or -r with a domain, else with -t
  * the From field's (m NULL: not read yet); NULL when there is none. */
 static char *
-routing_sender(const struct options *o, const struct parsed_message *m)
+routing_sender(const struct send_options *o, const struct parsed_message *m)
 {
 	struct strlist found = { 0 };
 	char *from_field = o->extract && m != NULL ? compose_field_value(m, "From") : NULL;
@@ -504,7 +339,7 @@ work_on_queue(struct run *r)
  * says nothing, as a run that ended would.
  */
 static void
-catch_signals(enum mode mode)
+catch_signals(enum send_mode mode)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, 0 };
 	const int temporary = status_exit_code(FAIL_TEMPORARY);
@@ -528,14 +363,6 @@ catch_signals(enum mode mode)
 	signals_exit_on(sigs, mode == MODE_SEND ? &send : &queue);
 }
 
-/* Called as mailq: list the queue, like sendmail -bp. */
-static void
-mode_from_name(const char *name, struct options *o)
-{
-	if (strcmp(name, "mailq") == 0)
-		o->mode = MODE_LIST;
-}
-
 static void
 free_run(struct run *r)
 {
@@ -544,11 +371,8 @@ free_run(struct run *r)
 	strlist_free(&r->recipients);
 	strlist_free(&r->to_header);
 	strlist_free(&r->cc_header);
-	strlist_free(&r->opt.cc);
-	strlist_free(&r->opt.bcc);
 	free(r->reply_to);
-	strlist_free(&r->opt.recipients);
-	attach_free(&r->opt.attachments);
+	send_args_free(&r->opt);
 	free(r->sender);
 	free(r->date);
 	free(r->message_id);
@@ -564,10 +388,9 @@ main(int argc, char **argv)
 	int rc;
 
 	log_progname = slash != NULL ? slash + 1 : argv[0];
-	mode_from_name(log_progname, &r.opt);
 	signals_ignore_sigpipe();
-	rc = harden_process() < 0 || check_arguments(argc, argv) < 0 ||
-	    parse_options(argc, argv, &r.opt) < 0 ? -1 : 0;
+	rc = harden_process() < 0 ||
+	    send_args_parse(argc, argv, log_progname, &r.opt) < 0 ? -1 : 0;
 	if (rc == 0) {
 		catch_signals(r.opt.mode);
 		rc = r.opt.mode == MODE_SEND ? send_it(&r) : work_on_queue(&r);

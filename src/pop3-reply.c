@@ -122,9 +122,65 @@ without_line_end(const char *raw, size_t len)
 }
 
 void
-pop3_listing_begin(struct pop3_listing *l)
+pop3_listing_begin(struct pop3_listing *l, const char *shortened)
 {
 	pop3_unstuff_init(&l->unstuffer);
+	l->shortened = shortened;
+	l->lines = 0;
+}
+
+/* True while -v holds this listing's lines back after the first few. */
+static bool
+holding(const struct pop3_listing *l)
+{
+	return l->shortened != NULL && log_verbose == 1;
+}
+
+/* One line for the transcript: shown now, or held among the last few
+ * (line k, counted from 1 after the first ENDS, in slot (k - 1) % ENDS). */
+static void
+transcript_line(struct pop3_listing *l, const char *text, size_t len)
+{
+	size_t slot;
+
+	l->lines++;
+	if (!holding(l) || l->lines <= POP3_LISTING_ENDS) {
+		log_transcript("<-", text, len);
+		return;
+	}
+	slot = (l->lines - POP3_LISTING_ENDS - 1) % POP3_LISTING_ENDS;
+	memcpy(l->tail[slot].text, text, len);
+	l->tail[slot].len = len;
+}
+
+/* The lines held back: the count of those never shown, then the last
+ * few.  Once only: the listing is then shown as it goes. */
+static void
+show_held(struct pop3_listing *l)
+{
+	unsigned long after_head, held, k;
+
+	if (!holding(l) || l->lines <= POP3_LISTING_ENDS) {
+		l->shortened = NULL;
+		return;
+	}
+	after_head = l->lines - POP3_LISTING_ENDS;
+	held = after_head < POP3_LISTING_ENDS ? after_head : POP3_LISTING_ENDS;
+	if (after_head > held)
+		log_info("%s answer: %lu lines, %lu not shown (-vv shows every line)",
+		    l->shortened, l->lines, after_head - held);
+	for (k = after_head - held + 1; k <= after_head; k++) {
+		size_t slot = (k - 1) % POP3_LISTING_ENDS;
+
+		log_transcript("<-", l->tail[slot].text, l->tail[slot].len);
+	}
+	l->shortened = NULL;
+}
+
+void
+pop3_listing_abandon(struct pop3_listing *l)
+{
+	show_held(l);
 }
 
 /* A "." line after a bare LF is data, as in a body (dotstuff.c), so a
@@ -135,12 +191,18 @@ pop3_listing_next(struct pop3_listing *l, struct conn *c, char **line_r, size_t 
 {
 	size_t n = 0, used, o;
 
-	if (read_raw_line(l, c, &n) < 0)
+	if (read_raw_line(l, c, &n) < 0) {
+		show_held(l);
 		return -1;
-	log_transcript("<-", l->raw, without_line_end(l->raw, n));
-	if (memchr(l->raw, '\0', n) != NULL)
-		return fail(FAIL_PROTOCOL, "the server sent a NUL byte in a reply");
+	}
 	o = pop3_unstuff(&l->unstuffer, l->raw, n, l->line, &used);
+	if (l->unstuffer.done)
+		show_held(l);	/* before the terminator */
+	transcript_line(l, l->raw, without_line_end(l->raw, n));
+	if (memchr(l->raw, '\0', n) != NULL) {
+		show_held(l);
+		return fail(FAIL_PROTOCOL, "the server sent a NUL byte in a reply");
+	}
 	if (l->unstuffer.done)
 		return 1;
 	/* Not the end, so the unstuffer wrote the line's LF last: drop it. */

@@ -53,19 +53,36 @@ enum failure pop3_error_class(const struct pop3_status *st, enum failure dflt);
  * points into the connection's buffer (conn.h). */
 int pop3_read_status(struct conn *c, struct pop3_status *st);
 
+/* With -v (log_verbose 1), the transcript of a shortened listing shows
+ * its first and its last this many lines, and between them one line that
+ * counts the lines and those not shown; -vv shows every line. */
+#define POP3_LISTING_ENDS 3
+
 /* A listing being read, and the one line of it last returned. */
 struct pop3_listing {
 	struct pop3_unstuffer unstuffer;
 	char raw[PROTO_LINE_MAX + 2];	/* one line of it, CRLF included */
 	char line[PROTO_LINE_MAX + 4];	/* the same line unstuffed */
+	const char *shortened;		/* its command when shortened, else NULL */
+	unsigned long lines;		/* lines so far, terminator excluded */
+	struct {			/* the last lines, held for the transcript */
+		size_t len;
+		char text[PROTO_LINE_MAX + 2];
+	} tail[POP3_LISTING_ENDS];
 };
 
-/* After the +OK of a listing, before its first line. */
-void pop3_listing_begin(struct pop3_listing *l);
+/* After the +OK of a listing, before its first line.  shortened: the
+ * command (LIST, UIDL) whose answer -v shows shortened; NULL for one
+ * always shown whole (CAPA). */
+void pop3_listing_begin(struct pop3_listing *l, const char *shortened);
 /* The next line: 0 with *line_r (in l, NUL-terminated, unstuffed, without
  * its line ending), 1 at the terminator, -1 failed (recorded: a line over
- * PROTO_LINE_MAX, a NUL byte, the connection). */
+ * PROTO_LINE_MAX, a NUL byte, the connection).  At the end, or a failure,
+ * the transcript gets the lines it held back. */
 int pop3_listing_next(struct pop3_listing *l, struct conn *c, char **line_r, size_t *len_r);
+/* The caller stops reading a listing before its end (a line it refuses):
+ * the transcript gets the lines held back, so it shows the last one read. */
+void pop3_listing_abandon(struct pop3_listing *l);
 /* One line of a CAPA answer: the capabilities we use, the rest ignored. */
 void pop3_parse_capa_line(struct pop3_caps *caps, const char *line);
 /* Decimal without sign, leading spaces or overflow; *end_r after it. */

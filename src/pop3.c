@@ -89,7 +89,7 @@ capa(struct pop3 *p)
 	if (!st.ok)
 		return 0;	/* an RFC 1939 server: capabilities unknown */
 	p->caps.known = true;
-	pop3_listing_begin(&p->listing);
+	pop3_listing_begin(&p->listing, NULL);
 	for (unsigned i = 0; i < CAPA_LINES_MAX; i++) {
 		if ((rc = read_multiline(p, &line, &len)) != 0)
 			return rc < 0 ? -1 : 0;
@@ -102,6 +102,7 @@ capa(struct pop3 *p)
 static int
 bad_listing(struct pop3 *p, const char *what, const char *line)
 {
+	pop3_listing_abandon(&p->listing);
 	p->broken = true;
 	return fail(FAIL_PROTOCOL, "malformed %s line: \"%.60s\"", what, line);
 }
@@ -306,10 +307,11 @@ listing(struct pop3 *p, const char *cmd, enum failure dflt, char **line_r, size_
 	if (lines == 0) {
 		if (command(p, cmd, dflt, cmd) < 0)
 			return -1;
-		pop3_listing_begin(&p->listing);
+		pop3_listing_begin(&p->listing, cmd);
 	}
 	rc = read_multiline(p, line_r, len_r);
 	if (rc == 0 && lines == p->listing_max) {
+		pop3_listing_abandon(&p->listing);
 		p->broken = true;
 		return fail(FAIL_PROTOCOL, "%s answer longer than %lu lines (STAT's count and a "
 		    "margin)", cmd, p->listing_max);

@@ -16,6 +16,7 @@
 #include "route.h"
 #include "runlog.h"
 #include "status.h"
+#include "units.h"
 #include "xalloc.h"
 
 /* What needs a human, over the queues looked at. */
@@ -68,8 +69,9 @@ print_item(const struct queue_item *it, bool failed, const struct config *cfg, i
 		return;
 	}
 	queue_duration_text(now - e->created, age, sizeof age);
-	fprintf(out, "%s%s  %s  %s old  %lld bytes  attempts %u", failed ? "failed/" : "",
-	    it->id, e->account, age, it->size, e->attempts);
+	fprintf(out, "%s%s  %s  %s old  %lld %s  attempts %u", failed ? "failed/" : "",
+	    it->id, e->account, age, it->size,
+	    units_plural((unsigned long long)it->size, "byte", "bytes"), e->attempts);
 	if (!failed)
 		print_next(e, route_find(cfg, e->account), now, out);
 	fprintf(out, "\n    from %s\n", e->sender);

@@ -29,6 +29,7 @@
 #include "smtp.h"
 #include "status.h"
 #include "submit.h"
+#include "units.h"
 #include "xalloc.h"
 
 /* Room for an "address: reply text" note within one error line. */
@@ -338,8 +339,8 @@ delivery_result(const struct delivery *d)
 	if (d->delivered == 0)
 		return fail(FAIL_RECIPIENT, "%s refused: %s",
 		    d->s->recipients->count > 1 ? "all recipients" : "recipient", d->s->refused);
-	return fail(FAIL_RECIPIENT, "sent to %zu recipient%s, but refused: %s", d->delivered,
-	    d->delivered == 1 ? "" : "s", d->s->refused);
+	return fail(FAIL_RECIPIENT, "sent to %zu %s, but refused: %s", d->delivered,
+	    units_plural(d->delivered, "recipient", "recipients"), d->s->refused);
 }
 
 /* Transactions until every recipient is delivered, refused or deferred.

@@ -224,9 +224,7 @@ make_context(const struct tls_options *o, SSL_CTX **ctx_r)
 		return fail(FAIL_TEMPORARY, "TLS: cannot initialise: %s", openssl_reason());
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE);
-	/* A TLS 1.2 server's renegotiation could bring a second certificate
-	 * that no pinned fingerprint was compared with (the pin is checked
-	 * once, after the first handshake): refused, the session goes on. */
+	/* A renegotiation could bring a certificate the pin never saw. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	if (o->verify && o->fingerprint == NULL) {
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);

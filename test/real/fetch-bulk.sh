@@ -29,7 +29,7 @@ check_eq "still 2,000 files" "$(find "$WORK/md/new" -type f | wc -l)" 2000
 server_put bob 1 100 200 onemore
 fetch -C "$conf" -v
 check_eq "third run exits 0" "$RC" 0
-check "third run retrieves exactly one" grep -q " 1 messages retrieved" "$WORK/stderr"
+check "third run retrieves exactly one" grep -q " 1 message retrieved" "$WORK/stderr"
 check_eq "2,001 files" "$(find "$WORK/md/new" -type f | wc -l)" 2001
 want=$(hashes_of "$BOB_MAILDIR")
 check_same "the new one is the server's new message" "$(hashes_of "$WORK/md")" "$want"
