@@ -11,11 +11,15 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "conn.h"
+
+struct pop3;
 
 struct fetch_options {
 	const char *maildir;	/* --maildir: overrides the account's */
 	int keep;		/* -1: the account's `keep`; 0 --delete; 1 --keep */
 	bool list;		/* --list: show, retrieve nothing, change nothing */
+	bool serverinfo;	/* --serverinfo: the server described (serverinfo.h) */
 };
 
 /* Runs one account.  Returns 0, or -1 with the failure recorded; per-message
@@ -25,6 +29,12 @@ struct fetch_options {
  * them is what is recorded at the end.  Messages over max_size are skipped
  * with a warning only: a configured policy, not a failure. */
 int fetch_account(const struct account *a, const struct fetch_options *o);
+
+/* What a run does to log in, and only that: the password, connect to
+ * ep, STLS with tls = starttls, log in.  *pop_r (NULL before) is set once
+ * connected, also when a later step fails (pop3_close() it).  0, or -1
+ * with the failure recorded. */
+int fetch_connect(const struct account *a, const struct endpoint *ep, struct pop3 **pop_r);
 
 /* SIGTERM and SIGINT set a flag that the fetch checks between messages: no
  * new RETR is sent, those in flight are finished and committed (not

@@ -11,6 +11,7 @@
 #include "fetch.h"
 #include "harden.h"
 #include "log.h"
+#include "serverinfo.h"
 #include "signals.h"
 #include "status.h"
 
@@ -27,7 +28,8 @@ struct cli {
 
 #define SYNOPSIS \
 	"usage: mailpipe-fetch [-C FILE] [-a ACCOUNT | --all] [--keep | --delete]\n" \
-	"                      [--maildir DIR] [--list] [-v] [-q]\n"
+	"                      [--maildir DIR] [--list] [-v] [-q]\n" \
+	"       mailpipe-fetch [-C FILE] [-a ACCOUNT | --all] --serverinfo [-v]\n"
 
 static void
 usage(FILE *fp)
@@ -42,13 +44,15 @@ usage(FILE *fp)
 	    "      --delete         delete each message once it is safely stored\n"
 	    "      --maildir DIR    deliver into DIR instead of the account's maildir\n"
 	    "      --list           show the server's messages; retrieve nothing\n"
+	    "      --serverinfo     describe the server and test the login; fetch nothing\n"
 	    "  -v, --verbose        protocol transcript (secrets hidden) and a summary\n"
 	    "  -q, --quiet          no warnings\n"
 	    "  -h, --help           this text\n"
 	    "      --version        the version\n");
 }
 
-enum { OPT_ALL = 256, OPT_KEEP, OPT_DELETE, OPT_MAILDIR, OPT_LIST, OPT_VERSION };
+enum { OPT_ALL = 256, OPT_KEEP, OPT_DELETE, OPT_MAILDIR, OPT_LIST, OPT_VERSION,
+	OPT_SERVERINFO };
 
 static const struct option options[] = {
 	{ "config", required_argument, NULL, 'C' },
@@ -58,6 +62,7 @@ static const struct option options[] = {
 	{ "delete", no_argument, NULL, OPT_DELETE },
 	{ "maildir", required_argument, NULL, OPT_MAILDIR },
 	{ "list", no_argument, NULL, OPT_LIST },
+	{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -106,6 +111,7 @@ parse_option(struct cli *cli, int ch)
 	case OPT_DELETE:	return keep_or_delete(cli, 0);
 	case OPT_MAILDIR:	cli->fetch.maildir = optarg; break;
 	case OPT_LIST:		cli->fetch.list = true; break;
+	case OPT_SERVERINFO:	cli->fetch.serverinfo = true; break;
 	case 'v':		log_verbose = 1; break;
 	case 'q':		log_quiet = 1; break;
 	case 'h':
@@ -149,7 +155,7 @@ run_one(const struct account *a, const struct fetch_options *o)
 {
 	fail_clear();
 	fail_scope(a->name, NULL, 0);
-	if (fetch_account(a, o) == 0)
+	if ((o->serverinfo ? serverinfo_fetch(a) : fetch_account(a, o)) == 0)
 		return FAIL_NONE;
 	log_error("%s", fail_line());
 	return fail_class();

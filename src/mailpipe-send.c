@@ -26,6 +26,7 @@
 #include "log.h"
 #include "queue-report.h"
 #include "route.h"
+#include "serverinfo.h"
 #include "signals.h"
 #include "spool.h"
 #include "status.h"
@@ -39,6 +40,7 @@ enum mode {
 	MODE_FLUSH,		/* --flush, sendmail -q */
 	MODE_LIST,		/* --queue, mailq, sendmail -bp */
 	MODE_DELETE,		/* --queue-delete ID */
+	MODE_SERVERINFO,	/* --serverinfo */
 };
 
 struct options {
@@ -59,8 +61,9 @@ usage(FILE *out)
 {
 	fprintf(out, "usage: %s [-Etv] [-a account] [-C file] [-f from] [-F name] "
 	    "[-s subject] [recipient ...]\n"
-	    "       %s [-v] [-a account] [-C file] --flush | --queue | --queue-delete id\n",
-	    log_progname, log_progname);
+	    "       %s [-v] [-a account] [-C file] --flush | --queue | --queue-delete id\n"
+	    "       %s [-v] [-a account] [-C file] --serverinfo\n",
+	    log_progname, log_progname, log_progname);
 }
 
 /* sendmail's -b modes: deliver a message, or list the queue. */
@@ -104,17 +107,19 @@ recipient_arguments(int argc, char **argv, struct options *o)
 	return 0;
 }
 
+static const struct option longopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'W' },
+	{ "flush", no_argument, NULL, 'Q' },
+	{ "queue", no_argument, NULL, 'P' },
+	{ "queue-delete", required_argument, NULL, 'D' },
+	{ "serverinfo", no_argument, NULL, 'I' },
+	{ NULL, 0, NULL, 0 },
+};
+
 static int
 parse_options(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'W' },
-		{ "flush", no_argument, NULL, 'Q' },
-		{ "queue", no_argument, NULL, 'P' },
-		{ "queue-delete", required_argument, NULL, 'D' },
-		{ NULL, 0, NULL, 0 },
-	};
 	int ch;
 
 	opterr = 0;	/* one line of our own instead of getopt's */
@@ -129,6 +134,7 @@ parse_options(int argc, char **argv, struct options *o)
 		case 'Q': o->mode = MODE_FLUSH; break;
 		case 'P': o->mode = MODE_LIST; break;
 		case 'D': o->mode = MODE_DELETE; o->delete_id = optarg; break;
+		case 'I': o->mode = MODE_SERVERINFO; break;
 		case 'C': o->config = optarg; break;
 		case 'E': o->skip_empty = true; break;
 		case 'F': o->full_name = optarg; break;
@@ -370,7 +376,8 @@ send_it(struct run *r)
 }
 
 /* --flush, --queue, --queue-delete: the queues of the chosen accounts;
- * after a flush or a listing, the warning if a message needs a human. */
+ * after a flush or a listing, the warning if a message needs a human.
+ * --serverinfo: the chosen (else the default) account's server. */
 static int
 work_on_queue(struct run *r)
 {
@@ -388,6 +395,10 @@ work_on_queue(struct run *r)
 	case MODE_LIST:
 		rc = queue_report_list(&r->cfg, name, stdout);
 		break;
+	case MODE_SERVERINFO:
+		if (config_account(&r->cfg, ACCOUNT_SMTP, name, &r->account) < 0)
+			return -1;
+		return serverinfo_send(r->account);
 	default:
 		return queue_report_delete(&r->cfg, name, r->opt.delete_id, stdout);
 	}
@@ -421,9 +432,10 @@ catch_signals(enum mode mode)
 		.cases = { { ": interrupted; every queued message is still queued or "
 		    "delivered\n", temporary } },
 	};
+	const struct signals_exit probe = { .cases = { { ": interrupted\n", temporary } } };
 
 	signals_ignore_sigpipe();
-	signals_exit_on(sigs, mode == MODE_SEND ? &send : &queue);
+	signals_exit_on(sigs, mode == MODE_SEND ? &send : mode == MODE_SERVERINFO ? &probe : &queue);
 }
 
 /* Called as mailq: list the queue, like sendmail -bp. */

@@ -156,6 +156,7 @@ pop3_parse_capa_line(struct pop3_caps *caps, const char *line)
 	char word[32];
 	size_t n = strcspn(line, " ");
 
+	proto_keep_offered(caps->offered, sizeof caps->offered, line);
 	if (n >= sizeof word)
 		return;
 	memcpy(word, line, n);

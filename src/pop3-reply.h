@@ -38,6 +38,7 @@ struct pop3_caps {
 	bool known;		/* CAPA answered +OK */
 	bool stls, user, pipelining, uidl, top, resp_codes;
 	unsigned sasl_mechs;	/* SASL mechanisms offered that we speak, SASL_BIT()s */
+	char offered[PROTO_OFFERED_MAX];	/* the CAPA lines as sent, LF after each */
 };
 
 /* Receives a piece of a message (CRLF already LF, dots unstuffed); returns

@@ -40,6 +40,11 @@ int pop3_open(const struct endpoint *ep, struct pop3 **p_r);
 /* For tests: a session over an existing conn (greeting read, CAPA asked). */
 int pop3_open_conn(struct conn *c, struct pop3 **p_r);
 const struct pop3_caps *pop3_caps(const struct pop3 *p);
+/* The greeting as read ("+OK Dovecot ready."); the mechanism the last
+ * pop3_login() tried ("USER" for USER/PASS, else the SASL name), NULL
+ * before any.  For --serverinfo. */
+const char *pop3_greeting_text(const struct pop3 *p);
+const char *pop3_login_mechanism(const struct pop3 *p);
 /* STLS, refusing bytes injected before the handshake, then CAPA again.
  * Not offered or refused: FAIL_PERMANENT (never a plaintext fallback). */
 int pop3_stls(struct pop3 *p);

@@ -90,3 +90,17 @@ proto_read_line_hiding(struct conn *c, const char *prefix, const char *shown,
 		return fail(FAIL_PROTOCOL, "the server sent a NUL byte in a reply");
 	return 0;
 }
+
+void
+proto_keep_offered(char *list, size_t size, const char *line)
+{
+	static const char more[] = "...\n";
+	size_t used = strlen(list), len = strlen(line);
+
+	if (used >= sizeof more - 1 && strcmp(list + used - (sizeof more - 1), more) == 0)
+		return;		/* already cut */
+	if (used + len + 1 + sizeof more <= size)
+		snprintf(list + used, size - used, "%s\n", line);
+	else if (used + sizeof more <= size)
+		snprintf(list + used, size - used, "%s", more);
+}

@@ -32,4 +32,12 @@ int proto_read_line(struct conn *c, char **line_r, size_t *len_r);
 int proto_read_line_hiding(struct conn *c, const char *prefix, const char *shown,
 	char **line_r, size_t *len_r);
 
+/* Room for the capability lines a session keeps as offered (EHLO, CAPA),
+ * for --serverinfo; more are left out. */
+#define PROTO_OFFERED_MAX 2048
+/* Appends line and a LF to the NUL-terminated list (of size bytes) if it
+ * fits whole; a line that does not fit is left out, and so are the
+ * rest (the list ends "...\n" then). */
+void proto_keep_offered(char *list, size_t size, const char *line);
+
 #endif

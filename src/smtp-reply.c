@@ -43,6 +43,7 @@ keyword_is(const char *text, const char *keyword)
 void
 smtp_note_capability(struct smtp_caps *caps, const char *text)
 {
+	proto_keep_offered(caps->offered, sizeof caps->offered, text);
 	if (keyword_is(text, "STARTTLS"))
 		caps->starttls = true;
 	else if (keyword_is(text, "PIPELINING"))

@@ -39,6 +39,8 @@ struct smtp {
 	enum smtp_state state;
 	char *ehlo_name;	/* NULL: this end's address literal */
 	char address_literal[ADDRESS_LITERAL_MAX];
+	struct smtp_reply greeting;	/* as read, for --serverinfo */
+	const char *auth_mechanism;	/* what the last AUTH tried, or NULL */
 };
 
 /* ---- replies ---- */
@@ -92,13 +94,29 @@ smtp_open(const struct endpoint *ep, struct smtp **s_r)
 int
 smtp_greeting(struct smtp *s)
 {
-	return expect(s, 220, "greeting", FAIL_PERMANENT);
+	if (read_reply(s, &s->greeting, NULL) < 0)
+		return -1;
+	if (s->greeting.code != 220)
+		return smtp_refused(&s->greeting, "greeting", FAIL_PERMANENT);
+	return 0;
 }
 
 const struct smtp_caps *
 smtp_caps(const struct smtp *s)
 {
 	return &s->caps;
+}
+
+const char *
+smtp_greeting_text(const struct smtp *s)
+{
+	return s->greeting.text;
+}
+
+const char *
+smtp_auth_mechanism(const struct smtp *s)
+{
+	return s->auth_mechanism;
 }
 
 static const char *
@@ -238,6 +256,7 @@ smtp_auth(struct smtp *s, enum auth_method method, const char *user, const char 
 
 	if (choose_mechanism(s, method, password, &mech) < 0)
 		return -1;
+	s->auth_mechanism = sasl_mech_name(mech);
 	return sasl_authenticate(mech, &cred, &wire);
 }
 

@@ -27,6 +27,7 @@
 
 #include "sasl.h"
 #include "conn.h"
+#include "proto.h"
 #include "status.h"
 
 struct spool;
@@ -46,6 +47,7 @@ struct smtp_caps {
 	bool auth;		/* any AUTH mechanism offered */
 	unsigned auth_mechs;	/* those we speak, SASL_BIT()s (sasl.h) */
 	bool size;		/* SIZE: the MAIL parameter is understood */
+	char offered[PROTO_OFFERED_MAX];	/* the keyword lines as sent, LF after each */
 };
 
 /* ---- replies (smtp-reply.c) ---- */
@@ -106,6 +108,11 @@ int smtp_greeting(struct smtp *s);
 int smtp_hello(struct smtp *s, const char *name);
 /* What the last EHLO offered (nothing after HELO). */
 const struct smtp_caps *smtp_caps(const struct smtp *s);
+/* The greeting's first line as read ("220 mx.example ESMTP"), "" before
+ * it was read; the name of the mechanism the last smtp_auth() tried
+ * ("PLAIN"), NULL before any.  For --serverinfo. */
+const char *smtp_greeting_text(const struct smtp *s);
+const char *smtp_auth_mechanism(const struct smtp *s);
 /* STARTTLS, the handshake, then EHLO again.  Not offered or refused:
  * FAIL_PERMANENT (4xx FAIL_TEMPORARY), never a plaintext fallback.  The
  * handshake fails as conn_starttls() says (bytes sent before it are

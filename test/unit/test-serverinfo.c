@@ -1,0 +1,148 @@
+/*
+ * The pure parts of --serverinfo: the capability list a session keeps
+ * (proto_keep_offered()) and the lookup of one keyword in it
+ * (serverinfo_offered()); the certificate's days left and validity text
+ * around the edges (a second before, at and after the end); the
+ * fingerprint's text, which tls_fingerprint must take back unchanged; and
+ * the escaping of server text for stdout.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "certinfo.h"
+#include "log.h"
+#include "proto.h"
+#include "serverinfo.h"
+#include "tls.h"
+#include "tap.h"
+
+#define DAY 86400
+
+static void
+offered(const char *list, const char *keyword, const char *want)
+{
+	char value[64];
+	bool found = serverinfo_offered(list, keyword, value, sizeof value);
+
+	if (want == NULL)
+		ok(!found, "%s: not offered", keyword);
+	else
+		ok(found && strcmp(value, want) == 0, "%s: \"%s\" (got \"%s\")", keyword, want,
+		    found ? value : "(none)");
+}
+
+static void
+test_offered_lookup(void)
+{
+	const char *list = "SIZE 10240000\nauth=LOGIN PLAIN\nAUTH PLAIN LOGIN\nPIPELINING\n"
+	    "8BITMIMEX\nDSN\nEXPIRE NEVER\nLOGIN-DELAY 900\n";
+
+	offered(list, "SIZE", "10240000");
+	offered(list, "AUTH", "LOGIN PLAIN");		/* the first line that has it */
+	offered(list, "pipelining", "");		/* any case, no value */
+	offered(list, "8BITMIME", NULL);		/* a longer keyword is another one */
+	offered(list, "DSN", "");
+	offered(list, "EXPIRE", "NEVER");
+	offered(list, "LOGIN", NULL);			/* LOGIN-DELAY is not LOGIN */
+	offered(list, "LOGIN-DELAY", "900");
+	offered("", "SIZE", NULL);
+	offered("SIZE", "SIZE", "");			/* a last line without LF */
+	offered("X-LONG 0123456789012345678901234567890123456789012345678901234567890123456789\n",
+	    "X-LONG", "012345678901234567890123456789012345678901234567890123456789012");
+}
+
+static void
+test_keep_offered(void)
+{
+	char list[32] = "";
+
+	proto_keep_offered(list, sizeof list, "PIPELINING");
+	proto_keep_offered(list, sizeof list, "SIZE 100");
+	is_str(list, "PIPELINING\nSIZE 100\n", "lines kept with a LF each");
+	proto_keep_offered(list, sizeof list, "AUTH PLAIN LOGIN XOAUTH2");
+	is_str(list, "PIPELINING\nSIZE 100\n...\n", "a line that does not fit: \"...\" instead");
+	proto_keep_offered(list, sizeof list, "DSN");
+	is_str(list, "PIPELINING\nSIZE 100\n...\n", "and nothing after it, even if it fits");
+	ok(strlen(list) < sizeof list, "never over the size");
+}
+
+static void
+test_days_left(void)
+{
+	const time_t now = 1800000000;
+
+	is_int(certinfo_days_left(now, now), 0, "at the end: 0 days");
+	is_int(certinfo_days_left(now, now + DAY - 1), 0, "a second short of a day: 0");
+	is_int(certinfo_days_left(now, now + DAY), 1, "a day: 1");
+	is_int(certinfo_days_left(now, now + 390L * DAY + 5), 390, "390 days and seconds: 390");
+	is_int(certinfo_days_left(now, now - 1), -1, "a second past: a day ago");
+	is_int(certinfo_days_left(now, now - DAY), -1, "a day past: -1");
+	is_int(certinfo_days_left(now, now - DAY - 1), -2, "a day and a second past: -2");
+}
+
+static void
+validity(time_t now, time_t from, time_t to, const char *want, const char *name)
+{
+	char text[160];
+
+	certinfo_validity(now, from, to, text, sizeof text);
+	is_str(text, want, "%s", name);
+}
+
+static void
+test_validity(void)
+{
+	const time_t from = 1767225600;	/* 2026-01-01 00:00:00 UTC */
+	const time_t to = from + 365L * DAY;
+
+	validity(from + 10L * DAY, from, to, "2026-01-01 00:00:00 UTC to 2027-01-01 00:00:00 UTC "
+	    "(355 days left)", "valid");
+	validity(to - DAY, from, to, "2026-01-01 00:00:00 UTC to 2027-01-01 00:00:00 UTC "
+	    "(1 day left)", "one day: singular");
+	validity(to + 3L * DAY, from, to, "2026-01-01 00:00:00 UTC to 2027-01-01 00:00:00 UTC "
+	    "(expired 3 days ago)", "expired");
+	validity(to + 1, from, to, "2026-01-01 00:00:00 UTC to 2027-01-01 00:00:00 UTC "
+	    "(expired 1 day ago)", "expired a second ago");
+	validity(from - 1, from, to, "2026-01-01 00:00:00 UTC to 2027-01-01 00:00:00 UTC "
+	    "(not valid yet)", "not yet valid");
+}
+
+static void
+test_fingerprint_text(void)
+{
+	unsigned char md[TLS_PIN_LENGTH], back[TLS_PIN_LENGTH];
+	char text[CERTINFO_FINGERPRINT_TEXT];
+
+	for (size_t i = 0; i < sizeof md; i++)
+		md[i] = (unsigned char)(i * 37 + 0x0a);
+	certinfo_fingerprint_text(md, text);
+	is_int(strlen(text), 3 * TLS_PIN_LENGTH - 1, "32 bytes: 95 characters");
+	is_str(text, "0A:2F:54:79:9E:C3:E8:0D:32:57:7C:A1:C6:EB:10:35:5A:7F:A4:C9:EE:13:38:5D:"
+	    "82:A7:CC:F1:16:3B:60:85", "uppercase hex, a colon between bytes");
+	ok(tls_parse_fingerprint(text, back) == 0 && memcmp(md, back, sizeof md) == 0,
+	    "tls_fingerprint takes it back unchanged");
+}
+
+static void
+test_escape(void)
+{
+	char out[64];
+
+	log_escape("220 a\x1b[2J\x9b\xc2\x85 \xc3\xa9", 15, out, sizeof out);
+	is_str(out, "220 a\\x1b[2J\\x9b\\xc2\\x85 \xc3\xa9", "controls and C1 escaped, UTF-8 kept");
+	log_escape("abc\x07", 4, out, 6);
+	ok(strlen(out) <= 5, "cut to the size given");
+}
+
+int
+main(void)
+{
+	test_offered_lookup();
+	test_keep_offered();
+	test_days_left();
+	test_validity();
+	test_fingerprint_text();
+	test_escape();
+	return done_testing();
+}
