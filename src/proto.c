@@ -92,15 +92,27 @@ proto_read_line_hiding(struct conn *c, const char *prefix, const char *shown,
 }
 
 void
-proto_keep_offered(char *list, size_t size, const char *line)
+proto_keep_offered(char *list, size_t size, bool *cut, const char *line)
 {
-	static const char more[] = "...\n";
 	size_t used = strlen(list), len = strlen(line);
 
-	if (used >= sizeof more - 1 && strcmp(list + used - (sizeof more - 1), more) == 0)
-		return;		/* already cut */
-	if (used + len + 1 + sizeof more <= size)
+	if (*cut)
+		return;
+	if (used + len + 1 < size)
 		snprintf(list + used, size - used, "%s\n", line);
-	else if (used + sizeof more <= size)
-		snprintf(list + used, size - used, "%s", more);
+	else
+		*cut = true;
+}
+
+void
+proto_keep_value(char *value, size_t size, bool *seen, const char *line, size_t keyword_len)
+{
+	const char *rest = line + keyword_len;
+
+	if (*seen)
+		return;
+	*seen = true;
+	if (*rest == ' ' || *rest == '=')
+		rest++;
+	snprintf(value, size, "%s", rest);
 }

@@ -15,7 +15,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "certinfo.h"
 #include "clock.h"
@@ -23,6 +22,7 @@
 #include "fetch.h"
 #include "log.h"
 #include "pop3.h"
+#include "proto.h"
 #include "serverinfo.h"
 #include "smtp.h"
 #include "status.h"
@@ -111,30 +111,8 @@ say_tls(const struct account *a, const struct tls_peer *peer)
 
 /* ---- capabilities ---- */
 
-bool
-serverinfo_offered(const char *offered, const char *keyword, char *value, size_t size)
-{
-	size_t klen = strlen(keyword);
-
-	for (const char *line = offered; *line != '\0';) {
-		size_t len = strcspn(line, "\n");
-
-		if (len >= klen && strncasecmp(line, keyword, klen) == 0 &&
-		    (len == klen || line[klen] == ' ' || line[klen] == '=')) {
-			size_t skip = len == klen ? klen : klen + 1;
-			size_t n = len - skip < size - 1 ? len - skip : size - 1;
-
-			memcpy(value, line + skip, n);
-			value[n] = '\0';
-			return true;
-		}
-		line += len + (line[len] == '\n');
-	}
-	return false;
-}
-
 static void
-say_offered_lines(const char *offered, const char *key)
+say_offered_lines(const char *offered, bool cut, const char *key)
 {
 	for (const char *line = offered; *line != '\0';) {
 		size_t len = strcspn(line, "\n");
@@ -142,23 +120,21 @@ say_offered_lines(const char *offered, const char *key)
 		say(key, "%.*s", (int)len, line);
 		line += len + (line[len] == '\n');
 	}
+	if (cut)
+		say("capabilities", "more not shown (over %d bytes)", PROTO_OFFERED_MAX);
 }
 
 static void
-say_yes_no(const char *offered, const char *keyword, const char *key)
+say_yes_no(bool offered, const char *key)
 {
-	char value[VALUE_MAX];
-
-	say(key, "%s", serverinfo_offered(offered, keyword, value, sizeof value) ? "yes" : "no");
+	say(key, "%s", offered ? "yes" : "no");
 }
 
-/* A keyword's value, or "not announced". */
+/* A keyword's value as the session parsed it, or "not announced". */
 static void
-say_value(const char *offered, const char *keyword, const char *key, const char *none)
+say_value(bool offered, const char *value, const char *key, const char *none)
 {
-	char value[VALUE_MAX];
-
-	if (!serverinfo_offered(offered, keyword, value, sizeof value))
+	if (!offered)
 		say(key, "not announced");
 	else
 		say(key, "%s", value[0] != '\0' ? value : none);
@@ -166,39 +142,38 @@ say_value(const char *offered, const char *keyword, const char *key, const char 
 
 /* RFC 1870: SIZE without a number, or 0, sets no limit. */
 static void
-say_size_limit(const char *offered)
+say_size_limit(const struct smtp_caps *caps)
 {
-	char value[VALUE_MAX];
-
-	if (!serverinfo_offered(offered, "SIZE", value, sizeof value))
+	if (!caps->size)
 		say("size limit", "not announced");
-	else if (value[0] == '\0' || strcmp(value, "0") == 0)
+	else if (caps->size_text[0] == '\0' || strcmp(caps->size_text, "0") == 0)
 		say("size limit", "none");
 	else
-		say("size limit", "%s bytes", value);
+		say("size limit", "%s bytes", caps->size_text);
 }
 
 /* A session whose TLS failed keeps what the server offered in plaintext,
  * which is not what a run would use: shown apart, without the summary. */
 static bool
-caps_before_tls(const struct account *a, const struct tls_peer *peer, const char *offered)
+caps_before_tls(const struct account *a, const struct tls_peer *peer, const char *offered,
+	bool cut)
 {
 	if (a->tls == TLS_MODE_OFF || peer->established)
 		return false;
-	say_offered_lines(offered, "capability before tls");
+	say_offered_lines(offered, cut, "capability before tls");
 	return true;
 }
 
 static void
 say_smtp_caps(const struct smtp_caps *caps)
 {
-	say_offered_lines(caps->offered, "capability");
-	say_size_limit(caps->offered);
-	say_value(caps->offered, "AUTH", "auth mechanisms", "none");
-	say_yes_no(caps->offered, "PIPELINING", "pipelining");
-	say_yes_no(caps->offered, "8BITMIME", "8bitmime");
-	say_yes_no(caps->offered, "SMTPUTF8", "smtputf8");
-	say_yes_no(caps->offered, "DSN", "dsn");
+	say_offered_lines(caps->offered, caps->offered_cut, "capability");
+	say_size_limit(caps);
+	say_value(caps->auth, caps->auth_text, "auth mechanisms", "none");
+	say_yes_no(caps->pipelining, "pipelining");
+	say_yes_no(caps->eightbitmime, "8bitmime");
+	say_yes_no(caps->smtputf8, "smtputf8");
+	say_yes_no(caps->dsn, "dsn");
 }
 
 static void
@@ -208,13 +183,13 @@ say_pop3_caps(const struct pop3_caps *caps)
 		say("capabilities", "unknown (CAPA refused: an RFC 1939 server)");
 		return;
 	}
-	say_offered_lines(caps->offered, "capability");
-	say_value(caps->offered, "SASL", "sasl mechanisms", "none");
-	say_yes_no(caps->offered, "UIDL", "uidl");
-	say_yes_no(caps->offered, "PIPELINING", "pipelining");
-	say_yes_no(caps->offered, "TOP", "top");
-	say_value(caps->offered, "EXPIRE", "expire", "(no value)");
-	say_value(caps->offered, "LOGIN-DELAY", "login-delay", "(no value)");
+	say_offered_lines(caps->offered, caps->offered_cut, "capability");
+	say_value(caps->sasl, caps->sasl_text, "sasl mechanisms", "none");
+	say_yes_no(caps->uidl, "uidl");
+	say_yes_no(caps->pipelining, "pipelining");
+	say_yes_no(caps->top, "top");
+	say_value(caps->expire, caps->expire_text, "expire", "(no value)");
+	say_value(caps->login_delay, caps->login_delay_text, "login-delay", "(no value)");
 }
 
 /* ---- the login ---- */
@@ -258,7 +233,8 @@ serverinfo_send(const struct account *a)
 	if (smtp != NULL)
 		say("greeting", "%s", smtp_greeting_text(smtp));
 	say_tls(a, &peer);
-	if (smtp != NULL && !caps_before_tls(a, &peer, smtp_caps(smtp)->offered))
+	if (smtp != NULL && !caps_before_tls(a, &peer, smtp_caps(smtp)->offered,
+	    smtp_caps(smtp)->offered_cut))
 		say_smtp_caps(smtp_caps(smtp));
 	say_login(rc, smtp_logs_in(a), smtp != NULL ? smtp_auth_mechanism(smtp) : NULL);
 	fflush(stdout);
@@ -299,7 +275,8 @@ serverinfo_fetch(const struct account *a)
 	if (pop != NULL)
 		say("greeting", "%s", pop3_greeting_text(pop));
 	say_tls(a, &peer);
-	if (pop != NULL && !caps_before_tls(a, &peer, pop3_caps(pop)->offered))
+	if (pop != NULL && !caps_before_tls(a, &peer, pop3_caps(pop)->offered,
+	    pop3_caps(pop)->offered_cut))
 		say_pop3_caps(pop3_caps(pop));
 	say_login(rc, true, pop != NULL ? pop3_login_mechanism(pop) : NULL);
 	fflush(stdout);

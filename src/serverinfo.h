@@ -21,10 +21,4 @@
 int serverinfo_send(const struct account *a);
 int serverinfo_fetch(const struct account *a);
 
-/* Pure: the value of capability keyword in offered (lines, LF after each,
- * as smtp_caps and pop3_caps keep them): the rest of the first line whose
- * first word is keyword (any case), after the space or "=" (AUTH=LOGIN)
- * that follows it, into value (cut to size).  False when no line has it. */
-bool serverinfo_offered(const char *offered, const char *keyword, char *value, size_t size);
-
 #endif

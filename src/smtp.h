@@ -47,7 +47,12 @@ struct smtp_caps {
 	bool auth;		/* any AUTH mechanism offered */
 	unsigned auth_mechs;	/* those we speak, SASL_BIT()s (sasl.h) */
 	bool size;		/* SIZE: the MAIL parameter is understood */
+	/* For --serverinfo: what the summary shows, parsed from every line. */
+	bool smtputf8, dsn;
+	char size_text[32];	/* SIZE's value as sent ("" without one) */
+	char auth_text[256];	/* the first AUTH line's mechanisms as sent */
 	char offered[PROTO_OFFERED_MAX];	/* the keyword lines as sent, LF after each */
+	bool offered_cut;	/* lines left out of offered for want of room */
 };
 
 /* ---- replies (smtp-reply.c) ---- */

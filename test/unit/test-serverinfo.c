@@ -1,7 +1,7 @@
 /*
  * The pure parts of --serverinfo: the capability list a session keeps
- * (proto_keep_offered()) and the lookup of one keyword in it
- * (serverinfo_offered()); the certificate's days left and validity text
+ * (proto_keep_offered()) and the value kept of one keyword
+ * (proto_keep_value()); the certificate's days left and validity text
  * around the edges (a second before, at and after the end); the
  * fingerprint's text, which tls_fingerprint must take back unchanged; and
  * the escaping of server text for stdout.
@@ -20,50 +20,45 @@
 #define DAY 86400
 
 static void
-offered(const char *list, const char *keyword, const char *want)
+value_of(const char *line, size_t keyword_len, const char *want)
 {
-	char value[64];
-	bool found = serverinfo_offered(list, keyword, value, sizeof value);
+	char value[16] = "";
+	bool seen = false;
 
-	if (want == NULL)
-		ok(!found, "%s: not offered", keyword);
-	else
-		ok(found && strcmp(value, want) == 0, "%s: \"%s\" (got \"%s\")", keyword, want,
-		    found ? value : "(none)");
+	proto_keep_value(value, sizeof value, &seen, line, keyword_len);
+	ok(seen && strcmp(value, want) == 0, "%s: \"%s\" (got \"%s\")", line, want, value);
 }
 
 static void
-test_offered_lookup(void)
+test_keep_value(void)
 {
-	const char *list = "SIZE 10240000\nauth=LOGIN PLAIN\nAUTH PLAIN LOGIN\nPIPELINING\n"
-	    "8BITMIMEX\nDSN\nEXPIRE NEVER\nLOGIN-DELAY 900\n";
+	char value[16] = "";
+	bool seen = false;
 
-	offered(list, "SIZE", "10240000");
-	offered(list, "AUTH", "LOGIN PLAIN");		/* the first line that has it */
-	offered(list, "pipelining", "");		/* any case, no value */
-	offered(list, "8BITMIME", NULL);		/* a longer keyword is another one */
-	offered(list, "DSN", "");
-	offered(list, "EXPIRE", "NEVER");
-	offered(list, "LOGIN", NULL);			/* LOGIN-DELAY is not LOGIN */
-	offered(list, "LOGIN-DELAY", "900");
-	offered("", "SIZE", NULL);
-	offered("SIZE", "SIZE", "");			/* a last line without LF */
-	offered("X-LONG 0123456789012345678901234567890123456789012345678901234567890123456789\n",
-	    "X-LONG", "012345678901234567890123456789012345678901234567890123456789012");
+	value_of("SIZE 10240000", 4, "10240000");
+	value_of("AUTH=LOGIN PLAIN", 4, "LOGIN PLAIN");		/* the pre-RFC form */
+	value_of("DSN", 3, "");
+	value_of("X-LONG 0123456789012345678901234", 6, "012345678901234");	/* cut */
+	proto_keep_value(value, sizeof value, &seen, "AUTH PLAIN", 4);
+	proto_keep_value(value, sizeof value, &seen, "AUTH LOGIN", 4);
+	is_str(value, "PLAIN", "the first line that has the keyword wins");
 }
 
 static void
 test_keep_offered(void)
 {
 	char list[32] = "";
+	bool cut = false;
 
-	proto_keep_offered(list, sizeof list, "PIPELINING");
-	proto_keep_offered(list, sizeof list, "SIZE 100");
-	is_str(list, "PIPELINING\nSIZE 100\n", "lines kept with a LF each");
-	proto_keep_offered(list, sizeof list, "AUTH PLAIN LOGIN XOAUTH2");
-	is_str(list, "PIPELINING\nSIZE 100\n...\n", "a line that does not fit: \"...\" instead");
-	proto_keep_offered(list, sizeof list, "DSN");
-	is_str(list, "PIPELINING\nSIZE 100\n...\n", "and nothing after it, even if it fits");
+	proto_keep_offered(list, sizeof list, &cut, "...");
+	proto_keep_offered(list, sizeof list, &cut, "SIZE 100");
+	is_str(list, "...\nSIZE 100\n", "lines kept with a LF each, a \"...\" line as any other");
+	ok(!cut, "nothing cut yet");
+	proto_keep_offered(list, sizeof list, &cut, "AUTH PLAIN LOGIN XOAUTH2 EXTERNAL");
+	is_str(list, "...\nSIZE 100\n", "a line that does not fit is left out");
+	ok(cut, "and the cut is recorded as a flag");
+	proto_keep_offered(list, sizeof list, &cut, "DSN");
+	is_str(list, "...\nSIZE 100\n", "and nothing after it, even if it fits");
 	ok(strlen(list) < sizeof list, "never over the size");
 }
 
@@ -138,7 +133,7 @@ test_escape(void)
 int
 main(void)
 {
-	test_offered_lookup();
+	test_keep_value();
 	test_keep_offered();
 	test_days_left();
 	test_validity();
