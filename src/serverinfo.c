@@ -167,6 +167,10 @@ caps_before_tls(const struct account *a, const struct tls_peer *peer, const char
 static void
 say_smtp_caps(const struct smtp_caps *caps)
 {
+	if (!caps->known) {
+		say("capabilities", "unknown (EHLO not answered with 250)");
+		return;
+	}
 	say_offered_lines(caps->offered, caps->offered_cut, "capability");
 	say_size_limit(caps);
 	say_value(caps->auth, caps->auth_text, "auth mechanisms", "none");
@@ -230,7 +234,7 @@ serverinfo_send(const struct account *a)
 	rc = submit_open_observed(a, a->from != NULL ? a->from : "", &peer, &ss, &stage);
 	smtp = submit_smtp(ss);
 	say_account(a);
-	if (smtp != NULL)
+	if (smtp != NULL && smtp_greeting_text(smtp)[0] != '\0')
 		say("greeting", "%s", smtp_greeting_text(smtp));
 	say_tls(a, &peer);
 	if (smtp != NULL && !caps_before_tls(a, &peer, smtp_caps(smtp)->offered,
@@ -272,7 +276,7 @@ serverinfo_fetch(const struct account *a)
 	ep.tls_options.peer = &peer;
 	rc = fetch_connect(a, &ep, &pop);
 	say_account(a);
-	if (pop != NULL)
+	if (pop != NULL && pop3_greeting_text(pop)[0] != '\0')
 		say("greeting", "%s", pop3_greeting_text(pop));
 	say_tls(a, &peer);
 	if (pop != NULL && !caps_before_tls(a, &peer, pop3_caps(pop)->offered,

@@ -141,8 +141,10 @@ hello(struct smtp *s)
 	memset(&s->caps, 0, sizeof s->caps);
 	if (proto_send(s->conn, "EHLO %s", name) < 0 || read_reply(s, &r, &s->caps) < 0)
 		return -1;
-	if (r.code == 250)
+	if (r.code == 250) {
+		s->caps.known = true;
 		return 0;
+	}
 	if (r.code < 500)
 		return smtp_refused(&r, "EHLO", FAIL_PERMANENT);
 	/* A server that does not speak ESMTP: plain HELO, no extensions. */

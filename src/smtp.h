@@ -41,6 +41,7 @@ struct smtp_reply {
 };
 
 struct smtp_caps {
+	bool known;		/* EHLO answered 250: the rest is what it said */
 	bool starttls;
 	bool pipelining;
 	bool eightbitmime;
