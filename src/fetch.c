@@ -192,9 +192,7 @@ print_list(struct run *r)
 		printf("%lu %llu %s %s\n", m->num, m->size, m->uidl ? m->uidl : "-",
 		    plan_word(m->plan));
 	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return fail(FAIL_IO, "cannot write the listing");
-	return 0;
+	return status_stdout_written();
 }
 
 /* ---- deletion ---- */

@@ -126,6 +126,21 @@ parse_option(struct cli *cli, int ch)
 	return -1;
 }
 
+/* --serverinfo fetches nothing: an option that only shapes a fetch is a
+ * mistake to point out, not one to ignore silently. */
+static int
+serverinfo_alone(const struct fetch_options *f)
+{
+	const char *given = f->keep == 1 ? "--keep" : f->keep == 0 ? "--delete" :
+	    f->list ? "--list" : f->maildir != NULL ? "--maildir" : NULL;
+	char what[64];
+
+	if (!f->serverinfo || given == NULL)
+		return -1;
+	snprintf(what, sizeof what, "--serverinfo fetches nothing: %s does not go with it", given);
+	return usage_error(what, NULL);
+}
+
 static int
 parse_args(int argc, char **argv, struct cli *cli)
 {
@@ -147,7 +162,7 @@ parse_args(int argc, char **argv, struct cli *cli)
 		return usage_error("-a and --all exclude each other", NULL);
 	if (cli->all && cli->fetch.maildir != NULL)
 		return usage_error("--maildir with --all would mix accounts in one Maildir", NULL);
-	return -1;
+	return serverinfo_alone(&cli->fetch);
 }
 
 static enum failure

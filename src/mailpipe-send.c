@@ -95,6 +95,8 @@ check_queue_run(const char *interval, struct options *o)
 static int
 recipient_arguments(int argc, char **argv, struct options *o)
 {
+	if (o->mode == MODE_SERVERINFO && optind < argc)
+		return fail(FAIL_USAGE, "\"%s\": --serverinfo takes no recipients", argv[optind]);
 	if (o->mode != MODE_SEND && optind < argc)
 		return fail(FAIL_USAGE, "\"%s\": working on the queue takes no recipients",
 		    argv[optind]);
@@ -394,13 +396,16 @@ work_on_queue(struct run *r)
 		break;
 	case MODE_LIST:
 		rc = queue_report_list(&r->cfg, name, stdout);
+		if (rc == 0)
+			rc = status_stdout_written();
 		break;
 	case MODE_SERVERINFO:
 		if (config_account(&r->cfg, ACCOUNT_SMTP, name, &r->account) < 0)
 			return -1;
 		return serverinfo_send(r->account);
 	default:
-		return queue_report_delete(&r->cfg, name, r->opt.delete_id, stdout);
+		rc = queue_report_delete(&r->cfg, name, r->opt.delete_id, stdout);
+		return rc < 0 ? -1 : status_stdout_written();
 	}
 	return rc < 0 ? -1 : queue_report_check(&r->cfg, name);
 }

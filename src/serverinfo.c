@@ -214,6 +214,18 @@ say_login(int rc, bool wanted, const char *mechanism)
 
 /* ---- the two commands ---- */
 
+/* The session's result, unless it worked and the output was lost: a
+ * failure already recorded is the one to report. */
+static int
+output_written(int rc)
+{
+	if (rc < 0) {
+		fflush(stdout);
+		return rc;
+	}
+	return status_stdout_written();
+}
+
 /* What a real run of mailpipe-send authenticates with (submit.c). */
 static bool
 smtp_logs_in(const struct account *a)
@@ -241,7 +253,7 @@ serverinfo_send(const struct account *a)
 	    smtp_caps(smtp)->offered_cut))
 		say_smtp_caps(smtp_caps(smtp));
 	say_login(rc, smtp_logs_in(a), smtp != NULL ? smtp_auth_mechanism(smtp) : NULL);
-	fflush(stdout);
+	rc = output_written(rc);
 	submit_close(ss);	/* QUIT, which never changes the result */
 	certinfo_free(&peer);
 	return rc;
@@ -283,7 +295,7 @@ serverinfo_fetch(const struct account *a)
 	    pop3_caps(pop)->offered_cut))
 		say_pop3_caps(pop3_caps(pop));
 	say_login(rc, true, pop != NULL ? pop3_login_mechanism(pop) : NULL);
-	fflush(stdout);
+	rc = output_written(rc);
 	quit_politely(pop, rc);
 	pop3_close(pop);
 	certinfo_free(&peer);
