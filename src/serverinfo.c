@@ -193,7 +193,9 @@ say_pop3_caps(const struct pop3_caps *caps)
 	say_yes_no(caps->pipelining, "pipelining");
 	say_yes_no(caps->top, "top");
 	say_value(caps->expire, caps->expire_text, "expire", "(no value)");
-	say_value(caps->login_delay, caps->login_delay_text, "login-delay", "(no value)");
+	/* Not "login-delay": only the login line may begin with "login". */
+	say_value(caps->login_delay, caps->login_delay_text, "delay between logins",
+	    "(no value)");
 }
 
 /* ---- the login ---- */

@@ -79,6 +79,7 @@ good_run() {	# good_run NAME
 	has "$1" '^verification: ok ' "verification ok"
 	has "$1" '^tls: TLSv1\.[23] ' "TLS version and cipher"
 	has "$1" '^login: ok \((SCRAM-SHA-256|PLAIN|LOGIN|USER)\)$' "login: ok"
+	is "$(grep -c '^login' "$WORK/$1.out")" 1 "$1: grep '^login' finds the login line alone"
 }
 
 for mode in starttls:$SMTP_PORT_STARTTLS implicit:$SMTP_PORT_IMPLICIT; do
