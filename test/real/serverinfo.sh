@@ -52,10 +52,16 @@ pop3_config() {
 	} >"$1")
 }
 
-# no_secret NAME PASSWORD: neither stdout nor the -v transcript holds it.
+# no_secret NAME USER PASSWORD: neither stdout nor the -v transcript holds
+# the password, plain or in base64 as AUTH PLAIN ("\0user\0password") and
+# AUTH LOGIN (each alone) send them, nor the user name in base64.
 no_secret() {
-	! grep -qF -e "$2" "$WORK/$1.out" "$WORK/$1.err"
-	ok $? "$1: no password in stdout or the -v transcript"
+	local plain pass user
+	plain=$(printf '\0%s\0%s' "$2" "$3" | base64 -w0)
+	pass=$(printf '%s' "$3" | base64 -w0)
+	user=$(printf '%s' "$2" | base64 -w0)
+	! grep -qF -e "$3" -e "$plain" -e "$pass" -e "$user" "$WORK/$1.out" "$WORK/$1.err"
+	ok $? "$1: no password (plain or base64) in stdout or the -v transcript"
 }
 
 # probe NAME COMMAND...: runs a --serverinfo, keeps stdout, stderr and exit.
@@ -93,7 +99,7 @@ for mode in starttls:$SMTP_PORT_STARTTLS implicit:$SMTP_PORT_IMPLICIT; do
 	has "$name" '^pipelining: yes$' "PIPELINING"
 	has "$name" '^capability: 8BITMIME$' "the EHLO keywords"
 	! grep -qE '^-> (MAIL|RCPT|DATA)' "$WORK/$name.err"; ok $? "$name: no MAIL, RCPT or DATA"
-	no_secret "$name" "$ALICE_PASSWORD"
+	no_secret "$name" "$ALICE_USER" "$ALICE_PASSWORD"
 done
 
 for mode in starttls:$POP3_PORT_STLS implicit:$POP3_PORT_IMPLICIT; do
@@ -107,7 +113,7 @@ for mode in starttls:$POP3_PORT_STLS implicit:$POP3_PORT_IMPLICIT; do
 	has "$name" '^capability: TOP$' "the CAPA lines"
 	! grep -qE '^-> (STAT|LIST|UIDL|RETR|DELE|TOP)' "$WORK/$name.err"
 	ok $? "$name: no STAT, LIST, UIDL, RETR, DELE or TOP"
-	no_secret "$name" "$CAROL_PASSWORD"
+	no_secret "$name" "$CAROL_USER" "$CAROL_PASSWORD"
 done
 
 # A wrong password: the server's refusal on the login line, 77.
@@ -115,11 +121,12 @@ smtp_config "$WORK/smtp-wrong.ini" starttls "$SMTP_PORT_STARTTLS" auto "$ALICE_U
 probe smtp-wrong "$MAILPIPE_SEND"
 is "$(cat "$WORK/smtp-wrong.rc")" 77 "smtp-wrong: exit 77"
 has smtp-wrong '^login: failed: .*535' "login: failed with the server's 535"
+no_secret smtp-wrong "$ALICE_USER" wrong-Pa55word
 pop3_config "$WORK/pop3-wrong.ini" implicit "$POP3_PORT_IMPLICIT" wrong-Pa55word
 probe pop3-wrong "$MAILPIPE_FETCH"
 is "$(cat "$WORK/pop3-wrong.rc")" 77 "pop3-wrong: exit 77"
 has pop3-wrong '^login: failed: ' "login: failed"
-no_secret pop3-wrong wrong-Pa55word
+no_secret pop3-wrong "$CAROL_USER" wrong-Pa55word
 
 # No tls_ca_file: the stack's CA is unknown, the handshake fails as in a
 # real run, and the certificate is still shown for pinning; no credential
