@@ -35,6 +35,7 @@ struct pop3_status {
 };
 
 struct pop3_caps {
+	bool answered;		/* CAPA answered at all, +OK or -ERR */
 	bool known;		/* CAPA answered +OK */
 	bool stls, user, pipelining, uidl, top, resp_codes;
 	unsigned sasl_mechs;	/* SASL mechanisms offered that we speak, SASL_BIT()s */

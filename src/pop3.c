@@ -107,6 +107,7 @@ capa(struct pop3 *p)
 	memset(&p->caps, 0, sizeof p->caps);
 	if (proto_send(p->c, "CAPA") < 0 || read_status(p, &st) < 0)
 		return -1;
+	p->caps.answered = true;
 	if (!st.ok)
 		return 0;	/* an RFC 1939 server: capabilities unknown */
 	p->caps.known = true;
@@ -138,12 +139,8 @@ pop3_open_conn(struct conn *c, struct pop3 **p_r)
 	rc = greeting(p);
 	if (rc == 0)
 		rc = capa(p);
-	if (rc != 0) {
-		pop3_close(p);
-		return -1;
-	}
-	*p_r = p;
-	return 0;
+	*p_r = p;	/* also on failure: --serverinfo shows the greeting read */
+	return rc != 0 ? -1 : 0;
 }
 
 int

@@ -183,6 +183,10 @@ say_smtp_caps(const struct smtp_caps *caps)
 static void
 say_pop3_caps(const struct pop3_caps *caps)
 {
+	if (!caps->answered) {
+		say("capabilities", "unknown (CAPA not answered)");
+		return;
+	}
 	if (!caps->known) {
 		say("capabilities", "unknown (CAPA refused: an RFC 1939 server)");
 		return;
