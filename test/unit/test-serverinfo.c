@@ -4,11 +4,15 @@
  * (proto_keep_value()); the certificate's days left and validity text
  * around the edges (a second before, at and after the end); the
  * fingerprint's text, which tls_fingerprint must take back unchanged; and
- * the escaping of server text for stdout.
+ * the escaping of server text for stdout, and of a certificate whose
+ * subject, issuer and names hold control bytes.
  */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "certinfo.h"
 #include "log.h"
@@ -130,6 +134,73 @@ test_escape(void)
 	ok(strlen(out) <= 5, "cut to the size given");
 }
 
+/* Hostile bytes in a certificate (finding 9 of the serverinfo review):
+ * controls, CR LF, NUL, DEL and C1 in the subject, the issuer and the
+ * names, as a server can put them in a self-signed certificate.  Once
+ * escaped as --serverinfo prints them, no raw control byte is left. */
+static const char hostile[] = "a\x01" "b\r\nc\x7f" "d\xc2\x85" "e\x1b[2J";
+
+static void
+add_hostile_name(X509 *cert)
+{
+	GENERAL_NAMES *names = sk_GENERAL_NAME_new_null();
+	GENERAL_NAME *dns = GENERAL_NAME_new();
+	ASN1_IA5STRING *text = ASN1_IA5STRING_new();
+
+	ASN1_STRING_set(text, "x\0y\r\nz\x7f", 8);
+	GENERAL_NAME_set0_value(dns, GEN_DNS, text);
+	sk_GENERAL_NAME_push(names, dns);
+	X509_add1_ext_i2d(cert, NID_subject_alt_name, names, 0, 0);
+	GENERAL_NAMES_free(names);
+}
+
+static X509 *
+hostile_cert(void)
+{
+	X509 *cert = X509_new();
+	X509_NAME *name = X509_NAME_new();
+
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8, (const unsigned char *)hostile,
+	    (int)sizeof hostile - 1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8, (const unsigned char *)"o\0\n",
+	    3, -1, 0);
+	X509_set_subject_name(cert, name);
+	X509_set_issuer_name(cert, name);
+	X509_NAME_free(name);
+	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
+	X509_gmtime_adj(X509_getm_notAfter(cert), DAY);
+	add_hostile_name(cert);
+	return cert;
+}
+
+static bool
+has_raw_control(const char *text, size_t len)
+{
+	char out[4 * 1024 + 1];
+
+	log_escape(text, len, out, sizeof out);
+	for (const unsigned char *c = (const unsigned char *)out; *c != '\0'; c++)
+		if (*c < 0x20 || *c == 0x7f || (c[0] == 0xc2 && c[1] >= 0x80 && c[1] <= 0x9f))
+			return true;
+	return false;
+}
+
+static void
+test_hostile_certificate(void)
+{
+	struct tls_peer peer = { .chain = sk_X509_new_null() };
+	struct cert_facts f;
+
+	sk_X509_push(peer.chain, hostile_cert());
+	ok(certinfo_facts(&peer, 0, &f), "facts of a hostile certificate");
+	ok(strchr(f.subject, 'a') != NULL && strchr(f.names, 'x') != NULL,
+	    "subject and names read (got \"%s\", \"%s\")", f.subject, f.names);
+	ok(!has_raw_control(f.subject, strlen(f.subject)), "subject: no raw control once escaped");
+	ok(!has_raw_control(f.issuer, strlen(f.issuer)), "issuer: no raw control once escaped");
+	ok(!has_raw_control(f.names, strlen(f.names)), "names: no raw control once escaped");
+	certinfo_free(&peer);
+}
+
 int
 main(void)
 {
@@ -139,5 +210,6 @@ main(void)
 	test_validity();
 	test_fingerprint_text();
 	test_escape();
+	test_hostile_certificate();
 	return done_testing();
 }
