@@ -16,6 +16,7 @@ endpoint_of(const struct account *a, int64_t start_ms, struct endpoint *ep)
 	ep->tls_options.fingerprint = a->tls_fingerprint;
 	ep->tls_options.cert_file = a->tls_cert_file;
 	ep->tls_options.key_file = a->tls_key_file;
+	ep->tls_options.peer = NULL;
 	ep->timing.timeout_ms = a->timeout * 1000;
 	ep->timing.deadline_ms = a->deadline > 0 ? start_ms + a->deadline * 1000LL : 0;
 }

@@ -35,7 +35,5 @@ fetch_list_print(unsigned long count, unsigned long long total,
 		printf("%lu %s %s %s\n", m->num, size_text(m->size, human, size),
 		    m->uidl ? m->uidl : "-", plan_word(m->plan));
 	}
-	if (fflush(stdout) != 0 || ferror(stdout))
-		return fail(FAIL_IO, "cannot write the listing");
-	return 0;
+	return status_stdout_written();
 }

@@ -379,10 +379,9 @@ retrieve_new(struct run *r)
 
 /* ---- the session ---- */
 
-static int
-connect_and_login(struct run *r)
+int
+fetch_connect(const struct account *a, const struct endpoint *ep, struct pop3 **pop_r)
 {
-	const struct account *a = r->a;
 	char *password = NULL;
 	int rc;
 
@@ -397,16 +396,23 @@ connect_and_login(struct run *r)
 		cred_free(password);
 		return interrupted_failure();
 	}
-	fail_scope(a->name, r->ep.host, r->ep.port);
-	rc = pop3_open(&r->ep, &r->pop);
-	if (rc == 0 && r->ep.tls == TLS_MODE_STARTTLS)
-		rc = pop3_stls(r->pop);
+	fail_scope(a->name, ep->host, ep->port);
+	rc = pop3_open(ep, pop_r);
+	if (rc == 0 && ep->tls == TLS_MODE_STARTTLS)
+		rc = pop3_stls(*pop_r);
 	if (rc == 0)
-		rc = pop3_login(r->pop, a->auth, a->user, password);
+		rc = pop3_login(*pop_r, a->auth, a->user, password);
 	cred_free(password);
-	if (rc == 0)
-		r->window = pop3_caps(r->pop)->pipelining ? WINDOW_PIPELINING : 1;
 	return rc;
+}
+
+static int
+connect_and_login(struct run *r)
+{
+	if (fetch_connect(r->a, &r->ep, &r->pop) < 0)
+		return -1;
+	r->window = pop3_caps(r->pop)->pipelining ? WINDOW_PIPELINING : 1;
+	return 0;
 }
 
 /* Before QUIT makes the DELEs take effect, the journal records which were

@@ -11,8 +11,11 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "conn.h"
 #include "progress.h"
 #include "runrec.h"
+
+struct pop3;
 
 struct fetch_options {
 	const char *maildir;	/* --maildir: overrides the account's */
@@ -22,6 +25,7 @@ struct fetch_options {
 	struct runrec_list *records;
 	struct progress_options show;	/* --progress, --stats */
 	bool human_readable;	/* --human-readable: --list shows sizes in KiB, MiB... */
+	bool serverinfo;	/* --serverinfo: the server described (serverinfo.h) */
 };
 
 /* Runs one account.  Returns 0, or -1 with the failure recorded; per-message
@@ -33,6 +37,12 @@ struct fetch_options {
 int fetch_account(const struct account *a, const struct fetch_options *o);
 /* The record appended to o->records by the last fetch_account() also
  * wrote the run's line to the account's event log (runlog.h). */
+
+/* What a run does to log in, and only that: the password, connect to
+ * ep, STLS with tls = starttls, log in.  *pop_r (NULL before) is set once
+ * connected, also when a later step fails (pop3_close() it).  0, or -1
+ * with the failure recorded. */
+int fetch_connect(const struct account *a, const struct endpoint *ep, struct pop3 **pop_r);
 
 /* SIGTERM and SIGINT set a flag that the fetch checks between messages: no
  * new RETR is sent, those in flight are finished and committed (not

@@ -206,3 +206,16 @@ log_transcript(const char *dir, const char *line, size_t len)
 	put_escaped(&l, line, len);
 	write_line(&l);
 }
+
+void
+log_escape(const char *text, size_t len, char *out, size_t size)
+{
+	struct line l;
+
+	l.len = 0;
+	put_escaped(&l, text, len);
+	if (l.len >= size)
+		l.len = size - 1;
+	memcpy(out, l.bytes, l.len);
+	out[l.len] = '\0';
+}

@@ -31,5 +31,9 @@ void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 size_t log_printable_utf8(const unsigned char *s, size_t n);
 /* One protocol line with -v: dir is "<-" (server) or "->" (client). */
 void log_transcript(const char *dir, const char *line, size_t len);
+/* The len bytes of text escaped as every line here is, into out
+ * (NUL-terminated; 4 * len + 1 bytes hold any text whole, a smaller size
+ * cuts it): for server text that goes to stdout (--serverinfo). */
+void log_escape(const char *text, size_t len, char *out, size_t size);
 
 #endif

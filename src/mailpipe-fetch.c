@@ -13,6 +13,7 @@
 #include "harden.h"
 #include "log.h"
 #include "runreport.h"
+#include "serverinfo.h"
 #include "signals.h"
 #include "status.h"
 
@@ -32,7 +33,8 @@ struct cli {
 #define SYNOPSIS \
 	"usage: mailpipe-fetch [-C FILE] [-a ACCOUNT | --all] [--keep | --delete]\n" \
 	"                      [--maildir DIR] [--list [-H]] [--report FILE] [--progress]\n" \
-	"                      [--stats] [-v | -vv] [-q]\n"
+	"                      [--stats] [-v | -vv] [-q]\n" \
+	"       mailpipe-fetch [-C FILE] [-a ACCOUNT | --all] --serverinfo [-v]\n"
 
 static void
 usage(FILE *fp)
@@ -50,6 +52,7 @@ usage(FILE *fp)
 	    "      --report FILE    a JSON report of the run into FILE (- for stdout)\n"
 	    "      --progress       a self-updating progress line (default on a terminal)\n"
 	    "      --stats          a summary line at the end (default on a terminal)\n"
+	    "      --serverinfo     describe the server and test the login; fetch nothing\n"
 	    "  -H, --human-readable --list shows sizes in KiB, MiB, GiB (1024-based)\n"
 	    "  -v, --verbose        protocol transcript (secrets hidden) and a summary;\n"
 	    "                       long LIST and UIDL answers are shortened, -vv shows all\n"
@@ -59,7 +62,7 @@ usage(FILE *fp)
 }
 
 enum { OPT_ALL = 256, OPT_KEEP, OPT_DELETE, OPT_MAILDIR, OPT_LIST, OPT_REPORT, OPT_PROGRESS,
-	OPT_STATS };
+	OPT_STATS, OPT_SERVERINFO };
 
 static const struct option options[] = {
 	{ "config", required_argument, NULL, 'C' },
@@ -70,6 +73,7 @@ static const struct option options[] = {
 	{ "maildir", required_argument, NULL, OPT_MAILDIR },
 	{ "list", no_argument, NULL, OPT_LIST },
 	{ "human-readable", no_argument, NULL, 'H' },
+	{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, 'h' },
@@ -120,6 +124,7 @@ parse_option(struct cli *cli, int ch)
 	case OPT_REPORT:	cli->report = optarg; break;
 	case OPT_PROGRESS:	cli->fetch.show.progress = true; break;
 	case OPT_STATS:		cli->fetch.show.stats = true; break;
+	case OPT_SERVERINFO:	cli->fetch.serverinfo = true; break;
 	case 'H':		cli->fetch.human_readable = true; break;
 	case 'v':		log_verbose++; break;
 	case 'q':		log_quiet = 1; break;
@@ -133,6 +138,24 @@ parse_option(struct cli *cli, int ch)
 		return usage_error("unknown option", NULL);
 	}
 	return -1;
+}
+
+/* --serverinfo fetches nothing: an option that only shapes a fetch is a
+ * mistake to point out, not one to ignore silently. */
+static int
+serverinfo_alone(const struct cli *cli)
+{
+	const struct fetch_options *f = &cli->fetch;
+	const char *given = f->keep == 1 ? "--keep" : f->keep == 0 ? "--delete" :
+	    f->list ? "--list" : f->maildir != NULL ? "--maildir" :
+	    f->human_readable ? "--human-readable" : f->show.progress ? "--progress" :
+	    f->show.stats ? "--stats" : cli->report != NULL ? "--report" : NULL;
+	char what[80];
+
+	if (!f->serverinfo || given == NULL)
+		return -1;
+	snprintf(what, sizeof what, "--serverinfo fetches nothing: %s does not go with it", given);
+	return usage_error(what, NULL);
 }
 
 static int
@@ -155,7 +178,7 @@ parse_args(int argc, char **argv, struct cli *cli)
 		return usage_error("-a and --all exclude each other", NULL);
 	if (cli->all && cli->fetch.maildir != NULL)
 		return usage_error("--maildir with --all would mix accounts in one Maildir", NULL);
-	return -1;
+	return serverinfo_alone(cli);
 }
 
 static enum failure
@@ -163,7 +186,7 @@ run_one(const struct account *a, const struct fetch_options *o)
 {
 	fail_clear();
 	fail_scope(a->name, NULL, 0);
-	if (fetch_account(a, o) == 0)
+	if ((o->serverinfo ? serverinfo_fetch(a) : fetch_account(a, o)) == 0)
 		return FAIL_NONE;
 	log_error("%s", fail_line());
 	return fail_class();

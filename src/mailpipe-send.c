@@ -30,6 +30,7 @@
 #include "runlog.h"
 #include "runreport.h"
 #include "send-args.h"
+#include "serverinfo.h"
 #include "signals.h"
 #include "spool.h"
 #include "status.h"
@@ -307,7 +308,8 @@ send_it(struct run *r)
 }
 
 /* --flush, --queue, --queue-delete: the queues of the chosen accounts;
- * after a flush or a listing, the warning if a message needs a human. */
+ * after a flush or a listing, the warning if a message needs a human.
+ * --serverinfo: the chosen (else the default) account's server. */
 static int
 work_on_queue(struct run *r)
 {
@@ -324,9 +326,16 @@ work_on_queue(struct run *r)
 		break;
 	case MODE_LIST:
 		rc = queue_report_list(&r->cfg, name, stdout);
+		if (rc == 0)
+			rc = status_stdout_written();
 		break;
+	case MODE_SERVERINFO:
+		if (config_account(&r->cfg, ACCOUNT_SMTP, name, &r->account) < 0)
+			return -1;
+		return serverinfo_send(r->account);
 	default:
-		return queue_report_delete(&r->cfg, name, r->opt.delete_id, stdout);
+		rc = queue_report_delete(&r->cfg, name, r->opt.delete_id, stdout);
+		return rc < 0 ? -1 : status_stdout_written();
 	}
 	return rc < 0 ? -1 : queue_report_check(&r->cfg, name);
 }
@@ -358,9 +367,10 @@ catch_signals(enum send_mode mode)
 		.cases = { { ": interrupted; every queued message is still queued or "
 		    "delivered\n", temporary } },
 	};
+	const struct signals_exit probe = { .cases = { { ": interrupted\n", temporary } } };
 
 	signals_ignore_sigpipe();
-	signals_exit_on(sigs, mode == MODE_SEND ? &send : &queue);
+	signals_exit_on(sigs, mode == MODE_SEND ? &send : mode == MODE_SERVERINFO ? &probe : &queue);
 }
 
 static void

@@ -218,6 +218,7 @@ pop3_parse_capa_line(struct pop3_caps *caps, const char *line)
 	char word[32];
 	size_t n = strcspn(line, " ");
 
+	proto_keep_offered(caps->offered, sizeof caps->offered, &caps->offered_cut, line);
 	if (n >= sizeof word)
 		return;
 	memcpy(word, line, n);
@@ -234,8 +235,15 @@ pop3_parse_capa_line(struct pop3_caps *caps, const char *line)
 		caps->top = true;
 	else if (strcasecmp(word, "RESP-CODES") == 0)
 		caps->resp_codes = true;
-	else if (strcasecmp(word, "SASL") == 0)
+	else if (strcasecmp(word, "EXPIRE") == 0)
+		proto_keep_value(caps->expire_text, sizeof caps->expire_text, &caps->expire, line, n);
+	else if (strcasecmp(word, "LOGIN-DELAY") == 0)
+		proto_keep_value(caps->login_delay_text, sizeof caps->login_delay_text,
+		    &caps->login_delay, line, n);
+	else if (strcasecmp(word, "SASL") == 0) {
+		proto_keep_value(caps->sasl_text, sizeof caps->sasl_text, &caps->sasl, line, n);
 		caps->sasl_mechs = sasl_parse_offer(line + n, " ");
+	}
 }
 
 bool

@@ -35,9 +35,15 @@ struct pop3_status {
 };
 
 struct pop3_caps {
+	bool answered;		/* CAPA answered at all, +OK or -ERR */
 	bool known;		/* CAPA answered +OK */
 	bool stls, user, pipelining, uidl, top, resp_codes;
 	unsigned sasl_mechs;	/* SASL mechanisms offered that we speak, SASL_BIT()s */
+	/* For --serverinfo: what the summary shows, parsed from every line. */
+	bool sasl, expire, login_delay;
+	char sasl_text[256], expire_text[64], login_delay_text[64];	/* values as sent */
+	char offered[PROTO_OFFERED_MAX];	/* the CAPA lines as sent, LF after each */
+	bool offered_cut;	/* lines left out of offered for want of room */
 };
 
 /* Receives a piece of a message (CRLF already LF, dots unstuffed); returns

@@ -26,6 +26,8 @@ struct pop3 {
 	bool broken;		/* mid-body, or a read failed: only close */
 	unsigned long listing_max;	/* lines a LIST or UIDL answer may have */
 	struct pop3_listing listing;	/* the listing being read */
+	char greeting[PROTO_LINE_MAX + 8];	/* as read, for --serverinfo */
+	const char *login_mechanism;	/* what the last login tried, or NULL */
 };
 
 /* Reads one status line; the caller looks at st->ok. */
@@ -39,6 +41,15 @@ read_status(struct pop3 *p, struct pop3_status *st)
 	return 0;
 }
 
+/* A -ERR to what: a failure of class dflt (or as its response code
+ * says); returns POP3_REFUSED. */
+static int
+refused(const struct pop3_status *st, const char *what, enum failure dflt)
+{
+	fail(pop3_error_class(st, dflt), "%s: %s", what, st->text[0] != '\0' ? st->text : "-ERR");
+	return POP3_REFUSED;
+}
+
 /* Reads a status line; -ERR becomes a failure of class dflt (or as its
  * response code says) and returns POP3_REFUSED. */
 static int
@@ -48,10 +59,20 @@ expect_ok(struct pop3 *p, const char *what, enum failure dflt)
 
 	if (read_status(p, &st) < 0)
 		return -1;
-	if (st.ok)
-		return 0;
-	fail(pop3_error_class(&st, dflt), "%s: %s", what, st.text[0] != '\0' ? st.text : "-ERR");
-	return POP3_REFUSED;
+	return st.ok ? 0 : refused(&st, what, dflt);
+}
+
+/* The greeting, kept as it was read. */
+static int
+greeting(struct pop3 *p)
+{
+	struct pop3_status st;
+
+	if (read_status(p, &st) < 0)
+		return -1;
+	snprintf(p->greeting, sizeof p->greeting, "%s%s%s", st.ok ? "+OK" : "-ERR",
+	    st.text[0] != '\0' ? " " : "", st.text);
+	return st.ok ? 0 : refused(&st, "greeting", FAIL_TEMPORARY);
 }
 
 static int
@@ -86,6 +107,7 @@ capa(struct pop3 *p)
 	memset(&p->caps, 0, sizeof p->caps);
 	if (proto_send(p->c, "CAPA") < 0 || read_status(p, &st) < 0)
 		return -1;
+	p->caps.answered = true;
 	if (!st.ok)
 		return 0;	/* an RFC 1939 server: capabilities unknown */
 	p->caps.known = true;
@@ -115,15 +137,11 @@ pop3_open_conn(struct conn *c, struct pop3 **p_r)
 
 	p->c = c;
 	p->listing_max = POP3_LISTING_MAX;
-	rc = expect_ok(p, "greeting", FAIL_TEMPORARY);
+	rc = greeting(p);
 	if (rc == 0)
 		rc = capa(p);
-	if (rc != 0) {
-		pop3_close(p);
-		return -1;
-	}
-	*p_r = p;
-	return 0;
+	*p_r = p;	/* also on failure: --serverinfo shows the greeting read */
+	return rc != 0 ? -1 : 0;
 }
 
 int
@@ -148,6 +166,18 @@ pop3_caps(const struct pop3 *p)
 	return &p->caps;
 }
 
+const char *
+pop3_greeting_text(const struct pop3 *p)
+{
+	return p->greeting;
+}
+
+const char *
+pop3_login_mechanism(const struct pop3 *p)
+{
+	return p->login_mechanism;
+}
+
 int
 pop3_stls(struct pop3 *p)
 {
@@ -167,7 +197,10 @@ static int
 login_user(struct pop3 *p, const char *user, const char *password)
 {
 	char *cmd = xasprintf("USER %s", user);
-	int rc = command(p, "USER refused", FAIL_AUTH, cmd);
+	int rc;
+
+	p->login_mechanism = "USER";
+	rc = command(p, "USER refused", FAIL_AUTH, cmd);
 
 	free(cmd);
 	if (rc < 0)
@@ -240,6 +273,7 @@ login_sasl(struct pop3 *p, enum sasl_mech mech, const char *user, const char *pa
 
 	if (p->broken || p->outstanding > 0)
 		return fail(FAIL_PROTOCOL, "internal error: AUTH while the session is busy");
+	p->login_mechanism = sasl_mech_name(mech);
 	return sasl_authenticate(mech, &cred, &wire);
 }
 

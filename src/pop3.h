@@ -35,13 +35,21 @@
 
 struct pop3;
 
-/* Connects (implicit TLS per ep), reads the greeting and asks CAPA. */
+/* Connects (implicit TLS per ep), reads the greeting and asks CAPA.  Once
+ * connected *p_r is set, also when the greeting or CAPA then fails (-1):
+ * the caller pop3_close()s it either way. */
 int pop3_open(const struct endpoint *ep, struct pop3 **p_r);
-/* For tests: a session over an existing conn (greeting read, CAPA asked). */
+/* For tests: a session over an existing conn (greeting read, CAPA asked),
+ * *p_r set as pop3_open() sets it. */
 int pop3_open_conn(struct conn *c, struct pop3 **p_r);
 const struct pop3_caps *pop3_caps(const struct pop3 *p);
 /* The session's TLS protocol ("TLSv1.3"), or NULL (p NULL allowed). */
 const char *pop3_tls_version(const struct pop3 *p);
+/* The greeting as read ("+OK Dovecot ready."); the mechanism the last
+ * pop3_login() tried ("USER" for USER/PASS, else the SASL name), NULL
+ * before any.  For --serverinfo. */
+const char *pop3_greeting_text(const struct pop3 *p);
+const char *pop3_login_mechanism(const struct pop3 *p);
 /* STLS, refusing bytes injected before the handshake, then CAPA again.
  * Not offered or refused: FAIL_PERMANENT (never a plaintext fallback). */
 int pop3_stls(struct pop3 *p);

@@ -90,3 +90,29 @@ proto_read_line_hiding(struct conn *c, const char *prefix, const char *shown,
 		return fail(FAIL_PROTOCOL, "the server sent a NUL byte in a reply");
 	return 0;
 }
+
+void
+proto_keep_offered(char *list, size_t size, bool *cut, const char *line)
+{
+	size_t used = strlen(list), len = strlen(line);
+
+	if (*cut)
+		return;
+	if (used + len + 1 < size)
+		snprintf(list + used, size - used, "%s\n", line);
+	else
+		*cut = true;
+}
+
+void
+proto_keep_value(char *value, size_t size, bool *seen, const char *line, size_t keyword_len)
+{
+	const char *rest = line + keyword_len;
+
+	if (*seen)
+		return;
+	*seen = true;
+	if (*rest == ' ' || *rest == '=')
+		rest++;
+	snprintf(value, size, "%s", rest);
+}

@@ -7,6 +7,7 @@
 #ifndef MAILPIPE_PROTO_H
 #define MAILPIPE_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "conn.h"
 
@@ -31,5 +32,19 @@ int proto_read_line(struct conn *c, char **line_r, size_t *len_r);
  * from which a password could be guessed offline (SCRAM's signature). */
 int proto_read_line_hiding(struct conn *c, const char *prefix, const char *shown,
 	char **line_r, size_t *len_r);
+
+/* Room for the capability lines a session keeps as offered (EHLO, CAPA),
+ * for --serverinfo; more are left out.  What a session acts on is parsed
+ * from every line, never from this text. */
+#define PROTO_OFFERED_MAX 2048
+/* Appends line and a LF to the NUL-terminated list (of size bytes) if it
+ * fits whole; a line that does not fit is left out, and so are the rest,
+ * with *cut set (a flag, so no server text can fake or hide the cut). */
+void proto_keep_offered(char *list, size_t size, bool *cut, const char *line);
+/* The first time only (*seen false): sets *seen and copies into value (cut
+ * to size) the rest of line after its keyword of keyword_len bytes and
+ * the one space or "=" after it ("SIZE 1000" -> "1000"). */
+void proto_keep_value(char *value, size_t size, bool *seen, const char *line,
+	size_t keyword_len);
 
 #endif

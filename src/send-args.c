@@ -23,6 +23,7 @@ enum {
 	OPT_REPLY_TO,		/* --reply-to ADDR */
 	OPT_REPORT,		/* --report FILE */
 	OPT_STATS,		/* --stats */
+	OPT_SERVERINFO,		/* --serverinfo */
 };
 
 static void
@@ -32,8 +33,9 @@ usage(FILE *out)
 	    "[-s SUBJECT]\n"
 	    "       [--attach FILE[=NAME]] [--cc ADDR] [--bcc ADDR] [--reply-to ADDR]\n"
 	    "       [--report FILE] [--stats] [RECIPIENT ...]\n"
-	    "       %s [-v] [-a ACCOUNT] [-C FILE] --flush | --queue | --queue-delete ID\n",
-	    log_progname, log_progname);
+	    "       %s [-v] [-a ACCOUNT] [-C FILE] --flush | --queue | --queue-delete ID\n"
+	    "       %s [-v] [-a ACCOUNT] [-C FILE] --serverinfo\n",
+	    log_progname, log_progname, log_progname);
 	fputs("\n"
 	    "Sends the message on standard input through an SMTP submission server,\n"
 	    "or queues it when the account has a queue_dir and the server cannot take it now.\n"
@@ -55,6 +57,7 @@ usage(FILE *out)
 	    "      --flush          deliver the queued messages that are due (sendmail -q)\n"
 	    "      --queue          list the queue (mailq, sendmail -bp)\n"
 	    "      --queue-delete ID  remove a queued or failed message\n"
+	    "      --serverinfo     describe the server and test the login; send nothing\n"
 	    "      --help           this text\n"
 	    "      --version        the version\n"
 	    "sendmail options accepted: -bm (send, the default), -bp (--queue), -q (--flush);\n"
@@ -91,6 +94,8 @@ check_queue_run(const char *interval, struct send_options *o)
 static int
 recipient_arguments(int argc, char **argv, struct send_options *o)
 {
+	if (o->mode == MODE_SERVERINFO && optind < argc)
+		return fail(FAIL_USAGE, "\"%s\": --serverinfo takes no recipients", argv[optind]);
 	if (o->mode != MODE_SEND && optind < argc)
 		return fail(FAIL_USAGE, "\"%s\": working on the queue takes no recipients",
 		    argv[optind]);
@@ -115,6 +120,7 @@ static const struct option long_options[] = {
 	{ "flush", no_argument, NULL, 'Q' },
 	{ "queue", no_argument, NULL, 'P' },
 	{ "queue-delete", required_argument, NULL, 'D' },
+	{ "serverinfo", no_argument, NULL, OPT_SERVERINFO },
 	{ "report", required_argument, NULL, OPT_REPORT },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "attach", required_argument, NULL, OPT_ATTACH },
@@ -135,6 +141,7 @@ apply_option(struct send_options *o, int ch)
 	case 'Q': o->mode = MODE_FLUSH; break;
 	case 'P': o->mode = MODE_LIST; break;
 	case 'D': o->mode = MODE_DELETE; o->delete_id = optarg; break;
+	case OPT_SERVERINFO: o->mode = MODE_SERVERINFO; break;
 	case 'C': o->config = optarg; break;
 	case 'E': o->skip_empty = true; break;
 	case 'F': o->full_name = optarg; break;
@@ -167,6 +174,22 @@ apply_option(struct send_options *o, int ch)
 	return 0;
 }
 
+/* --serverinfo sends nothing: an option that only shapes a message is a
+ * mistake to point out, not one to ignore silently. */
+static int
+serverinfo_alone(const struct send_options *o)
+{
+	const char *given = o->subject != NULL ? "-s" : o->extract ? "-t" :
+	    o->skip_empty ? "-E" : o->full_name != NULL ? "-F" :
+	    o->attachments.count > 0 ? "--attach" : o->cc.count > 0 ? "--cc" :
+	    o->bcc.count > 0 ? "--bcc" : o->reply_to != NULL ? "--reply-to" :
+	    o->stats ? "--stats" : o->report != NULL ? "--report" : NULL;
+
+	if (o->mode != MODE_SERVERINFO || given == NULL)
+		return 0;
+	return fail(FAIL_USAGE, "--serverinfo sends nothing: %s does not go with it", given);
+}
+
 static int
 parse_options(int argc, char **argv, struct send_options *o)
 {
@@ -178,6 +201,8 @@ parse_options(int argc, char **argv, struct send_options *o)
 	    long_options)) != -1)
 		if (ch == CLI_REFUSED || apply_option(o, ch) < 0)
 			return -1;
+	if (serverinfo_alone(o) < 0)
+		return -1;
 	return recipient_arguments(argc, argv, o);
 }
 

@@ -17,6 +17,7 @@ enum send_mode {
 	MODE_FLUSH,		/* --flush, sendmail -q */
 	MODE_LIST,		/* --queue, mailq, sendmail -bp */
 	MODE_DELETE,		/* --queue-delete ID */
+	MODE_SERVERINFO,	/* --serverinfo */
 };
 
 struct send_options {

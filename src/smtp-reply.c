@@ -43,17 +43,22 @@ keyword_is(const char *text, const char *keyword)
 void
 smtp_note_capability(struct smtp_caps *caps, const char *text)
 {
+	proto_keep_offered(caps->offered, sizeof caps->offered, &caps->offered_cut, text);
 	if (keyword_is(text, "STARTTLS"))
 		caps->starttls = true;
 	else if (keyword_is(text, "PIPELINING"))
 		caps->pipelining = true;
 	else if (keyword_is(text, "8BITMIME"))
 		caps->eightbitmime = true;
+	else if (keyword_is(text, "SMTPUTF8"))
+		caps->smtputf8 = true;
+	else if (keyword_is(text, "DSN"))
+		caps->dsn = true;
 	else if (keyword_is(text, "SIZE"))
-		caps->size = true;
+		proto_keep_value(caps->size_text, sizeof caps->size_text, &caps->size, text, 4);
 	/* "AUTH PLAIN LOGIN" or the pre-RFC "AUTH=LOGIN" form. */
 	if (keyword_is(text, "AUTH")) {
-		caps->auth = true;
+		proto_keep_value(caps->auth_text, sizeof caps->auth_text, &caps->auth, text, 4);
 		caps->auth_mechs |= sasl_parse_offer(text + 4, " =");
 	}
 }

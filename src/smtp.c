@@ -39,6 +39,8 @@ struct smtp {
 	enum smtp_state state;
 	char *ehlo_name;	/* NULL: this end's address literal */
 	char address_literal[ADDRESS_LITERAL_MAX];
+	struct smtp_reply greeting;	/* as read, for --serverinfo */
+	const char *auth_mechanism;	/* what the last AUTH tried, or NULL */
 };
 
 /* ---- replies ---- */
@@ -92,7 +94,11 @@ smtp_open(const struct endpoint *ep, struct smtp **s_r)
 int
 smtp_greeting(struct smtp *s)
 {
-	return expect(s, 220, "greeting", FAIL_PERMANENT);
+	if (read_reply(s, &s->greeting, NULL) < 0)
+		return -1;
+	if (s->greeting.code != 220)
+		return smtp_refused(&s->greeting, "greeting", FAIL_PERMANENT);
+	return 0;
 }
 
 const char *
@@ -105,6 +111,18 @@ const struct smtp_caps *
 smtp_caps(const struct smtp *s)
 {
 	return &s->caps;
+}
+
+const char *
+smtp_greeting_text(const struct smtp *s)
+{
+	return s->greeting.text;
+}
+
+const char *
+smtp_auth_mechanism(const struct smtp *s)
+{
+	return s->auth_mechanism;
 }
 
 static const char *
@@ -129,8 +147,10 @@ hello(struct smtp *s)
 	memset(&s->caps, 0, sizeof s->caps);
 	if (proto_send(s->conn, "EHLO %s", name) < 0 || read_reply(s, &r, &s->caps) < 0)
 		return -1;
-	if (r.code == 250)
+	if (r.code == 250) {
+		s->caps.known = true;
 		return 0;
+	}
 	if (r.code < 500)
 		return smtp_refused(&r, "EHLO", FAIL_PERMANENT);
 	/* A server that does not speak ESMTP: plain HELO, no extensions. */
@@ -244,6 +264,7 @@ smtp_auth(struct smtp *s, enum auth_method method, const char *user, const char 
 
 	if (choose_mechanism(s, method, password, &mech) < 0)
 		return -1;
+	s->auth_mechanism = sasl_mech_name(mech);
 	return sasl_authenticate(mech, &cred, &wire);
 }
 

@@ -27,6 +27,7 @@
 
 #include "sasl.h"
 #include "conn.h"
+#include "proto.h"
 #include "status.h"
 
 struct spool;
@@ -40,12 +41,19 @@ struct smtp_reply {
 };
 
 struct smtp_caps {
+	bool known;		/* EHLO answered 250: the rest is what it said */
 	bool starttls;
 	bool pipelining;
 	bool eightbitmime;
 	bool auth;		/* any AUTH mechanism offered */
 	unsigned auth_mechs;	/* those we speak, SASL_BIT()s (sasl.h) */
 	bool size;		/* SIZE: the MAIL parameter is understood */
+	/* For --serverinfo: what the summary shows, parsed from every line. */
+	bool smtputf8, dsn;
+	char size_text[32];	/* SIZE's value as sent ("" without one) */
+	char auth_text[256];	/* the first AUTH line's mechanisms as sent */
+	char offered[PROTO_OFFERED_MAX];	/* the keyword lines as sent, LF after each */
+	bool offered_cut;	/* lines left out of offered for want of room */
 };
 
 /* ---- replies (smtp-reply.c) ---- */
@@ -108,6 +116,11 @@ int smtp_hello(struct smtp *s, const char *name);
 const struct smtp_caps *smtp_caps(const struct smtp *s);
 /* The session's TLS protocol ("TLSv1.3"), or NULL (s NULL allowed). */
 const char *smtp_tls_version(const struct smtp *s);
+/* The greeting's first line as read ("220 mx.example ESMTP"), "" before
+ * it was read; the name of the mechanism the last smtp_auth() tried
+ * ("PLAIN"), NULL before any.  For --serverinfo. */
+const char *smtp_greeting_text(const struct smtp *s);
+const char *smtp_auth_mechanism(const struct smtp *s);
 /* STARTTLS, the handshake, then EHLO again.  Not offered or refused:
  * FAIL_PERMANENT (4xx FAIL_TEMPORARY), never a plaintext fallback.  The
  * handshake fails as conn_starttls() says (bytes sent before it are

@@ -3,6 +3,7 @@
  * classified where it is detected (fail()); nothing else in the program
  * knows an exit code.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -170,4 +171,14 @@ enum failure
 status_worse(enum failure a, enum failure b)
 {
 	return severity(b) > severity(a) ? b : a;
+}
+
+int
+status_stdout_written(void)
+{
+	if (fflush(stdout) != 0)
+		return fail(FAIL_IO, "cannot write to standard output: %s", strerror(errno));
+	if (ferror(stdout))
+		return fail(FAIL_IO, "cannot write to standard output");
+	return 0;
 }

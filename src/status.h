@@ -67,6 +67,10 @@ void fail_clear(void);
 
 /* The sysexits(3) code for a class: the only place that knows the numbers. */
 int status_exit_code(enum failure cls);
+/* Flushes stdout; 0, or -1 with FAIL_IO recorded when any write to it
+ * failed (a full disk, a closed pipe): output the user asked for and did
+ * not get must not end in exit 0. */
+int status_stdout_written(void);
 /* Of two outcomes, the one to report (for runs over several accounts). */
 enum failure status_worse(enum failure a, enum failure b);
 

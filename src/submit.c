@@ -430,11 +430,12 @@ submit_usable(const struct submit_session *ss)
 
 /* A failed AUTH is the credentials' fault only when they were refused. */
 static int
-start_session(struct submit_session *ss, enum attempt_stage *stage_r)
+start_session(struct submit_session *ss, struct tls_peer *peer, enum attempt_stage *stage_r)
 {
 	struct endpoint ep;
 
 	endpoint_of(ss->account, clock_now_ms(), &ep);
+	ep.tls_options.peer = peer;
 	ss->host = ep.host;
 	ss->port = ep.port;
 	fail_scope(ss->account->name, ep.host, ep.port);
@@ -466,6 +467,13 @@ int
 submit_open(const struct account *a, const char *sender, struct submit_session **ss_r,
 	enum attempt_stage *stage_r)
 {
+	return submit_open_observed(a, sender, NULL, ss_r, stage_r);
+}
+
+int
+submit_open_observed(const struct account *a, const char *sender, struct tls_peer *peer,
+	struct submit_session **ss_r, enum attempt_stage *stage_r)
+{
 	struct submit_session *ss = xcalloc(1, sizeof *ss);
 
 	*ss_r = ss;
@@ -481,7 +489,13 @@ submit_open(const struct account *a, const char *sender, struct submit_session *
 	}
 	ss->host_domain = host_domain(a, sender, ss->domain, sizeof ss->domain);
 	*stage_r = STAGE_SESSION;
-	return start_session(ss, stage_r);
+	return start_session(ss, peer, stage_r);
+}
+
+const struct smtp *
+submit_smtp(const struct submit_session *ss)
+{
+	return ss->smtp;
 }
 
 void

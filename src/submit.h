@@ -77,6 +77,8 @@ enum submit_progress {
 extern volatile sig_atomic_t submit_message_complete;
 
 struct submit_session;
+struct smtp;
+struct tls_peer;
 
 /* The session with account a's server: the password (before connecting),
  * connecting, the greeting, EHLO, STARTTLS, AUTH.  sender helps choose the
@@ -85,6 +87,13 @@ struct submit_session;
  * AUTH refused as FAIL_AUTH) or STAGE_SESSION (anything else). */
 int submit_open(const struct account *a, const char *sender, struct submit_session **ss_r,
 	enum attempt_stage *stage_r);
+/* submit_open() for --serverinfo: the same session, with what the TLS
+ * handshake showed kept in *peer whatever its outcome (certinfo.h). */
+int submit_open_observed(const struct account *a, const char *sender, struct tls_peer *peer,
+	struct submit_session **ss_r, enum attempt_stage *stage_r);
+/* The session's dialogue, to ask what the server said (smtp.h); NULL
+ * when it never connected. */
+const struct smtp *submit_smtp(const struct submit_session *ss);
 /* Sends one message to every recipient, in as many transactions as the
  * server's recipient limit needs, and fills in s->state and s->refused.
  * 0 when every recipient has it.  Failures: as classified by the layers

@@ -21,6 +21,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "certinfo.h"
 #include "fs.h"
 #include "status.h"
 #include "tls.h"
@@ -261,20 +262,6 @@ set_peer_name(SSL *ssl, const char *host, bool verify)
 	return !verify || SSL_set1_host(ssl, host) == 1 ? 0 : -1;
 }
 
-/* The SHA-256 of a certificate's DER form; false if it cannot be had. */
-static bool
-cert_sha256(X509 *cert, unsigned char md[TLS_PIN_LENGTH])
-{
-	unsigned char buf[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-
-	if (cert == NULL || X509_digest(cert, EVP_sha256(), buf, &len) != 1 ||
-	    len != TLS_PIN_LENGTH)
-		return false;
-	memcpy(md, buf, TLS_PIN_LENGTH);
-	return true;
-}
-
 /* The server's certificate as received, before and whatever the verdict:
  * the first of the chain it sent. */
 static X509 *
@@ -309,7 +296,7 @@ static int
 untrusted(SSL *ssl, long verify, const char *host)
 {
 	unsigned char md[TLS_PIN_LENGTH];
-	char *fp = cert_sha256(received_cert(ssl), md) ? OPENSSL_buf2hexstr(md, sizeof md) : NULL;
+	char *fp = certinfo_sha256(received_cert(ssl), md) ? OPENSSL_buf2hexstr(md, sizeof md) : NULL;
 	if (fp == NULL)
 		fail(FAIL_AUTH, "TLS: certificate for %s not trusted: %s", host,
 		    X509_verify_cert_error_string(verify));
@@ -384,7 +371,7 @@ check_pin(struct tls_session *s, const char *fingerprint)
 
 	if (tls_parse_fingerprint(fingerprint, want) < 0)
 		return fail(FAIL_CONFIG, "tls_fingerprint: not a SHA-256 fingerprint in hex");
-	if (!cert_sha256(SSL_get0_peer_certificate(s->ssl), got))
+	if (!certinfo_sha256(SSL_get0_peer_certificate(s->ssl), got))
 		return fail(FAIL_AUTH, "TLS: the server sent no certificate");
 	if (CRYPTO_memcmp(want, got, TLS_PIN_LENGTH) != 0)
 		return fail(FAIL_AUTH, "TLS: the server's certificate does not match "
@@ -492,6 +479,8 @@ tls_start(int fd, const char *host, const struct tls_options *o, const struct ti
 		return -1;
 	}
 	rc = handshake(s, host, o, t);
+	if (o->peer != NULL)
+		certinfo_keep(o->peer, s->ssl, o, rc == 0);
 	if (rc < 0) {
 		tls_end(s);
 		return rc;

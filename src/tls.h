@@ -17,12 +17,17 @@
  * first byte. */
 enum tls_mode { TLS_MODE_OFF, TLS_MODE_STARTTLS, TLS_MODE_IMPLICIT };
 
+struct tls_peer;
+
 struct tls_options {
 	bool verify;			/* tls_verify */
 	const char *ca_file;		/* NULL: the system store */
 	const char *fingerprint;	/* hex SHA-256 pin, colons allowed; NULL: none */
 	const char *cert_file;		/* client certificate chain (PEM); NULL: none */
 	const char *key_file;		/* its private key (PEM), with cert_file */
+	/* NULL; else what the handshake showed is kept there, whatever its
+	 * outcome (certinfo.h, for --serverinfo). */
+	struct tls_peer *peer;
 };
 
 struct tls_session;

@@ -50,7 +50,7 @@ KEEP_OUTPUT = 1 << 20           # bytes of client stdout/stderr kept for checks
 SINGLE_KEYS = {
     'description', 'client', 'args', 'exit', 'timeout', 'max-time', 'max-rss-kb',
     'config', 'stderr-empty', 'server-timeout', 'split-delay', 'connect',
-    'stderr-max-bytes', 'stdout-empty', 'then',
+    'stderr-max-bytes', 'stdout-empty', 'then', 'stdout-to',
 }
 MULTI_KEYS = {
     'stderr', 'stderr-not', 'received', 'received-not', 'maildir-new', 'maildir-tmp',
@@ -867,9 +867,10 @@ class Client:
     VmHWM is sampled, which may miss a peak just before exit (never too high).
     """
 
-    def __init__(self, argv, env, stdin, timeout, rss_file=None):
+    def __init__(self, argv, env, stdin, timeout, rss_file=None, stdout_to=None):
         self.argv, self.env, self.stdin, self.timeout = argv, env, stdin, timeout
         self.rss_file = rss_file
+        self.stdout_to = stdout_to      # a path (/dev/full) instead of the pipe
         self.status = None
         self.elapsed = None
         self.maxrss_kb = None
@@ -884,11 +885,14 @@ class Client:
         if self.rss_file and gnu_time:
             argv = [gnu_time, '-f', '%M', '-o', self.rss_file, '--'] + argv
         start = time.monotonic()
+        out = open(self.stdout_to, 'wb') if self.stdout_to else subprocess.PIPE
         p = subprocess.Popen(argv, env=self.env, stdin=subprocess.PIPE,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdout=out, stderr=subprocess.PIPE,
                              start_new_session=True)
+        if self.stdout_to:
+            out.close()
         threads = [threading.Thread(target=self.feed, args=(p.stdin,), daemon=True)]
-        for name in ('stdout', 'stderr'):
+        for name in ('stdout', 'stderr') if not self.stdout_to else ('stderr',):
             threads.append(threading.Thread(target=self.drain, args=(name, getattr(p, name)),
                                             daemon=True))
         for t in threads:
@@ -1172,7 +1176,8 @@ def run_phase(sc, args, workdir, pki):
     argv = [client_path] + [subst(a) for a in shlex.split(sc.headers.get('args', ''))]
     client = Client(argv, client_env(workdir, sc.multi['env'], subst),
                     sc.stdin_bytes(subst), sc.timeout,
-                    os.path.join(workdir, 'rss') if 'max-rss-kb' in sc.headers else None)
+                    os.path.join(workdir, 'rss') if 'max-rss-kb' in sc.headers else None,
+                    subst(sc.headers['stdout-to']) if 'stdout-to' in sc.headers else None)
 
     done = threading.Event()
     server = Server(sc, pki, listener, done)

@@ -440,7 +440,9 @@ test_endpoint(void)
 		config_free(&cfg);
 		return;
 	}
+	memset(&ep, 0x5a, sizeof ep);	/* what a stack variable may hold */
 	endpoint_of(a, 5000, &ep);
+	ok(ep.tls_options.peer == NULL, "endpoint: no TLS observer unless the caller sets one");
 	ok(ep.host == a->host && ep.port == 1995 && ep.tls == TLS_MODE_IMPLICIT,
 	    "endpoint: host, port and TLS mode of the account");
 	ok(!ep.tls_options.verify && ep.tls_options.ca_file == a->tls_ca_file &&
