@@ -40,6 +40,10 @@ PASSWORD = b'c0re-Dump-s3cret-9f2e'
 AUTH_PLAIN = base64.b64encode(b'\0alice\0' + PASSWORD)
 REGION_MAX = 1 << 30        # sanitizer shadow maps are terabytes: not read
 WAIT = 20
+# The client's own timeout: far beyond the memory scan, which on a loaded
+# machine (CI, 2 cores) once took the 20 s the client used to be given, so
+# that it (or the server, closing) timed out before the SIGQUIT came.
+CLIENT_TIMEOUT = 300
 
 checks = []
 
@@ -73,7 +77,7 @@ class StallingServer:
         try:
             self.listener.settimeout(WAIT)
             conn, _ = self.listener.accept()
-            conn.settimeout(WAIT)
+            conn.settimeout(CLIENT_TIMEOUT)   # the stall outlasts any scan
             self.dialogue(conn.makefile('rwb', buffering=0))
         except Exception as e:          # reported by the main thread
             self.error = repr(e)
@@ -143,7 +147,7 @@ def write_config(workdir, port):
     with os.fdopen(fd, 'w') as f:
         f.write('[smtp test]\nhost = 127.0.0.1\nport = %d\ntls = off\nuser = alice\n'
                 'password_file = %s\nfrom = sender@example.test\ntimeout = %d\n'
-                % (port, pw, WAIT))
+                % (port, pw, CLIENT_TIMEOUT))
     return conf
 
 
