@@ -420,9 +420,9 @@ connect_and_login(struct run *r)
  * them marked, and the next run checks them (verify_unconfirmed()) rather
  * than take a new message that got one of their UIDLs for the old one. */
 static int
-journal_deletions(struct run *r)
+journal_deletions(struct run *r, unsigned long asked)
 {
-	char **uidls = xcalloc(r->rec->deleted + 1, sizeof *uidls);
+	char **uidls = xcalloc(asked + 1, sizeof *uidls);
 	size_t n = 0;
 	int rc;
 
@@ -433,7 +433,6 @@ journal_deletions(struct run *r)
 	free(uidls);
 	if (rc == 0)
 		return 0;
-	r->rec->deleted = 0;		/* no QUIT: none of them takes effect */
 	return fail_context("the deletions could not be recorded, so they were not "
 	    "committed (no QUIT)");
 }
@@ -444,23 +443,29 @@ journal_deletions(struct run *r)
 static int
 finish_session(struct run *r)
 {
+	unsigned long asked = r->rec->deleted;
+
+	/* The record counts only the deletions the server confirmed: none
+	 * after RSET, a broken session (no QUIT) or a QUIT not answered +OK. */
+	r->rec->deleted = 0;
 	if (fetch_interrupted() && pop3_idle(r->pop))
 		r->rset = pop3_rset(r->pop) == 0;
 	if (!pop3_idle(r->pop))
 		return 0;
-	if (!r->rset && journal_deletions(r) < 0)
+	if (!r->rset && journal_deletions(r, asked) < 0)
 		return -1;
 	if (pop3_quit(r->pop) == 0) {
 		forget_deleted(r);
+		r->rec->deleted = r->rset ? 0 : asked;
 		return 0;
 	}
-	if (r->rec->deleted == 0 || fetch_interrupted()) {
+	if (r->rset || asked == 0 || fetch_interrupted()) {
 		fail_clear();
 		return 0;
 	}
 	return fail_context("%lu %s retrieved, but the server did not confirm the "
-	    "deletion; the next run deletes what is still there", r->rec->deleted,
-	    units_plural(r->rec->deleted, "message was", "messages were"));
+	    "deletion; the next run deletes what is still there", asked,
+	    units_plural(asked, "message was", "messages were"));
 }
 
 static int
