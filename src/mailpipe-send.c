@@ -141,6 +141,18 @@ add_given(const struct strlist *given, const char *domain, struct strlist *envel
 	}
 }
 
+/* The value goes into the header as given: printable ASCII only, since
+ * display names are not RFC 2047-encoded (yet) and a control byte would
+ * travel raw. */
+static bool
+header_safe(const char *value)
+{
+	for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++)
+		if ((*p < ' ' && *p != '\t') || *p >= 0x7f)
+			return false;
+	return true;
+}
+
 /* --reply-to: an address list whose every address a server could take,
  * qualified like the others. */
 static int
@@ -151,6 +163,9 @@ reply_to_value(struct run *r, const char *domain)
 
 	if (r->opt.reply_to == NULL)
 		return 0;
+	if (!header_safe(r->opt.reply_to))
+		return fail(FAIL_USAGE, "--reply-to: only printable ASCII is supported (give the "
+		    "address without a non-ASCII display name)");
 	address_list_extract(r->opt.reply_to, &found);
 	for (size_t i = 0; i < found.count; i++)
 		usable &= address_is_sendable(found.items[i]);

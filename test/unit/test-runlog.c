@@ -198,8 +198,12 @@ test_log_file(void)
 	is_int(write_event(path, "one"), 0, "log file created");
 	is_int(write_event(path, "two"), 0, "and appended to");
 	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "created 0600");
-	ok(strstr(read_file(path, buf, sizeof buf), "] event=test v=one\n") != NULL &&
-	    strstr(buf, "] event=test v=two\n") != NULL, "both lines, in order");
+	{
+		const char *one = strstr(read_file(path, buf, sizeof buf), "] event=test v=one\n");
+		const char *two = strstr(buf, "] event=test v=two\n");
+
+		ok(one != NULL && two != NULL && one < two, "both lines, in order");
+	}
 	snprintf(other, sizeof other, "%s/link", dir);
 	if (symlink(path, other) < 0)
 		abort();
