@@ -114,18 +114,37 @@ untrusted_log(int fd)
 	return NULL;
 }
 
-/* O_NONBLOCK: a FIFO must not hold the run; O_NOFOLLOW: not a link. */
+/* The log opened for appending, or -1 with *why saying why not.
+ * O_NONBLOCK: a FIFO must not hold the run; O_NOFOLLOW: not a link. */
+static int
+open_log(const char *path, const char **why)
+{
+	int fd;
+
+	if ((*why = fs_untrusted_dirs(path)) != NULL)
+		return -1;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC |
+	    O_NOCTTY, 0600);
+	if (fd < 0) {
+		*why = errno == ELOOP ? "a symbolic link; refused" : strerror(errno);
+		return -1;
+	}
+	if ((*why = untrusted_log(fd)) != NULL) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int
 append_line(const char *path, const char *line)
 {
-	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
-	    O_CLOEXEC | O_NOCTTY, 0600);
-	const char *why = fd < 0 ? (errno == ELOOP ? "a symbolic link; refused" :
-	    strerror(errno)) : untrusted_log(fd);
+	const char *why;
+	int fd = open_log(path, &why);
 	size_t len = strlen(line);
-	ssize_t n = why == NULL ? write(fd, line, len) : 0;
+	ssize_t n = fd >= 0 ? write(fd, line, len) : 0;
 
-	if (why == NULL && n != (ssize_t)len)
+	if (fd >= 0 && n != (ssize_t)len)
 		why = n < 0 ? strerror(errno) : "short write";
 	if (fd >= 0 && close(fd) < 0 && why == NULL)
 		why = strerror(errno);

@@ -194,3 +194,42 @@ fs_close(int fd)
 	if (fd >= 0)
 		close(fd);
 }
+
+/* One step of the walk: a link must be the caller's or root's; the
+ * directory it is (or leads to) too, and writable by nobody else unless
+ * sticky (/tmp), where others cannot replace what is ours. */
+static const char *
+untrusted_step(const char *prefix)
+{
+	uid_t me = geteuid();
+	struct stat st;
+
+	if (lstat(prefix, &st) < 0)
+		return NULL;	/* the open that follows says why */
+	if (S_ISLNK(st.st_mode) && st.st_uid != me && st.st_uid != 0)
+		return "a symbolic link on the way belongs to another user";
+	if (stat(prefix, &st) < 0 || !S_ISDIR(st.st_mode))
+		return NULL;
+	if (st.st_uid != me && st.st_uid != 0)
+		return "a directory on the way belongs to another user";
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (st.st_mode & S_ISVTX) == 0)
+		return "a directory on the way is writable by others (chmod go-w)";
+	return NULL;
+}
+
+const char *
+fs_untrusted_dirs(const char *path)
+{
+	char *copy = xstrdup(path);
+	const char *why = NULL;
+
+	for (char *p = copy + 1; why == NULL && (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		why = untrusted_step(copy);
+		*p = '/';
+	}
+	if (why == NULL && path[0] == '/')
+		why = untrusted_step("/");
+	free(copy);
+	return why;
+}

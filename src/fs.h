@@ -45,6 +45,14 @@ int fs_check_trusted(const struct stat *st, const char *path, enum fs_readers re
  * meanwhile.  FAIL_NOINPUT if fstat() fails. */
 int fs_check_trusted_fd(int fd, const char *path, enum fs_readers readers);
 
+/* For a file we write where the caller's rights reach (the log, the
+ * report): each directory on the way to path (not path itself) must be
+ * the caller's or root's and writable by nobody else unless sticky, and
+ * each symbolic link on the way the caller's or root's; otherwise another
+ * user could point our write (as root: anywhere) at a file of their
+ * choice.  NULL when the way is trusted, else why not. */
+const char *fs_untrusted_dirs(const char *path);
+
 /* Opens a file we read our orders or secrets from, for reading; one that
  * is not a regular file (a FIFO would block the open, a device the read)
  * fails with EINVAL.  -1 with errno set (no failure recorded). */

@@ -184,6 +184,13 @@ runreport_write(const char *path, const char *program, const struct runrec_list 
 	struct strbuf doc = { 0 };
 	int rc;
 
+	const char *why = strcmp(path, "-") == 0 ? NULL : fs_untrusted_dirs(path);
+
+	if (why != NULL) {
+		log_error("--report %s: %s; no report written (the run's result is unchanged)",
+		    path, why);
+		return -1;
+	}
 	runreport_format(&doc, program, l, exit_code);
 	if (strcmp(path, "-") == 0)
 		rc = fs_write_all(STDOUT_FILENO, doc.p, doc.len);

@@ -19,6 +19,7 @@
 #include "json.h"
 #include "progress.h"
 #include "runrec.h"
+#include "runreport.h"
 #include "tap.h"
 
 static char *
@@ -263,12 +264,56 @@ test_numbers(void)
 	ok(strlen(out) < 6, "a count is cut to the room given, never beyond");
 }
 
+/* The way to the log and the report is trusted like the files: a
+ * directory others can write (not sticky), or a link or directory of
+ * another user, could point a root run's write anywhere. */
+static void
+test_log_dirs(void)
+{
+	char dir[] = "/tmp/test-runlog-dirs-XXXXXX", sub[200], path[400], lnk[200];
+	struct runrec_list none = { 0 };
+
+	if (mkdtemp(dir) == NULL)
+		abort();
+	snprintf(sub, sizeof sub, "%s/shared", dir);
+	snprintf(path, sizeof path, "%s/log", sub);
+	if (mkdir(sub, 0700) < 0 || chmod(sub, 0777) < 0)
+		abort();
+	is_int(write_event(path, "x"), -1, "a log in a directory others can write is refused");
+	ok(access(path, F_OK) < 0, "and not created");
+	snprintf(path, sizeof path, "%s/report.json", sub);
+	is_int(runreport_write(path, "test", &none, 0), -1, "so is a report there");
+	if (chmod(sub, 01777) < 0)
+		abort();
+	snprintf(path, sizeof path, "%s/log", sub);
+	is_int(write_event(path, "x"), 0, "a sticky one (/tmp) is fine");
+	unlink(path);
+	snprintf(lnk, sizeof lnk, "%s/link", dir);
+	snprintf(path, sizeof path, "%s/log", lnk);
+	if (symlink(sub, lnk) < 0)
+		abort();
+	if (geteuid() != 0 || lchown(lnk, 65534, 65534) < 0) {
+		skip("a link of another user: needs root to give it away");
+	} else {
+		is_int(write_event(path, "x"), -1, "a log reached through another user's link "
+		    "is refused");
+		if (chown(sub, 65534, 65534) < 0)
+			abort();
+		snprintf(path, sizeof path, "%s/log", sub);
+		is_int(write_event(path, "x"), -1, "so is one in another user's directory");
+	}
+	snprintf(path, sizeof path, "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		diag("could not remove %s", dir);
+}
+
 int
 main(void)
 {
 	test_json();
 	test_line_format();
 	test_log_file();
+	test_log_dirs();
 	test_queue_id();
 	test_numbers();
 	return done_testing();
