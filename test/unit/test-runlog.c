@@ -301,6 +301,11 @@ test_log_dirs(void)
 			abort();
 		snprintf(path, sizeof path, "%s/log", sub);
 		is_int(write_event(path, "x"), -1, "so is one in another user's directory");
+		snprintf(path, sizeof path, "%s/owned", dir);
+		is_int(write_event(path, "x"), 0, "a log of our own in our directory is written");
+		if (chown(path, 65534, 65534) < 0)
+			abort();
+		is_int(write_event(path, "y"), -1, "a log file another user owns is refused");
 	}
 	snprintf(path, sizeof path, "rm -rf '%s'", dir);
 	if (system(path) != 0)
