@@ -241,9 +241,8 @@ main(int argc, char **argv)
 	cli.fetch.records = &cli.records;
 	if (config_load(cli.config, &cfg) < 0) {
 		log_error("%s", fail_reason());
-		return status_exit_code(fail_class());
-	}
-	if (cli.all) {
+		result = fail_class();
+	} else if (cli.all) {
 		result = run_all(&cfg, &cli.fetch);
 	} else if (config_account(&cfg, ACCOUNT_POP3, cli.account, &a) < 0) {
 		log_error("%s", fail_reason());
@@ -252,6 +251,7 @@ main(int argc, char **argv)
 		result = run_one(a, &cli.fetch);
 	}
 	config_free(&cfg);
+	/* Also when the run failed before an account started. */
 	if (cli.report != NULL)
 		runreport_write(cli.report, "mailpipe-fetch", &cli.records,
 		    status_exit_code(result));

@@ -14,6 +14,7 @@
 #include "json.h"
 #include "log.h"
 #include "runreport.h"
+#include "status.h"
 #include "xalloc.h"
 
 #ifndef MAILPIPE_VERSION
@@ -122,6 +123,9 @@ runreport_format(struct strbuf *out, const char *program, const struct runrec_li
 	json_string(&j, "program", program);
 	json_string(&j, "version", MAILPIPE_VERSION);
 	json_int(&j, "exit_code", exit_code);
+	/* A run that failed before any account (usage, configuration, input)
+	 * has no account to carry its reason. */
+	json_string(&j, "error", l->count == 0 && exit_code != 0 ? fail_line() : NULL);
 	json_array_open(&j, "accounts");
 	for (size_t i = 0; i < l->count; i++)
 		account_object(&j, l->items[i]);

@@ -17,7 +17,8 @@ import sys
 STR, INT, NUM, NULLSTR, NULLINT = 'string', 'integer', 'number', 'string|null', 'integer|null'
 TIME = 'time'
 
-TOP = {'report': INT, 'program': STR, 'version': STR, 'exit_code': INT, 'accounts': list}
+TOP = {'report': INT, 'program': STR, 'version': STR, 'exit_code': INT, 'error': NULLSTR,
+       'accounts': list}
 ACCOUNT = {'account': STR, 'start': TIME, 'end': TIME, 'seconds': NUM, 'host': NULLSTR,
            'port': NULLINT, 'tls': NULLSTR, 'exit_code': INT, 'class': STR,
            'error': NULLSTR}
