@@ -12,6 +12,10 @@
  * caller to tell: a refusal of the message moves it to failed/, where
  * --queue and --flush report it; anything else (the server or the
  * configuration, not the message) leaves it queued until its lifetime.
+ * A message that does not fit what one server offers (over its SIZE
+ * limit), found before MAIL, is that server's refusal of the message: the
+ * same as a refusal at MAIL, except that the next failover account, whose
+ * server may take it, is tried first.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -30,6 +34,7 @@ static const struct {
 	{ FAIL_TEMPORARY, STAGE_MESSAGE, QUEUE_KEEP, QUEUE_KEEP },
 	{ FAIL_RECIPIENT, STAGE_MESSAGE, QUEUE_NO, QUEUE_FAILED },
 	{ FAIL_PERMANENT, STAGE_MESSAGE, QUEUE_NO, QUEUE_FAILED },
+	{ FAIL_PERMANENT, STAGE_UNFIT, QUEUE_NO, QUEUE_FAILED },
 };
 
 enum queue_action
@@ -52,6 +57,8 @@ queue_curable(enum failure cls, enum attempt_stage stage)
 bool
 queue_fails_over(enum failure cls, enum attempt_stage stage, bool server_may_have_it)
 {
+	if (stage == STAGE_UNFIT)
+		return true;
 	return cls == FAIL_TEMPORARY && stage != STAGE_CREDENTIALS && !server_may_have_it;
 }
 

@@ -23,6 +23,9 @@ enum attempt_stage {
 				 * otherwise: the server, not this message */
 	STAGE_MESSAGE,		/* this message's transaction: MAIL, RCPT, DATA, the
 				 * text, the reply to the final dot */
+	STAGE_UNFIT,		/* before MAIL: the message does not fit what this
+				 * server offered (over its SIZE limit); another
+				 * account's server may take it */
 };
 
 enum queue_action {
@@ -40,7 +43,8 @@ enum queue_action queue_action(enum failure cls, enum attempt_stage stage, bool 
 bool queue_curable(enum failure cls, enum attempt_stage stage);
 /* Whether the next failover account is tried: a temporary failure before
  * the server may have the message (no recipient has it, no final dot went
- * out unanswered). */
+ * out unanswered), or a message that does not fit this server's offer
+ * (STAGE_UNFIT: nothing of it was sent). */
 bool queue_fails_over(enum failure cls, enum attempt_stage stage, bool server_may_have_it);
 
 /* Seconds before the next attempt once attempts attempts failed: none

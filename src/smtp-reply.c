@@ -8,6 +8,7 @@
  * fuzzer can drive it over any conn.
  */
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -40,6 +41,27 @@ keyword_is(const char *text, const char *keyword)
 	    text[n] == '=');
 }
 
+/* RFC 1870 section 4: "SIZE" alone or "SIZE 0" declares no limit; a number
+ * that does not read as one (or would overflow) is taken as none, so the
+ * server's own refusal at MAIL or after the dot still decides. */
+static long long
+size_limit(const char *text)
+{
+	const char *p = text + strlen("SIZE");
+	long long n = 0;
+
+	if (*p != ' ')
+		return 0;
+	for (p++; isdigit((unsigned char)*p); p++) {
+		int digit = *p - '0';
+
+		if (n > (LLONG_MAX - digit) / 10)
+			return 0;
+		n = n * 10 + digit;
+	}
+	return *p == '\0' ? n : 0;
+}
+
 void
 smtp_note_capability(struct smtp_caps *caps, const char *text)
 {
@@ -54,8 +76,10 @@ smtp_note_capability(struct smtp_caps *caps, const char *text)
 		caps->smtputf8 = true;
 	else if (keyword_is(text, "DSN"))
 		caps->dsn = true;
-	else if (keyword_is(text, "SIZE"))
+	else if (keyword_is(text, "SIZE") && !caps->size) {
 		proto_keep_value(caps->size_text, sizeof caps->size_text, &caps->size, text, 4);
+		caps->size_limit = size_limit(text);
+	}
 	/* "AUTH PLAIN LOGIN" or the pre-RFC "AUTH=LOGIN" form. */
 	if (keyword_is(text, "AUTH")) {
 		proto_keep_value(caps->auth_text, sizeof caps->auth_text, &caps->auth, text, 4);

@@ -48,6 +48,8 @@ struct smtp_caps {
 	bool auth;		/* any AUTH mechanism offered */
 	unsigned auth_mechs;	/* those we speak, SASL_BIT()s (sasl.h) */
 	bool size;		/* SIZE: the MAIL parameter is understood */
+	long long size_limit;	/* SIZE's number (RFC 1870): the largest message the
+				 * server takes; 0: none declared */
 	/* For --serverinfo: what the summary shows, parsed from every line. */
 	bool smtputf8, dsn;
 	char size_text[32];	/* SIZE's value as sent ("" without one) */

@@ -29,6 +29,7 @@
 #include "smtp.h"
 #include "status.h"
 #include "submit.h"
+#include "submit-fit.h"
 #include "units.h"
 #include "xalloc.h"
 
@@ -379,8 +380,20 @@ build_message(const struct submit_session *ss, struct submission *s, struct deli
 		.body_offset = d->out.body_offset, .body_as_qp = d->out.body_as_qp };
 }
 
+/* Before MAIL: what the message needs from the server (submit-fit.h);
+ * a message that does not fit is STAGE_UNFIT, which fails over. */
 static int
-deliver(struct submit_session *ss, struct submission *s)
+check_fit(const struct submit_session *ss, const struct delivery *d,
+	enum attempt_stage *stage_r)
+{
+	if (fit_size(smtp_caps(ss->smtp), d->envelope.size) == 0)
+		return 0;
+	*stage_r = STAGE_UNFIT;
+	return -1;
+}
+
+static int
+deliver(struct submit_session *ss, struct submission *s, enum attempt_stage *stage_r)
 {
 	struct delivery d = { .s = s };
 	int rc = 0;
@@ -393,6 +406,8 @@ deliver(struct submit_session *ss, struct submission *s)
 		rc = smtp_message_size(&d.message, &d.envelope.size);
 	if (rc == 0 && s->rec != NULL)
 		s->rec->size = d.envelope.size;
+	if (rc == 0)
+		rc = check_fit(ss, &d, stage_r);
 	if (rc == 0)
 		rc = deliver_all(ss, &d);
 	smtp_envelope_free(&d.envelope);
@@ -417,7 +432,7 @@ submit_send(struct submit_session *ss, struct submission *s, enum attempt_stage 
 		return -1;
 	ss->in_transaction = false;
 	*stage_r = STAGE_MESSAGE;
-	return deliver(ss, s);
+	return deliver(ss, s, stage_r);
 }
 
 bool

@@ -98,7 +98,8 @@ const struct smtp *submit_smtp(const struct submit_session *ss);
  * server's recipient limit needs, and fills in s->state and s->refused.
  * 0 when every recipient has it.  Failures: as classified by the layers
  * below (*stage_r STAGE_MESSAGE, or STAGE_SESSION when the session could
- * not start another message); recipients refused permanently are
+ * not start another message, or STAGE_UNFIT when the message does not fit
+ * what the server offered: nothing was sent); recipients refused permanently are
  * FAIL_RECIPIENT after the message went to the others; recipients
  * deferred (keep_going) FAIL_TEMPORARY; a failure once some recipients
  * have the message names who has it (without keep_going). */

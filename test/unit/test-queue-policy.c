@@ -41,6 +41,8 @@ test_table(void)
 		{ FAIL_IO, STAGE_MESSAGE, QUEUE_NO, QUEUE_KEEP, "spool unreadable (74)" },
 		{ FAIL_USAGE, STAGE_MESSAGE, QUEUE_NO, QUEUE_KEEP, "usage (64)" },
 		{ FAIL_DATA, STAGE_MESSAGE, QUEUE_NO, QUEUE_KEEP, "bad input (65)" },
+		{ FAIL_PERMANENT, STAGE_UNFIT, QUEUE_NO, QUEUE_FAILED,
+		    "over the server's SIZE limit (69)" },
 	};
 
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -65,6 +67,10 @@ test_failover(void)
 	ok(!queue_fails_over(FAIL_TEMPORARY, STAGE_CREDENTIALS, false),
 	    "password_command timed out: held, not moved");
 	ok(!queue_fails_over(FAIL_PERMANENT, STAGE_SESSION, false), "a permanent refusal: not moved");
+	ok(queue_fails_over(FAIL_PERMANENT, STAGE_UNFIT, false),
+	    "over one server's SIZE limit: the next account may take it");
+	ok(!queue_curable(FAIL_PERMANENT, STAGE_UNFIT),
+	    "over the SIZE limit: not curable by waiting");
 	ok(queue_curable(FAIL_TEMPORARY, STAGE_SESSION) && queue_curable(FAIL_AUTH,
 	    STAGE_CREDENTIALS), "curable: a server down, credentials refused (held)");
 	ok(!queue_curable(FAIL_PERMANENT, STAGE_MESSAGE) && !queue_curable(FAIL_RECIPIENT,

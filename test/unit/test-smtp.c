@@ -117,6 +117,28 @@ caps_of(const char *text)
 	return caps;
 }
 
+/* RFC 1870: the number after SIZE is the limit; none, 0, or anything that
+ * does not read as a number declares none (the server still judges). */
+static void
+test_size_limit(void)
+{
+	struct smtp_caps c;
+
+	ok(caps_of("SIZE 1000").size_limit == 1000, "SIZE 1000: a limit of 1000");
+	ok(caps_of("size 52428800").size_limit == 52428800, "size 52428800 (any case)");
+	ok(caps_of("SIZE").size_limit == 0, "SIZE alone: no limit");
+	ok(caps_of("SIZE 0").size_limit == 0, "SIZE 0: no limit");
+	ok(caps_of("SIZE 10x").size_limit == 0 && caps_of("SIZE -5").size_limit == 0,
+	    "SIZE with no number: no limit");
+	ok(caps_of("SIZE 99999999999999999999999").size_limit == 0, "an overflowing SIZE: no limit");
+	ok(caps_of("SIZE 9223372036854775807").size_limit == 9223372036854775807LL,
+	    "the largest SIZE that fits");
+	c = caps_of("SIZE 1000");
+	smtp_note_capability(&c, "SIZE 5");
+	ok(c.size_limit == 1000 && strcmp(c.size_text, "1000") == 0,
+	    "a second SIZE line changes nothing");
+}
+
 static void
 test_capabilities(void)
 {
@@ -153,6 +175,7 @@ test_capabilities(void)
 	ok(c.size, "SIZE without a number: the parameter is understood");
 	c = caps_of("SIZES");
 	ok(!c.size, "SIZES is another keyword");
+	test_size_limit();
 	c = caps_of("ENHANCEDSTATUSCODES");
 	ok(!c.starttls && !c.pipelining && !c.eightbitmime && !c.auth && !c.size,
 	    "an unknown keyword changes nothing");
