@@ -13,7 +13,7 @@
  * --queue and --flush report it; anything else (the server or the
  * configuration, not the message) leaves it queued until its lifetime.
  * A message that does not fit what one server offers (over its SIZE
- * limit), found before MAIL, is that server's refusal of the message: the
+ * limit, or SMTPUTF8 needed and not offered), found before MAIL, is that server's refusal of the message: the
  * same as a refusal at MAIL, except that the next failover account, whose
  * server may take it, is tried first.
  */
@@ -35,6 +35,7 @@ static const struct {
 	{ FAIL_RECIPIENT, STAGE_MESSAGE, QUEUE_NO, QUEUE_FAILED },
 	{ FAIL_PERMANENT, STAGE_MESSAGE, QUEUE_NO, QUEUE_FAILED },
 	{ FAIL_PERMANENT, STAGE_UNFIT, QUEUE_NO, QUEUE_FAILED },
+	{ FAIL_DATA, STAGE_UNFIT, QUEUE_NO, QUEUE_FAILED },
 };
 
 enum queue_action

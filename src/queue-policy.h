@@ -24,8 +24,9 @@ enum attempt_stage {
 	STAGE_MESSAGE,		/* this message's transaction: MAIL, RCPT, DATA, the
 				 * text, the reply to the final dot */
 	STAGE_UNFIT,		/* before MAIL: the message does not fit what this
-				 * server offered (over its SIZE limit); another
-				 * account's server may take it */
+				 * server offered (over its SIZE limit, SMTPUTF8
+				 * needed and not offered); another account's
+				 * server may take it */
 };
 
 enum queue_action {

@@ -310,8 +310,9 @@ send_mail_from(struct smtp *s, const struct smtp_envelope *e)
 
 	if (e->size >= 0 && s->caps.size)
 		snprintf(size, sizeof size, " SIZE=%lld", e->size);
-	return proto_send(s->conn, "MAIL FROM:<%s>%s%s", e->from,
-	    e->eight_bit && s->caps.eightbitmime ? " BODY=8BITMIME" : "", size);
+	return proto_send(s->conn, "MAIL FROM:<%s>%s%s%s", e->from,
+	    e->eight_bit && s->caps.eightbitmime ? " BODY=8BITMIME" : "", size,
+	    e->smtputf8 ? " SMTPUTF8" : "");
 }
 
 static int

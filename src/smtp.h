@@ -157,6 +157,8 @@ struct smtp_step {
 struct smtp_envelope {
 	const char *from;
 	bool eight_bit;			/* BODY=8BITMIME when the server offers it */
+	bool smtputf8;			/* SMTPUTF8 (RFC 6531): an address is not
+					 * ASCII (the caller checked it is offered) */
 	long long size;			/* SIZE= when the server offers it; -1: none */
 	struct smtp_step mail;
 	struct smtp_step *rcpts;	/* rcpt_count of them */

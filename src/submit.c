@@ -383,11 +383,20 @@ build_message(const struct submit_session *ss, struct submission *s, struct deli
 /* Before MAIL: what the message needs from the server (submit-fit.h);
  * a message that does not fit is STAGE_UNFIT, which fails over. */
 static int
-check_fit(const struct submit_session *ss, const struct delivery *d,
-	enum attempt_stage *stage_r)
+check_fit(const struct submit_session *ss, struct delivery *d, enum attempt_stage *stage_r)
 {
-	if (fit_size(smtp_caps(ss->smtp), d->envelope.size) == 0)
+	const struct smtp_caps *caps = smtp_caps(ss->smtp);
+	const struct fit_addresses a = { .from = d->s->envelope_from,
+		.recipients = d->s->recipients, .header = d->out.header,
+		.header_length = d->out.header_length };
+
+	if (fit_size(caps, d->envelope.size) == 0 &&
+	    fit_utf8(caps, &a, &d->envelope.smtputf8) == 0) {
+		/* A UTF-8 header is 8-bit data too (RFC 6531 3.1: a server
+		 * offering SMTPUTF8 offers 8BITMIME). */
+		d->envelope.eight_bit |= d->envelope.smtputf8;
 		return 0;
+	}
 	*stage_r = STAGE_UNFIT;
 	return -1;
 }

@@ -43,6 +43,8 @@ test_table(void)
 		{ FAIL_DATA, STAGE_MESSAGE, QUEUE_NO, QUEUE_KEEP, "bad input (65)" },
 		{ FAIL_PERMANENT, STAGE_UNFIT, QUEUE_NO, QUEUE_FAILED,
 		    "over the server's SIZE limit (69)" },
+		{ FAIL_DATA, STAGE_UNFIT, QUEUE_NO, QUEUE_FAILED,
+		    "a non-ASCII address, no SMTPUTF8 (65)" },
 	};
 
 	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
@@ -71,6 +73,8 @@ test_failover(void)
 	    "over one server's SIZE limit: the next account may take it");
 	ok(!queue_curable(FAIL_PERMANENT, STAGE_UNFIT),
 	    "over the SIZE limit: not curable by waiting");
+	ok(queue_fails_over(FAIL_DATA, STAGE_UNFIT, false) && !queue_curable(FAIL_DATA,
+	    STAGE_UNFIT), "SMTPUTF8 needed, not offered: the next account, not a wait");
 	ok(queue_curable(FAIL_TEMPORARY, STAGE_SESSION) && queue_curable(FAIL_AUTH,
 	    STAGE_CREDENTIALS), "curable: a server down, credentials refused (held)");
 	ok(!queue_curable(FAIL_PERMANENT, STAGE_MESSAGE) && !queue_curable(FAIL_RECIPIENT,
