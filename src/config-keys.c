@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "config-keys.h"
+#include "dsn.h"
 #include "fs.h"
 #include "secret.h"
 #include "xalloc.h"
@@ -294,6 +295,25 @@ parse_log(struct account *a, size_t offset, const char *value)
 	return parse_path(a, offset, value);
 }
 
+/* dsn_notify, dsn_return: kept as they are sent (dsn.h). */
+static const char *
+parse_dsn_notify(struct account *a, size_t offset, const char *value)
+{
+	char canonical[DSN_NOTIFY_MAX];
+	const char *err = dsn_notify_canonical(value, canonical);
+
+	return err != NULL ? err : store_string(a, offset, xstrdup(canonical));
+}
+
+static const char *
+parse_dsn_return(struct account *a, size_t offset, const char *value)
+{
+	char canonical[8];
+	const char *err = dsn_ret_canonical(value, canonical);
+
+	return err != NULL ? err : store_string(a, offset, xstrdup(canonical));
+}
+
 static const struct key keys[] = {
 	{ "default_account", DEFAULTS_ONLY, NULL, 0, KEY_TEXT },
 	{ "host", FOR_BOTH, parse_string, FIELD(host), KEY_TEXT },
@@ -316,6 +336,8 @@ static const struct key keys[] = {
 	{ "helo", FOR_SMTP, parse_string, FIELD(helo), KEY_TEXT },
 	{ "aliases", FOR_SMTP, parse_path, FIELD(aliases), KEY_TEXT },
 	{ "domain", FOR_SMTP, parse_string, FIELD(domain), KEY_TEXT },
+	{ "dsn_notify", FOR_SMTP, parse_dsn_notify, FIELD(dsn_notify), 0 },
+	{ "dsn_return", FOR_SMTP, parse_dsn_return, FIELD(dsn_return), 0 },
 	/* the queue, failover and routing of mailpipe-send */
 	{ "queue_dir", FOR_SMTP, parse_path, FIELD(queue_dir), KEY_TEXT },
 	{ "queue_backoff", FOR_SMTP, parse_backoff, 0, 0 },
@@ -387,7 +409,7 @@ config_account_free(struct account *a)
 		&a->name, &a->host, &a->tls_ca_file, &a->tls_fingerprint, &a->tls_cert_file,
 		&a->tls_key_file, &a->user,
 		&a->password_file, &a->password_command, &a->from, &a->helo, &a->aliases,
-		&a->domain, &a->maildir, &a->state_dir, &a->queue_dir, &a->failover,
+		&a->domain, &a->dsn_notify, &a->dsn_return, &a->maildir, &a->state_dir, &a->queue_dir, &a->failover,
 		&a->match_from, &a->log,
 	};
 

@@ -47,6 +47,7 @@ struct account {
 	char *helo;
 	char *aliases;
 	char *domain;
+	char *dsn_notify, *dsn_return;	/* RFC 3461 defaults, canonical (dsn.h) */
 
 	/* smtp: the queue, failover and routing (mailpipe-send(1), QUEUE) */
 	char *queue_dir;		/* NULL: no queue */

@@ -330,6 +330,7 @@ load_message(struct job *j)
 		.compose = { .from = e->sender, .full_name = e->full_name, .subject = e->subject,
 		    .to = &e->to, .domain = e->domain, .date = e->date,
 		    .message_id = e->message_id },
+		.dsn = queue_envelope_dsn(e),
 	};
 	return 0;
 }
@@ -435,6 +436,7 @@ envelope_of(const struct job *j, const struct send_request *m, const struct acco
 	queue_envelope_set(&e->domain, m->compose.domain);
 	queue_envelope_set(&e->date, m->compose.date);
 	queue_envelope_set(&e->message_id, m->compose.message_id);
+	queue_envelope_set_dsn(e, &m->dsn);
 	for (size_t i = 0; m->compose.to != NULL && i < m->compose.to->count; i++)
 		strlist_push(&e->to, m->compose.to->items[i]);
 	for (size_t i = 0; i < m->recipients->count; i++)
@@ -496,7 +498,7 @@ send_new(struct run *r, const struct send_request *m, const struct account *a,
 	j.sub = (struct submission){ .envelope_from = m->sender, .recipients = m->recipients,
 		.spool = m->spool, .message = m->message, .compose = m->compose,
 		.keep_going = q != NULL, .progress = &submit_message_complete, .rec = m->rec,
-		.state = xcalloc(m->recipients->count, sizeof *j.sub.state) };
+		.state = xcalloc(m->recipients->count, sizeof *j.sub.state), .dsn = m->dsn };
 	runrec_envelope(m->rec, m->sender, (const char *const *)m->recipients->items,
 	    m->recipients->count);
 	if (rc == 0 && deliver_job(&j, chain, count) < 0)

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 
 #include "compose.h"
+#include "dsn.h"
 #include "runrec.h"
 #include "config.h"
 #include "spool.h"
@@ -28,6 +29,8 @@ struct send_request {
 	struct compose_options compose;
 	/* What the run learns about the message (runrec.h), or NULL. */
 	struct runrec *rec;
+	/* The notifications asked for (dsn.h); kept in the queue envelope. */
+	struct dsn_request dsn;
 };
 
 /* Sends m through account a, then a's failover accounts while the failure

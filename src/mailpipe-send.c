@@ -287,6 +287,17 @@ write_whole_message(struct run *r, struct send_request *req)
 	return compose_parse(&r->spool, &r->message);
 }
 
+/* -N, -R, -V, else the account's dsn_notify and dsn_return. */
+static struct dsn_request
+dsn_asked(const struct send_options *o, const struct account *a)
+{
+	return (struct dsn_request){
+		.notify = o->dsn_notify[0] != '\0' ? o->dsn_notify : a->dsn_notify,
+		.ret = o->dsn_ret[0] != '\0' ? o->dsn_ret : a->dsn_return,
+		.envid = o->envid,
+	};
+}
+
 static int
 send_it(struct run *r)
 {
@@ -315,6 +326,7 @@ send_it(struct run *r)
 			.subject = r->opt.subject, .to = &r->to_header, .domain = domain,
 			.cc = &r->cc_header, .reply_to = r->reply_to,
 			.date = r->date, .message_id = r->message_id },
+		.dsn = dsn_asked(&r->opt, r->account),
 	};
 	req.rec = runlog_start(&r->records, RUNREC_SEND, r->account);
 	if (write_whole_message(r, &req) < 0)

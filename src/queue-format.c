@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsn.h"
 #include "queue-format.h"
 #include "status.h"
 #include "strbuf.h"
@@ -33,13 +34,19 @@ static const char *const state_names[] = {
 static const struct {
 	const char *key;
 	size_t offset;
+	const char *(*check)(const char *value);	/* NULL: any text */
 } text_fields[] = {
-	{ "error", offsetof(struct queue_envelope, error) },
-	{ "subject", offsetof(struct queue_envelope, subject) },
-	{ "full-name", offsetof(struct queue_envelope, full_name) },
-	{ "domain", offsetof(struct queue_envelope, domain) },
-	{ "date", offsetof(struct queue_envelope, date) },
-	{ "message-id", offsetof(struct queue_envelope, message_id) },
+	{ "error", offsetof(struct queue_envelope, error), NULL },
+	{ "subject", offsetof(struct queue_envelope, subject), NULL },
+	{ "full-name", offsetof(struct queue_envelope, full_name), NULL },
+	{ "domain", offsetof(struct queue_envelope, domain), NULL },
+	{ "date", offsetof(struct queue_envelope, date), NULL },
+	{ "message-id", offsetof(struct queue_envelope, message_id), NULL },
+	/* What goes into MAIL and RCPT as it is: read back as strictly as
+	 * -N, -R and -V are checked. */
+	{ "dsn-notify", offsetof(struct queue_envelope, dsn_notify), dsn_notify_check },
+	{ "dsn-ret", offsetof(struct queue_envelope, dsn_ret), dsn_ret_check },
+	{ "envid", offsetof(struct queue_envelope, envid), dsn_envid_check },
 };
 #define TEXT_FIELD_COUNT (sizeof text_fields / sizeof text_fields[0])
 
@@ -102,6 +109,21 @@ queue_envelope_set(char **field, const char *text)
 
 	free(*field);
 	*field = copy;
+}
+
+void
+queue_envelope_set_dsn(struct queue_envelope *e, const struct dsn_request *dsn)
+{
+	queue_envelope_set(&e->dsn_notify, dsn->notify);
+	queue_envelope_set(&e->dsn_ret, dsn->ret);
+	queue_envelope_set(&e->envid, dsn->envid);
+}
+
+struct dsn_request
+queue_envelope_dsn(const struct queue_envelope *e)
+{
+	return (struct dsn_request){ .notify = e->dsn_notify, .ret = e->dsn_ret,
+		.envid = e->envid };
 }
 
 void
@@ -219,6 +241,16 @@ set_text(const struct reader *r, char **field, const char *token)
 }
 
 static int
+set_checked_text(const struct reader *r, struct queue_envelope *e, size_t i, const char *token)
+{
+	if (set_text(r, text_field(e, i), token) < 0)
+		return -1;
+	if (text_fields[i].check != NULL && text_fields[i].check(*text_field(e, i)) != NULL)
+		return corrupt(r, "a DSN value that is not one");
+	return 0;
+}
+
+static int
 parse_rcpt(const struct reader *r, struct queue_envelope *e, char *tok[], int n)
 {
 	char *address;
@@ -303,7 +335,7 @@ parse_line(struct reader *r, struct queue_envelope *e, char *line)
 
 	for (size_t i = 0; n == 1 && i < TEXT_FIELD_COUNT; i++)
 		if (strcmp(tok[0], text_fields[i].key) == 0)
-			return set_text(r, text_field(e, i), "");	/* put_line()'s empty value */
+			return set_checked_text(r, e, i, "");	/* put_line()'s empty value */
 	if (n < 2)
 		return corrupt(r, "not a key and a value");	/* an empty line too */
 	if (strcmp(tok[0], "rcpt") == 0)
@@ -315,7 +347,7 @@ parse_line(struct reader *r, struct queue_envelope *e, char *line)
 		    tok[1]);
 	for (size_t i = 0; i < TEXT_FIELD_COUNT; i++)
 		if (strcmp(tok[0], text_fields[i].key) == 0)
-			return set_text(r, text_field(e, i), tok[1]);
+			return set_checked_text(r, e, i, tok[1]);
 	if (strcmp(tok[0], "to") == 0)
 		return parse_to(r, e, tok[1]);
 	if (strcmp(tok[0], "created") == 0 || strcmp(tok[0], "attempts") == 0 ||

@@ -22,6 +22,10 @@
  *	domain TEXT		(optional) what qualifies bare names
  *	date TEXT		the Date field the message is sent with if it has none
  *	message-id TEXT		the same for Message-ID, so every attempt is one message
+ *	dsn-notify TEXT		(optional) NOTIFY asked for (-N, dsn_notify): NEVER, or
+ *				SUCCESS, FAILURE, DELAY joined by ","
+ *	dsn-ret TEXT		(optional) RET asked for (-R, dsn_return): FULL or HDRS
+ *	envid TEXT		(optional) ENVID (-V), printable ASCII
  *	to ADDRESS		(body mode, any number) the To field
  *	rcpt STATE ADDRESS	one a recipient, in order
  *	end N			N = the number of rcpt lines: a cut file is seen
@@ -37,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dsn.h"
 #include "strlist.h"
 
 #define QUEUE_FORMAT_VERSION 1
@@ -67,6 +72,7 @@ struct queue_envelope {
 	char *error;		/* NULL: none yet */
 	bool body_only;		/* mode body (-s) */
 	char *subject, *full_name, *domain, *date, *message_id;	/* NULL: none */
+	char *dsn_notify, *dsn_ret, *envid;	/* RFC 3461, canonical (dsn.h); NULL: none */
 	struct strlist to;
 	struct queue_rcpt *rcpts;
 	size_t rcpt_count, rcpt_alloc;
@@ -82,6 +88,9 @@ size_t queue_envelope_count(const struct queue_envelope *e, enum queue_rcpt_stat
 bool queue_envelope_settle_in_flight(struct queue_envelope *e);
 /* Replaces the text field *field with a copy of text (NULL allowed). */
 void queue_envelope_set(char **field, const char *text);
+/* The DSN request into e's fields (copied), and back out of them. */
+void queue_envelope_set_dsn(struct queue_envelope *e, const struct dsn_request *dsn);
+struct dsn_request queue_envelope_dsn(const struct queue_envelope *e);
 /* "pending", "sent", ... as the record and the listing write them. */
 const char *queue_rcpt_state_name(enum queue_rcpt_state st);
 

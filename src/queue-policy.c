@@ -13,9 +13,10 @@
  * --queue and --flush report it; anything else (the server or the
  * configuration, not the message) leaves it queued until its lifetime.
  * A message that does not fit what one server offers (over its SIZE
- * limit, or SMTPUTF8 needed and not offered), found before MAIL, is that server's refusal of the message: the
- * same as a refusal at MAIL, except that the next failover account, whose
- * server may take it, is tried first.
+ * limit, or SMTPUTF8 needed and not offered), found before MAIL, is that
+ * server's refusal of the message: the same as a refusal at MAIL, except
+ * that the next failover account, whose server may take it, is tried
+ * first.
  */
 #include <stddef.h>
 #include <stdio.h>

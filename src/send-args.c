@@ -61,8 +61,9 @@ usage(FILE *out)
 	    "      --help           this text\n"
 	    "      --version        the version\n"
 	    "sendmail options accepted: -bm (send, the default), -bp (--queue), -q (--flush);\n"
-	    "accepted and ignored: -i, -oi, -o..., -B TYPE, -h HOPS, -L TAG, -N DSN,\n"
-	    "  -O OPTION, -R RET, -U, -V ENVID, -X FILE\n", out);
+	    "  -N never|success,failure,delay, -R full|hdrs, -V ENVID (DSN, when offered);\n"
+	    "accepted and ignored: -i, -oi, -o..., -B TYPE, -h HOPS, -L TAG,\n"
+	    "  -O OPTION, -U, -X FILE\n", out);
 }
 
 /* sendmail's -b modes: deliver a message, or list the queue. */
@@ -130,6 +131,26 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* sendmail's DSN options, -N, -R and -V (RFC 3461): refused when they
+ * are not what a server could take. */
+static int
+dsn_option(struct send_options *o, int ch)
+{
+	const char *err;
+
+	if (ch == 'N')
+		err = dsn_notify_canonical(optarg, o->dsn_notify);
+	else if (ch == 'R')
+		err = dsn_ret_canonical(optarg, o->dsn_ret);
+	else
+		err = dsn_envid_check(optarg);
+	if (err != NULL)
+		return fail(FAIL_USAGE, "-%c %s: %s", ch, optarg, err);
+	if (ch == 'V')
+		o->envid = optarg;
+	return 0;
+}
+
 /* One option; -1 when it is refused (recorded). */
 static int
 apply_option(struct send_options *o, int ch)
@@ -156,6 +177,7 @@ apply_option(struct send_options *o, int ch)
 	case OPT_CC: address_list_extract(optarg, &o->cc); break;
 	case OPT_BCC: address_list_extract(optarg, &o->bcc); break;
 	case OPT_REPLY_TO: o->reply_to = optarg; break;
+	case 'N': case 'R': case 'V': return dsn_option(o, ch);
 	case OPT_VERSION:
 		printf("mailpipe-send %s\n", MAILPIPE_VERSION);
 		exit(0);
@@ -164,9 +186,9 @@ apply_option(struct send_options *o, int ch)
 		exit(0);
 	/* sendmail options that change nothing here: -i/-oi (a lone "." is
 	 * always data), -B (8-bit handling is automatic), -o..., -h (hop
-	 * count), -N, -R, -V (DSN envelope id), -X, -L, -O, -U. */
-	case 'B': case 'h': case 'i': case 'L': case 'N': case 'O': case 'o':
-	case 'R': case 'U': case 'V': case 'X':
+	 * count), -X, -L, -O, -U. */
+	case 'B': case 'h': case 'i': case 'L': case 'O': case 'o':
+	case 'U': case 'X':
 		break;
 	default:	/* in the tables but not here: never ignored quietly */
 		return fail(FAIL_USAGE, "internal error: option %d has no case", ch);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include "attach.h"
+#include "dsn.h"
 #include "strlist.h"
 
 /* What the run does. */
@@ -36,6 +37,10 @@ struct send_options {
 	struct attachments attachments;	/* --attach */
 	struct strlist cc, bcc;		/* --cc, --bcc, as given */
 	const char *reply_to;		/* --reply-to */
+	/* RFC 3461, checked and canonical (dsn.h): "" / NULL when not given. */
+	char dsn_notify[DSN_NOTIFY_MAX];	/* -N */
+	char dsn_ret[8];			/* -R */
+	const char *envid;			/* -V */
 };
 
 /* Reads the command line of a command called `name` (its base name: as

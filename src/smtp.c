@@ -306,13 +306,23 @@ smtp_envelope_free(struct smtp_envelope *e)
 static int
 send_mail_from(struct smtp *s, const struct smtp_envelope *e)
 {
-	char size[32] = "";
+	char size[32] = "", dsn[DSN_MAIL_PARAMETERS_MAX];
 
 	if (e->size >= 0 && s->caps.size)
 		snprintf(size, sizeof size, " SIZE=%lld", e->size);
-	return proto_send(s->conn, "MAIL FROM:<%s>%s%s%s", e->from,
+	dsn_mail_parameters(e->dsn, dsn);
+	return proto_send(s->conn, "MAIL FROM:<%s>%s%s%s%s", e->from,
 	    e->eight_bit && s->caps.eightbitmime ? " BODY=8BITMIME" : "", size,
-	    e->smtputf8 ? " SMTPUTF8" : "");
+	    e->smtputf8 ? " SMTPUTF8" : "", dsn);
+}
+
+/* RFC 3461 4.1: NOTIFY on every RCPT, when asked. */
+static int
+send_rcpt_to(struct smtp *s, const struct smtp_envelope *e, const struct smtp_step *step)
+{
+	if (e->dsn == NULL || e->dsn->notify == NULL)
+		return proto_send(s->conn, "RCPT TO:<%s>", step->rcpt);
+	return proto_send(s->conn, "RCPT TO:<%s> NOTIFY=%s", step->rcpt, e->dsn->notify);
 }
 
 static int
@@ -322,7 +332,7 @@ send_step(struct smtp *s, const struct smtp_envelope *e, struct smtp_step *step)
 	if (step->kind == SMTP_STEP_MAIL)
 		return send_mail_from(s, e);
 	if (step->kind == SMTP_STEP_RCPT)
-		return proto_send(s->conn, "RCPT TO:<%s>", step->rcpt);
+		return send_rcpt_to(s, e, step);
 	return proto_send(s->conn, "DATA");
 }
 

@@ -27,6 +27,7 @@
 
 #include "sasl.h"
 #include "conn.h"
+#include "dsn.h"
 #include "proto.h"
 #include "status.h"
 
@@ -159,6 +160,8 @@ struct smtp_envelope {
 	bool eight_bit;			/* BODY=8BITMIME when the server offers it */
 	bool smtputf8;			/* SMTPUTF8 (RFC 6531): an address is not
 					 * ASCII (the caller checked it is offered) */
+	const struct dsn_request *dsn;	/* RFC 3461 NOTIFY, RET, ENVID, or NULL
+					 * (the caller checked DSN is offered) */
 	long long size;			/* SIZE= when the server offers it; -1: none */
 	struct smtp_step mail;
 	struct smtp_step *rcpts;	/* rcpt_count of them */

@@ -401,6 +401,23 @@ check_fit(const struct submit_session *ss, struct delivery *d, enum attempt_stag
 	return -1;
 }
 
+/* RFC 3461: the notifications asked for go only to a server that offers
+ * DSN; one without it would refuse the parameters, and the message
+ * matters more than its receipts. */
+static void
+ask_for_dsn(const struct submit_session *ss, struct delivery *d)
+{
+	const struct dsn_request *dsn = &d->s->dsn;
+
+	if (dsn->notify == NULL && dsn->ret == NULL && dsn->envid == NULL)
+		return;
+	if (smtp_caps(ss->smtp)->dsn)
+		d->envelope.dsn = dsn;
+	else
+		log_info("the server does not offer DSN: the notifications asked for "
+		    "(NOTIFY, RET, ENVID) are left out");
+}
+
 static int
 deliver(struct submit_session *ss, struct submission *s, enum attempt_stage *stage_r)
 {
@@ -417,6 +434,8 @@ deliver(struct submit_session *ss, struct submission *s, enum attempt_stage *sta
 		s->rec->size = d.envelope.size;
 	if (rc == 0)
 		rc = check_fit(ss, &d, stage_r);
+	if (rc == 0)
+		ask_for_dsn(ss, &d);
 	if (rc == 0)
 		rc = deliver_all(ss, &d);
 	smtp_envelope_free(&d.envelope);

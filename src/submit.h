@@ -12,6 +12,7 @@
 
 #include "compose.h"
 #include "config.h"
+#include "dsn.h"
 #include "queue-policy.h"
 #include "runrec.h"
 #include "spool.h"
@@ -62,6 +63,9 @@ struct submission {
 	volatile sig_atomic_t *progress;
 	/* Where the server, the replies and the size are recorded, or NULL. */
 	struct runrec *rec;
+	/* The notifications asked for (-N, -R, -V, dsn_notify, dsn_return):
+	 * sent when the server offers DSN, else left out with a -v note. */
+	struct dsn_request dsn;
 };
 
 /* How far the message got, for mailpipe-send's signal handler: perhaps

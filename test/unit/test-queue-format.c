@@ -28,6 +28,8 @@ full_envelope(struct queue_envelope *e)
 	queue_envelope_set(&e->domain, "example.test");
 	queue_envelope_set(&e->date, "Mon, 02 Jan 2006 15:04:05 -0700");
 	queue_envelope_set(&e->message_id, "<1.abc.mailpipe@example.test>");
+	queue_envelope_set_dsn(e, &(struct dsn_request){ .notify = "SUCCESS,DELAY",
+		.ret = "HDRS", .envid = "run 7+x" });
 	strlist_push(&e->to, "root@example.test");
 	strlist_push(&e->to, "ops@example.test");
 	queue_envelope_add_rcpt(e, "bob@example.test", QRCPT_SENT);
@@ -61,6 +63,9 @@ test_round_trip(void)
 	is_str(back.domain, "example.test", "domain");
 	is_str(back.date, e.date, "date");
 	is_str(back.message_id, e.message_id, "message-id");
+	is_str(queue_envelope_dsn(&back).notify, "SUCCESS,DELAY", "dsn-notify");
+	is_str(queue_envelope_dsn(&back).ret, "HDRS", "dsn-ret");
+	is_str(queue_envelope_dsn(&back).envid, "run 7+x", "envid, a space and a + in it");
 	is_int(back.to.count, 2, "two To addresses");
 	is_str(back.to.items[1], "ops@example.test", "To in order");
 	is_int(back.rcpt_count, 5, "five recipients");
@@ -136,6 +141,13 @@ test_damage(void)
 		{ "no sender", "mailpipe-queue 1\naccount a\ncreated 1\nattempts 1\nnext 1\n"
 		    "mode raw\nrcpt sent r@x\nend 1\n", "recipients missing" },
 		{ "no end", "mailpipe-queue 1\naccount a\n", "no end line" },
+		{ "bad NOTIFY", "mailpipe-queue 1\ndsn-notify NEVER,SUCCESS\n",
+		    "line 2: a DSN value that is not one" },
+		{ "NOTIFY not canonical", "mailpipe-queue 1\ndsn-notify failure\n",
+		    "line 2: a DSN value" },
+		{ "bad RET", "mailpipe-queue 1\ndsn-ret BODY\n", "line 2: a DSN value" },
+		{ "empty ENVID", "mailpipe-queue 1\nenvid\n", "line 2: a DSN value" },
+		{ "8-bit ENVID", "mailpipe-queue 1\nenvid caf%C3%A9\n", "line 2: a DSN value" },
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
