@@ -36,6 +36,7 @@
 #include "status.h"
 #include "strlist.h"
 #include "submit.h"
+#include "userfield.h"
 #include "xalloc.h"
 
 static const char *
@@ -272,7 +273,8 @@ write_whole_message(struct run *r, struct send_request *req)
 {
 	struct spool whole = { .fd = -1 };
 
-	if (r->opt.attachments.count == 0 && r->cc_header.count == 0 && r->reply_to == NULL)
+	if (r->opt.attachments.count == 0 && r->cc_header.count == 0 && r->reply_to == NULL &&
+	    r->opt.headers.count == 0)
 		return 0;
 	if (attach_compose(&r->spool, &r->message, &req->compose, &r->opt.attachments,
 	    &whole) < 0) {
@@ -284,6 +286,7 @@ write_whole_message(struct run *r, struct send_request *req)
 	r->spool = whole;
 	req->body_only = false;
 	req->compose.subject = NULL;
+	req->compose.headers = NULL;	/* in the header now: never twice */
 	return compose_parse(&r->spool, &r->message);
 }
 
@@ -296,6 +299,9 @@ send_it(struct run *r)
 	if (r->opt.subject == NULL && (r->opt.cc.count > 0 || r->opt.reply_to != NULL))
 		return fail(FAIL_USAGE, "--cc and --reply-to need -s: a complete message "
 		    "on stdin has its own header");
+	if (userfield_conflicts(&r->opt.headers, r->opt.subject != NULL, r->opt.reply_to != NULL,
+	    r->opt.full_name != NULL) < 0)
+		return -1;
 	/* stdin first: a producer (cron) must never die of SIGPIPE because
 	 * of a problem on our side. */
 	if (spool_read(STDIN_FILENO, r->opt.subject == NULL, &r->spool) < 0 ||
@@ -314,7 +320,8 @@ send_it(struct run *r)
 		.compose = { .from = r->sender, .full_name = r->opt.full_name,
 			.subject = r->opt.subject, .to = &r->to_header, .domain = domain,
 			.cc = &r->cc_header, .reply_to = r->reply_to,
-			.date = r->date, .message_id = r->message_id },
+			.date = r->date, .message_id = r->message_id,
+			.headers = &r->opt.headers },
 	};
 	req.rec = runlog_start(&r->records, RUNREC_SEND, r->account);
 	if (write_whole_message(r, &req) < 0)

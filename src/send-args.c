@@ -9,6 +9,7 @@
 #include "log.h"
 #include "send-args.h"
 #include "status.h"
+#include "userfield.h"
 
 /* Long options without a short letter: where sendmail gives a letter
  * another meaning (-h hop count, -q queue run, -V envelope id), there is
@@ -21,6 +22,7 @@ enum {
 	OPT_CC,			/* --cc ADDR */
 	OPT_BCC,		/* --bcc ADDR */
 	OPT_REPLY_TO,		/* --reply-to ADDR */
+	OPT_HEADER,		/* --header 'Name: value' */
 	OPT_REPORT,		/* --report FILE */
 	OPT_STATS,		/* --stats */
 	OPT_SERVERINFO,		/* --serverinfo */
@@ -32,6 +34,7 @@ usage(FILE *out)
 	fprintf(out, "usage: %s [-Etv] [-a ACCOUNT] [-C FILE] [-f FROM] [-F NAME] "
 	    "[-s SUBJECT]\n"
 	    "       [--attach FILE[=NAME]] [--cc ADDR] [--bcc ADDR] [--reply-to ADDR]\n"
+	    "       [--header 'NAME: VALUE']\n"
 	    "       [--report FILE] [--stats] [RECIPIENT ...]\n"
 	    "       %s [-v] [-a ACCOUNT] [-C FILE] --flush | --queue | --queue-delete ID\n"
 	    "       %s [-v] [-a ACCOUNT] [-C FILE] --serverinfo\n",
@@ -50,6 +53,7 @@ usage(FILE *out)
 	    "      --cc ADDR        -s: a Cc recipient (repeatable)\n"
 	    "      --bcc ADDR       a recipient no header names (repeatable)\n"
 	    "      --reply-to ADDR  -s: the Reply-To field\n"
+	    "      --header 'NAME: VALUE'  add (or replace, for From, Subject, Date...) a field\n"
 	    "      --report FILE    a JSON report of the run into FILE (- for stdout)\n"
 	    "      --stats          the server's final reply and the size, on stderr\n"
 	    "  -v, --verbose        SMTP dialogue on stderr (secrets hidden)\n"
@@ -127,6 +131,7 @@ static const struct option long_options[] = {
 	{ "cc", required_argument, NULL, OPT_CC },
 	{ "bcc", required_argument, NULL, OPT_BCC },
 	{ "reply-to", required_argument, NULL, OPT_REPLY_TO },
+	{ "header", required_argument, NULL, OPT_HEADER },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -156,6 +161,7 @@ apply_option(struct send_options *o, int ch)
 	case OPT_CC: address_list_extract(optarg, &o->cc); break;
 	case OPT_BCC: address_list_extract(optarg, &o->bcc); break;
 	case OPT_REPLY_TO: o->reply_to = optarg; break;
+	case OPT_HEADER: return userfield_add(&o->headers, optarg);
 	case OPT_VERSION:
 		printf("mailpipe-send %s\n", MAILPIPE_VERSION);
 		exit(0);
@@ -183,6 +189,7 @@ serverinfo_alone(const struct send_options *o)
 	    o->skip_empty ? "-E" : o->full_name != NULL ? "-F" :
 	    o->attachments.count > 0 ? "--attach" : o->cc.count > 0 ? "--cc" :
 	    o->bcc.count > 0 ? "--bcc" : o->reply_to != NULL ? "--reply-to" :
+	    o->headers.count > 0 ? "--header" :
 	    o->stats ? "--stats" : o->report != NULL ? "--report" : NULL;
 
 	if (o->mode != MODE_SERVERINFO || given == NULL)
@@ -240,5 +247,6 @@ send_args_free(struct send_options *o)
 	strlist_free(&o->recipients);
 	strlist_free(&o->cc);
 	strlist_free(&o->bcc);
+	strlist_free(&o->headers);
 	attach_free(&o->attachments);
 }

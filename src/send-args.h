@@ -36,6 +36,7 @@ struct send_options {
 	struct attachments attachments;	/* --attach */
 	struct strlist cc, bcc;		/* --cc, --bcc, as given */
 	const char *reply_to;		/* --reply-to */
+	struct strlist headers;		/* --header, each checked (userfield.h) */
 };
 
 /* Reads the command line of a command called `name` (its base name: as
