@@ -268,6 +268,8 @@ add_user_field(struct strbuf *t, const char *arg)
 		strlist_push(&list, f.value);
 		headerfmt_address_field(t, name, &list);
 		strlist_free(&list);
+	} else if (f.kind == USERFIELD_ASCII) {
+		headerfmt_ascii_field(t, name, f.value);
 	} else {
 		headerfmt_text_field(t, name, f.value);
 	}

@@ -75,13 +75,15 @@ headerfmt_is_plain(const char *s, size_t max)
 	return n <= max;
 }
 
-/* Plain ASCII whose every space-separated word fits a line of 998. */
+/* Plain ASCII whose every space-separated word fits a line of 998, and
+ * that no reader would take for encoded-words: text holding "=?" is
+ * encoded itself, so that it reads back as it was. */
 static bool
 is_foldable_plain(const char *s)
 {
 	size_t word = 0;
 
-	if (!headerfmt_is_plain(s, SIZE_MAX))
+	if (!headerfmt_is_plain(s, SIZE_MAX) || strstr(s, "=?") != NULL)
 		return false;
 	for (; *s != '\0'; s++) {
 		word = *s == ' ' ? 0 : word + 1;
@@ -189,6 +191,18 @@ headerfmt_text_field(struct strbuf *t, const char *name, const char *value)
 		fold_plain(&f, value, strlen(value), 0);
 	else
 		fold_words(&f, value, 0);
+	strbuf_append(t, "\n", 1);
+}
+
+void
+headerfmt_ascii_field(struct strbuf *t, const char *name, const char *value)
+{
+	struct fold f;
+
+	fold_start(&f, t, name, false);
+	if (*value == '\0')
+		strbuf_append(t, " ", 1);
+	fold_plain(&f, value, strlen(value), 0);
 	strbuf_append(t, "\n", 1);
 }
 
@@ -315,7 +329,7 @@ fold_phrase(struct fold *f, const char *name)
 
 	if (!headerfmt_is_plain(name, HEADERFMT_PLAIN_MAX)) {
 		fold_words(f, name, 2);
-	} else if (strpbrk(name, "()<>[]:;@\\,.\"") == NULL) {
+	} else if (strpbrk(name, "()<>[]:;@\\,.\"") == NULL && strstr(name, "=?") == NULL) {
 		fold_plain(f, name, strlen(name), 0);
 	} else {
 		strbuf_append(&q, "\"", 1);

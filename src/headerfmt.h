@@ -41,8 +41,11 @@
 /* Printable ASCII (no control byte, no 8-bit byte), at most max bytes. */
 bool headerfmt_is_plain(const char *s, size_t max);
 /* Appends "Name: value\n", the value unstructured text: ASCII folded at
- * its spaces, anything else as encoded-words. */
+ * its spaces, anything else (and text holding "=?") as encoded-words. */
 void headerfmt_text_field(struct strbuf *t, const char *name, const char *value);
+/* Appends "Name: value\n", value printable ASCII of a structured field
+ * (Date, Message-ID), folded at its spaces, never encoded. */
+void headerfmt_ascii_field(struct strbuf *t, const char *name, const char *value);
 /* Appends "Name: a, b\n" from address lists (each item one list, such as
  * "Name <a@b>, c@d"), each element's display name written as a phrase
  * (encoded-words when not ASCII, else quoted when it must be), folded

@@ -2,6 +2,7 @@
  * The --header field check and its rule table (userfield.h): pure, so
  * that the fuzzer and a table test can drive it with any bytes.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -11,6 +12,7 @@
 #include "mimefield.h"
 #include "status.h"
 #include "userfield.h"
+#include "xalloc.h"
 
 /* The names the rule singles out; anything else is added as text. */
 struct rule {
@@ -101,31 +103,38 @@ value_problem(const char *v, size_t len, enum userfield_value kind)
 	return NULL;
 }
 
+/* Non-ASCII only in a display name before an angle-bracketed address
+ * (what headerfmt can encode: an address needs SMTPUTF8 in the header,
+ * and a comment is not encoded). */
+static int
+check_non_ascii(const char *what, int what_length, const char *list)
+{
+	if (!headerfmt_address_list_ok(list))
+		return fail(FAIL_DATA, "%.*s: only a display name before <address> may be "
+		    "non-ASCII (a non-ASCII address needs SMTPUTF8)", what_length, what);
+	return 0;
+}
+
 /* From, Sender, Reply-To: at least one address, every one of the form
- * local@domain and sendable; non-ASCII only in a display name before an
- * angle-bracketed address (what headerfmt can encode: an address needs
- * SMTPUTF8 in the header, and a comment is not encoded). */
+ * local@domain and sendable. */
 static int
 check_addresses(const char *arg, size_t name_length, const char *value)
 {
 	struct strlist found = { 0 };
-	int rc = 0;
+	char *what = xasprintf("--header %.*s", (int)name_length, arg);
+	int rc = check_non_ascii(what, (int)strlen(what), value);
 
-	if (!headerfmt_address_list_ok(value))
-		return fail(FAIL_DATA, "--header %.*s: only a display name before <address> "
-		    "may be non-ASCII (a non-ASCII address needs SMTPUTF8)", (int)name_length, arg);
 	address_list_extract(value, &found);
-	if (found.count == 0)
-		rc = fail(FAIL_USAGE, "--header %.*s: no address in the value",
-		    (int)name_length, arg);
+	if (rc == 0 && found.count == 0)
+		rc = fail(FAIL_USAGE, "%s: no address in the value", what);
 	for (size_t i = 0; i < found.count && rc == 0; i++) {
 		const char *a = found.items[i];
 
 		if (strchr(a, '@') == NULL || !address_is_sendable(a))
-			rc = fail(FAIL_USAGE, "--header %.*s: invalid address %s (give "
-			    "user@domain)", (int)name_length, arg, a);
+			rc = fail(FAIL_USAGE, "%s: invalid address %s (give user@domain)", what, a);
 	}
 	strlist_free(&found);
+	free(what);
 	return rc;
 }
 
@@ -209,4 +218,14 @@ userfield_conflicts(const struct strlist *fields, bool subject_given, bool reply
 		return fail(FAIL_USAGE, "--header From: -F gives the From field's name; use one "
 		    "of them");
 	return 0;
+}
+
+int
+userfield_address_list(const char *option, const char *list)
+{
+	const char *problem = value_problem(list, strlen(list), USERFIELD_ADDRESSES);
+
+	if (problem != NULL)
+		return fail(FAIL_USAGE, "%s: %s", option, problem);
+	return check_non_ascii(option, (int)strlen(option), list);
 }

@@ -59,6 +59,11 @@ int userfield_add(struct strlist *fields, const char *arg);
  * --header From, given together: FAIL_USAGE. */
 int userfield_conflicts(const struct strlist *fields, bool subject_given, bool reply_to_given,
 	bool full_name_given);
+/* Checks an address list given to option (--cc, --reply-to) that goes
+ * into the header with its display names: FAIL_USAGE for a control byte
+ * or bytes that are not UTF-8, FAIL_DATA for non-ASCII outside a display
+ * name before <address> (an address or comment would need SMTPUTF8). */
+int userfield_address_list(const char *option, const char *list);
 /* Whether arg (a checked field) has this name. */
 bool userfield_is(const char *arg, const char *name);
 /* The field of fields called name, or NULL. */

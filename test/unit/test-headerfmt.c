@@ -163,6 +163,9 @@ make_cases(struct expect *e)
 	text_case(e, "Subject", "a long ASCII subject of many words that goes on and on, past "
 	    "the seventy-eight columns of a line, and is folded at its spaces");
 	text_case(e, "Subject", "tab\tand \x7f control: encoded");
+	/* found by fuzz-userfield: ASCII that looks like an encoded-word is
+	 * encoded itself, else it would not read back as it was */
+	text_case(e, "Subject", "literal =?UTF-8?B?w6k=?= text");
 	text_case(e, "Subject", "Gr\xc3\xbc\xc3\x9f" "e aus K\xc3\xb6ln");
 	address_case(e, "Cc", "\"Doe, John\"", "Doe, John", "john@example.test");
 	address_case(e, "Cc", "J\xc3\xbcrgen M\xc3\xbcller", "J\xc3\xbcrgen M\xc3\xbcller", "j@example.test");

@@ -142,6 +142,30 @@ test_list_rules(void)
 	strlist_free(&l);
 }
 
+/* --cc and --reply-to lists: display names any UTF-8, nothing else. */
+static void
+test_address_lists(void)
+{
+	fail_clear();
+	ok(userfield_address_list("--cc", "J\xc3\xbcrgen <j@example.test>, dave") == 0,
+	    "--cc with a non-ASCII display name: accepted");
+	ok(userfield_address_list("--cc", "j\xc3\xbc@example.test") < 0 &&
+	    fail_class() == FAIL_DATA && strstr(fail_line(), "--cc: only a display name") != NULL,
+	    "--cc with a non-ASCII address: 65");
+	fail_clear();
+	ok(userfield_address_list("--reply-to", "a@example.test (J\xc3\xbcrgen)") < 0 &&
+	    fail_class() == FAIL_DATA, "--reply-to with a non-ASCII comment: 65");
+	fail_clear();
+	ok(userfield_address_list("--reply-to", "a@example.test\x01") < 0 &&
+	    fail_class() == FAIL_USAGE && strstr(fail_line(), "control") != NULL,
+	    "--reply-to with a control byte: 64");
+	fail_clear();
+	ok(userfield_address_list("--cc", "\xc3\x28 <a@example.test>") < 0 &&
+	    fail_class() == FAIL_USAGE && strstr(fail_line(), "not UTF-8") != NULL,
+	    "--cc not UTF-8: 64");
+	fail_clear();
+}
+
 int
 main(void)
 {
@@ -149,5 +173,6 @@ main(void)
 		check_row(&rows[i]);
 	test_lengths();
 	test_list_rules();
+	test_address_lists();
 	return done_testing();
 }
