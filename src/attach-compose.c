@@ -1,6 +1,7 @@
 /*
  * The message with its attachments, written once into a new spool file:
- * multipart/mixed, the body first, then each file in base64 or
+ * multipart/mixed, the body first (with --html, a multipart/alternative
+ * of the body and the HTML file), then each file in base64 or
  * quoted-printable.  Memory stays a few fixed buffers whatever the files
  * weigh.
  */
@@ -151,16 +152,40 @@ choose_boundary(struct writer *w, const struct spool *in, const struct outgoing 
 	return fail(FAIL_DATA, "no MIME boundary absent from the message found");
 }
 
-/* The message's header, then the first part's: the body's own fields. */
+/* The boundaries of one message: mixed around the body (or the
+ * alternative) and the files, alt around the body and the HTML file;
+ * NULL where that multipart is not there. */
+struct boundaries {
+	char *mixed, *alt;
+};
+
 static int
-put_headers(struct writer *w, const struct outgoing *h, const char *boundary)
+choose_boundaries(struct writer *w, const struct spool *in, const struct outgoing *h,
+	const struct attachments *a, struct boundaries *b)
+{
+	if (a->count > 0 && choose_boundary(w, in, h, &b->mixed) < 0)
+		return -1;
+	if (a->html.arg != NULL && choose_boundary(w, in, h, &b->alt) < 0)
+		return -1;
+	return 0;
+}
+
+/* The message's header, then the first part's: the body's own fields.
+ * With files and HTML, the first part of the multipart/mixed is the
+ * multipart/alternative, whose first part is the body. */
+static int
+put_headers(struct writer *w, const struct outgoing *h, const struct boundaries *b)
 {
 	struct strbuf top = { 0 }, part = { 0 };
+	const char *outer = b->mixed != NULL ? b->mixed : b->alt;
 	int rc;
 
 	split_header(h, &top, &part);
-	strbuf_printf(&top, "MIME-Version: 1.0\nContent-Type: multipart/mixed;\n"
-	    " boundary=\"%s\"\n\n--%s\n", boundary, boundary);
+	strbuf_printf(&top, "MIME-Version: 1.0\nContent-Type: multipart/%s;\n"
+	    " boundary=\"%s\"\n\n--%s\n", b->mixed != NULL ? "mixed" : "alternative", outer, outer);
+	if (b->mixed != NULL && b->alt != NULL)
+		strbuf_printf(&top, "Content-Type: multipart/alternative;\n boundary=\"%s\"\n\n"
+		    "--%s\n", b->alt, b->alt);
 	strbuf_printf(&part, "\n");
 	rc = put(w, top.p, top.len) < 0 || put(w, part.p, part.len) < 0 ? -1 : 0;
 	free(top.p);
@@ -186,53 +211,75 @@ put_body(struct writer *w, const struct spool *in, const struct outgoing *h)
 	return n < 0 || (h->body_as_qp && finish_coded(w) < 0) ? -1 : 0;
 }
 
+/* A part's header (header_text), then the file coded as it decided. */
 static int
-put_part_header(struct writer *w, const struct attachment *at, const char *boundary)
-{
-	char *filename = mimefield_filename(at->name);
-	char *text = xasprintf("--%s\nContent-Type: %s%s\nContent-Transfer-Encoding: %s\n"
-	    "Content-Disposition: attachment%s\n\n", boundary, at->type,
-	    at->utf8_text ? "; charset=utf-8" : "", at->as_qp ? "quoted-printable" : "base64",
-	    filename);
-	int rc = put_text(w, text);
-
-	free(text);
-	free(filename);
-	return rc;
-}
-
-static int
-put_attachment(struct writer *w, const struct attachment *at, const char *boundary)
+put_coded_file(struct writer *w, const struct attachment *at, const char *header_text)
 {
 	w->qp_mode = at->as_qp;
 	qp_init(&w->qp);
 	b64s_init(&w->b64);
-	if (put_part_header(w, at, boundary) < 0 ||
+	if (put_text(w, header_text) < 0 ||
 	    attach_read(at, w->in, sizeof w->in, put_coded, w) < 0 || finish_coded(w) < 0)
 		return -1;
 	return put_text(w, "\n");
 }
 
 static int
+put_attachment(struct writer *w, const struct attachment *at, const char *boundary)
+{
+	char *filename = mimefield_filename(at->name);
+	char *text = xasprintf("--%s\nContent-Type: %s%s\nContent-Transfer-Encoding: %s\n"
+	    "Content-Disposition: attachment%s\n\n", boundary, at->type,
+	    at->utf8_text ? "; charset=utf-8" : "", at->as_qp ? "quoted-printable" : "base64",
+	    filename);
+	int rc = put_coded_file(w, at, text);
+
+	free(text);
+	free(filename);
+	return rc;
+}
+
+/* The HTML part, the last of the multipart/alternative, and its end. */
+static int
+put_html(struct writer *w, const struct attachment *html, const char *alt)
+{
+	char *text = xasprintf("--%s\nContent-Type: text/html%s\n"
+	    "Content-Transfer-Encoding: %s\n\n", alt, html->utf8_text ? "; charset=utf-8" : "",
+	    html->as_qp ? "quoted-printable" : "base64");
+	char *end = xasprintf("--%s--\n", alt);
+	int rc = put_coded_file(w, html, text) < 0 || put_text(w, end) < 0 ? -1 : 0;
+
+	free(text);
+	free(end);
+	return rc;
+}
+
+static int
 write_message(struct writer *w, const struct spool *in, const struct outgoing *h,
 	const struct attachments *a)
 {
-	char *boundary = NULL, *end;
-	int rc = choose_boundary(w, in, h, &boundary);
+	struct boundaries b = { NULL, NULL };
+	char *end;
+	int rc = choose_boundaries(w, in, h, a, &b);
 
 	/* The line break before a boundary is the boundary's (RFC 2046
 	 * 5.1.1): one more after each part, so that the part keeps its own. */
 	if (rc == 0)
-		rc = put_headers(w, h, boundary) < 0 || put_body(w, in, h) < 0 ||
+		rc = put_headers(w, h, &b) < 0 || put_body(w, in, h) < 0 ||
 		    put_text(w, "\n") < 0 ? -1 : 0;
+	if (rc == 0 && b.alt != NULL)
+		rc = put_html(w, &a->html, b.alt);
 	for (size_t i = 0; rc == 0 && i < a->count; i++)
-		rc = put_attachment(w, &a->items[i], boundary);
-	if (rc == 0) {
-		end = xasprintf("--%s--\n", boundary);
-		rc = put_text(w, end) < 0 || flush_out(w) < 0 ? -1 : 0;
+		rc = put_attachment(w, &a->items[i], b.mixed);
+	if (rc == 0 && b.mixed != NULL) {
+		end = xasprintf("--%s--\n", b.mixed);
+		rc = put_text(w, end);
 		free(end);
 	}
-	free(boundary);
+	if (rc == 0)
+		rc = flush_out(w);
+	free(b.mixed);
+	free(b.alt);
 	return rc;
 }
 
@@ -258,12 +305,13 @@ attach_compose(const struct spool *in, const struct parsed_message *m,
 
 	/* A body part is made fit for any server now: the parts after it are
 	 * 7-bit, and the message is built once, before any server is known. */
-	built.server_8bitmime = a->count == 0;
+	built.server_8bitmime = a->count == 0 && a->html.arg == NULL;
 	compose_build(m, &built, &h);
 	w->out_length = 0;
 	w->fd = spool_temporary();
 	rc = w->fd < 0 ? fail(FAIL_IO, "cannot create a spool file: %s", strerror(errno))
-	    : a->count == 0 ? write_plain(w, in, &h) : write_message(w, in, &h, a);
+	    : a->count == 0 && a->html.arg == NULL ? write_plain(w, in, &h)
+	    : write_message(w, in, &h, a);
 	if (rc == 0)
 		rc = spool_open_file(w->fd, true, out);
 	else

@@ -33,7 +33,19 @@ attach_add(struct attachments *a, const char *arg)
 	return 0;
 }
 
-/* The whole argument when it names something; else FILE=NAME. */
+int
+attach_html(struct attachments *a, const char *path)
+{
+	if (a->html.arg != NULL)
+		return fail(FAIL_USAGE, "--html given twice: a message has one HTML part");
+	if (strcmp(path, "-") == 0 || *path == '\0')
+		return fail(FAIL_USAGE, "--html needs a file name (stdin is the text body)");
+	a->html = (struct attachment){ .arg = path, .fd = -1 };
+	return 0;
+}
+
+/* The whole argument when it names something; else FILE=NAME: an
+ * existing file whose name holds "=" is never split. */
 static int
 open_file(struct attachment *at)
 {
@@ -149,9 +161,34 @@ classify_text(struct attachment *at)
 	return rc;
 }
 
+/* The --html file: text/html whatever its name, charset=utf-8 when it is
+ * UTF-8 (else its own <meta> names the charset), never renamed. */
+static int
+open_html(struct attachment *html)
+{
+	struct stat st;
+
+	html->path = xstrdup(html->arg);
+	html->name = xstrdup("");
+	html->fd = fs_open_regular(html->path);
+	if (html->fd < 0)
+		return fail(FAIL_NOINPUT, "cannot open the --html file %s: %s", html->path,
+		    fs_open_error(errno));
+	if (fstat(html->fd, &st) < 0)
+		return fail(FAIL_NOINPUT, "cannot read the --html file %s: %s", html->path,
+		    strerror(errno));
+	html->size = st.st_size;
+	if (classify_text(html) < 0)
+		return -1;
+	html->type = "text/html";
+	return 0;
+}
+
 int
 attach_open(struct attachments *a, const char *mime_types)
 {
+	if (a->html.arg != NULL && open_html(&a->html) < 0)
+		return -1;
 	for (size_t i = 0; i < a->count; i++)
 		if (open_file(&a->items[i]) < 0 || measure_and_name(&a->items[i]) < 0)
 			return -1;
@@ -174,6 +211,10 @@ attach_free(struct attachments *a)
 		free(a->items[i].path);
 		free(a->items[i].name);
 	}
+	if (a->html.arg != NULL)
+		fs_close(a->html.fd);	/* a zeroed struct's 0 is not ours */
+	free(a->html.path);
+	free(a->html.name);
 	free(a->items);
 	mimetype_free(&a->types);
 	memset(a, 0, sizeof *a);

@@ -32,12 +32,18 @@ struct attachments {
 	size_t count;
 	size_t alloc;
 	struct mimetype_table types;
+	/* --html FILE: the text/html alternative to the body (arg NULL when
+	 * not given), opened, measured and read like the files. */
+	struct attachment html;
 };
 
 /* Notes one --attach argument (not opened yet).  "-" (stdin is the
  * message) and "" are FAIL_USAGE. */
 int attach_add(struct attachments *a, const char *arg);
-/* Opens every file and decides how it travels: its name (NAME, or the
+/* Notes --html FILE (not opened yet): FAIL_USAGE for a second one, "-"
+ * (stdin is the body) or "". */
+int attach_html(struct attachments *a, const char *path);
+/* Opens every file (and the --html file) and decides how it travels: its name (NAME, or the
  * file's name without its directories), its type (mime_types, NULL: the
  * system table) and its coding.  An argument that names an existing file
  * is that file; else FILE=NAME is split at the last "=".  FAIL_NOINPUT
@@ -48,6 +54,9 @@ int attach_open(struct attachments *a, const char *mime_types);
 /* Writes the message into a new spool *out: the header of compose_build()
  * for m and o (with its Content-* fields moved into the first part), the
  * body of in as the first part of a multipart/mixed, then each file.
+ * With --html, the body and the HTML file are the two parts of a
+ * multipart/alternative, which is the message (no files) or the first
+ * part of the multipart/mixed.
  * *out holds a raw message (header and body).  Without attachments the
  * message is written as it is (the -s header with --cc and --reply-to,
  * kept whole for the queue).  FAIL_IO for the spool,

@@ -10,22 +10,17 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-
 #include "address.h"
 #include "compose.h"
 #include "header.h"
+#include "headerfmt.h"
 #include "random.h"
 #include "status.h"
 #include "strbuf.h"
+#include "userfield.h"
 #include "xalloc.h"
 
 #define LINE_OCTETS_MAX 998	/* RFC 5322 2.1.1: a line MUST NOT be longer */
-#define FOLD_WIDTH 78		/* RFC 5322 2.1.1: a line SHOULD NOT be longer */
-/* Plain ASCII text up to this long goes into a field as it is: with the
- * field's name before it, its line stays within LINE_OCTETS_MAX.  Longer
- * text is split into encoded-words, which fold. */
-#define PLAIN_TEXT_MAX 900
 /* A Date: value, "Mon, 02 Jan 2006 15:04:05 -0700" (RFC 5322 3.3), with
  * room to spare. */
 #define DATE_TEXT_MAX 64
@@ -198,84 +193,10 @@ wire_cannot_carry(const struct body_facts *b, bool server_8bitmime)
 	return b->has_nul || b->longest_line > LINE_OCTETS_MAX || (b->has_8bit && !server_8bitmime);
 }
 
-static bool
-is_plain_ascii(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	for (; *s != '\0'; s++, n++)
-		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
-			return false;
-	return n <= max;
-}
-
-/* Bytes of text per encoded-word: 39 bytes are 52 base64 characters, 64
- * with "=?UTF-8?B?" and "?=", so even the first word, after "Subject: ",
- * keeps its line within the 76 characters of RFC 2047 section 2. */
-#define WORD_BYTES 39
-#define BASE64_LENGTH(bytes) (4 * (((bytes) + 2) / 3))
-
-/* How many bytes of s fit in one encoded-word without splitting a UTF-8
- * sequence. */
-static size_t
-word_chunk(const unsigned char *s, size_t left)
-{
-	size_t n = left < WORD_BYTES ? left : WORD_BYTES;
-
-	while (n < left && n > 0 && (s[n] & 0xc0) == 0x80)
-		n--;
-	return n > 0 ? n : (left < WORD_BYTES ? left : WORD_BYTES);
-}
-
-char *
-compose_encode_words(const char *text)
-{
-	const unsigned char *s = (const unsigned char *)text;
-	size_t left = strlen(text);
-	struct strbuf out = { 0 };
-	char b64[BASE64_LENGTH(WORD_BYTES) + 1];
-
-	if (is_plain_ascii(text, PLAIN_TEXT_MAX))
-		return xstrdup(text);
-	while (left > 0) {
-		size_t n = word_chunk(s, left);
-
-		EVP_EncodeBlock((unsigned char *)b64, s, (int)n);
-		strbuf_printf(&out, "%s=?UTF-8?B?%s?=", out.len > 0 ? "\n " : "", b64);
-		s += n;
-		left -= n;
-	}
-	return strbuf_take(&out, NULL);
-}
-
-/* A display name as a phrase: encoded-words, a quoted string, or as is. */
-static char *
-display_name(const char *name)
-{
-	struct strbuf out = { 0 };
-
-	if (!is_plain_ascii(name, PLAIN_TEXT_MAX))
-		return compose_encode_words(name);
-	if (strpbrk(name, "()<>[]:;@\\,.\"") == NULL)
-		return xstrdup(name);
-	strbuf_printf(&out, "\"");
-	for (const char *p = name; *p != '\0'; p++)
-		strbuf_printf(&out, "%s%c", *p == '"' || *p == '\\' ? "\\" : "", *p);
-	strbuf_printf(&out, "\"");
-	return strbuf_take(&out, NULL);
-}
-
 static void
 add_from(struct strbuf *t, const struct compose_options *o)
 {
-	if (o->full_name != NULL && *o->full_name != '\0') {
-		char *name = display_name(o->full_name);
-
-		strbuf_printf(t, "From: %s <%s>\n", name, o->from);
-		free(name);
-	} else {
-		strbuf_printf(t, "From: %s\n", o->from);
-	}
+	headerfmt_mailbox_field(t, "From", o->full_name, o->from);
 }
 
 char *
@@ -329,27 +250,62 @@ add_message_id(struct strbuf *t, const struct compose_options *o)
 	free(id);
 }
 
-/* "To: a, b" (or "Cc: ...") folded so no line grows past FOLD_WIDTH
- * octets. */
+/* One --header field (checked by userfield_parse()), written by its
+ * kind: text folded or encoded, an address list with its display names
+ * encoded, or structured ASCII folded at its spaces. */
 static void
-add_to(struct strbuf *t, const char *name, const struct strlist *to)
+add_user_field(struct strbuf *t, const char *arg)
 {
-	size_t column = strlen(name) + 1;
+	struct userfield f;
+	char *name;
 
-	strbuf_printf(t, "%s:", name);
-	for (size_t i = 0; i < to->count; i++) {
-		size_t width = strlen(to->items[i]) + strlen(", ");
+	if (userfield_parse(arg, strlen(arg), &f) < 0)
+		return;		/* checked when given: cannot happen */
+	name = xstrndup(arg, f.name_length);
+	if (f.kind == USERFIELD_ADDRESSES) {
+		struct strlist list = { 0 };
 
-		if (i > 0 && column + width > FOLD_WIDTH) {
-			strbuf_printf(t, ",\n");
-			column = 0;
-		} else if (i > 0) {
-			strbuf_printf(t, ",");
-		}
-		strbuf_printf(t, " %s", to->items[i]);
-		column += width;
+		strlist_push(&list, f.value);
+		headerfmt_address_field(t, name, &list);
+		strlist_free(&list);
+	} else if (f.kind == USERFIELD_ASCII) {
+		headerfmt_ascii_field(t, name, f.value);
+	} else {
+		headerfmt_text_field(t, name, f.value);
 	}
-	strbuf_printf(t, "\n");
+	free(name);
+}
+
+static void
+add_user_fields(struct strbuf *t, const struct compose_options *o)
+{
+	for (size_t i = 0; o->headers != NULL && i < o->headers->count; i++)
+		add_user_field(t, o->headers->items[i]);
+}
+
+/* Whether a --header field takes the place of the field called name. */
+static bool
+user_replaces(const struct compose_options *o, const char *name, size_t length)
+{
+	for (size_t i = 0; o->headers != NULL && i < o->headers->count; i++) {
+		const char *arg = o->headers->items[i];
+		struct userfield f;
+
+		if (strncasecmp(arg, name, length) == 0 && arg[length] == ':' &&
+		    userfield_parse(arg, strlen(arg), &f) == 0)
+			return f.replaces;
+	}
+	return false;
+}
+
+/* The generated field called name is needed: neither the message (m,
+ * NULL in -s mode) nor a --header gives it. */
+static bool
+needs_generated(const struct parsed_message *m, const struct compose_options *o,
+	const char *name)
+{
+	return (m == NULL || find_field(m, name) == NULL) &&
+	    userfield_find(o->headers, name) == NULL;
 }
 
 static bool
@@ -366,7 +322,8 @@ copy_fields(struct strbuf *t, const struct parsed_message *m, const struct compo
 	for (size_t i = 0; i < m->count; i++) {
 		const struct header_field *f = &m->fields[i];
 
-		if (field_is(f, "Bcc") || (reencode && field_is(f, "Content-Transfer-Encoding")))
+		if (field_is(f, "Bcc") || (reencode && field_is(f, "Content-Transfer-Encoding")) ||
+		    user_replaces(o, f->text, f->name_length))
 			continue;
 		if (o->domain != NULL && is_address_field(f) &&
 		    memchr(f->text, '\0', f->length) == NULL) {
@@ -386,12 +343,13 @@ build_raw(struct strbuf *t, const struct parsed_message *m, const struct compose
 	bool reencode)
 {
 	copy_fields(t, m, o, reencode);
-	if (find_field(m, "From") == NULL)
+	if (needs_generated(m, o, "From"))
 		add_from(t, o);
-	if (find_field(m, "Date") == NULL)
+	if (needs_generated(m, o, "Date"))
 		add_date(t, o);
-	if (find_field(m, "Message-ID") == NULL)
+	if (needs_generated(m, o, "Message-ID"))
 		add_message_id(t, o);
+	add_user_fields(t, o);
 	if (reencode) {
 		if (find_field(m, "MIME-Version") == NULL)
 			strbuf_printf(t, "MIME-Version: 1.0\n");
@@ -402,22 +360,33 @@ build_raw(struct strbuf *t, const struct parsed_message *m, const struct compose
 }
 
 static void
+add_reply_to(struct strbuf *t, const char *value)
+{
+	struct strlist list = { 0 };
+
+	strlist_push(&list, value);
+	headerfmt_address_field(t, "Reply-To", &list);
+	strlist_free(&list);
+}
+
+static void
 build_subject_mode(struct strbuf *t, const struct parsed_message *m,
 	const struct compose_options *o, bool reencode)
 {
-	char *subject = compose_encode_words(o->subject);
-
-	add_from(t, o);
+	if (needs_generated(NULL, o, "From"))
+		add_from(t, o);
 	if (o->to->count > 0)
-		add_to(t, "To", o->to);
+		headerfmt_address_field(t, "To", o->to);
 	if (o->cc != NULL && o->cc->count > 0)
-		add_to(t, "Cc", o->cc);
+		headerfmt_address_field(t, "Cc", o->cc);
 	if (o->reply_to != NULL)
-		strbuf_printf(t, "Reply-To: %s\n", o->reply_to);
-	strbuf_printf(t, "Subject: %s\n", subject);
-	free(subject);
-	add_date(t, o);
-	add_message_id(t, o);
+		add_reply_to(t, o->reply_to);
+	headerfmt_text_field(t, "Subject", o->subject);
+	if (needs_generated(NULL, o, "Date"))
+		add_date(t, o);
+	if (needs_generated(NULL, o, "Message-ID"))
+		add_message_id(t, o);
+	add_user_fields(t, o);
 	strbuf_printf(t, "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
 	    "Content-Transfer-Encoding: %s\n",
 	    reencode ? "quoted-printable" : m->body.has_8bit ? "8bit" : "7bit");

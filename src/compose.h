@@ -46,6 +46,9 @@ struct compose_options {
 	 * message (compose_date(), compose_message_id()). */
 	const char *date;
 	const char *message_id;
+	/* --header fields, each checked (userfield.h), or NULL: the rule of
+	 * userfield.h says which replace a field and which are added. */
+	const struct strlist *headers;
 	bool server_8bitmime;
 };
 
@@ -77,9 +80,5 @@ char *compose_date(void);
 /* A new Message-ID value, "<TIME.RANDOM.mailpipe@DOMAIN>", DOMAIN that of
  * from, else host_domain, else "mailpipe.invalid"; new string. */
 char *compose_message_id(const char *from, const char *host_domain);
-
-/* RFC 2047 "B" encoded-words for a header value that is not plain ASCII
- * (folded between words); plain ASCII is returned as it is.  New string. */
-char *compose_encode_words(const char *text);
 
 #endif

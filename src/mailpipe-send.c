@@ -36,6 +36,7 @@
 #include "status.h"
 #include "strlist.h"
 #include "submit.h"
+#include "userfield.h"
 #include "xalloc.h"
 
 static const char *
@@ -141,18 +142,6 @@ add_given(const struct strlist *given, const char *domain, struct strlist *envel
 	}
 }
 
-/* The value goes into the header as given: printable ASCII only, since
- * display names are not RFC 2047-encoded (yet) and a control byte would
- * travel raw. */
-static bool
-header_safe(const char *value)
-{
-	for (const unsigned char *p = (const unsigned char *)value; *p != '\0'; p++)
-		if ((*p < ' ' && *p != '\t') || *p >= 0x7f)
-			return false;
-	return true;
-}
-
 /* --reply-to: an address list whose every address a server could take,
  * qualified like the others. */
 static int
@@ -163,9 +152,8 @@ reply_to_value(struct run *r, const char *domain)
 
 	if (r->opt.reply_to == NULL)
 		return 0;
-	if (!header_safe(r->opt.reply_to))
-		return fail(FAIL_USAGE, "--reply-to: only printable ASCII is supported (give the "
-		    "address without a non-ASCII display name)");
+	if (userfield_address_list("--reply-to", r->opt.reply_to) < 0)
+		return -1;
 	address_list_extract(r->opt.reply_to, &found);
 	for (size_t i = 0; i < found.count; i++)
 		usable &= address_is_sendable(found.items[i]);
@@ -178,11 +166,37 @@ reply_to_value(struct run *r, const char *domain)
 	return 0;
 }
 
+/* --cc: each list as given, checked; its addresses go into the envelope,
+ * the list itself, qualified and with its display names, into Cc. */
+static int
+add_cc(struct run *r, const char *domain)
+{
+	for (size_t i = 0; i < r->opt.cc.count; i++) {
+		const char *list = r->opt.cc.items[i];
+		struct strlist found = { 0 };
+
+		if (userfield_address_list("--cc", list) < 0)
+			return -1;
+		address_list_extract(list, &found);
+		add_given(&found, domain, &r->recipients, NULL);
+		if (found.count > 0) {
+			char *q = domain != NULL ? address_list_qualify(list, domain)
+			    : xstrdup(list);
+
+			strlist_push(&r->cc_header, q);
+			free(q);
+		}
+		strlist_free(&found);
+	}
+	return 0;
+}
+
 static int
 gather_recipients(struct run *r, const char *domain)
 {
 	add_given(&r->opt.recipients, domain, &r->recipients, &r->to_header);
-	add_given(&r->opt.cc, domain, &r->recipients, &r->cc_header);
+	if (add_cc(r, domain) < 0)
+		return -1;
 	add_given(&r->opt.bcc, domain, &r->recipients, NULL);
 	if (reply_to_value(r, domain) < 0)
 		return -1;
@@ -263,16 +277,17 @@ make_identity(struct run *r)
 	    need_host && hostname_fqdn(domain, sizeof domain) ? domain : NULL);
 }
 
-/* --attach, --cc, --reply-to: the message (and its files) are written
- * into a new spool, a raw message from then on, whose header compose made
- * now, so that the queue (whose record rebuilds only a -s header's To)
- * and every retry send exactly this. */
+/* --attach, --html, --cc, --reply-to, --header: the message (and its
+ * files) are written into a new spool, a raw message from then on, whose
+ * header compose made now, so that the queue (whose record rebuilds only
+ * a -s header's To) and every retry send exactly this. */
 static int
 write_whole_message(struct run *r, struct send_request *req)
 {
 	struct spool whole = { .fd = -1 };
 
-	if (r->opt.attachments.count == 0 && r->cc_header.count == 0 && r->reply_to == NULL)
+	if (r->opt.attachments.count == 0 && r->opt.attachments.html.arg == NULL &&
+	    r->cc_header.count == 0 && r->reply_to == NULL && r->opt.headers.count == 0)
 		return 0;
 	if (attach_compose(&r->spool, &r->message, &req->compose, &r->opt.attachments,
 	    &whole) < 0) {
@@ -284,6 +299,7 @@ write_whole_message(struct run *r, struct send_request *req)
 	r->spool = whole;
 	req->body_only = false;
 	req->compose.subject = NULL;
+	req->compose.headers = NULL;	/* in the header now: never twice */
 	return compose_parse(&r->spool, &r->message);
 }
 
@@ -307,6 +323,9 @@ send_it(struct run *r)
 	if (r->opt.subject == NULL && (r->opt.cc.count > 0 || r->opt.reply_to != NULL))
 		return fail(FAIL_USAGE, "--cc and --reply-to need -s: a complete message "
 		    "on stdin has its own header");
+	if (userfield_conflicts(&r->opt.headers, r->opt.subject != NULL, r->opt.reply_to != NULL,
+	    r->opt.full_name != NULL) < 0)
+		return -1;
 	/* stdin first: a producer (cron) must never die of SIGPIPE because
 	 * of a problem on our side. */
 	if (spool_read(STDIN_FILENO, r->opt.subject == NULL, &r->spool) < 0 ||
@@ -325,7 +344,8 @@ send_it(struct run *r)
 		.compose = { .from = r->sender, .full_name = r->opt.full_name,
 			.subject = r->opt.subject, .to = &r->to_header, .domain = domain,
 			.cc = &r->cc_header, .reply_to = r->reply_to,
-			.date = r->date, .message_id = r->message_id },
+			.date = r->date, .message_id = r->message_id,
+			.headers = &r->opt.headers },
 		.dsn = dsn_asked(&r->opt, r->account),
 	};
 	req.rec = runlog_start(&r->records, RUNREC_SEND, r->account);

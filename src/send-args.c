@@ -9,6 +9,7 @@
 #include "log.h"
 #include "send-args.h"
 #include "status.h"
+#include "userfield.h"
 
 /* Long options without a short letter: where sendmail gives a letter
  * another meaning (-h hop count, -q queue run, -V envelope id), there is
@@ -21,6 +22,8 @@ enum {
 	OPT_CC,			/* --cc ADDR */
 	OPT_BCC,		/* --bcc ADDR */
 	OPT_REPLY_TO,		/* --reply-to ADDR */
+	OPT_HEADER,		/* --header 'Name: value' */
+	OPT_HTML,		/* --html FILE */
 	OPT_REPORT,		/* --report FILE */
 	OPT_STATS,		/* --stats */
 	OPT_SERVERINFO,		/* --serverinfo */
@@ -32,6 +35,7 @@ usage(FILE *out)
 	fprintf(out, "usage: %s [-Etv] [-a ACCOUNT] [-C FILE] [-f FROM] [-F NAME] "
 	    "[-s SUBJECT]\n"
 	    "       [--attach FILE[=NAME]] [--cc ADDR] [--bcc ADDR] [--reply-to ADDR]\n"
+	    "       [--header 'NAME: VALUE'] [--html FILE]\n"
 	    "       [--report FILE] [--stats] [RECIPIENT ...]\n"
 	    "       %s [-v] [-a ACCOUNT] [-C FILE] --flush | --queue | --queue-delete ID\n"
 	    "       %s [-v] [-a ACCOUNT] [-C FILE] --serverinfo\n",
@@ -50,6 +54,8 @@ usage(FILE *out)
 	    "      --cc ADDR        -s: a Cc recipient (repeatable)\n"
 	    "      --bcc ADDR       a recipient no header names (repeatable)\n"
 	    "      --reply-to ADDR  -s: the Reply-To field\n"
+	    "      --header 'NAME: VALUE'  add (or replace, for From, Subject, Date...) a field\n"
+	    "      --html FILE      an HTML alternative to the text body\n"
 	    "      --report FILE    a JSON report of the run into FILE (- for stdout)\n"
 	    "      --stats          the server's final reply and the size, on stderr\n"
 	    "  -v, --verbose        SMTP dialogue on stderr (secrets hidden)\n"
@@ -128,6 +134,8 @@ static const struct option long_options[] = {
 	{ "cc", required_argument, NULL, OPT_CC },
 	{ "bcc", required_argument, NULL, OPT_BCC },
 	{ "reply-to", required_argument, NULL, OPT_REPLY_TO },
+	{ "header", required_argument, NULL, OPT_HEADER },
+	{ "html", required_argument, NULL, OPT_HTML },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -174,10 +182,12 @@ apply_option(struct send_options *o, int ch)
 	case OPT_REPORT: o->report = optarg; break;
 	case OPT_STATS: o->stats = true; break;
 	case OPT_ATTACH: return attach_add(&o->attachments, optarg);
-	case OPT_CC: address_list_extract(optarg, &o->cc); break;
+	case OPT_CC: strlist_push(&o->cc, optarg); break;	/* display names kept */
 	case OPT_BCC: address_list_extract(optarg, &o->bcc); break;
 	case OPT_REPLY_TO: o->reply_to = optarg; break;
 	case 'N': case 'R': case 'V': return dsn_option(o, ch);
+	case OPT_HEADER: return userfield_add(&o->headers, optarg);
+	case OPT_HTML: return attach_html(&o->attachments, optarg);
 	case OPT_VERSION:
 		printf("mailpipe-send %s\n", MAILPIPE_VERSION);
 		exit(0);
@@ -205,6 +215,7 @@ serverinfo_alone(const struct send_options *o)
 	    o->skip_empty ? "-E" : o->full_name != NULL ? "-F" :
 	    o->attachments.count > 0 ? "--attach" : o->cc.count > 0 ? "--cc" :
 	    o->bcc.count > 0 ? "--bcc" : o->reply_to != NULL ? "--reply-to" :
+	    o->headers.count > 0 ? "--header" : o->attachments.html.arg != NULL ? "--html" :
 	    o->stats ? "--stats" : o->report != NULL ? "--report" : NULL;
 
 	if (o->mode != MODE_SERVERINFO || given == NULL)
@@ -262,5 +273,6 @@ send_args_free(struct send_options *o)
 	strlist_free(&o->recipients);
 	strlist_free(&o->cc);
 	strlist_free(&o->bcc);
+	strlist_free(&o->headers);
 	attach_free(&o->attachments);
 }

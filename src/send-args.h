@@ -41,6 +41,7 @@ struct send_options {
 	char dsn_notify[DSN_NOTIFY_MAX];	/* -N */
 	char dsn_ret[8];			/* -R */
 	const char *envid;			/* -V */
+	struct strlist headers;		/* --header, each checked (userfield.h) */
 };
 
 /* Reads the command line of a command called `name` (its base name: as

@@ -467,6 +467,82 @@ test_whole_message(void)
 	attach_free(&a);
 }
 
+static const char read_html_py[] =
+    "import email, email.policy, sys\n"
+    "msg = email.message_from_bytes(open(sys.argv[1], 'rb').read(),\n"
+    "    policy=email.policy.default)\n"
+    "def tree(p):\n"
+    "    if p.is_multipart():\n"
+    "        return p.get_content_type() + '(' + ' '.join(tree(q) for q in p.iter_parts()) + ')'\n"
+    "    return p.get_content_type()\n"
+    "print(tree(msg))\n"
+    "print(msg.get_body(('html',)).get_payload(decode=True) == open(sys.argv[3], 'rb').read(),\n"
+    "    msg.get_body(('plain',)).get_payload(decode=True) == open(sys.argv[2], 'rb').read(),\n"
+    "    msg.get_body(('html',)).get_content_charset())\n";
+
+/* --html, without and with a file: the structure python3 reads, and both
+ * alternatives give back their bytes. */
+static void
+check_html(const char *html_file, int with_file, const char *want_tree, const char *want_read)
+{
+	struct attachments a = { 0 };
+	struct spool out = { .fd = -1 };
+	char command[9000];
+	struct buf answer;
+	size_t len;
+
+	if (attach_html(&a, strdup(path_in_dir(html_file))) < 0)
+		abort();
+	if (with_file)
+		add_attachment(&a, path_in_dir("text.txt"));
+	is_int(compose_with(&a, &out), 0, "--html %s%s: written", html_file,
+	    with_file ? " with a file" : "");
+	save_spool(&out, "html-message");
+	snprintf(command, sizeof command, "cd %s && python3 html.py html-message body %s",
+	    dir, html_file);
+	answer = run(command);
+	len = strcspn(answer.p, "\n");
+	is_mem(answer.p, len, want_tree, strlen(want_tree), "  python3 reads the structure");
+	is_str(answer.p + len + (answer.p[len] == '\n'), want_read,
+	    "  python3 gives back both alternatives");
+	free(answer.p);
+	spool_close(&out);
+	free((char *)a.html.arg);
+	for (size_t i = 0; i < a.count; i++)
+		free((char *)a.items[i].arg);
+	attach_free(&a);
+}
+
+static void
+test_html(void)
+{
+	struct attachments a = { 0 };
+
+	write_file(path_in_dir("html.py"), read_html_py, strlen(read_html_py));
+	fill_file("body", 3000, "body text, \xc3\xa9t\xc3\xa9\n.\n");
+	fill_file("page.html", 5000, "<p>caf\xc3\xa9 \xf0\x9f\x98\x80</p>\n");
+	fill_file("latin1.htm", 300, "<p>caf\xe9</p>\n");
+	fill_file("text.txt", 2000, "a log line\n");
+	check_html("page.html", 0, "multipart/alternative(text/plain text/html)",
+	    "True True utf-8\n");
+	check_html("latin1.htm", 1, "multipart/mixed(multipart/alternative(text/plain "
+	    "text/html) text/plain)", "True True None\n");
+	is_int(attach_html(&a, "x.html"), 0, "--html once: noted");
+	is_int(attach_html(&a, "y.html"), -1, "--html twice: refused");
+	is_int(fail_class(), FAIL_USAGE, "  as a usage error (64)");
+	fail_clear();
+	a.html.arg = NULL;
+	is_int(attach_html(&a, "-"), -1, "--html -: refused (stdin is the body)");
+	fail_clear();
+	a.html.arg = strdup(path_in_dir("missing.html"));
+	is_int(attach_open(&a, NULL), -1, "--html of a missing file: refused");
+	ok(fail_class() == FAIL_NOINPUT && strstr(fail_reason(), "cannot open the --html file")
+	    != NULL, "  as 66, with its line: %s", fail_reason());
+	fail_clear();
+	free((char *)a.html.arg);
+	attach_free(&a);
+}
+
 /* The file is measured by attach_open(), then changed before it is read
  * for the message. */
 static void
@@ -543,6 +619,11 @@ test_attach_names(void)
 	snprintf(arg, sizeof arg, "%s=renamed.txt", path_in_dir("plain.log"));
 	check_open(arg, 0, FAIL_NONE, NULL, "renamed.txt");
 	check_open(path_in_dir("with=sign.log"), 0, FAIL_NONE, NULL, "with=sign.log");
+	/* FILE=NAME splits at the last "=": a FILE may hold "=", a NAME not */
+	snprintf(arg, sizeof arg, "%s=renamed.txt", path_in_dir("with=sign.log"));
+	check_open(arg, 0, FAIL_NONE, NULL, "renamed.txt");
+	snprintf(arg, sizeof arg, "%s=a=b.txt", path_in_dir("plain.log"));
+	check_open(arg, -1, FAIL_NOINPUT, "plain.log=a: ", NULL);
 	snprintf(arg, sizeof arg, "%s=a/b", path_in_dir("plain.log"));
 	check_open(arg, -1, FAIL_USAGE, "\"a/b\" cannot be sent as a file name", NULL);
 	check_open(path_in_dir("latin1-\xe9.log"), -1, FAIL_USAGE, "give one as FILE=NAME", NULL);
@@ -566,6 +647,7 @@ main(void)
 	test_utf8();
 	test_attach_names();
 	test_whole_message();
+	test_html();
 	check_size_change("grows.bin", 1010);
 	check_size_change("shrinks.bin", 500);
 	snprintf(command, sizeof command, "rm -rf %s", dir);
