@@ -101,6 +101,18 @@ timing_wait_ms(const struct timing *t)
 }
 
 int
+timing_with_allowance(int timeout_ms, unsigned long items, int per_item_ms)
+{
+	int64_t extra = TIMING_ALLOWANCE_MAX_MS;
+
+	if (per_item_ms <= 0)
+		return timeout_ms;
+	if (items < (unsigned long)(TIMING_ALLOWANCE_MAX_MS / per_item_ms))
+		extra = (int64_t)items * per_item_ms;
+	return extra > INT_MAX - timeout_ms ? INT_MAX : timeout_ms + (int)extra;
+}
+
+int
 timing_check(const struct timing *t, const char *what)
 {
 	struct limit end = session_limit(t);

@@ -38,6 +38,14 @@ int timing_check(const struct timing *t, const char *what);
  * negative enum timing_end values, recorded. */
 int timing_poll(int fd, short events, const struct timing *t, const char *what);
 
+/* The wait for an answer the server has to work for first, in proportion
+ * to items (QUIT after DELEs: the server removes the messages before it
+ * answers): timeout_ms plus per_item_ms an item, the extra at most
+ * TIMING_ALLOWANCE_MAX_MS so that the wait stays bounded without a
+ * deadline.  The deadline and a signal's grace still end it earlier. */
+#define TIMING_ALLOWANCE_MAX_MS (30 * 60 * 1000)
+int timing_with_allowance(int timeout_ms, unsigned long items, int per_item_ms);
+
 /* A batch tool that gets SIGTERM or SIGINT should finish what it is doing,
  * not wait out a stalled server: once *flag is non-zero, every wait and
  * every read and write ends at most grace_ms after the first time the flag

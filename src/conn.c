@@ -158,6 +158,18 @@ conn_peer_port(const struct conn *c)
 	return c->port;
 }
 
+int
+conn_timeout(const struct conn *c)
+{
+	return c->timing.timeout_ms;
+}
+
+void
+conn_set_timeout(struct conn *c, int timeout_ms)
+{
+	c->timing.timeout_ms = timeout_ms;
+}
+
 void
 conn_mark_secret(struct conn *c)
 {

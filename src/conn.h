@@ -50,6 +50,10 @@ bool conn_usable(const struct conn *c);
  * when not known, conn_from_fd()); OAUTHBEARER names them. */
 const char *conn_peer_host(const struct conn *c);
 unsigned conn_peer_port(const struct conn *c);
+/* The limit on each single wait (the endpoint's timeout at first), and
+ * a new one from now on, for an answer known to come slowly. */
+int conn_timeout(const struct conn *c);
+void conn_set_timeout(struct conn *c, int timeout_ms);
 /* The next flush carries a secret: wipe the write buffer after it. */
 void conn_mark_secret(struct conn *c);
 

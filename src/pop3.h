@@ -82,7 +82,10 @@ int pop3_send_dele(struct pop3 *p, unsigned long num);
 int pop3_read_dele(struct pop3 *p);
 int pop3_rset(struct pop3 *p);
 /* QUIT; the +OK is the server's promise that DELEs took effect.  -ERR or
- * no answer is FAIL_TEMPORARY (the messages stay on the server). */
+ * no answer is FAIL_TEMPORARY (the messages stay on the server).  The
+ * server removes the messages before it answers, so the wait for the
+ * answer is `timeout` plus 10 ms a DELE sent since login or RSET (at most
+ * 30 minutes more), within the deadline. */
 int pop3_quit(struct pop3 *p);
 /* True while no answer is outstanding and no body is half read. */
 bool pop3_idle(const struct pop3 *p);

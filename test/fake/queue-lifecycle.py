@@ -223,9 +223,14 @@ def test_busy_and_signal():
     silent.listen(1)
     config(port=silent.getsockname()[1])
     p = subprocess.Popen([SEND, '-C', CONF, '--flush'], env=ENV, stderr=subprocess.PIPE)
-    time.sleep(1)
+    # Signalled once it is waiting for the server's greeting, so it has its
+    # handlers: a fixed sleep was too short under valgrind (the signal
+    # killed it before it had them).
+    silent.settimeout(120)
+    conn = silent.accept()[0]
     p.send_signal(signal.SIGTERM)
-    err = p.communicate(timeout=30)[1].decode()
+    err = p.communicate(timeout=120)[1].decode()
+    conn.close()
     ok(p.returncode == 75 and err == 'mailpipe-send: interrupted; every queued message is still '
        'queued or delivered\n', 'SIGTERM during --flush: 75, the queue is safe', err)
     ok(ids() == [qid], 'and the message is still queued')

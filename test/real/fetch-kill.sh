@@ -51,9 +51,10 @@ check_eq "no tmp/ leftovers" "$(find "$WORK/md/tmp" -type f | wc -l)" 0
 # SIGTERM: finish or roll back the message in progress, RSET, QUIT, 75.
 server_put bob 200 20000 150000 term
 want=$(hashes_of "$WORK/md" "$BOB_MAILDIR")
+delivered=$(find "$WORK/md/new" -type f | wc -l)
 "$MAILPIPE_FETCH" -C "$conf" 2>"$WORK/term.err" &
 pid=$!
-sleep 0.15
+wait_delivering "$WORK/md" "$delivered"
 kill -TERM "$pid" 2>/dev/null
 wait "$pid"
 rc=$?

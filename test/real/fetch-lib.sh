@@ -233,6 +233,19 @@ peak_rss_kb() {
 	tail -n 1 "$WORK/rss.out"
 }
 
+# wait_delivering MAILDIR COUNT: until MAILDIR/new holds more than COUNT
+# files, at most 60 s.  A run that far has its signal handlers, also under
+# valgrind, where getting there takes seconds, not the fraction a sleep
+# would guess (a signal before the handlers kills the program outright).
+wait_delivering() {
+	local _
+	for _ in $(seq 1200); do
+		[ "$(find "$1/new" -type f 2>/dev/null | wc -l)" -gt "$2" ] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 ms_now() {
 	local t=${EPOCHREALTIME/[.,]/}
 	echo $((t / 1000))

@@ -43,6 +43,21 @@ trap 'rm -rf "$WORK"' EXIT
 # A token unique to this run, to find our message among the others.
 token() { echo "mp-$(date +%s%N)-$RANDOM"; }
 
+# wait_reading_stdin PID: until PID is blocked reading its stdin (fd 0;
+# /proc/PID/syscall: read is 0 on x86-64), at most 60 s.  A signal sent
+# before a program has its handlers kills it outright, and under valgrind
+# getting that far takes seconds, not the fraction a sleep would guess.
+wait_reading_stdin() {
+	local _
+	for _ in $(seq 600); do
+		case "$(cat "/proc/$1/syscall" 2>/dev/null)" in
+		"0 0x0 "*) return 0 ;;
+		esac
+		sleep 0.1
+	done
+	return 1
+}
+
 # smtp_config FILE TLS PORT [AUTH [USER [PASSWORD]]]
 smtp_config() {
 	local file=$1 tls=$2 port=$3 auth=${4:-auto} user=${5:-$ALICE_USER}

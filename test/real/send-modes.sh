@@ -79,9 +79,9 @@ $MAILCHECK wait "$BOB_MAILDIR" "$tok" 30 >/dev/null; ok $? "tls = off: delivered
 
 # A signal while stdin is still being read: 75, one line, nothing sent.
 tok=$(token)
-{ sleep 3; printf 'Subject: %s\n\nlate\n' "$tok"; } |
+{ sleep 30; printf 'Subject: %s\n\nlate\n' "$tok"; } 2>/dev/null |
 	"$MAILPIPE_SEND" -C "$WORK/conf" "$BOB_ADDRESS" 2>"$WORK/stderr" & pid=$!
-sleep 0.5
+wait_reading_stdin "$pid"
 kill -TERM "$pid"
 wait "$pid"
 is $? 75 "SIGTERM while reading stdin: exit 75"

@@ -3,7 +3,8 @@
  * temporary failure, a connection that never completes ended by the
  * timeout or by the deadline, each saying which.  clock.c: the timeout, the deadline and the grace
  * after a signal each end a wait and say which one it was; the grace is
- * counted once, from the signal, not again for every wait.
+ * counted once, from the signal, not again for every wait.  The allowance
+ * for a slow answer grows with the work and stops at its cap.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -214,6 +215,20 @@ signal_grace_counted_once(void)
 	close(pair[1]);
 }
 
+static void
+test_allowance(void)
+{
+	is_int(timing_with_allowance(60000, 0, 10), 60000, "allowance: no items, the timeout");
+	is_int(timing_with_allowance(1000, 200, 10), 3000, "allowance: 10 ms an item added");
+	is_int(timing_with_allowance(120000, 50000, 10), 620000,
+	    "allowance: 50,000 DELEs give 500 s more");
+	is_int(timing_with_allowance(1000, 100000000UL, 10), 1000 + TIMING_ALLOWANCE_MAX_MS,
+	    "allowance: the extra stops at its cap");
+	is_int(timing_with_allowance(1000, (unsigned long)-1, 10), 1000 + TIMING_ALLOWANCE_MAX_MS,
+	    "allowance: no overflow from a huge count");
+	is_int(timing_with_allowance(1000, 5, 0), 1000, "allowance: none per item, none at all");
+}
+
 int
 main(void)
 {
@@ -223,5 +238,6 @@ main(void)
 	connect_never_completes();
 	deadline_cuts_waits();
 	signal_grace_counted_once();
+	test_allowance();
 	return done_testing();
 }
