@@ -111,6 +111,13 @@ json_string(struct json *j, const char *key, const char *value)
 }
 
 void
+json_raw(struct json *j, const char *key, const char *value)
+{
+	member(j, key);
+	strbuf_append(&j->out, value, strlen(value));
+}
+
+void
 json_int(struct json *j, const char *key, long long value)
 {
 	member(j, key);

@@ -34,6 +34,9 @@ void json_uint(struct json *j, const char *key, unsigned long long value);
 /* Three decimals (seconds). */
 void json_number(struct json *j, const char *key, double value);
 void json_bool(struct json *j, const char *key, bool value);
+/* A value another json writer made whole (a child's account object,
+ * mailpipe-fetch --jobs), appended as it is. */
+void json_raw(struct json *j, const char *key, const char *value);
 /* The escaped string in quotes, appended to b. */
 void json_escape(struct strbuf *b, const char *s);
 

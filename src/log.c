@@ -30,6 +30,7 @@
 const char *log_progname = "mailpipe";
 int log_verbose;
 int log_quiet;
+const char *log_account;
 
 struct line {
 	size_t len;
@@ -142,6 +143,21 @@ write_line(struct line *l)
 	errno = saved;
 }
 
+/* "ACCOUNT: " unless the text already begins with the account's name. */
+static void
+put_account(struct line *l, const char *text)
+{
+	size_t n;
+
+	if (log_account == NULL)
+		return;
+	n = strlen(log_account);
+	if (strncmp(text, log_account, n) == 0 && (text[n] == ':' || strncmp(text + n, " (", 2) == 0))
+		return;
+	put_escaped(l, log_account, n);	/* a name is the user's, but still text */
+	put_plain(l, ": ", 2);
+}
+
 static void __attribute__((format(printf, 2, 0)))
 vlog(const char *prefix, const char *fmt, va_list ap)
 {
@@ -155,6 +171,7 @@ vlog(const char *prefix, const char *fmt, va_list ap)
 	put_plain(&l, log_progname, strlen(log_progname));
 	put_plain(&l, ": ", 2);
 	put_plain(&l, prefix, strlen(prefix));
+	put_account(&l, text);
 	put_escaped(&l, text, (size_t)len < sizeof text ? (size_t)len : sizeof text - 1);
 	write_line(&l);
 }
@@ -201,6 +218,7 @@ log_transcript(const char *dir, const char *line, size_t len)
 	if (!log_verbose)
 		return;
 	l.len = 0;
+	put_account(&l, "");
 	put_plain(&l, dir, strlen(dir));
 	put_plain(&l, " ", 1);
 	put_escaped(&l, line, len);

@@ -18,6 +18,11 @@ extern const char *log_progname;	/* "mailpipe-send", set by main */
 extern int log_verbose;			/* -v 1: transcript and summaries; -vv 2: also
 					 * every line of a long POP3 listing */
 extern int log_quiet;			/* -q: no warnings */
+/* The account a child of mailpipe-fetch --jobs works for, or NULL: a
+ * line whose text does not begin with it ("ACCOUNT:" or "ACCOUNT (") gets
+ * "ACCOUNT: " after the program name and prefix, so that every line of
+ * several accounts at once says whose it is. */
+extern const char *log_account;
 
 /* "prog: reason" on stderr, always. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

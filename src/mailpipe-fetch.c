@@ -2,6 +2,7 @@
  * mailpipe-fetch: POP3 to Maildir.  Options, config, one account or all of
  * them, exit status; the policy is in fetch.c.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "cli.h"
 #include "config.h"
 #include "fetch.h"
+#include "fetch-jobs.h"
 #include "harden.h"
 #include "log.h"
 #include "runreport.h"
@@ -25,13 +27,14 @@ struct cli {
 	const char *config;
 	const char *account;
 	bool all;
+	unsigned jobs;			/* --jobs N; 0: not given (1) */
 	struct fetch_options fetch;
 	const char *report;		/* --report FILE */
 	struct runrec_list records;	/* one per account run */
 };
 
 #define SYNOPSIS \
-	"usage: mailpipe-fetch [-C FILE] [-a ACCOUNT | --all] [--keep | --delete]\n" \
+	"usage: mailpipe-fetch [-C FILE] [-a ACCOUNT | --all [-j N]] [--keep | --delete]\n" \
 	"                      [--maildir DIR] [--list [-H]] [--report FILE] [--progress]\n" \
 	"                      [--stats] [-v | -vv] [-q]\n" \
 	"       mailpipe-fetch [-C FILE] [-a ACCOUNT | --all] --serverinfo [-v]\n"
@@ -45,6 +48,7 @@ usage(FILE *fp)
 	    "  -C, --config FILE    configuration file (default: mailpipe.ini search order)\n"
 	    "  -a, --account NAME   the [pop3 NAME] account (default: default_account)\n"
 	    "      --all            every [pop3 ...] account in turn\n"
+	    "  -j, --jobs N         with --all, up to N (1-64) accounts at once\n"
 	    "      --keep           leave messages on the server (overrides keep)\n"
 	    "      --delete         delete each message once it is safely stored\n"
 	    "      --maildir DIR    deliver into DIR instead of the account's maildir\n"
@@ -62,12 +66,13 @@ usage(FILE *fp)
 }
 
 enum { OPT_ALL = 256, OPT_KEEP, OPT_DELETE, OPT_MAILDIR, OPT_LIST, OPT_REPORT, OPT_PROGRESS,
-	OPT_STATS, OPT_SERVERINFO };
+	OPT_STATS, OPT_SERVERINFO, OPT_JOBS };
 
 static const struct option options[] = {
 	{ "config", required_argument, NULL, 'C' },
 	{ "account", required_argument, NULL, 'a' },
 	{ "all", no_argument, NULL, OPT_ALL },
+	{ "jobs", required_argument, NULL, 'j' },
 	{ "keep", no_argument, NULL, OPT_KEEP },
 	{ "delete", no_argument, NULL, OPT_DELETE },
 	{ "maildir", required_argument, NULL, OPT_MAILDIR },
@@ -109,6 +114,21 @@ keep_or_delete(struct cli *cli, int keep)
 	return -1;
 }
 
+/* --jobs N: a whole number of processes within the pool's bound. */
+static int
+jobs_given(struct cli *cli, const char *arg)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || n < 1 || n > FETCH_JOBS_MAX)
+		return usage_error("--jobs wants a number from 1 to 64", arg);
+	cli->jobs = (unsigned)n;
+	return -1;
+}
+
 /* Returns -1 to go on, else the exit code. */
 static int
 parse_option(struct cli *cli, int ch)
@@ -117,6 +137,7 @@ parse_option(struct cli *cli, int ch)
 	case 'C':		cli->config = optarg; break;
 	case 'a':		cli->account = optarg; break;
 	case OPT_ALL:		cli->all = true; break;
+	case 'j':		return jobs_given(cli, optarg);
 	case OPT_KEEP:		return keep_or_delete(cli, 1);
 	case OPT_DELETE:	return keep_or_delete(cli, 0);
 	case OPT_MAILDIR:	cli->fetch.maildir = optarg; break;
@@ -158,6 +179,28 @@ serverinfo_alone(const struct cli *cli)
 	return usage_error(what, NULL);
 }
 
+/* More than one job fetches accounts side by side: it needs --all, and
+ * what prints on stdout or redraws one line cannot share them. */
+static int
+jobs_alone(struct cli *cli)
+{
+	const struct fetch_options *f = &cli->fetch;
+	const char *clash = f->list ? "--list" : f->serverinfo ? "--serverinfo" :
+	    f->show.progress ? "--progress" : NULL;
+	char what[80];
+
+	if (cli->jobs <= 1)
+		return -1;
+	if (!cli->all)
+		return usage_error("--jobs needs --all", NULL);
+	if (clash != NULL) {
+		snprintf(what, sizeof what, "--jobs %u does not go with %s", cli->jobs, clash);
+		return usage_error(what, NULL);
+	}
+	cli->fetch.show.no_line = true;
+	return -1;
+}
+
 static int
 parse_args(int argc, char **argv, struct cli *cli)
 {
@@ -166,7 +209,7 @@ parse_args(int argc, char **argv, struct cli *cli)
 	cli->fetch.keep = -1;
 	/* "+": options end at the first other argument, so that nothing
 	 * after a stray argument is taken for an option (-C FILE). */
-	while ((ch = cli_getopt(argc, argv, "+:C:a:vqhVH", options)) != -1) {
+	while ((ch = cli_getopt(argc, argv, "+:C:a:j:vqhVH", options)) != -1) {
 		if (ch == CLI_REFUSED)
 			return usage_failed();
 		if ((rc = parse_option(cli, ch)) >= 0)
@@ -178,6 +221,8 @@ parse_args(int argc, char **argv, struct cli *cli)
 		return usage_error("-a and --all exclude each other", NULL);
 	if (cli->all && cli->fetch.maildir != NULL)
 		return usage_error("--maildir with --all would mix accounts in one Maildir", NULL);
+	if ((rc = jobs_alone(cli)) >= 0)
+		return rc;
 	return serverinfo_alone(cli);
 }
 
@@ -192,14 +237,27 @@ run_one(const struct account *a, const struct fetch_options *o)
 	return fail_class();
 }
 
+static bool
+has_pop3(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->count; i++)
+		if (cfg->accounts[i].kind == ACCOUNT_POP3)
+			return true;
+	return false;
+}
+
 /* Every [pop3 ...] account; one failing does not stop the others, but a
  * SIGTERM or SIGINT does: the account in progress ends cleanly (75) and no
- * other is started. */
+ * other is started.  With --jobs above 1, the pool (fetch-jobs.h) runs
+ * them. */
 static enum failure
-run_all(const struct config *cfg, const struct fetch_options *o)
+run_all(const struct config *cfg, const struct fetch_options *o, unsigned jobs)
 {
 	enum failure worst = FAIL_NONE;
 	size_t n = 0;
+
+	if (jobs > 1 && has_pop3(cfg))
+		return fetch_jobs_run(cfg, jobs, o, run_one);
 
 	for (size_t i = 0; i < cfg->count; i++) {
 		if (cfg->accounts[i].kind != ACCOUNT_POP3)
@@ -243,7 +301,7 @@ main(int argc, char **argv)
 		log_error("%s", fail_reason());
 		result = fail_class();
 	} else if (cli.all) {
-		result = run_all(&cfg, &cli.fetch);
+		result = run_all(&cfg, &cli.fetch, cli.jobs);
 	} else if (config_account(&cfg, ACCOUNT_POP3, cli.account, &a) < 0) {
 		log_error("%s", fail_reason());
 		result = fail_class();

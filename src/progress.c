@@ -21,7 +21,7 @@ progress_start(struct progress *p, const struct progress_options *o)
 	bool tty = isatty(STDERR_FILENO) == 1;
 
 	memset(p, 0, sizeof *p);
-	p->line = !log_quiet && (o->progress || tty);
+	p->line = !log_quiet && !o->no_line && (o->progress || tty);
 	p->summary = !log_quiet && (o->stats || tty);
 	p->started_ms = clock_now_ms();
 }

@@ -26,6 +26,8 @@
 struct progress_options {
 	bool progress;		/* --progress */
 	bool stats;		/* --stats */
+	bool no_line;		/* --jobs > 1: one terminal line cannot show
+				 * several accounts; never the self-updating one */
 };
 
 struct progress {

@@ -122,7 +122,7 @@ static void
 runrec_free(struct runrec *r)
 {
 	char *strings[] = { r->account, r->host, r->tls, r->error, r->from, r->final_reply,
-		r->queue_id, r->queued_as, r->queue_reason };
+		r->queue_id, r->queued_as, r->queue_reason, r->report_json };
 
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++)
 		free(strings[i]);

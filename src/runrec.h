@@ -61,6 +61,10 @@ struct runrec {
 	const char *result;	/* "sent", "partial", "queued", "failed" */
 	char *queued_as;	/* our queue's id when the message was queued */
 	char *queue_reason;	/* and the failure that put it there */
+	/* mailpipe-fetch --jobs: the account's report object as the child
+	 * that ran it wrote it (runreport_account()); then it is the report's,
+	 * and the fields above are not. */
+	char *report_json;
 };
 
 /* The records of one command's run, one per account, in order. */

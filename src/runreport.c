@@ -91,6 +91,10 @@ send_members(struct json *j, const struct runrec *r)
 static void
 account_object(struct json *j, const struct runrec *r)
 {
+	if (r->report_json != NULL) {
+		json_raw(j, NULL, r->report_json);
+		return;
+	}
 	json_object_open(j, NULL);
 	json_string(j, "account", r->account);
 	json_time(j, "start", r->started);
@@ -110,6 +114,15 @@ account_object(struct json *j, const struct runrec *r)
 	else
 		send_members(j, r);
 	json_object_close(j);
+}
+
+void
+runreport_account(struct strbuf *out, const struct runrec *r)
+{
+	struct json j = { .out = *out };
+
+	account_object(&j, r);
+	*out = j.out;
 }
 
 void

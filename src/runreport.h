@@ -16,6 +16,9 @@
  * exit_code, into out (appended). */
 void runreport_format(struct strbuf *out, const char *program,
 	const struct runrec_list *l, int exit_code);
+/* The report's object for one account's record r alone, into out
+ * (appended): what a child of mailpipe-fetch --jobs hands its parent. */
+void runreport_account(struct strbuf *out, const struct runrec *r);
 /* Writes it to path.  A report that cannot be written never changes the
  * run's result: 0, or -1 after one line on stderr (no failure recorded). */
 int runreport_write(const char *path, const char *program, const struct runrec_list *l,

@@ -153,6 +153,15 @@ status_exit_code(enum failure cls)
 	return EX_SOFTWARE;
 }
 
+enum failure
+status_class_of_exit(int code)
+{
+	for (enum failure cls = FAIL_NONE; cls <= FAIL_CONFIG; cls++)
+		if (status_exit_code(cls) == code)
+			return cls;
+	return FAIL_TEMPORARY;
+}
+
 /*
  * For --all: a permanent problem outranks a temporary one, because a retry
  * will not cure it and the operator has to act.

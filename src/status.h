@@ -67,6 +67,9 @@ void fail_clear(void);
 
 /* The sysexits(3) code for a class: the only place that knows the numbers. */
 int status_exit_code(enum failure cls);
+/* The class whose exit code is code (a child's, mailpipe-fetch --jobs);
+ * FAIL_TEMPORARY for a code no class has. */
+enum failure status_class_of_exit(int code);
 /* Flushes stdout; 0, or -1 with FAIL_IO recorded when any write to it
  * failed (a full disk, a closed pipe): output the user asked for and did
  * not get must not end in exit 0. */

@@ -83,7 +83,7 @@ for o in --all --list -H --human-readable -q -V -h; do
 	ok $? "send: \"-\" does not offer $o (not an option, or sendmail's letter)"
 done
 out=$(complete_words mailpipe-fetch "")
-for o in -a -C -H -q -V -v -h --config --account --all --keep --delete --maildir --list \
+for o in -a -C -H -j -q -V -v -h --config --account --all --jobs --keep --delete --maildir --list \
 	--human-readable --verbose --quiet --help --version; do
 	has_line "$out" "$o"
 	ok $? "fetch: an empty word offers $o"
@@ -205,6 +205,8 @@ is "$(complete_words mailpipe-fetch --maildir "$WORK/dirs/m")" "$WORK/dirs/maild
 	"fetch --maildir: directories"
 is "$(complete_words mailpipe-send -C "$WORK/dirs/c")" "$WORK/dirs/conf-a.ini" "send -C: files"
 is "$(complete_words mailpipe-send -s "")" "" "send -s SUBJECT: nothing offered"
+is "$(complete_words mailpipe-fetch --all --jobs "")" "" "fetch --jobs N: nothing offered"
+is "$(complete_words mailpipe-fetch -j "")" "" "fetch -j N: nothing offered"
 
 # ---- bash-completion's own loader finds it under each command's name ----
 readonly LOADER=/usr/share/bash-completion/bash_completion
