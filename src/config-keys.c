@@ -146,6 +146,37 @@ parse_timeout(struct account *a, size_t offset, const char *value)
 	return err == NULL && a->timeout == 0 ? "timeout must be at least 1 second" : err;
 }
 
+/* keep = DURATION: up to ten years, so that the seconds fit any clock
+ * arithmetic (fetch-policy.c adds them to a time). */
+#define KEEP_DURATION_MAX (520 * 7 * 86400ULL)
+
+/* keep = yes | no | DURATION.  A bare number is the yes or no of every
+ * other switch (1, 0); a duration needs its unit (30d, 12h, 2w).  A
+ * duration of 0 would mean "delete at once", which is keep = no: refused,
+ * so that a typo cannot turn a backup into a move. */
+static const char *
+parse_keep(struct account *a, size_t offset, const char *value)
+{
+	unsigned long long n;
+	const char *err;
+
+	if (parse_bool(a, offset, value) == NULL) {
+		a->keep_for = 0;
+		return NULL;
+	}
+	if (strspn(value, "0123456789") == strlen(value))
+		return "expected yes, no or a duration such as 30d, 12h or 2w";
+	err = parse_duration(value, KEEP_DURATION_MAX, &n);
+	if (err != NULL)
+		return strncmp(err, "too long", 8) == 0 ? "too long: at most ten years (520w)" :
+		    "expected yes, no or a duration such as 30d, 12h or 2w";
+	if (n == 0)
+		return "a duration of 0 deletes at once: write keep = no";
+	a->keep = true;
+	a->keep_for = (long long)n;
+	return NULL;
+}
+
 /* ---- the queue (mailpipe-send(1), QUEUE) ---- */
 
 /* Longer than DURATION_MAX: a queued message may wait weeks. */
@@ -225,7 +256,6 @@ parse_size(struct account *a, size_t offset, const char *value)
 	size_t len = strlen(value);
 	const char *suffix;
 
-	(void)offset;
 	if (len == 0 || len >= sizeof digits)
 		return "expected a size such as 5000000, 500k or 20M";
 	memcpy(digits, value, len + 1);
@@ -236,8 +266,33 @@ parse_size(struct account *a, size_t offset, const char *value)
 	}
 	if (parse_number(digits, (1ULL << 50) / scale, &n) != NULL)
 		return "expected a size such as 5000000, 500k or 20M";
-	a->max_size = n * scale;
+	*(unsigned long long *)((char *)a + offset) = n * scale;
 	return NULL;
+}
+
+/* A per-run limit: 0 would retrieve nothing ever, so it is refused (no
+ * limit is the key left out). */
+static const char *
+parse_limit_size(struct account *a, size_t offset, const char *value)
+{
+	const char *err = parse_size(a, offset, value);
+
+	if (err == NULL && *(unsigned long long *)((char *)a + offset) == 0)
+		return "0 would retrieve nothing: leave the key out for no limit";
+	return err;
+}
+
+static const char *
+parse_limit_count(struct account *a, size_t offset, const char *value)
+{
+	unsigned long long n;
+	const char *err = parse_number(value, 1000000000, &n);
+
+	if (err == NULL && n == 0)
+		return "0 would retrieve nothing: leave the key out for no limit";
+	if (err == NULL)
+		*(unsigned long *)((char *)a + offset) = (unsigned long)n;
+	return err;
 }
 
 static const char *
@@ -348,9 +403,12 @@ static const struct key keys[] = {
 	{ "failover", FOR_SMTP, parse_words, FIELD(failover), KEY_TEXT },
 	{ "match_from", FOR_SMTP, parse_words, FIELD(match_from), KEY_TEXT },
 	{ "maildir", FOR_POP3, parse_path, FIELD(maildir), KEY_TEXT },
-	{ "keep", FOR_POP3, parse_bool, FIELD(keep), 0 },
+	{ "keep", FOR_POP3, parse_keep, FIELD(keep), 0 },
 	{ "state_dir", FOR_POP3, parse_path, FIELD(state_dir), KEY_TEXT },
-	{ "max_size", FOR_POP3, parse_size, 0, 0 },
+	{ "max_size", FOR_POP3, parse_size, FIELD(max_size), 0 },
+	{ "delete_oversized", FOR_POP3, parse_bool, FIELD(delete_oversized), 0 },
+	{ "max_messages", FOR_POP3, parse_limit_count, FIELD(max_messages), 0 },
+	{ "max_bytes", FOR_POP3, parse_limit_size, FIELD(max_bytes), 0 },
 };
 
 char *

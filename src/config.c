@@ -106,6 +106,9 @@ build_account(const char *path, const struct section *defaults,
 		    kind_name(a->kind), s->name);
 	if (a->port == 0)
 		a->port = default_port(a);
+	if (a->delete_oversized && a->max_size == 0)
+		return fail(FAIL_CONFIG, "%s:%d: [%s %s]: delete_oversized needs max_size (the "
+		    "size above which to delete)", path, s->line, kind_name(a->kind), s->name);
 	return check_tls_files(a);
 }
 

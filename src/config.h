@@ -62,9 +62,13 @@ struct account {
 
 	/* pop3 */
 	char *maildir;
-	bool keep;
+	bool keep;			/* false: delete what was retrieved */
+	long long keep_for;		/* keep = DURATION: seconds; 0 = not set */
 	char *state_dir;
 	unsigned long long max_size;	/* 0 = no limit */
+	bool delete_oversized;		/* DELE what is over max_size, unretrieved */
+	unsigned long max_messages;	/* per run; 0 = no limit */
+	unsigned long long max_bytes;	/* per run; 0 = no limit */
 };
 
 struct config {

@@ -181,16 +181,27 @@ plan_known(struct plan_msg *m, const struct uidl_entry *e)
 	return PLAN_CHANGED;
 }
 
+/* An entry whose first retrieval time is unknown (0, or a negative
+ * time hand-edited into the state) counts from now: never deleted early. */
+static long long
+first_retrieval(struct uidl_entry *e, long long now)
+{
+	if (e->fetched <= 0)
+		e->fetched = now;
+	return e->fetched;
+}
+
 static void
-classify(struct plan_msg *m, struct uidl_set *known, unsigned long long max_size)
+classify(struct plan_msg *m, struct uidl_set *known, const struct fetch_plan *p)
 {
 	/* Looked up even when unusable: an entry still listed is not pruned. */
 	struct uidl_entry *e = m->uidl != NULL ? uidlset_lookup(known, m->uidl) : NULL;
 
+	m->fetched = e != NULL ? first_retrieval(e, p->now) : 0;
 	if (m->problem != NULL)
 		m->plan = PLAN_BAD;
 	else if (e == NULL)
-		m->plan = plan_new(m, max_size);
+		m->plan = plan_new(m, p->max_size);
 	else if (e->delete_requested)
 		m->plan = PLAN_UNCONFIRMED;
 	else
@@ -220,7 +231,7 @@ plan_make(struct fetch_plan *p, struct uidl_set *known)
 	join_listings(p);
 	mark_duplicates(p);
 	for (size_t i = 0; i < p->count; i++)
-		classify(&p->msgs[i], known, p->max_size);
+		classify(&p->msgs[i], known, p);
 	/* An empty listing proves nothing: a server that shows nothing for a
 	 * moment must not make the state forget what was retrieved; nor does
 	 * a listing that looks renumbered (the state lets the user decide). */
@@ -236,6 +247,7 @@ plan_settle(struct plan_msg *m, struct uidl_set *known, bool same,
 
 	if (!same) {
 		uidlset_forget(known, m->uidl);
+		m->fetched = 0;
 		m->plan = plan_new(m, max_size);
 		return;
 	}
@@ -254,6 +266,7 @@ plan_word(enum plan plan)
 	case PLAN_CHANGED:	return "changed";
 	case PLAN_TOO_BIG:	return "too-big";
 	case PLAN_BAD:		return "bad-uidl";
+	case PLAN_WAITING:	return "waiting";
 	}
 	return "?";
 }

@@ -23,6 +23,8 @@ enum plan {
 	PLAN_CHANGED,		/* in the state with another size: left alone, an error */
 	PLAN_TOO_BIG,		/* over max_size: left on the server */
 	PLAN_BAD,		/* the listings make it unusable (see problem): left alone */
+	PLAN_WAITING,		/* new, but over this run's max_messages or max_bytes:
+				 * left for the next run (fetch-policy.h) */
 };
 
 struct plan_msg {
@@ -33,6 +35,8 @@ struct plan_msg {
 	const char *problem;	/* why the listings make it unusable, or NULL */
 	bool listed;		/* LIST gave its size */
 	bool deleted;		/* DELE answered +OK (kept here for the run) */
+	bool dele;		/* the policy deletes it unretrieved (fetch-policy.h) */
+	long long fetched;	/* in the state: its first retrieval; else 0 */
 	enum plan plan;
 };
 
@@ -47,6 +51,8 @@ struct fetch_plan {
 	struct plan_size *sizes;	/* the LIST answer, until joined */
 	size_t nsizes, sizes_alloc;
 	unsigned long long max_size;	/* 0: no limit */
+	long long now;			/* the run's clock: the first retrieval
+					 * of a listed entry without one */
 	bool prune;			/* the listing was complete and not empty */
 	bool reset;			/* the UIDLs look renumbered: refuse */
 };
@@ -58,7 +64,9 @@ void plan_add_size(struct fetch_plan *p, unsigned long num, unsigned long long s
 /* Joins the listings into one message per number, marks what they make
  * unusable (no UIDL, a UIDL or number listed twice, no size), and
  * classifies each message against known (each listed entry is marked seen
- * there).  Sets prune, and reset when the server seems to have renumbered
+ * there, and given p->now as its first retrieval when it has none, so
+ * that keep = DURATION counts from the first run that knows its age).
+ * Sets prune, and reset when the server seems to have renumbered
  * its UIDLs (uidlset_reset_suspected()); then prune is false. */
 void plan_make(struct fetch_plan *p, struct uidl_set *known);
 /* An unconfirmed message, once checked: same says whether it is the one

@@ -1,4 +1,6 @@
 /* The record of a fetch run and what is made of it at the end (fetch-record.h). */
+#include <stdio.h>
+
 #include "fetch-record.h"
 #include "log.h"
 #include "runlog.h"
@@ -22,13 +24,36 @@ fetch_record_plan(struct runrec *r, const struct fetch_plan *p)
 	}
 }
 
+void
+fetch_record_oversized(struct runrec *r, const struct fetch_plan *p,
+	const struct account *a)
+{
+	for (size_t i = 0; i < p->count; i++) {
+		const struct plan_msg *m = &p->msgs[i];
+		const struct runrec_oversized o = { .num = m->num, .uidl = m->uidl,
+			.size = m->size };
+
+		if (!m->deleted || m->plan != PLAN_TOO_BIG)
+			continue;
+		log_warn("%s: message %lu UIDL %s (%llu %s) was over max_size; deleted "
+		    "without retrieving it (delete_oversized)", a->name, m->num, m->uidl,
+		    m->size, units_plural(m->size, "byte", "bytes"));
+		runrec_add_oversized(r, o.num, o.uidl, o.size);
+		runlog_oversized(a, &o);
+	}
+}
+
 static void
 summary(const struct runrec *r)
 {
-	log_info("%s: %lu %s retrieved (%llu %s), %lu deleted, %lu skipped, %.2f seconds",
+	char waiting[64] = "";
+
+	if (r->waiting > 0)
+		snprintf(waiting, sizeof waiting, ", %lu waiting for the next run", r->waiting);
+	log_info("%s: %lu %s retrieved (%llu %s), %lu deleted, %lu skipped%s, %.2f seconds",
 	    r->account, r->retrieved, units_plural(r->retrieved, "message", "messages"),
 	    r->bytes, units_plural(r->bytes, "byte", "bytes"), r->deleted, r->skipped,
-	    r->seconds);
+	    waiting, r->seconds);
 }
 
 void

@@ -19,6 +19,11 @@
 struct runrec *fetch_record_start(struct runrec_list *l, const struct account *a);
 /* listed and new from the plan. */
 void fetch_record_plan(struct runrec *r, const struct fetch_plan *p);
+/* QUIT took the deletions: each message of the plan deleted unretrieved
+ * for being over max_size (delete_oversized) is logged (a warning, the
+ * event log's `oversized` line) and recorded for the report. */
+void fetch_record_oversized(struct runrec *r, const struct fetch_plan *p,
+	const struct account *a);
 /* The run ended with rc (-1: the failure recorded): the outcome, the log
  * line, the progress line cleared and the summary (progress.h; else with
  * -v the old one); none of it for --list, which changes nothing. */

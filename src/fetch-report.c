@@ -29,6 +29,8 @@ left_alone(struct fetch_report *rep, const struct plan_msg *m)
 		    m->uidl, m->size, units_plural(m->size, "byte", "bytes"), m->was_size);
 		break;
 	case PLAN_TOO_BIG:
+		if (m->dele)
+			return false;	/* deleted (delete_oversized): logged then */
 		log_warn("%s: message %lu (%llu %s) is over max_size; skipped and left on "
 		    "the server", rep->account, m->num, m->size,
 		    units_plural(m->size, "byte", "bytes"));
@@ -43,10 +45,14 @@ left_alone(struct fetch_report *rep, const struct plan_msg *m)
 unsigned long
 report_plan(struct fetch_report *rep, const struct fetch_plan *p)
 {
-	unsigned long skipped = 0;
+	unsigned long skipped = 0, waiting = 0;
 
-	for (size_t i = 0; i < p->count; i++)
+	for (size_t i = 0; i < p->count; i++) {
 		skipped += left_alone(rep, &p->msgs[i]);
+		waiting += p->msgs[i].plan == PLAN_WAITING;
+	}
+	if (rep->rec != NULL)
+		rep->rec->waiting = waiting;
 	return skipped;
 }
 

@@ -25,8 +25,10 @@ struct fetch_report {
  * and UIDL), counted, then cleared. */
 void report_message(struct fetch_report *rep, const struct plan_msg *m);
 /* Every message the plan leaves alone: a message over max_size with a
- * warning (returns how many: a configured skip, not a failure), any other
- * through report_message(). */
+ * warning (returns how many: a configured skip, not a failure; none for
+ * those delete_oversized deletes), any other through report_message();
+ * those left for the next run by max_messages or max_bytes counted into
+ * the record's waiting. */
 unsigned long report_plan(struct fetch_report *rep, const struct fetch_plan *p);
 /* The run's result: rc when nothing failed per message; else, after a run
  * that went well, the count as the failure to report (-1), and after a

@@ -53,5 +53,7 @@ fetch_settle_unconfirmed(const struct unconfirmed_check *c, struct fetch_plan *p
 	for (size_t i = 0; i < plan->count; i++)
 		if (plan->msgs[i].plan == PLAN_UNCONFIRMED && settle(c, &plan->msgs[i]) < 0)
 			return -1;
+	if (c->policy != NULL)
+		policy_apply(c->policy, plan);
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 
 #include "fetch-plan.h"
+#include "fetch-policy.h"
 #include "pop3.h"
 #include "uidlset.h"
 
@@ -21,13 +22,16 @@ struct unconfirmed_check {
 	unsigned long long max_size;
 	bool other_host;	/* the deletions were asked of another host */
 	const char *account;	/* for the -v lines */
+	const struct fetch_policy *policy;	/* applied anew once settled, or NULL */
 };
 
 /* Settles every PLAN_UNCONFIRMED message of plan (plan_settle()).  When
  * nothing tells the messages apart (no digest, no TOP), the same host is
  * believed (the size then decides); another host is not: without proof,
- * deleting could take a message never retrieved, so it is fetched.  0, or
- * -1 on a failure of the session (recorded). */
+ * deleting could take a message never retrieved, so it is fetched.  Then
+ * the policy is applied anew (policy_apply()): a settled message may be
+ * due for deletion, or new and over the run's limits.  0, or -1 on a
+ * failure of the session (recorded). */
 int fetch_settle_unconfirmed(const struct unconfirmed_check *c, struct fetch_plan *plan);
 
 #endif

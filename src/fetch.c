@@ -8,11 +8,11 @@
  *   3. check each listed UIDL whose deletion an earlier run requested but
  *      never saw confirmed: TOP tells the same message (known again) from
  *      a new one the server gave the UIDL to (retrieved as new);
- *   4. delete mode: DELE what earlier runs retrieved but could not delete
- *      (their QUIT never came back), without delivering it again;
- *   5. retrieve new messages in batches: each into tmp/, then one
- *      durability pass, one journal append (fsync), the renames into new/,
- *      one fsync of new/, and only then (delete mode) their DELEs;
+ *   4. DELE what fetch-policy.h deletes unretrieved: retrieved earlier and
+ *      no longer kept (or its QUIT never came back), or too big;
+ *   5. retrieve new messages (up to max_messages, max_bytes) in batches:
+ *      each into tmp/, one durability pass, one journal append (fsync),
+ *      the renames into new/, one fsync of new/, then (keep = no) DELEs;
  *   6. journal the requested deletions, QUIT; once it is answered +OK the
  *      deleted messages are gone, so their UIDLs are forgotten (the server
  *      may give them to new messages); then rewrite the state (pruning
@@ -42,6 +42,7 @@
 #include "fetch-list.h"
 #include "fetch-message.h"
 #include "fetch-plan.h"
+#include "fetch-policy.h"
 #include "fetch-record.h"
 #include "fetch-report.h"
 #include "fetch-reset.h"
@@ -76,8 +77,8 @@ struct batch {
 struct run {
 	const struct account *a;
 	struct endpoint ep;
-	bool keep, list;
-	bool human_readable;		/* --list -H: sizes in KiB, MiB... */
+	struct fetch_policy policy;	/* what is deleted, how much retrieved */
+	bool list, human_readable;	/* --list; -H: sizes in KiB, MiB... */
 	const char *maildir_path;
 	struct maildir *md;
 	struct uidl_state *state;
@@ -177,7 +178,7 @@ verify_unconfirmed(struct run *r)
 {
 	const struct unconfirmed_check check = { .pop = r->pop, .known = r->known,
 		.max_size = r->a->max_size, .other_host = r->other_host,
-		.account = r->a->name };
+		.account = r->a->name, .policy = &r->policy };
 
 	if (fetch_settle_unconfirmed(&check, &r->plan) < 0)
 		return -1;
@@ -220,7 +221,7 @@ delete_retrieved(struct run *r)
 	int rc;
 
 	for (size_t i = 0; i < r->plan.count; i++)
-		if (r->plan.msgs[i].plan == PLAN_RETRIEVED)
+		if (r->plan.msgs[i].dele)
 			idx[n++] = i;
 	rc = delete_messages(r, idx, n);
 	free(idx);
@@ -234,6 +235,7 @@ forget_deleted(struct run *r)
 {
 	if (r->rset)
 		return;
+	fetch_record_oversized(r->rec, &r->plan, r->a);
 	for (size_t i = 0; i < r->plan.count; i++)
 		if (r->plan.msgs[i].deleted)
 			uidlset_forget(r->known, r->plan.msgs[i].uidl);
@@ -302,7 +304,7 @@ batch_commit(struct run *r)
 	batch_discard(b);
 	if (rc < 0)
 		return -1;
-	if (r->keep || !pop3_idle(r->pop) || fetch_interrupted())
+	if (!policy_deletes_new(&r->policy) || !pop3_idle(r->pop) || fetch_interrupted())
 		return 0;
 	return delete_messages(r, idx, n);
 }
@@ -477,13 +479,15 @@ session(struct run *r)
 	runrec_server(r->rec, r->ep.host, r->ep.port, pop3_tls_version(r->pop));
 	if (rc < 0 || make_plan(r) < 0)
 		return -1;
+	policy_apply(&r->policy, &r->plan);
 	fetch_record_plan(r->rec, &r->plan);
 	if (r->list)
-		return fetch_list_print(r->stat_count, r->stat_total, &r->plan, r->human_readable);
+		return fetch_list_print(r->stat_count, r->stat_total, &r->plan, &r->policy,
+		    r->human_readable);
 	if (verify_unconfirmed(r) < 0)
 		return -1;
 	r->rec->skipped += report_plan(&r->report, &r->plan);
-	rc = r->keep || fetch_interrupted() ? 0 : delete_retrieved(r);
+	rc = fetch_interrupted() ? 0 : delete_retrieved(r);
 	if (rc == 0)
 		rc = retrieve_new(r);
 	if (rc < 0)
@@ -543,12 +547,12 @@ int
 fetch_account(const struct account *a, const struct fetch_options *o)
 {
 	struct runrec_list own = { 0 };
-	struct run r = { .a = a, .list = o->list, .window = 1,
-		.plan = { .max_size = a->max_size }, .report = { .account = a->name },
+	struct run r = { .a = a, .list = o->list, .window = 1, .report = { .account = a->name },
+		.plan = { .max_size = a->max_size, .now = (long long)time(NULL) },
 		.rec = fetch_record_start(o->records ? o->records : &own, a) };
 	int rc;
 
-	r.keep = o->keep >= 0 ? o->keep != 0 : a->keep;
+	fetch_policy_of(a, o->keep, r.plan.now, &r.policy);
 	r.human_readable = o->human_readable;
 	r.maildir_path = o->maildir ? o->maildir : a->maildir;
 	r.started_ms = clock_now_ms();

@@ -109,7 +109,7 @@ progress_message(struct progress *p, const struct runrec *r)
 bool
 progress_end(struct progress *p, const struct runrec *r)
 {
-	char n[32], mb[32], line[300];
+	char n[32], mb[32], waiting[64] = "", line[360];
 
 	if (p->drawn)
 		put_line("\r\033[K");
@@ -118,8 +118,10 @@ progress_end(struct progress *p, const struct runrec *r)
 		return false;
 	progress_count(r->retrieved, n, sizeof n);
 	progress_mb(r->bytes, mb, sizeof mb);
-	snprintf(line, sizeof line, "%s: %s retrieved (%s), %lu deleted, %lu skipped, %.1f s\n",
-	    r->account, n, mb, r->deleted, r->skipped, r->seconds);
+	if (r->waiting > 0)
+		snprintf(waiting, sizeof waiting, ", %lu waiting", r->waiting);
+	snprintf(line, sizeof line, "%s: %s retrieved (%s), %lu deleted, %lu skipped%s, "
+	    "%.1f s\n", r->account, n, mb, r->deleted, r->skipped, waiting, r->seconds);
 	put_line(line);
 	return true;
 }

@@ -63,6 +63,21 @@ runlog_fetch(const struct account *a, const struct runrec *r)
 	eventlog_write(a->log, IDENT_FETCH, &b);
 }
 
+void
+runlog_oversized(const struct account *a, const struct runrec_oversized *o)
+{
+	struct strbuf b = { 0 };
+
+	if (a->log == NULL)
+		return;
+	eventlog_begin(&b, "oversized");
+	eventlog_str(&b, "account", a->name);
+	eventlog_num(&b, "number", o->num);
+	eventlog_str(&b, "uidl", o->uidl);
+	eventlog_num(&b, "size", o->size);
+	eventlog_write(a->log, IDENT_FETCH, &b);
+}
+
 /* The recipients, comma-separated (addresses hold no comma unquoted, and
  * a quoted one is escaped by the quoting of the value). */
 static char *

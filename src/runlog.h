@@ -5,6 +5,7 @@
  *   event=send account= host= from= rcpts= size= result= reply= exit=
  *   event=fetch account= host= retrieved= skipped= deleted= failed=
  *	bytes= seconds= exit=
+ *   event=oversized account= number= uidl= size=
  *   event=queued|held|deferred|delivered|failed|deleted id= account=
  *	from= to= reason=
  *
@@ -30,6 +31,8 @@ void runlog_send(const struct account *a, const struct runrec *r);
 int runlog_sent(const struct account *a, struct runrec *r, int rc);
 /* The line of one fetch run of account a. */
 void runlog_fetch(const struct account *a, const struct runrec *r);
+/* The line of a message account a deleted unretrieved (delete_oversized). */
+void runlog_oversized(const struct account *a, const struct runrec_oversized *o);
 /* A queue event about message id of envelope e (the account a, or NULL
  * when no account has its name any more: then nothing is logged);
  * reason may be NULL.  Also the -v line on stderr. */

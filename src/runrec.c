@@ -68,6 +68,21 @@ runrec_add_failure(struct runrec *r, unsigned long num, const char *uidl, const 
 }
 
 void
+runrec_add_oversized(struct runrec *r, unsigned long num, const char *uidl,
+	unsigned long long size)
+{
+	struct runrec_oversized *o;
+
+	if (r == NULL)
+		return;
+	r->oversized = xgrow(r->oversized, &r->oversized_alloc, r->oversized_count + 1,
+	    sizeof *r->oversized);
+	o = &r->oversized[r->oversized_count++];
+	*o = (struct runrec_oversized){ .num = num, .size = size };
+	set_string(&o->uidl, uidl);
+}
+
+void
 runrec_envelope(struct runrec *r, const char *from, const char *const *rcpts, size_t count)
 {
 	if (r == NULL || r->rcpts != NULL)
@@ -130,6 +145,9 @@ runrec_free(struct runrec *r)
 		free(r->failures[i].uidl);
 		free(r->failures[i].reason);
 	}
+	for (size_t i = 0; i < r->oversized_count; i++)
+		free(r->oversized[i].uidl);
+	free(r->oversized);
 	for (size_t i = 0; i < r->rcpt_count; i++) {
 		free(r->rcpts[i].address);
 		free(r->rcpts[i].reply);

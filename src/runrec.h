@@ -23,6 +23,14 @@ struct runrec_failure {
 	char *reason;
 };
 
+/* A message a fetch run deleted unretrieved: over max_size with
+ * delete_oversized. */
+struct runrec_oversized {
+	unsigned long num;
+	char *uidl;
+	unsigned long long size;
+};
+
 /* A recipient of a send and the server's answer to its RCPT. */
 struct runrec_rcpt {
 	char *address;
@@ -46,6 +54,9 @@ struct runrec {
 	char *error;		/* the failure's line, or NULL */
 	/* fetch */
 	unsigned long listed, new_msgs, retrieved, skipped, deleted, failed;
+	unsigned long waiting;	/* new, left by max_messages or max_bytes */
+	struct runrec_oversized *oversized;
+	size_t oversized_count, oversized_alloc;
 	unsigned long long bytes;
 	unsigned long long new_bytes;	/* the LIST sizes of the new ones (the ETA) */
 	struct runrec_failure *failures;
@@ -83,6 +94,8 @@ void runrec_server(struct runrec *r, const char *host, unsigned port, const char
 void runrec_finish(struct runrec *r, enum failure cls, const char *line);
 void runrec_add_failure(struct runrec *r, unsigned long num, const char *uidl,
 	const char *reason);
+void runrec_add_oversized(struct runrec *r, unsigned long num, const char *uidl,
+	unsigned long long size);
 /* The envelope of a send: the sender and the recipients (no reply yet). */
 void runrec_envelope(struct runrec *r, const char *from, const char *const *rcpts,
 	size_t count);

@@ -57,6 +57,16 @@ fetch_members(struct json *j, const struct runrec *r)
 	json_uint(j, "deleted", r->deleted);
 	json_uint(j, "failed", r->failed);
 	json_uint(j, "bytes", r->bytes);
+	json_uint(j, "waiting", r->waiting);
+	json_array_open(j, "deleted_oversized");
+	for (size_t i = 0; i < r->oversized_count; i++) {
+		json_object_open(j, NULL);
+		json_uint(j, "number", r->oversized[i].num);
+		json_string(j, "uidl", r->oversized[i].uidl);
+		json_uint(j, "size", r->oversized[i].size);
+		json_object_close(j);
+	}
+	json_array_close(j);
 	json_array_open(j, "failures");
 	for (size_t i = 0; i < r->failure_count; i++) {
 		json_object_open(j, NULL);

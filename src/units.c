@@ -23,6 +23,25 @@ tenths(unsigned long long bytes, unsigned long long divisor)
 }
 
 char *
+units_duration(long long seconds, char buf[UNITS_DURATION_MAX])
+{
+	static const struct { long long scale; char unit; } units[] = {
+		{ 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' },
+	};
+	size_t u = 0;
+
+	if (seconds < 60) {
+		snprintf(buf, UNITS_DURATION_MAX, "%llds", seconds > 0 ? seconds : 0);
+		return buf;
+	}
+	while (seconds < units[u].scale)
+		u++;
+	snprintf(buf, UNITS_DURATION_MAX, "%lld%c%lld%c", seconds / units[u].scale,
+	    units[u].unit, seconds % units[u].scale / units[u + 1].scale, units[u + 1].unit);
+	return buf;
+}
+
+char *
 units_human_size(unsigned long long bytes, char buf[UNITS_HUMAN_SIZE_MAX])
 {
 	static const char *const unit[] = { "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };

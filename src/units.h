@@ -22,4 +22,13 @@ const char *units_plural(unsigned long long n, const char *one, const char *many
  * Writes at most UNITS_HUMAN_SIZE_MAX bytes into buf; returns buf. */
 char *units_human_size(unsigned long long bytes, char buf[UNITS_HUMAN_SIZE_MAX]);
 
+/* Room for any text units_duration() writes, with its NUL: two numbers
+ * of up to 20 characters each, as the compiler counts them, and their units. */
+#define UNITS_DURATION_MAX 48
+
+/* A duration for a person, in its largest unit and the next: "45s",
+ * "7m30s", "5h0m", "12d3h" (days are the largest unit); a negative
+ * duration reads "0s".  Returns buf. */
+char *units_duration(long long seconds, char buf[UNITS_DURATION_MAX]);
+
 #endif

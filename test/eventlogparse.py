@@ -63,6 +63,7 @@ KEYS = {
     'send': ['event', 'account', 'host', 'from', 'rcpts', 'size', 'result', 'reply', 'exit'],
     'fetch': ['event', 'account', 'host', 'retrieved', 'skipped', 'deleted', 'failed',
               'bytes', 'seconds', 'exit'],
+    'oversized': ['event', 'account', 'number', 'uidl', 'size'],
 }
 for _e in ('queued', 'held', 'deferred', 'delivered', 'failed', 'deleted'):
     KEYS[_e] = ['event', 'id', 'account', 'from', 'to', 'reason']

@@ -23,7 +23,9 @@ ACCOUNT = {'account': STR, 'start': TIME, 'end': TIME, 'seconds': NUM, 'host': N
            'port': NULLINT, 'tls': NULLSTR, 'exit_code': INT, 'class': STR,
            'error': NULLSTR}
 FETCH = {'listed': INT, 'new': INT, 'retrieved': INT, 'skipped_max_size': INT,
-         'deleted': INT, 'failed': INT, 'bytes': INT, 'failures': list}
+         'deleted': INT, 'failed': INT, 'bytes': INT, 'waiting': INT,
+         'deleted_oversized': list, 'failures': list}
+OVERSIZED = {'number': INT, 'uidl': STR, 'size': INT}
 FAILURE = {'number': INT, 'uidl': NULLSTR, 'reason': STR}
 SEND = {'result': STR, 'from': NULLSTR, 'size': INT, 'recipients': list,
         'final_reply': NULLSTR, 'queue_id': NULLSTR, 'queued_as': NULLSTR,
@@ -83,6 +85,11 @@ def check_account(acc, where, program, problems):
         problems.append('%s: error must be null exactly when class is ok' % where)
     if kind is FETCH:
         check_items(acc.get('failures'), FAILURE, where + '.failures', problems)
+        check_items(acc.get('deleted_oversized'), OVERSIZED, where + '.deleted_oversized',
+                    problems)
+        if isinstance(acc.get('deleted_oversized'), list) and \
+                len(acc['deleted_oversized']) > (acc.get('deleted') or 0):
+            problems.append('%s: more deleted_oversized than deleted' % where)
         if isinstance(acc.get('failures'), list) and acc.get('failed') != len(acc['failures']):
             problems.append('%s: failed %r but %d failures listed'
                             % (where, acc.get('failed'), len(acc['failures'])))

@@ -55,7 +55,7 @@ SINGLE_KEYS = {
 MULTI_KEYS = {
     'stderr', 'stderr-not', 'received', 'received-not', 'maildir-new', 'maildir-tmp',
     'maildir-cur', 'maildir-file', 'maildir-sha256', 'path-absent', 'env',
-    'stdout', 'stdout-not', 'report-check',
+    'stdout', 'stdout-not', 'report-check', 'state-age',
 }
 STDIN_KEYS = {'stdin', 'stdin-raw', 'stdin-lines', 'stdin-line'}
 # Sanitizer reports fail every scenario: UBSan goes on after reporting, so
@@ -1004,16 +1004,33 @@ def check_maildir(sc, maildir, problems):
                             % (want, ', '.join(str(len(c)) for c in contents) or 'no files'))
 
 
+def event_log(eventlogparse, path):
+    """The event log's lines as dicts of their fields, or [] without one."""
+    if not os.path.exists(path):
+        return []
+    events = []
+    with open(path, newline='') as f:
+        for line in f:
+            fields = eventlogparse.parse_file_line(line)[3]
+            eventlogparse.check_keys(fields)
+            events.append(fields)
+    return events
+
+
 def check_report(sc, subst, problems):
     """report-check: the client's --report @DIR@/report.json must be valid
     (test/reportschema.py) and each Python expression true over it: r the
-    document, a its first account, text its bytes."""
+    document, a its first account, text its bytes, events the lines of an
+    event log @DIR@/events.log (`log =`) as dicts, each checked for its keys
+    (test/eventlogparse.py); [] when there is none."""
     if not sc.multi['report-check']:
         return
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
     import reportschema
+    import eventlogparse
     try:
         doc = reportschema.load(subst('@DIR@/report.json'))
+        events = event_log(eventlogparse, subst('@DIR@/events.log'))
     except (OSError, ValueError) as e:
         problems.append('report: %s' % e)
         return
@@ -1021,7 +1038,8 @@ def check_report(sc, subst, problems):
     for expr in sc.multi['report-check']:
         try:
             good = eval(expr, {'r': doc, 'a': (doc.get('accounts') or [{}])[0],
-                               'text': open(subst('@DIR@/report.json'), 'rb').read()})
+                               'text': open(subst('@DIR@/report.json'), 'rb').read(),
+                               'events': events})
         except Exception as e:      # a wrong path in the check is its failure
             good = False
             expr += ' (%s: %s)' % (type(e).__name__, e)
@@ -1147,6 +1165,34 @@ def client_env(workdir, extra, subst):
     return env
 
 
+def age_state(statedir, rows):
+    """`state-age: UIDL SECONDS`: the first retrieval of UIDL in the state
+    left by an earlier phase moved to SECONDS before now, as if that run had
+    been that long ago.  The problems: a UIDL found in no state file."""
+    problems = []
+    for row in rows:
+        uidl, seconds = row.split()
+        when = str(int(time.time()) - int(seconds))
+        found = False
+        for name in sorted(os.listdir(statedir)) if os.path.isdir(statedir) else []:
+            if not name.endswith('.state'):
+                continue
+            path = os.path.join(statedir, name)
+            with open(path) as f:
+                lines = f.read().split('\n')
+            for i, line in enumerate(lines):
+                tok = line.split(' ')
+                if len(tok) == 6 and tok[0] == uidl:
+                    tok[2] = when
+                    lines[i] = ' '.join(tok)
+                    found = True
+            with open(path, 'w') as f:
+                f.write('\n'.join(lines))
+        if not found:
+            problems.append('state-age: no state entry for UIDL %s' % uidl)
+    return problems
+
+
 def run_phase(sc, args, workdir, pki):
     """Runs one scenario in workdir; its list of problems."""
     client_path = os.path.abspath(args.send if sc.headers['client'] == 'send' else args.fetch)
@@ -1173,6 +1219,10 @@ def run_phase(sc, args, workdir, pki):
 
     if 'config' in sc.headers:
         write_private(values['CONF'], subst(sc.headers['config']).encode())
+    aged = age_state(values['STATE'], sc.multi['state-age'])
+    if aged:
+        print('FAIL %s: %s (files kept in %s)' % (sc.name, '; '.join(aged), workdir))
+        return aged
     argv = [client_path] + [subst(a) for a in shlex.split(sc.headers.get('args', ''))]
     client = Client(argv, client_env(workdir, sc.multi['env'], subst),
                     sc.stdin_bytes(subst), sc.timeout,

@@ -47,7 +47,8 @@ check "-v never shows the password" bash -c "! grep -q -- '$BOB_PASSWORD' '$WORK
 "$MAILPIPE_FETCH" -C "$conf" -a stls --list >"$WORK/list" 2>"$WORK/stderr"
 check_eq "--list exits 0" "$?" 0
 check "--list header: count and total" grep -q "^53 messages, [0-9]* bytes$" "$WORK/list"
-check_eq "--list: 53 rows marked retrieved" "$(grep -c ' retrieved$' "$WORK/list")" 53
+check_eq "--list: 53 rows marked retrieved, kept for ever" \
+	"$(grep -cE ' retrieved [0-9]+[dhms]([0-9]+[hms])? never$' "$WORK/list")" 53
 check_eq "server untouched by keep = yes" "$(server_count bob)" 53
 
 done_testing

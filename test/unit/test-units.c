@@ -99,9 +99,27 @@ test_against_reference(void)
 	is_int(bad, 0, "%u sizes agree with the long double reference", checked);
 }
 
+/* Ages in --list: the largest unit and the next, never negative. */
+static void
+test_durations(void)
+{
+	static const struct { long long seconds; const char *want; } rows[] = {
+		{ -5, "0s" }, { 0, "0s" }, { 59, "59s" }, { 60, "1m0s" }, { 450, "7m30s" },
+		{ 3599, "59m59s" }, { 3600, "1h0m" }, { 86399, "23h59m" }, { 86400, "1d0h" },
+		{ 90000, "1d1h" }, { 400 * 86400LL + 3 * 3600, "400d3h" },
+		{ 9223372036854775807LL, "106751991167300d15h" },
+	};
+	char buf[UNITS_DURATION_MAX];
+
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		is_str(units_duration(rows[i].seconds, buf), rows[i].want, "%lld seconds read as "
+		    "\"%s\"", rows[i].seconds, rows[i].want);
+}
+
 int
 main(void)
 {
+	test_durations();
 	test_plural();
 	test_named_sizes();
 	test_against_reference();
