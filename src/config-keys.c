@@ -294,6 +294,35 @@ parse_log(struct account *a, size_t offset, const char *value)
 	return parse_path(a, offset, value);
 }
 
+/* ---- delivery targets of mailpipe-fetch (deliver.h) ---- */
+
+/* "maildir", or a target and its argument: "mda COMMAND". */
+static const char *
+parse_deliver(struct account *a, size_t offset, const char *value)
+{
+	size_t len = strcspn(value, " \t");
+	const char *arg = value + len + strspn(value + len, " \t");
+	if (strcmp(value, "maildir") == 0) {
+		a->deliver = DELIVER_MAILDIR;
+		return NULL;
+	}
+	if (len == 3 && strncmp(value, "mda", 3) == 0 && *arg != '\0')
+		a->deliver = DELIVER_MDA;
+	else
+		return "expected maildir or mda COMMAND";
+	return parse_string(a, offset, arg);
+}
+
+static const char *
+parse_mda_failure(struct account *a, size_t offset, const char *value)
+{
+	(void)offset;
+	if (strcmp(value, "fail") != 0 && strcmp(value, "skip") != 0)
+		return "expected fail or skip";
+	a->mda_failure_skip = strcmp(value, "skip") == 0;
+	return NULL;
+}
+
 static const struct key keys[] = {
 	{ "default_account", DEFAULTS_ONLY, NULL, 0, KEY_TEXT },
 	{ "host", FOR_BOTH, parse_string, FIELD(host), KEY_TEXT },
@@ -329,6 +358,8 @@ static const struct key keys[] = {
 	{ "keep", FOR_POP3, parse_bool, FIELD(keep), 0 },
 	{ "state_dir", FOR_POP3, parse_path, FIELD(state_dir), KEY_TEXT },
 	{ "max_size", FOR_POP3, parse_size, 0, 0 },
+	{ "deliver", FOR_POP3, parse_deliver, FIELD(deliver_to), KEY_TEXT },
+	{ "mda_failure", FOR_POP3, parse_mda_failure, 0, 0 },
 };
 
 char *
@@ -388,7 +419,7 @@ config_account_free(struct account *a)
 		&a->tls_key_file, &a->user,
 		&a->password_file, &a->password_command, &a->from, &a->helo, &a->aliases,
 		&a->domain, &a->maildir, &a->state_dir, &a->queue_dir, &a->failover,
-		&a->match_from, &a->log,
+		&a->match_from, &a->log, &a->deliver_to,
 	};
 
 	secret_wipe(a->password);

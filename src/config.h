@@ -18,6 +18,9 @@
 
 enum account_kind { ACCOUNT_SMTP, ACCOUNT_POP3 };
 
+/* Where mailpipe-fetch delivers (`deliver`, deliver.h). */
+enum deliver_kind { DELIVER_MAILDIR, DELIVER_MDA };
+
 struct account {
 	enum account_kind kind;
 	char *name;
@@ -64,6 +67,9 @@ struct account {
 	bool keep;
 	char *state_dir;
 	unsigned long long max_size;	/* 0 = no limit */
+	enum deliver_kind deliver;
+	char *deliver_to;		/* mda: the command */
+	bool mda_failure_skip;		/* mda_failure = skip */
 };
 
 struct config {

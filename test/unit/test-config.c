@@ -871,6 +871,36 @@ test_max_size(void)
 	}
 }
 
+/* deliver, mda_failure: the default, each target with its
+ * argument, [defaults] inheritance, and each bad value refused on its line. */
+static void
+test_deliver_keys(void)
+{
+	struct config cfg;
+	const struct account *a;
+
+	if (load("[defaults]\ndeliver = mda procmail -f %F\n[pop3 a]\nhost = h\n"
+	    "[pop3 b]\nhost = h\ndeliver = maildir\nmda_failure = skip\n", 0600, &cfg) < 0) {
+		ok(0, "deliver keys load: %s", fail_line());
+		return;
+	}
+	a = account(&cfg, ACCOUNT_POP3, "a");
+	ok(a != NULL && a->deliver == DELIVER_MDA && strcmp(a->deliver_to, "procmail -f %F") == 0 &&
+	    !a->mda_failure_skip, "deliver = mda COMMAND, inherited; mda_failure defaults to fail");
+	a = account(&cfg, ACCOUNT_POP3, "b");
+	ok(a != NULL && a->deliver == DELIVER_MAILDIR && a->mda_failure_skip,
+	    "deliver = maildir overrides; mda_failure = skip");
+	config_free(&cfg);
+	expect_error("deliver unknown", "[pop3 a]\nhost = h\ndeliver = imap x\n", 0600,
+	    FAIL_CONFIG, 3, "deliver: expected maildir");
+	expect_error("deliver mda without command", "[pop3 a]\nhost = h\ndeliver = mda\n",
+	    0600, FAIL_CONFIG, 3, "deliver: expected maildir");
+	expect_error("mda_failure bad", "[pop3 a]\nhost = h\nmda_failure = ignore\n", 0600,
+	    FAIL_CONFIG, 3, "expected fail or skip");
+	expect_error("deliver in smtp", "[smtp a]\nhost = h\ndeliver = maildir\n", 0600,
+	    FAIL_CONFIG, 3, "deliver");
+}
+
 /* The keys of the queue, failover and routing (mailpipe-send(1), QUEUE):
  * their defaults, their values, [defaults] inheritance, and each kind of
  * bad value refused on its line. */
@@ -1016,6 +1046,7 @@ main(void)
 	test_search_order();
 	test_no_home();
 	test_max_size();
+	test_deliver_keys();
 	test_fingerprint();
 	test_queue_keys();
 	test_route();
