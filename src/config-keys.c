@@ -12,6 +12,7 @@
 
 #include "config-keys.h"
 #include "fs.h"
+#include "lmtp.h"
 #include "secret.h"
 #include "xalloc.h"
 
@@ -296,20 +297,27 @@ parse_log(struct account *a, size_t offset, const char *value)
 
 /* ---- delivery targets of mailpipe-fetch (deliver.h) ---- */
 
-/* "maildir", or a target and its argument: "mda COMMAND". */
+/* "maildir", or a target and its argument: "mda COMMAND", "lmtp
+ * unix:/path" or "lmtp HOST:PORT". */
 static const char *
 parse_deliver(struct account *a, size_t offset, const char *value)
 {
 	size_t len = strcspn(value, " \t");
 	const char *arg = value + len + strspn(value + len, " \t");
+	const char *wrong;
+
 	if (strcmp(value, "maildir") == 0) {
 		a->deliver = DELIVER_MAILDIR;
 		return NULL;
 	}
 	if (len == 3 && strncmp(value, "mda", 3) == 0 && *arg != '\0')
 		a->deliver = DELIVER_MDA;
+	else if (len == 4 && strncmp(value, "lmtp", 4) == 0 && *arg != '\0')
+		a->deliver = DELIVER_LMTP;
 	else
-		return "expected maildir or mda COMMAND";
+		return "expected maildir, mda COMMAND or lmtp unix:/path|HOST:PORT";
+	if (a->deliver == DELIVER_LMTP && (wrong = lmtp_target_check(arg)) != NULL)
+		return wrong;
 	return parse_string(a, offset, arg);
 }
 
@@ -360,6 +368,7 @@ static const struct key keys[] = {
 	{ "max_size", FOR_POP3, parse_size, 0, 0 },
 	{ "deliver", FOR_POP3, parse_deliver, FIELD(deliver_to), KEY_TEXT },
 	{ "mda_failure", FOR_POP3, parse_mda_failure, 0, 0 },
+	{ "lmtp_recipient", FOR_POP3, parse_string, FIELD(lmtp_recipient), KEY_TEXT },
 };
 
 char *
@@ -419,7 +428,7 @@ config_account_free(struct account *a)
 		&a->tls_key_file, &a->user,
 		&a->password_file, &a->password_command, &a->from, &a->helo, &a->aliases,
 		&a->domain, &a->maildir, &a->state_dir, &a->queue_dir, &a->failover,
-		&a->match_from, &a->log, &a->deliver_to,
+		&a->match_from, &a->log, &a->deliver_to, &a->lmtp_recipient,
 	};
 
 	secret_wipe(a->password);

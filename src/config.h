@@ -19,7 +19,7 @@
 enum account_kind { ACCOUNT_SMTP, ACCOUNT_POP3 };
 
 /* Where mailpipe-fetch delivers (`deliver`, deliver.h). */
-enum deliver_kind { DELIVER_MAILDIR, DELIVER_MDA };
+enum deliver_kind { DELIVER_MAILDIR, DELIVER_MDA, DELIVER_LMTP };
 
 struct account {
 	enum account_kind kind;
@@ -68,7 +68,8 @@ struct account {
 	char *state_dir;
 	unsigned long long max_size;	/* 0 = no limit */
 	enum deliver_kind deliver;
-	char *deliver_to;		/* mda: the command */
+	char *deliver_to;		/* mda: the command; lmtp: the target */
+	char *lmtp_recipient;		/* NULL: user */
 	bool mda_failure_skip;		/* mda_failure = skip */
 };
 

@@ -1,7 +1,7 @@
 /*
  * The delivery targets of mailpipe-fetch behind one interface (deliver.h).
  * A Maildir gets its batch commit (sync, journal, rename, fsync new/); an
- * MDA gets one message at a time, each journaled as soon
+ * MDA or an LMTP server gets one message at a time, each journaled as soon
  * as the target accepted it and before the next is handed over, so that a
  * crash can deliver at most that one message twice.
  */
@@ -14,6 +14,7 @@
 
 #include "deliver.h"
 #include "fs.h"
+#include "lmtp.h"
 #include "log.h"
 #include "mda.h"
 #include "spool.h"
@@ -31,7 +32,11 @@ struct deliver {
 	const struct account *a;
 	enum deliver_kind kind;
 	struct maildir *md;	/* deliver = maildir */
+	struct lmtp *lmtp;	/* deliver = lmtp, once the first message needs it */
 };
+
+/* What a target made of one message handed over. */
+enum verdict { HANDED_OVER, DEFERRED, REFUSED };
 
 struct deliver_msg {
 	struct maildir_msg *file;	/* deliver = maildir */
@@ -74,6 +79,7 @@ deliver_close(struct deliver *d)
 	if (d == NULL)
 		return;
 	maildir_close(d->md);
+	lmtp_close(d->lmtp);
 	free(d);
 }
 
@@ -239,10 +245,11 @@ envelope_sender(int fd, char sender[SENDER_MAX])
 	return_path(buf, n > 0 ? (size_t)n : 0, sender);
 }
 
+/* %T of the MDA, the RCPT of LMTP: lmtp_recipient, else the user. */
 static const char *
 recipient(const struct account *a)
 {
-	return a->user;
+	return a->lmtp_recipient != NULL ? a->lmtp_recipient : a->user;
 }
 
 /* A message the target refused: reported (it stays on the server and the
@@ -275,25 +282,56 @@ journal_one(struct uidl_state *s, struct deliver_item *it, const char *file)
 	return 0;
 }
 
+/* What the MDA made of the message (mda.h), or -1. */
 static int
-commit_mda(struct deliver *d, struct uidl_state *s, struct fetch_report *rep,
+hand_to_mda(struct deliver *d, const struct deliver_item *it, const char *sender)
+{
+	struct mda_call call = { .command = d->a->deliver_to, .sender = sender,
+		.recipient = recipient(d->a), .timeout_s = d->a->timeout };
+	int rc = mda_deliver(&call, it->msg->fd);
+
+	if (rc < 0)
+		return -1;
+	return rc == MDA_DELIVERED ? HANDED_OVER : rc == MDA_TEMPORARY ? DEFERRED : REFUSED;
+}
+
+/* What the LMTP server made of it (lmtp.h), the session opened by the first
+ * message that needs it (so --list and a run with nothing new connect
+ * nowhere), or -1.  Every wait of it is bounded by timeout and a
+ * signal's grace; the run's deadline bounds the POP3 session around it. */
+static int
+hand_to_lmtp(struct deliver *d, const struct deliver_item *it, const char *sender)
+{
+	struct timing t = { .timeout_ms = d->a->timeout * 1000 };
+	int rc;
+
+	if (d->lmtp == NULL && lmtp_open(d->a->deliver_to, &t, &d->lmtp) < 0)
+		return fail_context("LMTP server %s", d->a->deliver_to);
+	rc = lmtp_deliver(d->lmtp, it->msg->fd, sender, recipient(d->a));
+	if (rc < 0)
+		return -1;
+	return rc == LMTP_DELIVERED ? HANDED_OVER : rc == LMTP_TEMPORARY ? DEFERRED : REFUSED;
+}
+
+/* Hands one message over and, once the target accepted it, journals
+ * it: the target's acceptance is the commit point. */
+static int
+commit_one(struct deliver *d, struct uidl_state *s, struct fetch_report *rep,
 	struct deliver_item *it)
 {
 	char sender[SENDER_MAX];
-	struct mda_call call = { .command = d->a->deliver_to, .sender = sender,
-		.recipient = recipient(d->a), .timeout_s = d->a->timeout };
 	int rc;
 
 	envelope_sender(it->msg->fd, sender);
-	rc = mda_deliver(&call, it->msg->fd);
+	rc = d->kind == DELIVER_MDA ? hand_to_mda(d, it, sender) : hand_to_lmtp(d, it, sender);
 	if (rc < 0)
 		return fail_context("message %lu UIDL %s (left on the server)", it->m->num,
 		    it->m->uidl);
-	if (rc != MDA_DELIVERED) {
-		refused(d, rep, it, rc == MDA_PERMANENT);
+	if (rc != HANDED_OVER) {
+		refused(d, rep, it, rc == REFUSED);
 		return 0;
 	}
-	return journal_one(s, it, UIDL_FILE_MDA);
+	return journal_one(s, it, d->kind == DELIVER_MDA ? UIDL_FILE_MDA : UIDL_FILE_LMTP);
 }
 
 /* Each message handed over and journaled before the next: the window in
@@ -305,7 +343,7 @@ commit_each(struct deliver *d, struct uidl_state *s, struct fetch_report *rep,
 	int rc = 0;
 
 	for (size_t i = 0; i < n && rc == 0; i++)
-		rc = commit_mda(d, s, rep, &items[i]);
+		rc = commit_one(d, s, rep, &items[i]);
 	return rc;
 }
 

@@ -1,6 +1,6 @@
 /*
- * Where mailpipe-fetch delivers (`deliver`): a Maildir or an MDA, behind
- * one interface, so that the fetch policy does not
+ * Where mailpipe-fetch delivers (`deliver`): a Maildir, an MDA or an
+ * LMTP server, behind one interface, so that the fetch policy does not
  * know which.  A message is received into a deliver_msg (a file in the
  * Maildir's tmp/, or else an unlinked temp file) and a batch of them is
  * committed by deliver_commit(), which also journals them (uidl.h):
@@ -8,8 +8,9 @@
  *	target	commit point				a crash can cause
  *	maildir	journal (fsync) before the rename	nothing: replay resolves it
  *	mda	the MDA's exit 0, then the journal	one message delivered twice
+ *	lmtp	the 2xx after the dot, then the journal	one message delivered twice
  *
- * For mda each message is handed over and journaled before the
+ * For mda and lmtp each message is handed over and journaled before the
  * next one is handed over, so the window in which a crash delivers twice
  * is one message.  Only what deliver_commit() marks committed may be
  * deleted on the server.
@@ -60,10 +61,11 @@ void deliver_msg_free(struct deliver_msg *msg);
 
 /* Delivers and journals items[0..n) (their messages ended), marking each
  * committed one, and frees their messages.  A message the target refuses
- * (mda exit 75 or other) is reported through rep and
+ * (mda exit 75 or other, LMTP 4xx or 5xx) is reported through rep and
  * stays on the server; with mda_failure = skip a refusal is a warning and
  * counted as skipped.  0, or -1 when the run cannot go on (the journal,
- * the Maildir, an MDA that cannot be started or did not finish),
+ * the Maildir, an MDA that cannot be started or did not finish, an LMTP
+ * session that cannot be opened or broke),
  * recorded; the items before it keep their marks. */
 int deliver_commit(struct deliver *d, struct uidl_state *s, struct fetch_report *rep,
 	struct deliver_item *items, size_t n);

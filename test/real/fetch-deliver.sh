@@ -1,16 +1,17 @@
 #!/bin/bash
-# deliver = mda: every message exactly once through a real delivery agent,
-# and at most one message twice per SIGKILL.
+# deliver = mda and deliver = lmtp: every message exactly once through a
+# real delivery agent, and at most one message twice per SIGKILL.
 #
-# Bob's mailbox is fetched with keep = no and each message handed to
-# Dovecot's dovecot-lda for carol (the stack's own Dovecot, its own
-# config), then carol's server Maildir is compared with what bob had, by
-# sha256 (Dovecot puts Return-Path and Delivered-To lines above the
-# message; they are cut before hashing).  Then the same under a SIGKILL
-# loop of at least 20 kills: nothing may be lost; a message may arrive
-# twice only when the kill fell between the MDA's exit 0 and the journal
-# (the documented one-message window), so duplicates <= kills; the counts
-# are printed.
+# For each target, bob's mailbox is fetched with keep = no and each
+# message handed to the stack's own Dovecot for carol: through
+# dovecot-lda (mda) or its LMTP socket (lmtp).  Then carol's server
+# Maildir is compared with what bob had, by sha256 (Dovecot puts
+# Return-Path and Delivered-To lines above the message; they are cut
+# before hashing).  Then the same under a SIGKILL loop of at least 20
+# kills: nothing may be lost; a message may arrive twice only when the
+# kill fell between the target's acceptance and the journal (the
+# documented one-message window), so duplicates <= kills; the counts are
+# printed.
 . "$(dirname "$0")/fetch-lib.sh"
 
 LDA=/usr/lib/dovecot/dovecot-lda
@@ -34,6 +35,11 @@ hashes_delivered() {
 		EOF
 }
 
+# count_delivered DIR: messages in DIR/new and DIR/cur.
+count_delivered() {
+	find "$1/new" "$1/cur" -type f 2>/dev/null | wc -l
+}
+
 # missing_and_extra GOT WANT: "M E", messages of WANT not in GOT and
 # copies in GOT beyond one per message.
 missing_and_extra() {
@@ -46,54 +52,81 @@ missing_and_extra() {
 }
 
 conf=$WORK/mailpipe.ini
-lda="$LDA -c $DOVECOT_CONFIG -d carol -f %F"
 
-# ---- one clean run ----
-server_clear bob
-server_clear carol
-server_put bob 40 300 60000 mda
-want=$(hashes_of "$BOB_MAILDIR")
-write_config "$conf"
-add_account "$conf" mda bob starttls "$WORK/unused" keep=no "deliver=mda $lda"
-fetch -C "$conf"
-check_eq "deliver = mda: exit 0" "$RC" 0
-[ "$RC" -eq 0 ] || sed 's/^/#   /' "$WORK/stderr"
-check_same "deliver = mda: every message once in carol's Maildir" \
-	"$(hashes_delivered "$CAROL_MAILDIR")" "$want"
-check_eq "deliver = mda: bob's mailbox is empty" "$(server_count bob)" 0
-check "deliver = mda: no Maildir made" test ! -e "$WORK/unused"
+# clean_run NAME DELIVER: one run delivers bob's 40 messages once each.
+clean_run() {
+	local name=$1
+	server_clear bob
+	server_clear carol
+	server_put bob 40 300 60000 "$name"
+	want=$(hashes_of "$BOB_MAILDIR")
+	rm -f "$conf"
+	write_config "$conf"
+	add_account "$conf" "$name" bob starttls "$WORK/unused" keep=no "deliver=$2" \
+		lmtp_recipient=carol@example.test
+	fetch -C "$conf"
+	check_eq "deliver = $name: exit 0" "$RC" 0
+	[ "$RC" -eq 0 ] || sed 's/^/#   /' "$WORK/stderr"
+	check_same "deliver = $name: every message once in carol's Maildir" \
+		"$(hashes_delivered "$CAROL_MAILDIR")" "$want"
+	check_eq "deliver = $name: bob's mailbox is empty" "$(server_count bob)" 0
+	check "deliver = $name: no Maildir made" test ! -e "$WORK/unused"
+}
 
-# ---- a SIGKILL loop ----
-server_clear carol
-server_put bob 150 300 60000 mdakill
-want=$(hashes_of "$BOB_MAILDIR")
-rounds=0 kills=0 finished=no
-while [ "$rounds" -lt 400 ]; do
-	rounds=$((rounds + 1))
-	"$MAILPIPE_FETCH" -C "$conf" 2>>"$WORK/kill.log" &
-	pid=$!
-	if [ "$kills" -lt "$MIN_KILLS" ]; then
-		delay=$((100 + RANDOM % 400))
-		sleep "0.$(printf '%03d' "$delay")"
-		if kill -KILL "$pid" 2>/dev/null; then
-			kills=$((kills + 1))
-			wait "$pid" 2>/dev/null
-			continue
+# kill_loop NAME: 120 messages, runs of the config of clean_run killed
+# with SIGKILL at random moments until MIN_KILLS kills, at least half of
+# them while messages were being handed over (carol got some during the
+# killed run), then runs until one ends 0 with bob's mailbox empty.  The
+# moment of the kill adapts: later while kills land before any handing
+# over (connecting, retrieving), earlier when runs end before the kill.
+kill_loop() {
+	local name=$1 rounds=0 kills=0 handing=0 finished=no pid rc base=100 before
+	local missing extra
+	server_clear carol
+	server_put bob 120 300 6000 "${name}kill"
+	want=$(hashes_of "$BOB_MAILDIR")
+	while [ "$rounds" -lt 400 ]; do
+		rounds=$((rounds + 1))
+		before=$(count_delivered "$CAROL_MAILDIR")
+		"$MAILPIPE_FETCH" -C "$conf" 2>>"$WORK/kill-$name.log" &
+		pid=$!
+		if [ "$kills" -lt "$MIN_KILLS" ] || [ "$handing" -lt $((MIN_KILLS / 2)) ]; then
+			sleep "$(awk -v ms=$((base + RANDOM % 300)) 'BEGIN { printf "%.3f", ms / 1000 }')"
+			if kill -KILL "$pid" 2>/dev/null; then
+				wait "$pid" 2>/dev/null
+				kills=$((kills + 1))
+				sleep 0.2	# an MDA the kill left running finishes
+				if [ "$(count_delivered "$CAROL_MAILDIR")" -gt "$before" ]; then
+					handing=$((handing + 1))
+				elif [ "$base" -lt 5000 ]; then
+					base=$((base + 150))
+				fi
+				continue
+			fi
+			base=$((base / 2))
 		fi
-	fi
-	wait "$pid"
-	rc=$?
-	if [ "$rc" -eq 0 ] && [ "$(server_count bob)" -eq 0 ]; then
-		finished=yes
-		break
-	fi
-done
-sleep 1		# an MDA a kill left running finishes its delivery
-read -r missing extra < <(missing_and_extra "$(hashes_delivered "$CAROL_MAILDIR")" "$want")
-note "deliver = mda: $rounds runs, $kills killed with SIGKILL, $missing lost, $extra delivered twice"
-check_eq "deliver = mda: a run finished" "$finished" yes
-check "deliver = mda: at least $MIN_KILLS kills" test "$kills" -ge "$MIN_KILLS"
-check_eq "deliver = mda: nothing lost under SIGKILL" "$missing" 0
-check "deliver = mda: at most one duplicate per kill ($extra <= $kills)" test "$extra" -le "$kills"
-check_eq "deliver = mda: bob's mailbox is empty" "$(server_count bob)" 0
+		wait "$pid"
+		rc=$?
+		if [ "$rc" -eq 0 ] && [ "$(server_count bob)" -eq 0 ]; then
+			finished=yes
+			break
+		fi
+	done
+	sleep 1		# an MDA a kill left running finishes its delivery
+	read -r missing extra < <(missing_and_extra "$(hashes_delivered "$CAROL_MAILDIR")" "$want")
+	note "deliver = $name: $rounds runs, $kills killed with SIGKILL ($handing while handing messages over), $missing lost, $extra delivered twice"
+	check_eq "deliver = $name: a run finished" "$finished" yes
+	check "deliver = $name: at least $MIN_KILLS kills" test "$kills" -ge "$MIN_KILLS"
+	check "deliver = $name: at least $((MIN_KILLS / 2)) kills while handing over" \
+		test "$handing" -ge $((MIN_KILLS / 2))
+	check_eq "deliver = $name: nothing lost under SIGKILL" "$missing" 0
+	check "deliver = $name: at most one duplicate per kill ($extra <= $kills)" \
+		test "$extra" -le "$kills"
+	check_eq "deliver = $name: bob's mailbox is empty" "$(server_count bob)" 0
+}
+
+clean_run mda "mda $LDA -c $DOVECOT_CONFIG -d carol -f %F"
+kill_loop mda
+clean_run lmtp "lmtp unix:$STACK_DIR/run/lmtp"
+kill_loop lmtp
 done_testing

@@ -901,6 +901,42 @@ test_deliver_keys(void)
 	    FAIL_CONFIG, 3, "deliver");
 }
 
+/* deliver = lmtp: each form of target, lmtp_recipient, and each bad
+ * target refused on its line with what is wrong. */
+static void
+test_lmtp_keys(void)
+{
+	static const char *const good[] = { "unix:/run/dovecot/lmtp", "localhost:24",
+		"192.0.2.1:2003", "[::1]:24", "[2001:db8::7]:65535" };
+	static const struct { const char *target, *error; } bad[] = {
+		{ "unix:run/lmtp", "absolute path" }, { "localhost", "expected unix:/path" },
+		{ "localhost:0", "expected unix:/path" }, { "localhost:65536", "expected" },
+		{ "::1:24", "expected unix:/path" }, { "[::1:24", "expected" },
+		{ "[localhost]:24", "expected" }, { "localhost:24x", "expected" },
+		{ ":24", "expected" },
+	};
+	struct config cfg;
+	char text[512];
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		snprintf(text, sizeof text, "[pop3 a]\nhost = h\ndeliver = lmtp %s\n"
+		    "lmtp_recipient = carol@example.test\n", good[i]);
+		if (load(text, 0600, &cfg) < 0) {
+			ok(0, "lmtp %s: %s", good[i], fail_line());
+			continue;
+		}
+		const struct account *a = account(&cfg, ACCOUNT_POP3, "a");
+		ok(a != NULL && a->deliver == DELIVER_LMTP && strcmp(a->deliver_to, good[i]) == 0 &&
+		    strcmp(a->lmtp_recipient, "carol@example.test") == 0, "lmtp %s", good[i]);
+		config_free(&cfg);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, "[pop3 a]\nhost = h\ndeliver = lmtp %s\n",
+		    bad[i].target);
+		expect_error(bad[i].target, text, 0600, FAIL_CONFIG, 3, bad[i].error);
+	}
+}
+
 /* The keys of the queue, failover and routing (mailpipe-send(1), QUEUE):
  * their defaults, their values, [defaults] inheritance, and each kind of
  * bad value refused on its line. */
@@ -1047,6 +1083,7 @@ main(void)
 	test_no_home();
 	test_max_size();
 	test_deliver_keys();
+	test_lmtp_keys();
 	test_fingerprint();
 	test_queue_keys();
 	test_route();
