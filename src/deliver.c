@@ -17,6 +17,7 @@
 #include "lmtp.h"
 #include "log.h"
 #include "mda.h"
+#include "signals.h"
 #include "spool.h"
 #include "status.h"
 #include "xalloc.h"
@@ -335,14 +336,16 @@ commit_one(struct deliver *d, struct uidl_state *s, struct fetch_report *rep,
 }
 
 /* Each message handed over and journaled before the next: the window in
- * which a crash delivers twice is one message. */
+ * which a crash delivers twice is one message.  After SIGTERM or SIGINT
+ * no further message is handed over (each could take the whole grace):
+ * those stay on the server for the next run, as uncommitted. */
 static int
 commit_each(struct deliver *d, struct uidl_state *s, struct fetch_report *rep,
 	struct deliver_item *items, size_t n)
 {
 	int rc = 0;
 
-	for (size_t i = 0; i < n && rc == 0; i++)
+	for (size_t i = 0; i < n && rc == 0 && signals_caught() == 0; i++)
 		rc = commit_one(d, s, rep, &items[i]);
 	return rc;
 }
