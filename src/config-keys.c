@@ -13,6 +13,7 @@
 #include "config-keys.h"
 #include "dsn.h"
 #include "fs.h"
+#include "lmtp.h"
 #include "secret.h"
 #include "xalloc.h"
 
@@ -369,6 +370,42 @@ parse_dsn_return(struct account *a, size_t offset, const char *value)
 	return err != NULL ? err : store_string(a, offset, xstrdup(canonical));
 }
 
+/* ---- delivery targets of mailpipe-fetch (deliver.h) ---- */
+
+/* "maildir", or a target and its argument: "mda COMMAND", "lmtp
+ * unix:/path" or "lmtp HOST:PORT". */
+static const char *
+parse_deliver(struct account *a, size_t offset, const char *value)
+{
+	size_t len = strcspn(value, " \t");
+	const char *arg = value + len + strspn(value + len, " \t");
+	const char *wrong;
+
+	if (strcmp(value, "maildir") == 0) {
+		a->deliver = DELIVER_MAILDIR;
+		return NULL;
+	}
+	if (len == 3 && strncmp(value, "mda", 3) == 0 && *arg != '\0')
+		a->deliver = DELIVER_MDA;
+	else if (len == 4 && strncmp(value, "lmtp", 4) == 0 && *arg != '\0')
+		a->deliver = DELIVER_LMTP;
+	else
+		return "expected maildir, mda COMMAND or lmtp unix:/path|HOST:PORT";
+	if (a->deliver == DELIVER_LMTP && (wrong = lmtp_target_check(arg)) != NULL)
+		return wrong;
+	return parse_string(a, offset, arg);
+}
+
+static const char *
+parse_mda_failure(struct account *a, size_t offset, const char *value)
+{
+	(void)offset;
+	if (strcmp(value, "fail") != 0 && strcmp(value, "skip") != 0)
+		return "expected fail or skip";
+	a->mda_failure_skip = strcmp(value, "skip") == 0;
+	return NULL;
+}
+
 static const struct key keys[] = {
 	{ "default_account", DEFAULTS_ONLY, NULL, 0, KEY_TEXT },
 	{ "host", FOR_BOTH, parse_string, FIELD(host), KEY_TEXT },
@@ -409,6 +446,9 @@ static const struct key keys[] = {
 	{ "delete_oversized", FOR_POP3, parse_bool, FIELD(delete_oversized), 0 },
 	{ "max_messages", FOR_POP3, parse_limit_count, FIELD(max_messages), 0 },
 	{ "max_bytes", FOR_POP3, parse_limit_size, FIELD(max_bytes), 0 },
+	{ "deliver", FOR_POP3, parse_deliver, FIELD(deliver_to), KEY_TEXT },
+	{ "mda_failure", FOR_POP3, parse_mda_failure, 0, 0 },
+	{ "lmtp_recipient", FOR_POP3, parse_string, FIELD(lmtp_recipient), KEY_TEXT },
 };
 
 char *
@@ -468,7 +508,7 @@ config_account_free(struct account *a)
 		&a->tls_key_file, &a->user,
 		&a->password_file, &a->password_command, &a->from, &a->helo, &a->aliases,
 		&a->domain, &a->dsn_notify, &a->dsn_return, &a->maildir, &a->state_dir, &a->queue_dir, &a->failover,
-		&a->match_from, &a->log,
+		&a->match_from, &a->log, &a->deliver_to, &a->lmtp_recipient,
 	};
 
 	secret_wipe(a->password);

@@ -18,6 +18,9 @@
 
 enum account_kind { ACCOUNT_SMTP, ACCOUNT_POP3 };
 
+/* Where mailpipe-fetch delivers (`deliver`, deliver.h). */
+enum deliver_kind { DELIVER_MAILDIR, DELIVER_MDA, DELIVER_LMTP };
+
 struct account {
 	enum account_kind kind;
 	char *name;
@@ -69,6 +72,10 @@ struct account {
 	bool delete_oversized;		/* DELE what is over max_size, unretrieved */
 	unsigned long max_messages;	/* per run; 0 = no limit */
 	unsigned long long max_bytes;	/* per run; 0 = no limit */
+	enum deliver_kind deliver;
+	char *deliver_to;		/* mda: the command; lmtp: the target */
+	char *lmtp_recipient;		/* NULL: user */
+	bool mda_failure_skip;		/* mda_failure = skip */
 };
 
 struct config {

@@ -1,10 +1,10 @@
 /*
  * A message's way from the server: through the POP3 unstuffer (pop3.c)
  * into a sink that counts what arrives against the limit, digests the
- * header, and writes the file.  No signal check here: a message whose RETR
- * is in flight is finished (fetch.c's window bounds how many), so the
- * session can still end with RSET and QUIT; a second signal kills at once,
- * which the journal makes safe.
+ * header, and writes the message (deliver.h).  No signal check here: a
+ * message whose RETR is in flight is finished (fetch.c's window bounds how
+ * many), so the session can still end with RSET and QUIT; a second signal
+ * kills at once, which the journal makes safe.
  */
 #include <limits.h>
 
@@ -19,7 +19,7 @@
 
 struct message_sink {
 	const struct plan_msg *m;
-	struct maildir_msg *file;	/* NULL: TOP, only the digest */
+	struct deliver_msg *file;	/* NULL: TOP, only the digest */
 	struct header_digest digest;
 	unsigned long long limit, have, max_size;
 };
@@ -51,7 +51,7 @@ sink(void *arg, const char *p, size_t n)
 		    k->max_size == k->limit ? " (max_size)" : "");
 	k->have += n;
 	header_digest_feed(&k->digest, p, n);
-	return k->file != NULL ? maildir_msg_write(k->file, p, n) : 0;
+	return k->file != NULL ? deliver_msg_write(k->file, p, n) : 0;
 }
 
 static void
@@ -63,28 +63,28 @@ sink_init(struct message_sink *k, const struct plan_msg *m, unsigned long long m
 }
 
 int
-message_retrieve(struct pop3 *pop, struct maildir *md, const struct plan_msg *m,
-	unsigned long long max_size, struct maildir_msg **file_r,
+message_retrieve(struct pop3 *pop, struct deliver *d, const struct plan_msg *m,
+	unsigned long long max_size, struct deliver_msg **msg_r,
 	unsigned char digest[HEADER_DIGEST_SIZE])
 {
 	struct message_sink k;
 	int rc;
 
 	sink_init(&k, m, max_size);
-	if (maildir_msg_begin(md, &k.file) < 0) {
+	if (deliver_msg_begin(d, &k.file) < 0) {
 		header_digest_abort(&k.digest);
 		return -1;
 	}
 	rc = pop3_read_retr(pop, sink, &k);
 	if (rc == 0)
-		rc = maildir_msg_end(k.file);
+		rc = deliver_msg_end(k.file);
 	if (rc != 0) {
 		header_digest_abort(&k.digest);
-		maildir_msg_free(k.file);
+		deliver_msg_free(k.file);
 		return rc;
 	}
 	header_digest_final(&k.digest, digest);
-	*file_r = k.file;
+	*msg_r = k.file;
 	return 0;
 }
 

@@ -37,6 +37,7 @@
 
 #include "clock.h"
 #include "cred.h"
+#include "deliver.h"
 #include "endpoint.h"
 #include "fetch.h"
 #include "fetch-list.h"
@@ -48,9 +49,7 @@
 #include "fetch-reset.h"
 #include "fetch-state.h"
 #include "fetch-unconfirmed.h"
-#include "headerdigest.h"
 #include "log.h"
-#include "maildir.h"
 #include "pop3.h"
 #include "signals.h"
 #include "status.h"
@@ -68,8 +67,7 @@
 #define WINDOW_OCTETS (1024 * 1024)
 
 struct batch {
-	struct maildir_msg *files[BATCH_MAX];
-	unsigned char digests[BATCH_MAX][HEADER_DIGEST_SIZE];
+	struct deliver_item items[BATCH_MAX];
 	size_t msgs[BATCH_MAX];	/* indexes into run.msgs */
 	size_t n;
 };
@@ -80,7 +78,7 @@ struct run {
 	struct fetch_policy policy;	/* what is deleted, how much retrieved */
 	bool list, human_readable;	/* --list; -H: sizes in KiB, MiB... */
 	const char *maildir_path;
-	struct maildir *md;
+	struct deliver *target;		/* where messages go (deliver.h) */
 	struct uidl_state *state;
 	struct uidl_set *known;		/* the state's entries */
 	bool other_host;		/* the state was last used with another host */
@@ -243,65 +241,20 @@ forget_deleted(struct run *r)
 
 /* ---- retrieval ---- */
 
-static void
-batch_discard(struct batch *b)
-{
-	for (size_t i = 0; i < b->n; i++)
-		maildir_msg_free(b->files[i]);
-	b->n = 0;
-}
-
-static int
-batch_journal(struct run *r, struct batch *b)
-{
-	struct uidl_entry e[BATCH_MAX];
-	long long now = (long long)time(NULL);
-
-	for (size_t i = 0; i < b->n; i++) {
-		const struct plan_msg *m = &r->plan.msgs[b->msgs[i]];
-
-		e[i] = (struct uidl_entry){ .uidl = m->uidl, .size = m->size, .fetched = now,
-			.file = (char *)maildir_msg_name(b->files[i]), .has_digest = true };
-		memcpy(e[i].digest, b->digests[i], sizeof e[i].digest);
-	}
-	return uidl_journal(r->state, e, b->n);
-}
-
-/* Renames the journaled files into new/ and fsyncs new/ (maildir.h); a
- * file that is not durably there is taken out of the state again, as the
- * journal replay would do, and is neither counted nor deleted. */
-static size_t
-batch_rename(struct run *r, struct batch *b, int *rc_r)
-{
-	size_t committed = 0;
-
-	*rc_r = maildir_commit_batch(r->md, b->files, b->n);
-	for (size_t i = 0; i < b->n; i++) {
-		if (maildir_msg_committed(b->files[i]))
-			committed++;
-		else
-			uidlset_forget(r->known, r->plan.msgs[b->msgs[i]].uidl);
-	}
-	return committed;
-}
-
-/* Sync, journal, rename, fsync new/, and then DELE: the one commit path. */
+/* Delivery and journal (deliver.h), and then DELE of what was committed:
+ * the one commit path. */
 static int
 batch_commit(struct run *r)
 {
 	struct batch *b = &r->batch;
-	size_t idx[BATCH_MAX], n = b->n;
-	int rc;
+	size_t idx[BATCH_MAX], n = 0;
+	int rc = deliver_commit(r->target, r->state, &r->report, b->items, b->n);
 
-	if (n == 0)
-		return 0;
-	rc = maildir_sync_batch(r->md, b->files, n);
-	if (rc == 0)
-		rc = batch_journal(r, b);
-	if (rc == 0)
-		r->rec->retrieved += batch_rename(r, b, &rc);
-	memcpy(idx, b->msgs, n * sizeof *idx);
-	batch_discard(b);
+	for (size_t i = 0; i < b->n; i++)
+		if (b->items[i].committed)
+			idx[n++] = b->msgs[i];
+	r->rec->retrieved += n;
+	b->n = 0;
 	if (rc < 0)
 		return -1;
 	if (!policy_deletes_new(&r->policy) || !pop3_idle(r->pop) || fetch_interrupted())
@@ -314,14 +267,17 @@ static int
 retrieve_one(struct run *r, size_t i)
 {
 	struct batch *b = &r->batch;
-	int rc = message_retrieve(r->pop, r->md, &r->plan.msgs[i], r->a->max_size,
-	    &b->files[b->n], b->digests[b->n]);
+	struct deliver_item *it = &b->items[b->n];
+	int rc = message_retrieve(r->pop, r->target, &r->plan.msgs[i], r->a->max_size,
+	    &it->msg, it->digest);
 
 	if (rc == POP3_REFUSED)
 		report_message(&r->report, &r->plan.msgs[i]);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
-	r->rec->bytes += maildir_msg_size(b->files[b->n]);
+	it->m = &r->plan.msgs[i];
+	it->committed = false;
+	r->rec->bytes += deliver_msg_size(it->msg);
 	progress_message(&r->progress, r->rec);
 	b->msgs[b->n++] = i;
 	return 0;
@@ -500,8 +456,8 @@ session(struct run *r)
 static int
 open_state(struct run *r, const char *maildir_option)
 {
-	if (fetch_state_open(r->a, maildir_option, r->ep.port, r->md, !r->list, &r->state,
-	    &r->other_host) < 0)
+	if (fetch_state_open(r->a, maildir_option, r->ep.port, deliver_maildir(r->target),
+	    !r->list, &r->state, &r->other_host) < 0)
 		return -1;
 	r->known = uidl_entries(r->state);
 	return 0;
@@ -510,10 +466,7 @@ open_state(struct run *r, const char *maildir_option)
 static int
 open_local(struct run *r, const char *maildir_option)
 {
-	if (r->maildir_path == NULL)
-		return fail(FAIL_CONFIG, "no maildir for this account (set maildir or use "
-		    "--maildir)");
-	if (maildir_open(r->maildir_path, !r->list, &r->md) < 0)
+	if (deliver_open(r->a, r->maildir_path, maildir_option, !r->list, &r->target) < 0)
 		return -1;
 	return open_state(r, maildir_option);
 }
@@ -538,7 +491,7 @@ close_run(struct run *r, int rc)
 		fail_restore(&first);
 	pop3_close(r->pop);
 	uidl_close(r->state);
-	maildir_close(r->md);
+	deliver_close(r->target);
 	plan_free(&r->plan);
 	return rc;
 }

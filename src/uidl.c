@@ -313,15 +313,19 @@ uidl_open(const char *dir, const struct uidl_key *key, bool write,
 	return 0;
 }
 
-/* R: counts when its file reached new/ or cur/, else its tmp file goes. */
+/* R: counts when its file reached new/ or cur/, else its tmp file goes.
+ * A message handed to another target (uidl_file_is_target()) counts: its
+ * record was written once the target had it.  Without a Maildir (the
+ * target changed since), a Maildir file cannot be looked for: the message
+ * is retrieved again rather than risk losing it. */
 static void
 resolve_retrieved(struct uidl_state *s, struct maildir *md, struct journal_record *r)
 {
-	if (maildir_has(md, r->e.file)) {
+	if (uidl_file_is_target(r->e.file) || (md != NULL && maildir_has(md, r->e.file))) {
 		uidlset_add(&s->set, &r->e);
 		return;
 	}
-	if (s->write)
+	if (s->write && md != NULL)
 		maildir_drop_tmp(md, r->e.file);
 	uidl_entry_free(&r->e);
 }
@@ -357,6 +361,12 @@ uidl_replay(struct uidl_state *s, struct maildir *md)
 		return -1;
 	uidl_remove_legacy(s);
 	return 0;
+}
+
+bool
+uidl_file_is_target(const char *file)
+{
+	return file[0] == '=';
 }
 
 /* ---- the set and the server ---- */

@@ -86,7 +86,16 @@ char *uidl_default_dir(const char *state_dir);
  * it (uidl_replay()). */
 int uidl_open(const char *dir, const struct uidl_key *key, bool write,
 	struct uidl_state **s_r);
-/* Resolves journal records against the Maildir.  With write, also removes
+/* The FILE of a message delivered to a target other than a Maildir
+ * (`deliver = mda`, `lmtp`): "=" and the target's name, which no
+ * Maildir file name starts with.  Its R record is the commit: there is no
+ * file to look for. */
+#define UIDL_FILE_MDA "=mda"
+#define UIDL_FILE_LMTP "=lmtp"
+bool uidl_file_is_target(const char *file);
+
+/* Resolves journal records against the Maildir (md NULL: the target is not
+ * a Maildir; records of Maildir files are then dropped).  With write, also removes
  * the tmp files of dropped records, saves the state, empties the journal
  * and removes a version 1 state it replaced. */
 int uidl_replay(struct uidl_state *s, struct maildir *md);

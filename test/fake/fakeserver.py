@@ -38,6 +38,7 @@ import tempfile
 import threading
 import time
 
+import lmtpfake
 import scramserver
 
 EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
@@ -50,12 +51,13 @@ KEEP_OUTPUT = 1 << 20           # bytes of client stdout/stderr kept for checks
 SINGLE_KEYS = {
     'description', 'client', 'args', 'exit', 'timeout', 'max-time', 'max-rss-kb',
     'config', 'stderr-empty', 'server-timeout', 'split-delay', 'connect',
-    'stderr-max-bytes', 'stdout-empty', 'then', 'stdout-to',
+    'stderr-max-bytes', 'stdout-empty', 'then', 'stdout-to', 'lmtp-accepted',
 }
 MULTI_KEYS = {
     'stderr', 'stderr-not', 'received', 'received-not', 'maildir-new', 'maildir-tmp',
     'maildir-cur', 'maildir-file', 'maildir-sha256', 'path-absent', 'env',
-    'stdout', 'stdout-not', 'report-check', 'state-age',
+    'stdout', 'stdout-not', 'report-check', 'state-age', 'lmtp-reply', 'lmtp-received',
+    'lmtp-received-not',
 }
 STDIN_KEYS = {'stdin', 'stdin-raw', 'stdin-lines', 'stdin-line'}
 # Sanitizer reports fail every scenario: UBSan goes on after reporting, so
@@ -1049,7 +1051,7 @@ def check_report(sc, subst, problems):
         problems.append('report was: ' + json.dumps(doc))
 
 
-def check(sc, client, server, client_path, maildir, subst):
+def check(sc, client, server, client_path, maildir, subst, lmtp=None):
     problems = []
     for path in sc.multi['path-absent']:
         if os.path.lexists(subst(path)):
@@ -1106,7 +1108,28 @@ def check(sc, client, server, client_path, maildir, subst):
             problems.append('the server received /%s/: %s' % (rx, show(m.group(0))))
     check_maildir(sc, maildir, problems)
     check_report(sc, subst, problems)
+    check_lmtp(sc, lmtp, problems)
     return problems
+
+
+def check_lmtp(sc, lmtp, problems):
+    if lmtp is None:
+        return
+    if lmtp.failure:
+        problems.append('LMTP server: ' + lmtp.failure)
+    received = '\n'.join(lmtp.received)
+    for rx in sc.multi['lmtp-received']:
+        if not re.search(rx, received, re.M):
+            problems.append('the LMTP server should have received /%s/ but did not' % rx)
+    for rx in sc.multi['lmtp-received-not']:
+        m = re.search(rx, received, re.M)
+        if m:
+            problems.append('the LMTP server received /%s/: %s' % (rx, show(m.group(0))))
+    if 'lmtp-accepted' in sc.headers and lmtp.accepted != int(sc.headers['lmtp-accepted']):
+        problems.append('the LMTP server accepted %d messages, expected %s'
+                        % (lmtp.accepted, sc.headers['lmtp-accepted']))
+    if problems:
+        problems.append('LMTP transcript: ' + ' / '.join(show(l) for l in lmtp.received))
 
 
 def tail(data, lines=60):
@@ -1214,6 +1237,12 @@ def run_phase(sc, args, workdir, pki):
         hexfp = values['FP_' + name].upper()
         values['FP_%s_COLON' % name] = ':'.join(hexfp[i:i + 2] for i in range(0, 64, 2))
 
+    lmtp = None
+    if any(k.startswith('lmtp-') for k in list(sc.headers) + [k for k in sc.multi if sc.multi[k]]):
+        values['LMTP'] = os.path.join(workdir, 'lmtp.sock')
+        lmtp = lmtpfake.LmtpFake(values['LMTP'], sc.multi['lmtp-reply'], sc.timeout)
+        lmtp.start()
+
     def subst(text):
         return re.sub(r'@([A-Z_]+)@', lambda m: values.get(m.group(1), m.group(0)), text)
 
@@ -1238,8 +1267,10 @@ def run_phase(sc, args, workdir, pki):
     if thread.is_alive():
         server.failure = (server.failure or '') + ' (server script still running)'
     listener.close()
+    if lmtp is not None:
+        lmtp.stop()
 
-    problems = check(sc, client, server, client_path, values['MAILDIR'], subst)
+    problems = check(sc, client, server, client_path, values['MAILDIR'], subst, lmtp)
     report(sc, client, server, problems, workdir, args.verbose, args.keep)
     return problems
 

@@ -871,6 +871,72 @@ test_max_size(void)
 	}
 }
 
+/* deliver, mda_failure: the default, each target with its
+ * argument, [defaults] inheritance, and each bad value refused on its line. */
+static void
+test_deliver_keys(void)
+{
+	struct config cfg;
+	const struct account *a;
+
+	if (load("[defaults]\ndeliver = mda procmail -f %F\n[pop3 a]\nhost = h\n"
+	    "[pop3 b]\nhost = h\ndeliver = maildir\nmda_failure = skip\n", 0600, &cfg) < 0) {
+		ok(0, "deliver keys load: %s", fail_line());
+		return;
+	}
+	a = account(&cfg, ACCOUNT_POP3, "a");
+	ok(a != NULL && a->deliver == DELIVER_MDA && strcmp(a->deliver_to, "procmail -f %F") == 0 &&
+	    !a->mda_failure_skip, "deliver = mda COMMAND, inherited; mda_failure defaults to fail");
+	a = account(&cfg, ACCOUNT_POP3, "b");
+	ok(a != NULL && a->deliver == DELIVER_MAILDIR && a->mda_failure_skip,
+	    "deliver = maildir overrides; mda_failure = skip");
+	config_free(&cfg);
+	expect_error("deliver unknown", "[pop3 a]\nhost = h\ndeliver = imap x\n", 0600,
+	    FAIL_CONFIG, 3, "deliver: expected maildir");
+	expect_error("deliver mda without command", "[pop3 a]\nhost = h\ndeliver = mda\n",
+	    0600, FAIL_CONFIG, 3, "deliver: expected maildir");
+	expect_error("mda_failure bad", "[pop3 a]\nhost = h\nmda_failure = ignore\n", 0600,
+	    FAIL_CONFIG, 3, "expected fail or skip");
+	expect_error("deliver in smtp", "[smtp a]\nhost = h\ndeliver = maildir\n", 0600,
+	    FAIL_CONFIG, 3, "deliver");
+}
+
+/* deliver = lmtp: each form of target, lmtp_recipient, and each bad
+ * target refused on its line with what is wrong. */
+static void
+test_lmtp_keys(void)
+{
+	static const char *const good[] = { "unix:/run/dovecot/lmtp", "localhost:24",
+		"192.0.2.1:2003", "[::1]:24", "[2001:db8::7]:65535" };
+	static const struct { const char *target, *error; } bad[] = {
+		{ "unix:run/lmtp", "absolute path" }, { "localhost", "expected unix:/path" },
+		{ "localhost:0", "expected unix:/path" }, { "localhost:65536", "expected" },
+		{ "::1:24", "expected unix:/path" }, { "[::1:24", "expected" },
+		{ "[localhost]:24", "expected" }, { "localhost:24x", "expected" },
+		{ ":24", "expected" },
+	};
+	struct config cfg;
+	char text[512];
+
+	for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+		snprintf(text, sizeof text, "[pop3 a]\nhost = h\ndeliver = lmtp %s\n"
+		    "lmtp_recipient = carol@example.test\n", good[i]);
+		if (load(text, 0600, &cfg) < 0) {
+			ok(0, "lmtp %s: %s", good[i], fail_line());
+			continue;
+		}
+		const struct account *a = account(&cfg, ACCOUNT_POP3, "a");
+		ok(a != NULL && a->deliver == DELIVER_LMTP && strcmp(a->deliver_to, good[i]) == 0 &&
+		    strcmp(a->lmtp_recipient, "carol@example.test") == 0, "lmtp %s", good[i]);
+		config_free(&cfg);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		snprintf(text, sizeof text, "[pop3 a]\nhost = h\ndeliver = lmtp %s\n",
+		    bad[i].target);
+		expect_error(bad[i].target, text, 0600, FAIL_CONFIG, 3, bad[i].error);
+	}
+}
+
 /* The keys of the queue, failover and routing (mailpipe-send(1), QUEUE):
  * their defaults, their values, [defaults] inheritance, and each kind of
  * bad value refused on its line. */
@@ -1016,6 +1082,8 @@ main(void)
 	test_search_order();
 	test_no_home();
 	test_max_size();
+	test_deliver_keys();
+	test_lmtp_keys();
 	test_fingerprint();
 	test_queue_keys();
 	test_route();
