@@ -25,6 +25,8 @@
 /* How often reaping looks again: a command that has closed its output is
  * normally exiting already. */
 #define REAP_TICK_MS 10
+/* How often a read of its output looks whether the shell has exited. */
+#define LEADER_TICK_MS 100
 
 static int
 redirect(posix_spawn_file_actions_t *fa, int in_fd, int out, bool capture_stderr)
@@ -137,6 +139,17 @@ timed_out(const struct child *c)
 	return fail(FAIL_TEMPORARY, "%s did not finish within %d s", c->what, c->timeout_s);
 }
 
+/* True once the shell has exited (its status kept in c).  What it wrote is
+ * in the pipe by then; a background process it started may hold the pipe
+ * open for as long as it likes, and with done_at_exit is not waited for. */
+static bool
+leader_exited(struct child *c)
+{
+	if (!c->reaped && waitpid(c->pid, &c->status, WNOHANG) == c->pid)
+		c->reaped = true;
+	return c->reaped;
+}
+
 int
 child_read(struct child *c, char *buf, size_t cap, size_t *n_r)
 {
@@ -151,10 +164,12 @@ child_read(struct child *c, char *buf, size_t cap, size_t *n_r)
 		if (left <= 0)
 			return timed_out(c);
 		pfd.revents = 0;
-		ready = poll(&pfd, 1, (int)left);
+		ready = poll(&pfd, 1, (int)(left < LEADER_TICK_MS ? left : LEADER_TICK_MS));
 		if (ready < 0 && errno != EINTR)
 			return fail(FAIL_TEMPORARY, "%s: cannot wait for its output: %s", c->what,
 			    strerror(errno));
+		if (ready == 0 && c->done_at_exit && leader_exited(c))
+			return 0;	/* nothing left from the shell itself */
 		if (ready <= 0)
 			continue;	/* EINTR or the time is up: looked at above */
 		got = read(c->out, buf + *n_r, cap - *n_r);
@@ -214,6 +229,11 @@ child_wait(struct child *c, int *status_r)
 	if (c->out >= 0)
 		close(c->out);
 	c->out = -1;
+	if (c->reaped) {	/* by child_read */
+		*status_r = c->status;
+		child_abort(c);
+		return 0;
+	}
 	reaped = reap_before(c->pid, c->end_ms, true, status_r);
 	err = errno;
 	c->reaped = reaped == 1;

@@ -22,6 +22,11 @@ struct child {
 	int64_t end_ms;
 	int timeout_s;
 	bool reaped;
+	int status;		/* the shell's wait status, once reaped */
+	/* Set after child_start(): the command is done when its shell exits,
+	 * whatever it left in the background holding the output (an MDA's
+	 * notifier).  Unset, everything in the group must be done. */
+	bool done_at_exit;
 };
 
 /* Starts /bin/sh -c command with stdin from in_fd (read from its current

@@ -14,6 +14,7 @@
 #include "dsn.h"
 #include "fs.h"
 #include "lmtp.h"
+#include "mda.h"
 #include "secret.h"
 #include "xalloc.h"
 
@@ -392,6 +393,8 @@ parse_deliver(struct account *a, size_t offset, const char *value)
 	else
 		return "expected maildir, mda COMMAND or lmtp unix:/path|HOST:PORT";
 	if (a->deliver == DELIVER_LMTP && (wrong = lmtp_target_check(arg)) != NULL)
+		return wrong;
+	if (a->deliver == DELIVER_MDA && (wrong = mda_command_check(arg)) != NULL)
 		return wrong;
 	return parse_string(a, offset, arg);
 }

@@ -57,6 +57,26 @@ mda_expand(const char *command, const char *sender, const char *recipient)
 	return strbuf_take(&b, &len);
 }
 
+const char *
+mda_command_check(const char *command)
+{
+	char quote = 0;		/* the quote we are inside, or 0 */
+
+	for (const char *p = command; *p != '\0'; p++) {
+		if (quote != '\'' && *p == '\\' && p[1] != '\0')
+			p++;	/* escaped: the next character is not special */
+		else if (quote == 0 && (*p == '\'' || *p == '"'))
+			quote = *p;
+		else if (quote != 0 && *p == quote)
+			quote = 0;
+		else if (*p == '%' && (p[1] == 'F' || p[1] == 'T') && quote != 0)
+			return "write %F and %T without quotes around them: mailpipe-fetch quotes the values itself";
+		else if (*p == '%' && p[1] != '\0')
+			p++;
+	}
+	return NULL;
+}
+
 /* The first line of its output into keep (NUL-terminated, cut), the rest
  * read and dropped until it closes the pipe. */
 static int
@@ -90,7 +110,8 @@ verdict(int status, const char *said)
 	else
 		fail(FAIL_TEMPORARY, "the mda %s (exit status %d)%s%s", code == EXIT_TEMPFAIL ?
 		    "failed temporarily" : "refused the message", code, sep, said);
-	return code == EXIT_TEMPFAIL ? MDA_TEMPORARY : MDA_PERMANENT;
+	/* A signal (a crash, the OOM killer) says nothing about the message. */
+	return code == EXIT_TEMPFAIL || code < 0 ? MDA_TEMPORARY : MDA_PERMANENT;
 }
 
 int
@@ -108,6 +129,10 @@ mda_deliver(const struct mda_call *call, int fd)
 	free(command);
 	if (rc < 0)
 		return -1;
+	/* Its exit status is the verdict: once the shell has given it, a
+	 * notifier it started with & must not turn a delivery into a timeout
+	 * (and the next run into a duplicate). */
+	c.done_at_exit = true;
 	if (read_output(&c, said) < 0) {
 		child_abort(&c);
 		return -1;

@@ -23,6 +23,12 @@ struct mda_call {
  * and %% by %; any other % stays.  A new string. */
 char *mda_expand(const char *command, const char *sender, const char *recipient);
 
+/* NULL when every %F and %T of command stands where the shell reads it
+ * unquoted; else why not.  mda_expand() puts each value in single quotes,
+ * which inside the user's own quotes would be literal, leaving $ and `
+ * of a sender's address to the shell. */
+const char *mda_command_check(const char *command);
+
 /* Runs the command with the file fd (read from offset 0) on stdin, its
  * stdout and stderr into one pipe of which the first line is kept (the
  * rest read and dropped).  MDA_DELIVERED (a first line, if any, is

@@ -899,6 +899,9 @@ test_deliver_keys(void)
 	    FAIL_CONFIG, 3, "expected fail or skip");
 	expect_error("deliver in smtp", "[smtp a]\nhost = h\ndeliver = maildir\n", 0600,
 	    FAIL_CONFIG, 3, "deliver");
+	expect_error("deliver mda with %F in quotes",
+	    "[pop3 a]\nhost = h\ndeliver = mda procmail -f \"%F\"\n", 0600, FAIL_CONFIG, 3,
+	    "deliver: write %F and %T without quotes");
 }
 
 /* deliver = lmtp: each form of target, lmtp_recipient, and each bad

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "mda.h"
 #include "spool.h"
 #include "status.h"
@@ -85,15 +86,52 @@ test_verdicts(void)
 	ok(strstr(fail_reason(), "exit status 67): nope") != NULL, "its line is in the reason: %s",
 	    fail_reason());
 	fail_clear();
-	is_int(deliver_with("kill -9 $$"), MDA_PERMANENT, "killed by a signal: permanent");
+	is_int(deliver_with("kill -9 $$"), MDA_TEMPORARY, "killed by a signal: temporary");
 	fail_clear();
+}
+
+/* An MDA that leaves a process in the background holding its output (a
+ * notifier started with &) is done when its shell exits, not when the
+ * background process lets go of the pipe: waiting for that would time out
+ * and deliver the message again on every run. */
+static void
+test_background_child(void)
+{
+	int64_t start = clock_now_ms();
+
+	is_int(deliver_with("sleep 8 & exit 0"), MDA_DELIVERED,
+	    "a background process holding the output: delivered when the shell exits");
+	ok(clock_now_ms() - start < 4000, "without waiting for the background process (%lld ms)",
+	    (long long)(clock_now_ms() - start));
+	fail_clear();
+}
+
+/* %F inside the user's own quotes would put mailpipe's single quotes
+ * inside them, where they mean nothing and a sender's $( ) runs. */
+static void
+test_command_check(void)
+{
+	static const char *const good[] = {
+		"procmail -f %F", "dovecot-lda -d %T -f %F", "maildrop -f %F 'x y'",
+		"echo \"100%%\" %F", "printf '%s' x; cat", "a \\\"%F", "",
+	};
+	static const char *const bad[] = {
+		"procmail -f \"%F\"", "procmail -f '%F'", "x \"a %T b\"", "x 'it''s %F'",
+	};
+
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+		ok(mda_command_check(good[i]) == NULL, "accepted: %s", good[i]);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		ok(mda_command_check(bad[i]) != NULL, "refused: %s", bad[i]);
 }
 
 int
 main(void)
 {
+	test_command_check();
 	test_expand();
 	test_shell();
 	test_verdicts();
+	test_background_child();
 	return done_testing();
 }
