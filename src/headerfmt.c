@@ -320,6 +320,9 @@ unquoted(const char *start, const char *end)
 	return out;
 }
 
+/* The longest display name written as one quoted string. */
+#define QUOTED_MAX 200
+
 /* A display name as pieces of the field: encoded-words, one quoted
  * string, or its words as they are. */
 static void
@@ -327,7 +330,10 @@ fold_phrase(struct fold *f, const char *name)
 {
 	struct strbuf q = { 0 };
 
-	if (!headerfmt_is_plain(name, HEADERFMT_PLAIN_MAX)) {
+	/* A quoted string cannot be folded: a long one (words of up to
+	 * HEADERFMT_PLAIN_MAX each, many of them) would make a line over
+	 * RFC 5322's 998 octets, so it becomes encoded-words, which fold. */
+	if (!headerfmt_is_plain(name, HEADERFMT_PLAIN_MAX) || strlen(name) > QUOTED_MAX) {
 		fold_words(f, name, 2);
 	} else if (strpbrk(name, "()<>[]:;@\\,.\"") == NULL && strstr(name, "=?") == NULL) {
 		fold_plain(f, name, strlen(name), 0);
@@ -348,7 +354,10 @@ fold_mailbox(struct fold *f, const char *display, const char *address, size_t le
 {
 	if (display != NULL && *display != '\0')
 		fold_phrase(f, display);
-	fold_piece(f, address, len, 1);
+	if (len > QUOTED_MAX)	/* comments and all: fold at its spaces, as for a phrase */
+		fold_plain(f, address, len, 1);
+	else
+		fold_piece(f, address, len, 1);
 }
 
 static void

@@ -249,6 +249,44 @@ test_list_ok(void)
 	    "non-ASCII comment: not ok");
 }
 
+/* The longest line of a field. */
+static size_t
+longest_line(const char *field)
+{
+	size_t longest = 0, line = 0;
+
+	for (const char *p = field; *p != '\0'; p++) {
+		line = *p == '\n' ? 0 : line + 1;
+		if (line > longest)
+			longest = line;
+	}
+	return longest;
+}
+
+/* Neither a quoted display name nor an address with a comment can be
+ * folded inside: made of many words of up to 900 characters each (what
+ * --header lets through), either one once made a line over RFC 5322's 998
+ * octets (found by fuzz-userfield). */
+static void
+test_long_pieces(void)
+{
+	struct strbuf word = { 0 }, value = { 0 }, field = { 0 };
+	struct strlist list = { 0 };
+
+	for (int i = 0; i < 800; i++)
+		strbuf_append(&word, "x", 1);
+	strbuf_printf(&value, "\"%s, %s, %s\" <a@example.test>, b@example.test (%s %s %s)",
+	    word.p, word.p, word.p, word.p, word.p, word.p);
+	strlist_push(&list, value.p);
+	headerfmt_address_field(&field, "Reply-To", &list);
+	ok(longest_line(field.p) <= 998, "long quoted name and comment: lines of at most 998 (%zu)",
+	    longest_line(field.p));
+	strlist_free(&list);
+	free(word.p);
+	free(value.p);
+	free(field.p);
+}
+
 int
 main(void)
 {
@@ -256,6 +294,7 @@ main(void)
 		return 1;
 	test_words();
 	test_list_ok();
+	test_long_pieces();
 	if (system("python3 -c 'import email.policy' 2>/dev/null") != 0)
 		skip("python3 with the email package is not installed");
 	else
