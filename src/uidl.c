@@ -366,7 +366,9 @@ uidl_replay(struct uidl_state *s, struct maildir *md)
 bool
 uidl_file_is_target(const char *file)
 {
-	return file[0] == '=';
+	/* Only the names deliver.c writes: any other "=..." in a journal is
+	 * not ours, and is not taken as a delivery. */
+	return strcmp(file, UIDL_FILE_MDA) == 0 || strcmp(file, UIDL_FILE_LMTP) == 0;
 }
 
 /* ---- the set and the server ---- */
