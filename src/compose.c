@@ -250,30 +250,14 @@ add_message_id(struct strbuf *t, const struct compose_options *o)
 	free(id);
 }
 
-/* One --header field (checked by userfield_parse()), written by its
- * kind: text folded or encoded, an address list with its display names
- * encoded, or structured ASCII folded at its spaces. */
+/* One --header field, checked by userfield_parse() when it was given. */
 static void
 add_user_field(struct strbuf *t, const char *arg)
 {
 	struct userfield f;
-	char *name;
 
-	if (userfield_parse(arg, strlen(arg), &f) < 0)
-		return;		/* checked when given: cannot happen */
-	name = xstrndup(arg, f.name_length);
-	if (f.kind == USERFIELD_ADDRESSES) {
-		struct strlist list = { 0 };
-
-		strlist_push(&list, f.value);
-		headerfmt_address_field(t, name, &list);
-		strlist_free(&list);
-	} else if (f.kind == USERFIELD_ASCII) {
-		headerfmt_ascii_field(t, name, f.value);
-	} else {
-		headerfmt_text_field(t, name, f.value);
-	}
-	free(name);
+	if (userfield_parse(arg, strlen(arg), &f) == 0)
+		userfield_write(t, arg, &f);
 }
 
 static void

@@ -151,33 +151,40 @@ check_value(const char *arg, size_t len, struct userfield *f)
 	return 0;
 }
 
-/* The field as compose.c writes it has no line over RFC 5322's 998
- * octets: some values cannot be folded that short (a long quoted string,
- * an address part without white space), and those are refused. */
-static int
-check_written_length(const char *arg, const struct userfield *f)
+void
+userfield_write(struct strbuf *t, const char *arg, const struct userfield *f)
 {
-	struct strbuf t = { 0 };
 	char *name = xstrndup(arg, f->name_length);
-	size_t line = 0, longest = 0;
 
 	if (f->kind == USERFIELD_ADDRESSES) {
 		struct strlist list = { 0 };
 
 		strlist_push(&list, f->value);
-		headerfmt_address_field(&t, name, &list);
+		headerfmt_address_field(t, name, &list);
 		strlist_free(&list);
 	} else if (f->kind == USERFIELD_ASCII) {
-		headerfmt_ascii_field(&t, name, f->value);
+		headerfmt_ascii_field(t, name, f->value);
 	} else {
-		headerfmt_text_field(&t, name, f->value);
+		headerfmt_text_field(t, name, f->value);
 	}
+	free(name);
+}
+
+/* The field as userfield_write() writes it has no line over RFC 5322's
+ * 998 octets: some values cannot be folded that short (a long quoted
+ * string, an address part without white space), and those are refused. */
+static int
+check_written_length(const char *arg, const struct userfield *f)
+{
+	struct strbuf t = { 0 };
+	size_t line = 0, longest = 0;
+
+	userfield_write(&t, arg, f);
 	for (size_t i = 0; i < t.len; i++) {
 		line = t.p[i] == '\n' ? 0 : line + 1;
 		longest = line > longest ? line : longest;
 	}
 	free(t.p);
-	free(name);
 	if (longest > 998)
 		return fail(FAIL_USAGE, "--header %.*s: would make a line of %zu octets, over the "
 		    "998 a mail header allows; use shorter words", (int)f->name_length, arg, longest);

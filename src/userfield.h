@@ -23,6 +23,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "strbuf.h"
 #include "strlist.h"
 
 /* The longest field name (RFC 5322 2.1.1's 78 columns, less ": "). */
@@ -52,6 +53,11 @@ struct userfield {
  * the rule allows; FAIL_DATA for an address that is not ASCII (that
  * needs SMTPUTF8, which this path does not use). */
 int userfield_parse(const char *arg, size_t len, struct userfield *f);
+
+/* Appends the field of arg (described by userfield_parse()) to t as
+ * mailpipe-send writes it: text folded or encoded, an address list with
+ * its display names encoded, structured ASCII folded at its spaces. */
+void userfield_write(struct strbuf *t, const char *arg, const struct userfield *f);
 /* Checks one argument (userfield_parse()) and adds it to fields; a second
  * field of a name that replaces is FAIL_USAGE. */
 int userfield_add(struct strlist *fields, const char *arg);

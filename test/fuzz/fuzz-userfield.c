@@ -149,24 +149,12 @@ static void
 write_field(const char *arg, const struct userfield *f)
 {
 	struct strbuf t = { 0 };
-	char *name = xstrndup(arg, f->name_length);
 
-	if (f->kind == USERFIELD_ADDRESSES) {
-		struct strlist list = { 0 };
-
-		strlist_push(&list, f->value);
-		headerfmt_address_field(&t, name, &list);
-		strlist_free(&list);
-	} else if (f->kind == USERFIELD_ASCII) {
-		headerfmt_ascii_field(&t, name, f->value);
-	} else {
-		headerfmt_text_field(&t, name, f->value);
-	}
+	userfield_write(&t, arg, f);
 	check_field(t.p, arg, f->name_length);
 	if (f->kind == USERFIELD_TEXT)
 		check_text(t.p, f->value, f->name_length);
 	free(t.p);
-	free(name);
 }
 
 int
