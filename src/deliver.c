@@ -34,6 +34,7 @@ struct deliver {
 	enum deliver_kind kind;
 	struct maildir *md;	/* deliver = maildir */
 	struct lmtp *lmtp;	/* deliver = lmtp, once the first message needs it */
+	int64_t deadline_ms;	/* the run's (clock.h), or 0 */
 };
 
 /* What a target made of one message handed over. */
@@ -66,6 +67,12 @@ deliver_open(const struct account *a, const char *maildir_path,
 	}
 	*d_r = d;
 	return 0;
+}
+
+void
+deliver_set_deadline(struct deliver *d, int64_t deadline_ms)
+{
+	d->deadline_ms = deadline_ms;
 }
 
 struct maildir *
@@ -298,12 +305,12 @@ hand_to_mda(struct deliver *d, const struct deliver_item *it, const char *sender
 
 /* What the LMTP server made of it (lmtp.h), the session opened by the first
  * message that needs it (so --list and a run with nothing new connect
- * nowhere), or -1.  Every wait of it is bounded by timeout and a
- * signal's grace; the run's deadline bounds the POP3 session around it. */
+ * nowhere), or -1.  Every wait of it is bounded by timeout (the answer to
+ * the dot by 10 minutes at least), the run's deadline and a signal's grace. */
 static int
 hand_to_lmtp(struct deliver *d, const struct deliver_item *it, const char *sender)
 {
-	struct timing t = { .timeout_ms = d->a->timeout * 1000 };
+	struct timing t = { .timeout_ms = d->a->timeout * 1000, .deadline_ms = d->deadline_ms };
 	int rc;
 
 	if (d->lmtp == NULL && lmtp_open(d->a->deliver_to, &t, &d->lmtp) < 0)

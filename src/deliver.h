@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "fetch-plan.h"
@@ -46,6 +47,8 @@ struct deliver_item {
  * with the failure recorded (maildir.h; FAIL_CONFIG for no maildir). */
 int deliver_open(const struct account *a, const char *maildir_path,
 	const char *maildir_option, bool create, struct deliver **d_r);
+/* The run's deadline (clock.h; 0: none), which ends LMTP's waits too. */
+void deliver_set_deadline(struct deliver *d, int64_t deadline_ms);
 /* The Maildir of `deliver = maildir`, else NULL (uidl_replay()). */
 struct maildir *deliver_maildir(struct deliver *d);
 /* Ends the use of the target and frees.  NULL allowed. */

@@ -468,6 +468,7 @@ open_local(struct run *r, const char *maildir_option)
 {
 	if (deliver_open(r->a, r->maildir_path, maildir_option, !r->list, &r->target) < 0)
 		return -1;
+	deliver_set_deadline(r->target, r->ep.timing.deadline_ms);
 	return open_state(r, maildir_option);
 }
 

@@ -248,14 +248,16 @@ envelope(struct lmtp *l, const char *sender, const char *recipient)
 	return rc;
 }
 
-/* The reply after the dot, the one RFC 2033 4.2 gives per recipient.
- * None at all: the server may have delivered the message, or not. */
+/* The reply after the dot, the one RFC 2033 4.2 gives per recipient,
+ * waited for as SMTP's (RFC 5321's 10 minutes: the server may run filters
+ * before it answers).  None at all: the server may have delivered the
+ * message, or not. */
 static int
 final_reply(struct lmtp *l)
 {
 	struct smtp_reply r;
 
-	if (smtp_read_reply(l->conn, &r, NULL) < 0)
+	if (smtp_read_final_reply(l->conn, &r) < 0)
 		return fail_context("no answer from the LMTP server after the message, which "
 		    "it may have delivered: a duplicate is possible");
 	if (r.code >= 200 && r.code < 300)

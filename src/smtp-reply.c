@@ -133,6 +133,27 @@ smtp_read_reply(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps)
 	return read_lines(c, r, caps, 0, false);
 }
 
+/* RFC 5321 4.5.3.2.6 gives the server 10 minutes to answer the final dot:
+ * it may run content filters and sync its queue file first.  Giving up
+ * sooner turns a message it accepted into a failure, and its retry into a
+ * duplicate; so the wait is the longer of the two.  conn_set_timeout()
+ * changes only the single wait: the deadline and a signal's grace (clock.h)
+ * still end it. */
+#define FINAL_REPLY_WAIT_MS (10 * 60 * 1000)
+
+int
+smtp_read_final_reply(struct conn *c, struct smtp_reply *r)
+{
+	int timeout = conn_timeout(c);
+	int rc;
+
+	if (timeout < FINAL_REPLY_WAIT_MS)
+		conn_set_timeout(c, FINAL_REPLY_WAIT_MS);
+	rc = smtp_read_reply(c, r, NULL);
+	conn_set_timeout(c, timeout);
+	return rc;
+}
+
 /* A challenge is one line, "334 " and base64, which may be far longer
  * than the text a reply keeps; so the first line is looked at whole
  * before it becomes a reply. */

@@ -537,8 +537,10 @@ smtp_send_body(struct smtp *s, const struct smtp_message *m, volatile sig_atomic
 int
 smtp_read_final(struct smtp *s, struct smtp_reply *r)
 {
-	if (read_reply(s, r, NULL) < 0)
+	if (smtp_read_final_reply(s->conn, r) < 0) {
+		s->state = SMTP_OUT_OF_SYNC;
 		return -1;
+	}
 	s->state = SMTP_READY;
 	return 0;
 }

@@ -72,6 +72,11 @@ void smtp_note_capability(struct smtp_caps *caps, const char *text);
  * many lines are FAIL_PROTOCOL, a lost connection FAIL_TEMPORARY.  With
  * caps non-NULL, the lines after the first are read as EHLO capabilities. */
 int smtp_read_reply(struct conn *c, struct smtp_reply *r, struct smtp_caps *caps);
+/* Reads the answer to the final dot of a message (SMTP, and LMTP's per
+ * recipient), waiting at least 10 minutes whatever the timeout (RFC 5321
+ * 4.5.3.2.6), within the deadline and a signal's grace.  Failures as
+ * smtp_read_reply(). */
+int smtp_read_final_reply(struct conn *c, struct smtp_reply *r);
 /* Reads the answer to an AUTH step: a one-line 334 reply sets
  * *challenge_r to its text whole, however long (valid until the next
  * read), and the transcript shows it as "334 " and hidden unless hidden
@@ -220,8 +225,8 @@ int smtp_message_size(const struct smtp_message *m, long long *size_r);
 int smtp_send_body(struct smtp *s, const struct smtp_message *m,
 	volatile sig_atomic_t *ended_r);
 /* Reads the reply to the final dot into *r, whatever its code (judging
- * it is the caller's); -1 when there is none (FAIL_TEMPORARY) or it is
- * malformed (FAIL_PROTOCOL). */
+ * it is the caller's), waiting as smtp_read_final_reply() does; -1 when
+ * there is none (FAIL_TEMPORARY) or it is malformed (FAIL_PROTOCOL). */
 int smtp_read_final(struct smtp *s, struct smtp_reply *r);
 
 /* Whether another transaction may start: between commands, on a usable

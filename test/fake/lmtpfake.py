@@ -3,12 +3,16 @@ scenarios of `deliver = lmtp`: it runs beside the scenario's POP3 server.
 It answers LHLO, MAIL, RCPT, RSET and QUIT with success, reads each DATA
 body up to its dot (every line must end in CRLF), and answers the dot with
 the scenario's `lmtp-reply:` lines in order (one per message; 250 when
-they run out; CLOSE hangs up instead of answering).  What it received is kept for `lmtp-received:` checks:
+they run out; CLOSE hangs up instead of answering; DELAY SECS REPLY
+answers REPLY after SECS seconds, or not at all when the client hangs up
+meanwhile).  What it received is kept for `lmtp-received:` checks:
 commands as sent, body lines prefixed with "| " (still dot-stuffed)."""
 
 import os
+import select
 import socket
 import threading
+import time
 
 DEFAULT_REPLY = '250 2.0.0 <fake> delivered'
 MAX_LINE = 1 << 20
@@ -71,6 +75,18 @@ class LmtpFake:
                 return
             self.received.append('| ' + line)
 
+    def _delay(self, reply, conn):
+        """DELAY SECS REPLY: REPLY once SECS passed, or None when the client
+        hung up (or spoke) first, as one that gave up waiting does."""
+        _, secs, reply = reply.split(' ', 2)
+        end = time.monotonic() + float(secs)
+        while time.monotonic() < end:
+            readable, _, _ = select.select([conn], [], [], max(0, min(0.1, end - time.monotonic())))
+            if readable:
+                self.received.append('(the client hung up before the reply)')
+                return None
+        return reply
+
     def _session(self, f, conn):
         conn.sendall(b'220 fake.example LMTP ready\r\n')
         while True:
@@ -83,7 +99,9 @@ class LmtpFake:
                 conn.sendall(b'354 go ahead\r\n')
                 self._body(f)
                 reply = self.replies.pop(0) if self.replies else DEFAULT_REPLY
-                if reply == 'CLOSE':
+                if reply.startswith('DELAY '):
+                    reply = self._delay(reply, conn)
+                if reply is None or reply == 'CLOSE':
                     return
                 self.accepted += reply.startswith('2')
                 conn.sendall(reply.encode() + b'\r\n')
