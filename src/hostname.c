@@ -1,7 +1,7 @@
 /*
  * Host names.  The domain name is looked up through getaddrinfo(), so
  * /etc/hosts and the resolver are asked in the system's configured order,
- * as `hostname -f` does; the syntax check keeps whatever comes back (a
+ * as `hostname -f` does, within a timeout (lookup.h); the syntax check keeps whatever comes back (a
  * numeric name, localhost.localdomain, a name with a line break from a
  * hostile resolver) from ever reaching an SMTP command or a header.
  */
@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "hostname.h"
+#include "lookup.h"
+#include "status.h"
 
 #define LABEL_MAX 63	/* RFC 1035 2.3.4: octets in a label */
 #define DOMAIN_MAX 253	/* RFC 1035 2.3.4's 255 on the wire, as text without a root dot */
@@ -87,23 +89,30 @@ hostname_choose(const char *node, const char *canonical)
 	return is_domain_of_host(node) ? node : NULL;
 }
 
+/* A lookup that runs out of time is no failure of the run: the caller goes
+ * on without a domain name (an address literal in EHLO), so the failure
+ * it recorded is put back as it was. */
 bool
-hostname_fqdn(char *out, size_t size)
+hostname_fqdn(char *out, size_t size, int timeout_ms)
 {
-	struct addrinfo hints = { .ai_flags = AI_CANONNAME, .ai_socktype = SOCK_STREAM };
-	struct addrinfo *found = NULL;
+	const struct addrinfo hints = { .ai_flags = AI_CANONNAME, .ai_socktype = SOCK_STREAM };
+	const struct timing t = { .timeout_ms = timeout_ms };
+	struct failure_record saved;
+	struct lookup found;
 	char node[HOSTNAME_MAX];
 	const char *name;
 	bool fits;
 
 	hostname_node(node, sizeof node);
-	if (getaddrinfo(node, NULL, &hints, &found) != 0)
-		found = NULL;
-	name = hostname_choose(node, found != NULL ? found->ai_canonname : NULL);
+	fail_save(&saved);
+	if (lookup_run(node, NULL, &hints, &t, &found) < 0)
+		found.rc = EAI_AGAIN;
+	fail_restore(&saved);
+	name = hostname_choose(node, found.rc == 0 && found.list != NULL ?
+	    found.list->ai_canonname : NULL);
 	fits = name != NULL && strlen(name) < size;
 	if (size > 0)
 		snprintf(out, size, "%s", fits ? name : "");
-	if (found != NULL)
-		freeaddrinfo(found);
+	lookup_free(&found);
 	return fits;
 }

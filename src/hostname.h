@@ -19,10 +19,11 @@
  * name; cut to size, always NUL-terminated. */
 void hostname_node(char *out, size_t size);
 /* The host's domain name: the canonical name of the node name (getaddrinfo
- * with AI_CANONNAME, which may ask the resolver), else the node name, if
- * hostname_choose() takes it.  False, with out empty, when there is none or
- * it does not fit. */
-bool hostname_fqdn(char *out, size_t size);
+ * with AI_CANONNAME, which may ask the resolver, given timeout_ms at most),
+ * else the node name, if hostname_choose() takes it.  False, with out
+ * empty, when there is none, it does not fit or the lookup took too long
+ * (nothing recorded: the caller goes on without one). */
+bool hostname_fqdn(char *out, size_t size, int timeout_ms);
 /* The choice hostname_fqdn() makes from what the system said (either may be
  * NULL): the canonical name when it is a domain name of this host, else the
  * node name when it is one, else NULL.  A domain name here has two labels

@@ -274,7 +274,8 @@ make_identity(struct run *r)
 
 	r->date = compose_date();
 	r->message_id = compose_message_id(r->sender,
-	    need_host && hostname_fqdn(domain, sizeof domain) ? domain : NULL);
+	    need_host && hostname_fqdn(domain, sizeof domain, r->account->timeout * 1000) ?
+	    domain : NULL);
 }
 
 /* --attach, --html, --cc, --reply-to, --header: the message (and its

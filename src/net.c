@@ -1,7 +1,8 @@
 /*
  * Name resolution and connection set-up.  Sockets are non-blocking from the
  * start: every wait is a timing_poll() bounded by the account's timeout and
- * the session's deadline, never an alarm() or a blocking call.
+ * the session's deadline, never an alarm() or a blocking call; so is the
+ * wait for the resolver (lookup.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "lookup.h"
 #include "net.h"
 #include "status.h"
 
@@ -45,45 +47,48 @@ connect_one(const struct addrinfo *ai, const struct timing *t, int *fd_r)
 	return 0;
 }
 
+/* The addresses of host:port, within t (lookup.h: a resolver that never
+ * answers cannot hold us past the timeout or the deadline). */
 static int
-resolve(const char *host, unsigned port, struct addrinfo **res_r)
+resolve(const char *host, unsigned port, const struct timing *t, struct lookup *found)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 		.ai_flags = AI_ADDRCONFIG };
 	char service[16];
-	int rc;
 
 	snprintf(service, sizeof service, "%u", port);
-	rc = getaddrinfo(host, service, &hints, res_r);
-	if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME) {
+	if (lookup_run(host, service, &hints, t, found) < 0)
+		return -1;
+	if (found->rc == EAI_ADDRFAMILY || found->rc == EAI_NONAME) {
 		/* AI_ADDRCONFIG hides ::1 and 127.0.0.1 on a host whose only
 		 * interface is loopback; ask again without it. */
 		hints.ai_flags = 0;
-		rc = getaddrinfo(host, service, &hints, res_r);
+		if (lookup_run(host, service, &hints, t, found) < 0)
+			return -1;
 	}
-	if (rc == 0)
+	if (found->rc == 0)
 		return 0;
-	if (rc == EAI_NONAME || rc == EAI_NODATA)
+	if (found->rc == EAI_NONAME || found->rc == EAI_NODATA)
 		return fail(FAIL_HOST, "host name %s not found", host);
-	if (rc == EAI_SYSTEM)
-		return fail(FAIL_TEMPORARY, "%s: cannot resolve: %s", host, strerror(errno));
-	return fail(FAIL_TEMPORARY, "%s: cannot resolve: %s", host, gai_strerror(rc));
+	if (found->rc == EAI_SYSTEM)
+		return fail(FAIL_TEMPORARY, "%s: cannot resolve: %s", host, strerror(found->err));
+	return fail(FAIL_TEMPORARY, "%s: cannot resolve: %s", host, gai_strerror(found->rc));
 }
 
 int
 net_connect(const char *host, unsigned port, const struct timing *t, int *fd_r)
 {
-	struct addrinfo *res, *ai;
+	struct lookup found;
 	int err = 0;
 
-	if (resolve(host, port, &res) < 0)
+	if (resolve(host, port, t, &found) < 0)
 		return -1;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
+	for (const struct addrinfo *ai = found.list; ai != NULL; ai = ai->ai_next) {
 		err = connect_one(ai, t, fd_r);
 		if (err <= 0 || timing_wait_ms(t) == 0)
 			break;
 	}
-	freeaddrinfo(res);
+	lookup_free(&found);
 	if (err <= 0)
 		return err;
 	return fail(FAIL_TEMPORARY, "cannot connect: %s",

@@ -500,7 +500,7 @@ host_domain(const struct account *a, const char *sender, char *buf, size_t size)
 {
 	if (a->helo != NULL && strchr(sender, '@') != NULL)
 		return NULL;
-	return hostname_fqdn(buf, size) ? buf : NULL;
+	return hostname_fqdn(buf, size, a->timeout * 1000) ? buf : NULL;
 }
 
 /* The password and the host's domain name are found before connecting: a

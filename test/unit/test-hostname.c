@@ -104,13 +104,13 @@ test_this_machine(void)
 	    "hostname_node: a terminated, non-empty name (%s)", node);
 	hostname_node(node, 3);
 	ok(strlen(node) <= 2, "hostname_node: cut to the buffer");
-	if (hostname_fqdn(fqdn, sizeof fqdn))
+	if (hostname_fqdn(fqdn, sizeof fqdn, 10000))
 		ok(hostname_choose(fqdn, NULL) != NULL,
 		    "hostname_fqdn: %s is a domain name", fqdn);
 	else
 		ok(1, "hostname_fqdn: this machine has no domain name");
 	/* "a.b", the shortest domain name, needs 4 octets. */
-	ok(!hostname_fqdn(fqdn, 3), "hostname_fqdn: false when the buffer is too small");
+	ok(!hostname_fqdn(fqdn, 3, 10000), "hostname_fqdn: false when the buffer is too small");
 }
 
 /* A connected pair over loopback at addr; the client end as a conn. */

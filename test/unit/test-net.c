@@ -4,7 +4,8 @@
  * timeout or by the deadline, each saying which.  clock.c: the timeout, the deadline and the grace
  * after a signal each end a wait and say which one it was; the grace is
  * counted once, from the signal, not again for every wait.  The allowance
- * for a slow answer grows with the work and stops at its cap.
+ * for a slow answer grows with the work and stops at its cap.  lookup.c:
+ * what getaddrinfo() answers comes back from the child whole.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "lookup.h"
 #include "net.h"
 #include "status.h"
 #include "tap.h"
@@ -229,6 +231,38 @@ test_allowance(void)
 	is_int(timing_with_allowance(1000, 5, 0), 1000, "allowance: none per item, none at all");
 }
 
+/* lookup.c: a numeric host answered at once, a name from /etc/hosts
+ * through the child, its canonical name with it, all in getaddrinfo()'s
+ * words.  (A resolver that never answers: test/faults/resolver-stall.py.) */
+static void
+test_lookup(void)
+{
+	const struct addrinfo stream = { .ai_socktype = SOCK_STREAM };
+	const struct addrinfo canon = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_CANONNAME };
+	struct lookup l;
+	const struct sockaddr_in *in;
+
+	ok(lookup_run("127.0.0.1", "25", &stream, &patient, &l) == 0 && l.rc == 0 &&
+	    l.list != NULL && l.list->ai_family == AF_INET && l.list->ai_next == NULL,
+	    "lookup: a numeric host gives its one address");
+	in = l.list != NULL ? (const struct sockaddr_in *)l.list->ai_addr : NULL;
+	ok(in != NULL && ntohs(in->sin_port) == 25 && in->sin_addr.s_addr == htonl(INADDR_LOOPBACK),
+	    "lookup: with its port");
+	lookup_free(&l);
+	ok(l.list == NULL, "lookup: freed");
+	ok(lookup_run("localhost", NULL, &canon, &patient, &l) == 0 && l.rc == 0 && l.list != NULL,
+	    "lookup: localhost found (through the child)");
+	ok(l.list != NULL && l.list->ai_canonname != NULL &&
+	    strcmp(l.list->ai_canonname, "localhost") == 0, "lookup: its canonical name");
+	ok(l.list != NULL && l.list->ai_addrlen <= sizeof(struct sockaddr_storage) &&
+	    (l.list->ai_family == AF_INET || l.list->ai_family == AF_INET6),
+	    "lookup: an address of a known family");
+	lookup_free(&l);
+	ok(lookup_run("localhost", "no-such-service-here", &stream, &patient, &l) == 0 &&
+	    l.rc == EAI_SERVICE && l.list == NULL, "lookup: getaddrinfo's own answer comes back");
+	lookup_free(&l);
+}
+
 int
 main(void)
 {
@@ -239,5 +273,6 @@ main(void)
 	deadline_cuts_waits();
 	signal_grace_counted_once();
 	test_allowance();
+	test_lookup();
 	return done_testing();
 }
