@@ -17,7 +17,9 @@ that resolver too.  Then, with names that are not in /etc/hosts:
      looking up HOST";
   4. mailpipe-send without `helo` to 127.0.0.1 (no lookup of the server):
      the lookup of this host's own domain name gives up after `timeout` and
-     the run goes on (here to a port nobody listens on: "cannot connect").
+     the run goes on (here to a port nobody listens on: "cannot connect");
+  5. mailpipe-send to a name the resolver answers SERVFAIL for: 75 at once,
+     "cannot resolve: Temporary failure in name resolution".
 
 Before the lookups were bounded, each of these ran until the test killed
 it.  TAP; skipped (with the reason) when not root or when unshare is not
@@ -35,6 +37,8 @@ import threading
 import time
 
 INNER = 'RESOLVER_STALL_INNER'
+# Names under this one get SERVFAIL: the resolver's own "try again".
+FAILING = 'servfail-zone'
 NODE = 'stall-node'
 SCALE = float(os.environ.get('FAKE_TIME_SCALE', '1'))
 # How long a bounded run may take (2 s of timeout, start-up, a loaded
@@ -63,7 +67,8 @@ def outer():
 
 
 class SilentDns:
-    """Reads DNS queries on 127.0.0.1:53 and never answers them."""
+    """Reads DNS queries on 127.0.0.1:53 and never answers them, but for
+    names under FAILING, which get SERVFAIL at once."""
 
     def __init__(self):
         self.queries = 0
@@ -77,10 +82,18 @@ class SilentDns:
     def serve(self):
         while not self.stop.is_set():
             try:
-                self.sock.recvfrom(4096)
+                query, peer = self.sock.recvfrom(4096)
                 self.queries += 1
             except socket.timeout:
                 continue
+            if FAILING.encode() in query.lower():
+                self.sock.sendto(servfail(query), peer)
+
+
+def servfail(query):
+    """The answer SERVFAIL (RFC 1035 4.1.1: QR, RD, RA, RCODE 2) to a query
+    without additional records: its id and question, nothing else."""
+    return query[:2] + b'\x81\x82' + query[4:6] + b'\x00' * 6 + query[12:]
 
 
 def set_up_namespace(work):
@@ -156,7 +169,7 @@ def inner():
         set_up_namespace(work)
         dns = SilentDns()
         tap = Tap()
-        print('1..14')
+        print('1..17')
         host = 'mail.stall-test.example'
 
         result = run(send, work, send_config(host, 25, 'helo = client.example\ntimeout = 2\n'),
@@ -182,6 +195,12 @@ def inner():
         check_run(tap, 'send without helo (own name looked up), timeout 2', result, 'cannot connect')
         tap.ok(dns.queries > before, 'send without helo: its own name %s was asked of the '
                'resolver (%d queries)' % (NODE, dns.queries - before))
+
+        result = run(send, work, send_config('mail.%s.example' % FAILING, 25,
+                                             'helo = client.example\ntimeout = 10\n'),
+                     ['rcpt@example.test'], SEND_MESSAGE)
+        check_run(tap, 'send, the resolver answers SERVFAIL', result,
+                  'mail.%s.example: cannot resolve: Temporary failure in name resolution' % FAILING)
         dns.stop.set()
         return 1 if tap.failed else 0
     finally:
