@@ -117,10 +117,12 @@ start_child(int fds[2], const char *host, const char *service, const struct addr
 	static const int caught[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 	sigset_t all, before;
 	pid_t pid;
+	int fork_errno;
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &before);
 	pid = fork();
+	fork_errno = errno;
 	if (pid == 0) {
 		for (size_t i = 0; i < sizeof caught / sizeof caught[0]; i++)
 			signal(caught[i], SIG_DFL);
@@ -134,6 +136,7 @@ start_child(int fds[2], const char *host, const char *service, const struct addr
 		signals_track_group(pid);
 	}
 	sigprocmask(SIG_SETMASK, &before, NULL);
+	errno = fork_errno;	/* for the caller's line when fork() failed */
 	return pid;
 }
 
@@ -251,12 +254,15 @@ lookup_run(const char *host, const char *service, const struct addrinfo *hints,
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return fail(FAIL_TEMPORARY, "%s: cannot make a pipe: %s", what, strerror(errno));
 	pid = start_child(fds, host, service, hints);
-	close(fds[1]);
 	if (pid < 0) {
+		int err = errno;
+
 		close(fds[0]);
+		close(fds[1]);
 		return fail(FAIL_TEMPORARY, "%s: cannot start a process: %s", what,
-		    strerror(errno));
+		    strerror(err));
 	}
+	close(fds[1]);
 	buf = xmalloc(WIRE_MAX);
 	rc = read_answer(fds[0], t, what, buf, &n);
 	close(fds[0]);
