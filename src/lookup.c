@@ -75,9 +75,10 @@ encode(int rc, const struct addrinfo *found, char *buf)
 		used += sizeof w;
 		head.count++;
 	}
-	if (found != NULL && found->ai_canonname != NULL)
+	if (found != NULL && found->ai_canonname != NULL) {
 		head.canon_len = (unsigned)strnlen(found->ai_canonname, NI_MAXHOST - 1);
-	memcpy(buf + used, found != NULL ? found->ai_canonname : "", head.canon_len);
+		memcpy(buf + used, found->ai_canonname, head.canon_len);
+	}
 	memcpy(buf, &head, sizeof head);
 	return used + head.canon_len;
 }
