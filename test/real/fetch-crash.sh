@@ -38,8 +38,8 @@ KILLS_PER_WAVE=${#PLAN[@]}
 KINDS=(syncfs journal-write random state-write state-save)
 # A crashpoint that the run never reaches (its work done by an earlier
 # kill's progress, or no DELE record in keep mode) is replaced by a kill
-# in the first 30 ms (the TLS handshake and login take longer), tried
-# this many times.
+# in the first 30 ms (TIME_SCALE times that under valgrind; the TLS
+# handshake and login take longer), tried this many times.
 RANDOM_TRIES=5
 
 # killed_run CONF KIND NTH: one run stopped at KIND, at its NTH occurrence
@@ -53,7 +53,7 @@ killed_run() {
 		"$MAILPIPE_FETCH" -C "$conf" 2>>"$WORK/kill.log" &
 	pid=$!
 	if [ "$kind" = random ]; then
-		sleep "0.$(printf '%03d' $((RANDOM % nth)))"
+		sleep_ms "$(random_ms $((nth * TIME_SCALE)))"
 		kill -KILL "$pid" 2>/dev/null
 	fi
 	wait "$pid" 2>/dev/null

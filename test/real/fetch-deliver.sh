@@ -40,6 +40,9 @@ count_delivered() {
 	find "$1/new" "$1/cur" -type f 2>/dev/null | wc -l
 }
 
+# more_delivered_than MAILDIR COUNT: MAILDIR holds more than COUNT messages.
+more_delivered_than() { [ "$(count_delivered "$1")" -gt "$2" ]; }
+
 # missing_and_extra GOT WANT: "M E", messages of WANT not in GOT and
 # copies in GOT beyond one per message.
 missing_and_extra() {
@@ -85,10 +88,13 @@ enough_kills() {
 # killed run), then runs until one ends 0 with bob's mailbox empty.  The
 # moment of the kill adapts: later while kills land before any handing
 # over (connecting, retrieving), earlier when runs end before the kill.
+# Under valgrind it is TIME_SCALE times later, counted from the run's
+# first hand-over (timescale.sh).
 # A fast target can take every message before the kills are counted: then
 # bob gets another 120 (refill), and those are expected too.
 kill_loop() {
-	local name=$1 rounds=0 kills=0 handing=0 finished=no pid rc base=100 before
+	local name=$1 rounds=0 kills=0 handing=0 finished=no pid rc before
+	local base=$((100 * TIME_SCALE)) step=$((150 * TIME_SCALE)) cap=$((5000 * TIME_SCALE))
 	local missing extra batches=0
 	server_clear carol
 	want=
@@ -103,15 +109,16 @@ kill_loop() {
 		"$MAILPIPE_FETCH" -C "$conf" 2>>"$WORK/kill-$name.log" &
 		pid=$!
 		if ! enough_kills; then
-			sleep "$(awk -v ms=$((base + RANDOM % 300)) 'BEGIN { printf "%.3f", ms / 1000 }')"
+			anchor_after "$pid" more_delivered_than "$CAROL_MAILDIR" "$before"
+			sleep_ms $((base + $(random_ms $((300 * TIME_SCALE)))))
 			if kill -KILL "$pid" 2>/dev/null; then
 				wait "$pid" 2>/dev/null
 				kills=$((kills + 1))
 				sleep 0.2	# an MDA the kill left running finishes
 				if [ "$(count_delivered "$CAROL_MAILDIR")" -gt "$before" ]; then
 					handing=$((handing + 1))
-				elif [ "$base" -lt 5000 ]; then
-					base=$((base + 150))
+				elif [ "$base" -lt "$cap" ]; then
+					base=$((base + step))
 				fi
 				continue
 			fi

@@ -18,17 +18,23 @@ conf=$WORK/mailpipe.ini
 write_config "$conf"
 add_account "$conf" kill bob starttls "$WORK/md" keep=no
 
+# more_files_than DIR COUNT: DIR holds more than COUNT files.
+more_files_than() { [ "$(find "$1" -type f 2>/dev/null | wc -l)" -gt "$2" ]; }
+
 rounds=0 kills=0 finished=no
 while [ "$rounds" -lt "$MAX_ROUNDS" ]; do
 	rounds=$((rounds + 1))
+	had=$(find "$WORK/md/new" -type f 2>/dev/null | wc -l)
 	"$MAILPIPE_FETCH" -C "$conf" 2>>"$WORK/kill.log" &
 	pid=$!
 	# A random moment in the first D ms, D growing by 10 ms a round from
 	# 50 ms: early rounds die during connection set-up and the transfer,
 	# later ones get further, and some run finishes whatever the load.
-	limit=$((50 + rounds * 10))
-	delay=$((RANDOM % limit))
-	sleep "$((delay / 1000)).$(printf '%03d' $((delay % 1000)))"
+	# Under valgrind D is TIME_SCALE times longer and counted from the
+	# run's first message (timescale.sh).
+	anchor_after "$pid" more_files_than "$WORK/md/new" "$had"
+	limit=$(((50 + rounds * 10) * TIME_SCALE))
+	sleep_ms "$(random_ms "$limit")"
 	if kill -KILL "$pid" 2>/dev/null; then
 		kills=$((kills + 1))
 		wait "$pid" 2>/dev/null

@@ -246,6 +246,10 @@ wait_delivering() {
 	return 1
 }
 
+# TIME_SCALE, random_ms, sleep_ms: the kill loops' random moments.
+# shellcheck source=timescale.sh
+. "$(dirname "${BASH_SOURCE[0]}")/timescale.sh"
+
 ms_now() {
 	local t=${EPOCHREALTIME/[.,]/}
 	echo $((t / 1000))

@@ -37,6 +37,10 @@ set -a
 . "$MAILPIPE_STACK_ENV"
 set +a
 
+# TIME_SCALE, random_ms, sleep_ms: the kill loops' random moments.
+# shellcheck source=timescale.sh
+. "$(dirname "${BASH_SOURCE[0]}")/timescale.sh"
+
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/mailpipe-real.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 

@@ -48,21 +48,22 @@ note_unconfirmed() {
 # Each flush gets a random moment before its SIGKILL, at most window ms
 # after its start: before it has connected, inside the session, between a
 # message's "in flight" record and its 250, or while it writes the
-# outcome.  The window starts at 100 ms and halves whenever a flush got
+# outcome.  The window starts at 100 ms (TIME_SCALE times that under
+# valgrind, test/real/timescale.sh) and halves whenever a flush got
 # through more than its share of what is left, so that a fast machine
 # (the queue drains in a few flushes) still sees every kill it should.
 # The flushes resend what an earlier kill left unconfirmed
 # (queue_resend_unconfirmed = yes); a last flush, not killed, delivers
 # what is left.
 : >"$WORK/unconfirmed"
-kills=0 rounds=0 window=100
+kills=0 rounds=0 window=$((100 * TIME_SCALE))
 while [ "$kills" -lt "$KILLS" ] && [ "$(queued "$QUEUE")" -gt 0 ] &&
 	[ "$rounds" -lt $((KILLS * 10)) ]; do
 	rounds=$((rounds + 1))
 	before=$(queued "$QUEUE")
 	"$MAILPIPE_SEND" -C "$WORK/conf-resend" --flush 2>/dev/null &
 	pid=$!
-	sleep "0.$(printf '%03d' $((RANDOM % window)))"
+	sleep_ms "$(random_ms "$window")"
 	kill -KILL "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	[ $? -eq 137 ] && kills=$((kills + 1))
