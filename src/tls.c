@@ -15,6 +15,8 @@
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
@@ -24,8 +26,12 @@
 #include "tls.h"
 #include "xalloc.h"
 
+/* OpenSSL's read buffer with read-ahead: four full records a read(2). */
+#define TLS_READ_BUFFER (4 * (16384 + 256 + 5))
+
 struct tls_session {
 	SSL_CTX *ctx;
+	X509_LOOKUP_METHOD *bundle;	/* the system store's lazy lookup, or NULL */
 	SSL *ssl;
 	int fd;
 	unsigned char first[8];		/* the server's first bytes */
@@ -60,7 +66,7 @@ openssl_reason(void)
 }
 
 static int
-make_context(const struct tls_options *o, SSL_CTX **ctx_r)
+make_context(struct tls_session *s, const struct tls_options *o)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
@@ -68,16 +74,18 @@ make_context(const struct tls_options *o, SSL_CTX **ctx_r)
 		return fail(FAIL_TEMPORARY, "TLS: cannot initialise: %s", openssl_reason());
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE);
+	/* One read(2) takes whatever the socket holds, up to the buffer, not
+	 * a record's 5-byte header and then its body.  Only TLS bytes can be
+	 * read ahead: the session starts after conn.c refused any plaintext
+	 * still buffered (STARTTLS), and nothing plaintext follows it. */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_BUFFER);
 	/* A renegotiation could bring a certificate the pin never saw. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
 	if (o->verify && o->fingerprint == NULL)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-	if (tls_files_load(ctx, o) < 0) {
-		SSL_CTX_free(ctx);
-		return -1;
-	}
-	*ctx_r = ctx;
-	return 0;
+	s->ctx = ctx;
+	return tls_files_load(ctx, o, &s->bundle);
 }
 
 /* SNI for a host name (never for an address literal) and, when verifying,
@@ -295,6 +303,30 @@ attach(struct tls_session *s, int fd)
 	return 0;
 }
 
+/* The algorithm classes a client context and its handshake fetch from
+ * OpenSSL's providers, each fetched once so its table is built. */
+static void
+prime_algorithm_tables(void)
+{
+	EVP_CIPHER_free(EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL));
+	EVP_MD_free(EVP_MD_fetch(NULL, "SHA256", NULL));
+	EVP_MAC_free(EVP_MAC_fetch(NULL, "HMAC", NULL));
+	EVP_KDF_free(EVP_KDF_fetch(NULL, "HKDF", NULL));
+	EVP_KEYMGMT_free(EVP_KEYMGMT_fetch(NULL, "EC", NULL));
+	EVP_KEYEXCH_free(EVP_KEYEXCH_fetch(NULL, "ECDH", NULL));
+	EVP_SIGNATURE_free(EVP_SIGNATURE_fetch(NULL, "RSA", NULL));
+	EVP_KEM_free(EVP_KEM_fetch(NULL, "RSA", NULL));
+	ERR_clear_error();
+}
+
+void
+tls_prepare(void)
+{
+	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL) == 1)
+		prime_algorithm_tables();
+	ERR_clear_error();	/* a failure shows again at the first tls_start() */
+}
+
 int
 tls_start(int fd, const char *host, const struct tls_options *o, const struct timing *t,
 	struct tls_session **s_r)
@@ -303,8 +335,8 @@ tls_start(int fd, const char *host, const struct tls_options *o, const struct ti
 	int rc;
 
 	s->fd = fd;
-	if (make_context(o, &s->ctx) < 0) {
-		free(s);
+	if (make_context(s, o) < 0) {
+		tls_end(s);
 		return -1;
 	}
 	s->ssl = SSL_new(s->ctx);
@@ -409,6 +441,7 @@ tls_end(struct tls_session *s)
 		SSL_free(s->ssl);
 	}
 	SSL_CTX_free(s->ctx);
+	tls_files_free(s->bundle);	/* only now: the store used it */
 	free(s);
 }
 
