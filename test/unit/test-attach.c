@@ -419,6 +419,7 @@ test_mimetypes_only_for_files(void)
 	add_attachment(&a, path_in_dir("a.txt"));
 	is_int(attach_open(&a, path_in_dir("mime.types")), 0, "one --attach: attach_open() works");
 	is_int((int)a.types.count, 1, "one --attach: the table is read");
+	free((char *)a.items[0].arg);
 	attach_free(&a);
 }
 
