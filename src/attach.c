@@ -192,7 +192,9 @@ attach_open(struct attachments *a, const char *mime_types)
 	for (size_t i = 0; i < a->count; i++)
 		if (open_file(&a->items[i]) < 0 || measure_and_name(&a->items[i]) < 0)
 			return -1;
-	mimetype_load(mime_types, &a->types);
+	/* The table is read only for files to name: most messages have none. */
+	if (a->count > 0)
+		mimetype_load(mime_types, &a->types);
 	for (size_t i = 0; i < a->count; i++) {
 		struct attachment *at = &a->items[i];
 

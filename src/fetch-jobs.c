@@ -30,6 +30,7 @@
 #include "log.h"
 #include "runreport.h"
 #include "signals.h"
+#include "tls.h"
 #include "xalloc.h"
 
 /* Children still running this long after the grace a signal gives them
@@ -348,6 +349,7 @@ fetch_jobs_run(const struct config *cfg, unsigned jobs, const struct fetch_optio
 	enum failure worst;
 
 	pool_jobs(&p, cfg);
+	tls_prepare();		/* once here, not once in every child */
 	block_signals(&p, &old_sa);
 	supervise(&p);
 	sigprocmask(SIG_SETMASK, &p.outside, NULL);

@@ -12,7 +12,7 @@
 
 #include <stddef.h>
 
-/* Fills the n bytes at p from OpenSSL's generator (seeded by the kernel),
+/* Fills the n bytes at p from the kernel's generator (getrandom(2)),
  * or ends the program: the failure line (status.h) and exit 75. */
 void random_bytes(void *p, size_t n);
 

@@ -565,19 +565,21 @@ smtp_reset(struct smtp *s)
 
 /* ---- the end of a session ---- */
 
-/* The transport below records its own failures (a server that hangs up
- * instead of answering 221), so the record is kept aside meanwhile. */
+/* QUIT goes out and the 221 is not waited for: every message's fate was
+ * settled by its final reply, and the 221 would only cost a round trip
+ * (Postfix's own client skips it too: smtp_skip_quit_response).  The
+ * transport below records its own failures (a server that hung up
+ * already), so the record is kept aside meanwhile. */
 void
 smtp_quit(struct smtp *s)
 {
 	struct failure_record saved;
-	struct smtp_reply r;
 
 	if (s == NULL || s->state != SMTP_READY || !conn_usable(s->conn))
 		return;
 	fail_save(&saved);
 	if (proto_send(s->conn, "QUIT") == 0)
-		smtp_read_reply(s->conn, &r, NULL);
+		conn_flush(s->conn);
 	fail_restore(&saved);
 }
 

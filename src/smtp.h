@@ -238,10 +238,10 @@ bool smtp_usable(const struct smtp *s);
  * FAIL_TEMPORARY; any other refusal FAIL_PROTOCOL. */
 int smtp_reset(struct smtp *s);
 
-/* QUIT and its reply, as a courtesy: sent only between commands on a
- * usable connection (not inside the message text, not after a reply that
- * made no sense); its outcome is not reported, and the recorded failure
- * stays what it was.  NULL is allowed. */
+/* QUIT, as a courtesy, without waiting for its 221: sent only between
+ * commands on a usable connection (not inside the message text, not after
+ * a reply that made no sense); its outcome is not reported, and the
+ * recorded failure stays what it was.  NULL is allowed. */
 void smtp_quit(struct smtp *s);
 /* Closes the connection (no QUIT) and frees.  NULL is allowed. */
 void smtp_close(struct smtp *s);

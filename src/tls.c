@@ -7,31 +7,31 @@
  * tell a plaintext server from a TLS one, and an untrusted certificate's
  * fingerprint is printed in the form tls_fingerprint takes.
  */
-#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
+#include <openssl/evp.h>
+#include <openssl/kdf.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include "certinfo.h"
-#include "fs.h"
 #include "status.h"
+#include "tls-files.h"
 #include "tls.h"
 #include "xalloc.h"
 
-/* A CA file larger than this is not one (Debian's whole bundle is 200 kB). */
-#define CA_FILE_MAX (16 * 1024 * 1024)
+/* OpenSSL's read buffer with read-ahead: four full records a read(2). */
+#define TLS_READ_BUFFER (4 * (16384 + 256 + 5))
 
 struct tls_session {
 	SSL_CTX *ctx;
+	X509_LOOKUP_METHOD *bundle;	/* the system store's lazy lookup, or NULL */
 	SSL *ssl;
 	int fd;
 	unsigned char first[8];		/* the server's first bytes */
@@ -65,159 +65,8 @@ openssl_reason(void)
 	return e != 0 ? ERR_reason_error_string(e) : "connection closed";
 }
 
-/* A file we take trust or a secret from, read whole through the
- * descriptor whose owner and mode were checked: whoever can change the CA
- * file can pose as any server, and OpenSSL opening a file again by name
- * could read another one.  *buf_r (wiped by the caller when secret) is a
- * new buffer of *len_r bytes.  0, or -1 recorded: FAIL_CONFIG, "WHAT PATH:
- * why", or the trust rule's FAIL_AUTH in the context of key. */
 static int
-read_trusted_file(const char *path, const char *key, const char *what,
-	enum fs_readers readers, unsigned char **buf_r, size_t *len_r)
-{
-	int fd = fs_open_regular(path);
-	size_t cap = 0;
-	ssize_t n = 1;
-
-	*buf_r = NULL;
-	*len_r = 0;
-	if (fd < 0)
-		return fail(FAIL_CONFIG, "%s %s: %s", what, path, fs_open_error(errno));
-	if (fs_check_trusted_fd(fd, path, readers) < 0) {
-		close(fd);
-		return fail_context("%s", key);
-	}
-	while (n > 0 && *len_r <= CA_FILE_MAX) {
-		if (*len_r == cap)
-			*buf_r = xgrow(*buf_r, &cap, *len_r + 8192, 1);
-		n = read(fd, *buf_r + *len_r, cap - *len_r);
-		*len_r += n > 0 ? (size_t)n : 0;
-	}
-	close(fd);
-	if (n < 0 || *len_r > CA_FILE_MAX)
-		return fail(FAIL_CONFIG, "%s %s: %s", what, path, n < 0 ?
-		    strerror(errno) : "larger than 16 MiB");
-	return 0;
-}
-
-/* The same as a memory BIO, for the certificates (no secret). */
-static BIO *
-read_ca_file(const char *path, const char *key, const char *what)
-{
-	unsigned char *buf;
-	size_t len;
-	BIO *bio = NULL;
-
-	if (read_trusted_file(path, key, what, FS_READERS_ANY, &buf, &len) == 0 &&
-	    (bio = BIO_new(BIO_s_mem())) == NULL)
-		xalloc_fail();
-	if (bio != NULL && len > 0)
-		BIO_write(bio, buf, (int)len);
-	free(buf);
-	return bio;
-}
-
-/* Every certificate of the PEM file (and any CRL) into the context's store. */
-static int
-load_ca_file(SSL_CTX *ctx, const char *path)
-{
-	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-	BIO *bio = read_ca_file(path, "tls_ca_file", "cannot load trust anchors from");
-	STACK_OF(X509_INFO) *infos;
-	int added = 0;
-
-	if (bio == NULL)
-		return -1;
-	infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
-	BIO_free(bio);
-	for (int i = 0; infos != NULL && i < sk_X509_INFO_num(infos); i++) {
-		X509_INFO *xi = sk_X509_INFO_value(infos, i);
-
-		added += xi->x509 != NULL && X509_STORE_add_cert(store, xi->x509) == 1;
-		if (xi->crl != NULL)
-			X509_STORE_add_crl(store, xi->crl);
-	}
-	sk_X509_INFO_pop_free(infos, X509_INFO_free);
-	if (added == 0)
-		return fail(FAIL_CONFIG, "cannot load trust anchors from %s: no certificate "
-		    "in it", path);
-	return 0;
-}
-
-/* The client certificate and the chain after it, as the server asks. */
-static int
-load_cert_chain(SSL_CTX *ctx, const char *path)
-{
-	BIO *bio = read_ca_file(path, "tls_cert_file", "cannot read the client certificate");
-	X509 *cert;
-	int rc = 0;
-
-	if (bio == NULL)
-		return -1;
-	cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-	if (cert == NULL || SSL_CTX_use_certificate(ctx, cert) != 1)
-		rc = fail(FAIL_CONFIG, "tls_cert_file %s: no PEM certificate in it", path);
-	X509_free(cert);
-	while (rc == 0 && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		if (SSL_CTX_add0_chain_cert(ctx, cert) != 1)
-			X509_free(cert);
-	}
-	ERR_clear_error();	/* the end of the file reads as an error */
-	BIO_free(bio);
-	return rc;
-}
-
-/* OpenSSL's default would ask the terminal for the passphrase of an
- * encrypted key; a batch command has nobody to ask. */
-static int
-no_passphrase(char *buf, int size, int rwflag, void *arg)
-{
-	(void)buf, (void)size, (void)rwflag, (void)arg;
-	return -1;
-}
-
-/* The private key, read into memory that is wiped, and checked against
- * the certificate: a mismatch would only show as a handshake failure. */
-static int
-load_private_key(SSL_CTX *ctx, const char *path)
-{
-	unsigned char *buf;
-	size_t len;
-	BIO *bio;
-	EVP_PKEY *key = NULL;
-	int rc = 0;
-
-	if (read_trusted_file(path, "tls_key_file", "cannot read the client key",
-	    FS_READERS_OWNER, &buf, &len) < 0)
-		return -1;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
-		xalloc_fail();
-	key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
-	BIO_free(bio);
-	OPENSSL_cleanse(buf, len);
-	free(buf);
-	if (key == NULL)
-		rc = fail(FAIL_CONFIG, "tls_key_file %s: no unencrypted PEM private key in it",
-		    path);
-	else if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-		rc = fail(FAIL_CONFIG, "tls_key_file %s is not the key of tls_cert_file", path);
-	ERR_clear_error();
-	EVP_PKEY_free(key);
-	return rc;
-}
-
-static int
-load_client_cert(SSL_CTX *ctx, const struct tls_options *o)
-{
-	if (o->cert_file == NULL)
-		return 0;
-	if (load_cert_chain(ctx, o->cert_file) < 0 || load_private_key(ctx, o->key_file) < 0)
-		return -1;
-	return 0;
-}
-
-static int
-make_context(const struct tls_options *o, SSL_CTX **ctx_r)
+make_context(struct tls_session *s, const struct tls_options *o)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 
@@ -225,23 +74,18 @@ make_context(const struct tls_options *o, SSL_CTX **ctx_r)
 		return fail(FAIL_TEMPORARY, "TLS: cannot initialise: %s", openssl_reason());
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE);
+	/* One read(2) takes whatever the socket holds, up to the buffer, not
+	 * a record's 5-byte header and then its body.  Only TLS bytes can be
+	 * read ahead: the session starts after conn.c refused any plaintext
+	 * still buffered (STARTTLS), and nothing plaintext follows it. */
+	SSL_CTX_set_read_ahead(ctx, 1);
+	SSL_CTX_set_default_read_buffer_len(ctx, TLS_READ_BUFFER);
 	/* A renegotiation could bring a certificate the pin never saw. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-	if (o->verify && o->fingerprint == NULL) {
+	if (o->verify && o->fingerprint == NULL)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
-		if (o->ca_file != NULL ? load_ca_file(ctx, o->ca_file) < 0 :
-		    !SSL_CTX_set_default_verify_paths(ctx)) {
-			SSL_CTX_free(ctx);
-			return o->ca_file != NULL ? -1 : fail(FAIL_CONFIG, "cannot load trust "
-			    "anchors from the system store: %s", openssl_reason());
-		}
-	}
-	if (load_client_cert(ctx, o) < 0) {
-		SSL_CTX_free(ctx);
-		return -1;
-	}
-	*ctx_r = ctx;
-	return 0;
+	s->ctx = ctx;
+	return tls_files_load(ctx, o, &s->bundle);
 }
 
 /* SNI for a host name (never for an address literal) and, when verifying,
@@ -459,6 +303,30 @@ attach(struct tls_session *s, int fd)
 	return 0;
 }
 
+/* The algorithm classes a client context and its handshake fetch from
+ * OpenSSL's providers, each fetched once so its table is built. */
+static void
+prime_algorithm_tables(void)
+{
+	EVP_CIPHER_free(EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL));
+	EVP_MD_free(EVP_MD_fetch(NULL, "SHA256", NULL));
+	EVP_MAC_free(EVP_MAC_fetch(NULL, "HMAC", NULL));
+	EVP_KDF_free(EVP_KDF_fetch(NULL, "HKDF", NULL));
+	EVP_KEYMGMT_free(EVP_KEYMGMT_fetch(NULL, "EC", NULL));
+	EVP_KEYEXCH_free(EVP_KEYEXCH_fetch(NULL, "ECDH", NULL));
+	EVP_SIGNATURE_free(EVP_SIGNATURE_fetch(NULL, "RSA", NULL));
+	EVP_KEM_free(EVP_KEM_fetch(NULL, "RSA", NULL));
+	ERR_clear_error();
+}
+
+void
+tls_prepare(void)
+{
+	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL) == 1)
+		prime_algorithm_tables();
+	ERR_clear_error();	/* a failure shows again at the first tls_start() */
+}
+
 int
 tls_start(int fd, const char *host, const struct tls_options *o, const struct timing *t,
 	struct tls_session **s_r)
@@ -467,8 +335,8 @@ tls_start(int fd, const char *host, const struct tls_options *o, const struct ti
 	int rc;
 
 	s->fd = fd;
-	if (make_context(o, &s->ctx) < 0) {
-		free(s);
+	if (make_context(s, o) < 0) {
+		tls_end(s);
 		return -1;
 	}
 	s->ssl = SSL_new(s->ctx);
@@ -573,6 +441,7 @@ tls_end(struct tls_session *s)
 		SSL_free(s->ssl);
 	}
 	SSL_CTX_free(s->ctx);
+	tls_files_free(s->bundle);	/* only now: the store used it */
 	free(s);
 }
 

@@ -39,6 +39,14 @@ struct tls_session;
  * "ABCD...").  Returns 0, or -1 (nothing recorded) when it is not one. */
 int tls_parse_fingerprint(const char *text, unsigned char pin[TLS_PIN_LENGTH]);
 
+/* OpenSSL's one-time work before any session: its configuration read
+ * and its algorithm tables built.  For a parent about to fork workers that
+ * each start a session: they then share it instead of each repeating it.
+ * No context, session or random generator is made, so no TLS or random
+ * state is ever shared across the fork.  Never fails (a failure shows at
+ * tls_start()). */
+void tls_prepare(void);
+
 /* tls_start()'s result when the server's first bytes were printable text,
  * not a TLS record: it speaks plaintext first (a greeting such as "220 "
  * or "+OK").  FAIL_PROTOCOL is recorded; the caller, which knows why it

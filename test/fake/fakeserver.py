@@ -52,6 +52,7 @@ SINGLE_KEYS = {
     'description', 'client', 'args', 'exit', 'timeout', 'max-time', 'max-rss-kb',
     'config', 'stderr-empty', 'server-timeout', 'split-delay', 'connect',
     'stderr-max-bytes', 'stdout-empty', 'then', 'stdout-to', 'lmtp-accepted',
+    'round-trips',
 }
 MULTI_KEYS = {
     'stderr', 'stderr-not', 'received', 'received-not', 'maildir-new', 'maildir-tmp',
@@ -221,8 +222,9 @@ class Scenario:
 
         def add(kind, **kw):
             self.steps.append(Step(kind, where, source, split=split, **kw))
-        if word in ('C', 'C?'):
-            add('expect', optional=word == 'C?', text=rest, matcher=self._matcher(sep, rest))
+        if word in ('C', 'C?', 'CP', 'CW'):
+            add('expect', optional=word == 'C?', text=rest, matcher=self._matcher(sep, rest),
+                pipelined={'CP': True, 'CW': False}.get(word))
         elif word == 'S' and sep == ':':
             add('send', text=rest, data=rest.encode() + b'\r\n')
         elif word == 'RAW' and sep == ':':
@@ -437,6 +439,8 @@ class Conn:
         self.gone = False       # a send failed: the client is no longer there
         self.tls = False
         self.replayed = False   # the buffer starts with a line given back by C?
+        self.answered = False   # the server spoke since the client's last line
+        self.round_trips = 0    # times the client waited for the server (see README)
 
     def fill(self):
         """Reads more; False at EOF.  Raises StepFailed on a silent client."""
@@ -471,6 +475,7 @@ class Conn:
         self.buf = line + self.buf
 
     def send(self, data):
+        self.answered = True
         if self.gone:
             return False
         self.sock.settimeout(self.timeout)
@@ -591,7 +596,19 @@ class Server:
         line = as_text(raw[:-2])
         self.received.append(line)
         self.note('%s %s%s' % (self.tag('C'), show(raw[:-2]), '   (pipelined)' if early else ''))
+        self.count_round_trip(early)
+        if getattr(step, 'pipelined', None) not in (None, early):
+            self.fail(step, 'the client sent this line %s' % (
+                'only after our previous reply, not pipelined' if step.pipelined else
+                'before our previous reply (pipelined where it must wait)'))
         return line
+
+    def count_round_trip(self, early):
+        """A client line (or body) that came after the server spoke, and not
+        in the same read as the one before: the client waited for us."""
+        if self.conn.answered and not early:
+            self.conn.round_trips += 1
+        self.conn.answered = False
 
     def do_expect(self, step):
         line = self.read_client_line(step)
@@ -643,6 +660,7 @@ class Server:
             self.fail(step, 'client sent bytes before the TLS handshake: %s'
                       % show(self.conn.buf))
         ctx = self.pki.server_context(step.cert, step.ccert)
+        self.count_round_trip(False)    # the ClientHello, after our go-ahead
         raw = self.conn.sock
         raw.settimeout(self.sc.server_timeout)
         tls = ctx.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
@@ -658,6 +676,8 @@ class Server:
             self.fail(step, 'TLS handshake failed: %s' % e)
         self.conn.tls = True
         self.note('-- TLS handshake done (%s certificate, %s)' % (step.cert, tls.version()))
+        self.conn.round_trips += 1      # TLS 1.3: the client's one wait inside it
+        self.conn.answered = False
         if step.ccert:
             subject = dict(x[0] for x in tls.getpeercert()['subject'])
             self.note('-- client certificate: CN=%s' % subject.get('commonName'))
@@ -772,6 +792,7 @@ class Server:
         if self.conn.buf:
             self.note('%s| %s' % (self.tag('C'), show(self.conn.buf)))
             self.fail(step, 'the client sent the body before the 354 go-ahead')
+        self.count_round_trip(False)
         lines = []
         while True:
             raw = self.conn.readline()
@@ -1098,6 +1119,7 @@ def check(sc, client, server, client_path, maildir, subst, lmtp=None):
         problems.append('stdout should be empty')
     if server.failure:
         problems.append('server: ' + server.failure)
+    check_round_trips(sc, server, problems)
     received = '\n'.join(server.received)
     for rx in sc.multi['received']:
         if not re.search(rx, received, re.M):
@@ -1110,6 +1132,15 @@ def check(sc, client, server, client_path, maildir, subst, lmtp=None):
     check_report(sc, subst, problems)
     check_lmtp(sc, lmtp, problems)
     return problems
+
+
+def check_round_trips(sc, server, problems):
+    conn = getattr(server, 'conn', None)
+    got = conn.round_trips if conn is not None else 0
+    server.note('-- round trips the client waited for: %d' % got)
+    if 'round-trips' in sc.headers and got != int(sc.headers['round-trips']):
+        problems.append('the client waited for the server %d times, round-trips says %s'
+                        % (got, sc.headers['round-trips']))
 
 
 def check_lmtp(sc, lmtp, problems):

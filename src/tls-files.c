@@ -1,0 +1,256 @@
+/*
+ * The files TLS takes trust and identity from: the trust anchors
+ * (tls_ca_file, or the system store) and the client certificate with its
+ * key.  Each is read whole through the descriptor whose owner and mode
+ * were checked (fs.c's trust rule), never opened again by name inside
+ * OpenSSL; a key's bytes are wiped once parsed.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include "fs.h"
+#include "status.h"
+#include "tls-files.h"
+#include "xalloc.h"
+
+/* A CA file larger than this is not one (Debian's whole bundle is 200 kB). */
+#define CA_FILE_MAX (16 * 1024 * 1024)
+
+/* A file we take trust or a secret from, read whole through the
+ * descriptor whose owner and mode were checked: whoever can change the CA
+ * file can pose as any server, and OpenSSL opening a file again by name
+ * could read another one.  *buf_r (wiped by the caller when secret) is a
+ * new buffer of *len_r bytes.  0, or -1 recorded: FAIL_CONFIG, "WHAT PATH:
+ * why", or the trust rule's FAIL_AUTH in the context of key. */
+static int
+read_trusted_file(const char *path, const char *key, const char *what,
+	enum fs_readers readers, unsigned char **buf_r, size_t *len_r)
+{
+	int fd = fs_open_regular(path);
+	size_t cap = 0;
+	ssize_t n = 1;
+
+	*buf_r = NULL;
+	*len_r = 0;
+	if (fd < 0)
+		return fail(FAIL_CONFIG, "%s %s: %s", what, path, fs_open_error(errno));
+	if (fs_check_trusted_fd(fd, path, readers) < 0) {
+		close(fd);
+		return fail_context("%s", key);
+	}
+	while (n > 0 && *len_r <= CA_FILE_MAX) {
+		if (*len_r == cap)
+			*buf_r = xgrow(*buf_r, &cap, *len_r + 8192, 1);
+		n = read(fd, *buf_r + *len_r, cap - *len_r);
+		*len_r += n > 0 ? (size_t)n : 0;
+	}
+	close(fd);
+	if (n < 0 || *len_r > CA_FILE_MAX)
+		return fail(FAIL_CONFIG, "%s %s: %s", what, path, n < 0 ?
+		    strerror(errno) : "larger than 16 MiB");
+	return 0;
+}
+
+/* The same as a memory BIO, for the certificates (no secret). */
+static BIO *
+read_ca_file(const char *path, const char *key, const char *what)
+{
+	unsigned char *buf;
+	size_t len;
+	BIO *bio = NULL;
+
+	if (read_trusted_file(path, key, what, FS_READERS_ANY, &buf, &len) == 0 &&
+	    (bio = BIO_new(BIO_s_mem())) == NULL)
+		xalloc_fail();
+	if (bio != NULL && len > 0)
+		BIO_write(bio, buf, (int)len);
+	free(buf);
+	return bio;
+}
+
+/* Every certificate of the PEM file (and any CRL) into the context's store. */
+static int
+load_ca_file(SSL_CTX *ctx, const char *path)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	BIO *bio = read_ca_file(path, "tls_ca_file", "cannot load trust anchors from");
+	STACK_OF(X509_INFO) *infos;
+	int added = 0;
+
+	if (bio == NULL)
+		return -1;
+	infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	for (int i = 0; infos != NULL && i < sk_X509_INFO_num(infos); i++) {
+		X509_INFO *xi = sk_X509_INFO_value(infos, i);
+
+		added += xi->x509 != NULL && X509_STORE_add_cert(store, xi->x509) == 1;
+		if (xi->crl != NULL)
+			X509_STORE_add_crl(store, xi->crl);
+	}
+	sk_X509_INFO_pop_free(infos, X509_INFO_free);
+	if (added == 0)
+		return fail(FAIL_CONFIG, "cannot load trust anchors from %s: no certificate "
+		    "in it", path);
+	return 0;
+}
+
+/* The client certificate and the chain after it, as the server asks. */
+static int
+load_cert_chain(SSL_CTX *ctx, const char *path)
+{
+	BIO *bio = read_ca_file(path, "tls_cert_file", "cannot read the client certificate");
+	X509 *cert;
+	int rc = 0;
+
+	if (bio == NULL)
+		return -1;
+	cert = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+	if (cert == NULL || SSL_CTX_use_certificate(ctx, cert) != 1)
+		rc = fail(FAIL_CONFIG, "tls_cert_file %s: no PEM certificate in it", path);
+	X509_free(cert);
+	while (rc == 0 && (cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
+		if (SSL_CTX_add0_chain_cert(ctx, cert) != 1)
+			X509_free(cert);
+	}
+	ERR_clear_error();	/* the end of the file reads as an error */
+	BIO_free(bio);
+	return rc;
+}
+
+/* OpenSSL's default would ask the terminal for the passphrase of an
+ * encrypted key; a batch command has nobody to ask. */
+static int
+no_passphrase(char *buf, int size, int rwflag, void *arg)
+{
+	(void)buf, (void)size, (void)rwflag, (void)arg;
+	return -1;
+}
+
+/* The private key, read into memory that is wiped, and checked against
+ * the certificate: a mismatch would only show as a handshake failure. */
+static int
+load_private_key(SSL_CTX *ctx, const char *path)
+{
+	unsigned char *buf;
+	size_t len;
+	BIO *bio;
+	EVP_PKEY *key = NULL;
+	int rc = 0;
+
+	if (read_trusted_file(path, "tls_key_file", "cannot read the client key",
+	    FS_READERS_OWNER, &buf, &len) < 0)
+		return -1;
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+		xalloc_fail();
+	key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+	BIO_free(bio);
+	OPENSSL_cleanse(buf, len);
+	free(buf);
+	if (key == NULL)
+		rc = fail(FAIL_CONFIG, "tls_key_file %s: no unencrypted PEM private key in it",
+		    path);
+	else if (SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
+		rc = fail(FAIL_CONFIG, "tls_key_file %s is not the key of tls_cert_file", path);
+	ERR_clear_error();
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+static int
+load_client_cert(SSL_CTX *ctx, const struct tls_options *o)
+{
+	if (o->cert_file == NULL)
+		return 0;
+	if (load_cert_chain(ctx, o->cert_file) < 0 || load_private_key(ctx, o->key_file) < 0)
+		return -1;
+	return 0;
+}
+
+/* The bundle file of the system store (SSL_CERT_FILE, else OpenSSL's
+ * default), read whole into the store the first time it is needed: a
+ * marker in the lookup's data says it was. */
+static void
+load_bundle_once(X509_LOOKUP *lu)
+{
+	const char *file = secure_getenv(X509_get_default_cert_file_env());
+
+	if (X509_LOOKUP_get_method_data(lu) != NULL)
+		return;
+	X509_LOOKUP_set_method_data(lu, lu);
+	/* A system without the file has the directory alone, as before. */
+	ERR_set_mark();
+	X509_load_cert_crl_file(lu, file != NULL ? file : X509_get_default_cert_file(),
+	    X509_FILETYPE_PEM);
+	ERR_pop_to_mark();
+}
+
+/* The lookup after the hashed directory: an issuer it did not have is
+ * looked for in the bundle, loaded then.  The caller takes its own
+ * reference to what *ret holds; the store keeps the certificate. */
+static int
+bundle_by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *name,
+	X509_OBJECT *ret)
+{
+	X509_STORE *store = X509_LOOKUP_get_store(lu);
+	X509_OBJECT *found;
+	X509 *cert;
+
+	load_bundle_once(lu);
+	found = X509_OBJECT_retrieve_by_subject(X509_STORE_get0_objects(store), type, name);
+	if (found == NULL || (cert = X509_OBJECT_get0_X509(found)) == NULL ||
+	    X509_OBJECT_set1_X509(ret, cert) != 1)
+		return 0;
+	X509_free(cert);	/* set1 took a reference the caller takes again */
+	return 1;
+}
+
+/* The system store, loaded as lazily as it can be: OpenSSL's hashed
+ * directory (SSL_CERT_DIR, else the default) finds an issuer by the hash
+ * of its name and reads that one file, and the bundle file is read only
+ * when the directory has no issuer for a certificate (a system without
+ * the hashed links).  SSL_CTX_set_default_verify_paths() reads the whole
+ * bundle up front: 140 certificates parsed, about 25 ms of CPU a run. */
+static int
+load_system_store(SSL_CTX *ctx, X509_LOOKUP_METHOD **bundle_r)
+{
+	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+	X509_LOOKUP *dir = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir());
+	X509_LOOKUP_METHOD *bundle = X509_LOOKUP_meth_new("mailpipe lazy CA bundle");
+
+	*bundle_r = bundle;
+	if (dir == NULL || bundle == NULL ||
+	    X509_LOOKUP_add_dir(dir, NULL, X509_FILETYPE_DEFAULT) != 1 ||
+	    X509_LOOKUP_meth_set_get_by_subject(bundle, bundle_by_subject) != 1 ||
+	    X509_STORE_add_lookup(store, bundle) == NULL) {
+		unsigned long e = ERR_peek_last_error();
+
+		return fail(FAIL_CONFIG, "cannot load trust anchors from the system store: %s",
+		    e != 0 ? ERR_reason_error_string(e) : "unknown error");
+	}
+	return 0;
+}
+
+int
+tls_files_load(SSL_CTX *ctx, const struct tls_options *o, X509_LOOKUP_METHOD **bundle_r)
+{
+	*bundle_r = NULL;
+	if (o->verify && o->fingerprint == NULL &&
+	    (o->ca_file != NULL ? load_ca_file(ctx, o->ca_file) :
+	    load_system_store(ctx, bundle_r)) < 0)
+		return -1;
+	return load_client_cert(ctx, o);
+}
+
+void
+tls_files_free(X509_LOOKUP_METHOD *bundle)
+{
+	X509_LOOKUP_meth_free(bundle);
+}
