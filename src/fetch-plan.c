@@ -182,12 +182,15 @@ plan_known(struct plan_msg *m, const struct uidl_entry *e)
 }
 
 /* An entry whose first retrieval time is unknown (0, or a negative
- * time hand-edited into the state) counts from now: never deleted early. */
+ * time hand-edited into the state) counts from now: never deleted early.
+ * The state then changed, and is rewritten with it. */
 static long long
-first_retrieval(struct uidl_entry *e, long long now)
+first_retrieval(struct uidl_set *known, struct uidl_entry *e, long long now)
 {
-	if (e->fetched <= 0)
+	if (e->fetched <= 0) {
 		e->fetched = now;
+		uidlset_note_change(known);
+	}
 	return e->fetched;
 }
 
@@ -197,7 +200,7 @@ classify(struct plan_msg *m, struct uidl_set *known, const struct fetch_plan *p)
 	/* Looked up even when unusable: an entry still listed is not pruned. */
 	struct uidl_entry *e = m->uidl != NULL ? uidlset_lookup(known, m->uidl) : NULL;
 
-	m->fetched = e != NULL ? first_retrieval(e, p->now) : 0;
+	m->fetched = e != NULL ? first_retrieval(known, e, p->now) : 0;
 	if (m->problem != NULL)
 		m->plan = PLAN_BAD;
 	else if (e == NULL)
@@ -252,8 +255,10 @@ plan_settle(struct plan_msg *m, struct uidl_set *known, bool same,
 		return;
 	}
 	m->plan = plan_known(m, e);
-	if (m->plan == PLAN_RETRIEVED)	/* QUIT never took effect: just retrieved */
+	if (m->plan == PLAN_RETRIEVED) {	/* QUIT never took effect: just retrieved */
 		e->delete_requested = false;
+		uidlset_note_change(known);
+	}
 }
 
 const char *

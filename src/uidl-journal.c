@@ -191,6 +191,7 @@ uidl_journal_deletes(struct uidl_state *s, char *const *uidls, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if ((e = uidlset_find(&s->set, uidls[i])) != NULL)
 			e->delete_requested = true;
+	uidlset_note_change(&s->set);	/* and the journal must be emptied */
 	return 0;
 }
 

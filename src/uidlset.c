@@ -39,6 +39,13 @@ uidlset_add(struct uidl_set *s, struct uidl_entry *e)
 	s->entries = xgrow(s->entries, &s->alloc, s->count + 1, sizeof *s->entries);
 	s->entries[s->count++] = *e;
 	s->sorted = false;
+	s->changed = true;
+}
+
+void
+uidlset_note_change(struct uidl_set *s)
+{
+	s->changed = true;
 }
 
 static int
@@ -117,6 +124,7 @@ uidlset_forget(struct uidl_set *s, const char *uidl)
 		return;
 	e->gone = true;
 	s->gone_count++;
+	s->changed = true;
 }
 
 void
@@ -133,6 +141,8 @@ uidlset_compact(struct uidl_set *s, bool prune)
 		else
 			s->entries[kept++] = *e;
 	}
+	if (kept < s->count)
+		s->changed = true;
 	s->count = kept;
 	s->gone_count = 0;
 }

@@ -40,6 +40,9 @@ struct uidl_set {
 	bool sorted;
 	size_t gone_count;		/* forgotten entries still in the array */
 	unsigned long next_order;
+	bool changed;			/* added, forgotten, pruned or modified since
+					 * the caller last cleared it (the state file
+					 * was read or written): rewrite the file */
 };
 
 /* RFC 1939 section 7: 1 to 70 characters in the range 0x21 to 0x7E. */
@@ -52,6 +55,9 @@ void uidlset_add(struct uidl_set *s, struct uidl_entry *e);
 struct uidl_entry *uidlset_find(struct uidl_set *s, const char *uidl);
 /* The same, and marks it as seen on the server. */
 struct uidl_entry *uidlset_lookup(struct uidl_set *s, const char *uidl);
+/* An entry was modified in place (its first retrieval, its deletion
+ * flag): sets changed, as adding, forgetting and pruning do. */
+void uidlset_note_change(struct uidl_set *s);
 /* Takes the entry out (cheap; dropped by the next compaction). */
 void uidlset_forget(struct uidl_set *s, const char *uidl);
 /* Sorted by UIDL, one entry per UIDL, forgotten entries dropped; with
