@@ -22,12 +22,21 @@ new_msg(struct fetch_plan *p, unsigned long num)
 }
 
 void
+plan_expect(struct fetch_plan *p, unsigned long n)
+{
+	size_t want = n < PLAN_EXPECT_MAX ? n : PLAN_EXPECT_MAX;
+
+	p->msgs = xgrow(p->msgs, &p->alloc, p->count + want, sizeof *p->msgs);
+	p->sizes = xgrow(p->sizes, &p->sizes_alloc, p->nsizes + want, sizeof *p->sizes);
+}
+
+void
 plan_add_uidl(struct fetch_plan *p, unsigned long num, const char *uidl, size_t len)
 {
 	struct plan_msg *m = new_msg(p, num);
 
 	if (uidl_valid(uidl, len))
-		m->uidl = xstrndup(uidl, len);
+		m->uidl = uidl_pool_copy(&p->uidls, uidl, len);
 	else
 		m->problem = "invalid UIDL (RFC 1939: 1 to 70 characters 0x21-0x7e)";
 }
@@ -57,11 +66,18 @@ compare_size_num(const void *a, const void *b)
 	return x->num < y->num ? -1 : x->num > y->num;
 }
 
-/* qsort() with n == 0 may get a NULL base, which C does not allow. */
+/* qsort() with n == 0 may get a NULL base, which C does not allow.  A
+ * server lists in order, so an array already sorted (one look at each
+ * neighbour) is left as it is. */
 static void
 sort_array(void *base, size_t n, size_t size, int (*compare)(const void *, const void *))
 {
-	if (n > 1)
+	const char *at = base;
+	size_t i = 1;
+
+	while (i < n && compare(at + (i - 1) * size, at + i * size) <= 0)
+		i++;
+	if (i < n)
 		qsort(base, n, size, compare);
 }
 
@@ -279,8 +295,7 @@ plan_word(enum plan plan)
 void
 plan_free(struct fetch_plan *p)
 {
-	for (size_t i = 0; i < p->count; i++)
-		free(p->msgs[i].uidl);
+	uidl_pool_free(&p->uidls);
 	free(p->msgs);
 	free(p->sizes);
 	memset(p, 0, sizeof *p);

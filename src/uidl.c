@@ -35,6 +35,8 @@
 #include "uidl-private.h"
 #include "xalloc.h"
 
+#define STATE_READ_BUFFER 65536
+
 char *
 uidl_default_dir(const char *state_dir)
 {
@@ -214,6 +216,8 @@ uidl_fopen_in_dir(struct uidl_state *s, const char *base, const char *suffix,
 		    strerror(errno));
 	if ((*fp_r = fdopen(fd, "r")) == NULL)
 		xalloc_fail();
+	/* A state of 50,000 entries is megabytes: read it in large pieces. */
+	setvbuf(*fp_r, NULL, _IOFBF, STATE_READ_BUFFER);
 	return 0;
 }
 
@@ -426,17 +430,14 @@ create_temp(struct uidl_state *s)
 static int
 write_temp(struct uidl_state *s)
 {
-	size_t len;
-	char *text = statefile_format(&s->key, &s->set, &len);
 	int fd = create_temp(s), rc = fd < 0 ? -1 : 0;
 
-	if (rc == 0 && fs_write_all(fd, text, len) < 0)
+	if (rc == 0 && statefile_write(fd, &s->key, &s->set) < 0)
 		rc = fail(FAIL_IO, "cannot write %s.tmp: %s", s->state_path, strerror(errno));
 	if (rc == 0 && fsync(fd) < 0)
 		rc = fail(FAIL_IO, "cannot fsync %s.tmp: %s", s->state_path, strerror(errno));
 	if (fd >= 0 && close(fd) < 0 && rc == 0)
 		rc = fail(FAIL_IO, "cannot close %s.tmp: %s", s->state_path, strerror(errno));
-	free(text);
 	return rc;
 }
 
