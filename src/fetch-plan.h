@@ -48,7 +48,8 @@ struct plan_size {
 struct fetch_plan {
 	struct plan_msg *msgs;		/* sorted by number once made */
 	size_t count, alloc;
-	struct uidl_pool uidls;		/* the messages' UIDL strings */
+	struct uidl_pool uidls;		/* the UIDLs known does not hold */
+	const struct uidl_set *known;	/* plan_expect()'s, or NULL */
 	struct plan_size *sizes;	/* the LIST answer, until joined */
 	size_t nsizes, sizes_alloc;
 	unsigned long long max_size;	/* 0: no limit */
@@ -59,9 +60,11 @@ struct fetch_plan {
 };
 
 /* Room for the n messages STAT counted (at most PLAN_EXPECT_MAX), made
- * at once rather than grown while a big listing is read. */
+ * at once rather than grown while a big listing is read; and the set the
+ * plan will be made against (plan_make()), whose strings the plan then
+ * shares rather than copies: known must outlive the plan's UIDLs. */
 #define PLAN_EXPECT_MAX 1000000
-void plan_expect(struct fetch_plan *p, unsigned long n);
+void plan_expect(struct fetch_plan *p, const struct uidl_set *known, unsigned long n);
 /* The listings, line by line, in any order.  An invalid UIDL is never
  * copied, only marked: a server may list thousands of 8 kB ones. */
 void plan_add_uidl(struct fetch_plan *p, unsigned long num, const char *uidl, size_t len);

@@ -157,16 +157,23 @@ compare_key(const void *key, const void *elem)
 	return strcmp(key, ((const struct uidl_entry *)elem)->uidl);
 }
 
-struct uidl_entry *
-uidlset_find(struct uidl_set *s, const char *uidl)
+const struct uidl_entry *
+uidlset_find_sorted(const struct uidl_set *s, const char *uidl)
 {
-	struct uidl_entry *e;
+	const struct uidl_entry *e;
 
-	sort_entries(s);
-	if (s->count == 0)
+	if (!s->sorted || s->count == 0)
 		return NULL;
 	e = bsearch(uidl, s->entries, s->count, sizeof *s->entries, compare_key);
 	return e != NULL && !e->gone ? e : NULL;
+}
+
+struct uidl_entry *
+uidlset_find(struct uidl_set *s, const char *uidl)
+{
+	sort_entries(s);
+	/* The set is s's own: handing its entry back writable is safe. */
+	return (struct uidl_entry *)uidlset_find_sorted(s, uidl);
 }
 
 struct uidl_entry *

@@ -75,7 +75,10 @@ void uidlset_add_copy(struct uidl_set *s, const struct uidl_entry *e);
 void uidlset_reserve(struct uidl_set *s, size_t n);
 /* The live entry for a UIDL, or NULL. */
 struct uidl_entry *uidlset_find(struct uidl_set *s, const char *uidl);
-/* The same, and marks it as seen on the server. */
+/* The same in a set that is sorted already (as a loaded state is),
+ * changing nothing; NULL also when the set is not sorted. */
+const struct uidl_entry *uidlset_find_sorted(const struct uidl_set *s, const char *uidl);
+/* The same as uidlset_find(), and marks it as seen on the server. */
 struct uidl_entry *uidlset_lookup(struct uidl_set *s, const char *uidl);
 /* An entry was modified in place (its first retrieval, its deletion
  * flag): sets changed, as adding, forgetting and pruning do. */
