@@ -22,12 +22,38 @@ new_msg(struct fetch_plan *p, unsigned long num)
 }
 
 void
+plan_expect(struct fetch_plan *p, const struct uidl_set *known, unsigned long n)
+{
+	size_t want = n < PLAN_EXPECT_MAX ? n : PLAN_EXPECT_MAX;
+
+	p->known = known;
+	p->msgs = xgrow(p->msgs, &p->alloc, p->count + want, sizeof *p->msgs);
+	p->sizes = xgrow(p->sizes, &p->sizes_alloc, p->nsizes + want, sizeof *p->sizes);
+}
+
+/* The set's copy of a UIDL it knows (the nightly run knows nearly all:
+ * 50,000 strings not copied twice), else a copy of the plan's own. */
+static char *
+shared_uidl(struct fetch_plan *p, const char *uidl, size_t len)
+{
+	const struct uidl_entry *e = NULL;
+	char key[UIDL_MAX + 1];		/* a valid UIDL fits */
+
+	if (p->known != NULL && len < sizeof key) {
+		memcpy(key, uidl, len);
+		key[len] = '\0';
+		e = uidlset_find_sorted(p->known, key);
+	}
+	return e != NULL ? e->uidl : uidl_pool_copy(&p->uidls, uidl, len);
+}
+
+void
 plan_add_uidl(struct fetch_plan *p, unsigned long num, const char *uidl, size_t len)
 {
 	struct plan_msg *m = new_msg(p, num);
 
 	if (uidl_valid(uidl, len))
-		m->uidl = xstrndup(uidl, len);
+		m->uidl = shared_uidl(p, uidl, len);
 	else
 		m->problem = "invalid UIDL (RFC 1939: 1 to 70 characters 0x21-0x7e)";
 }
@@ -57,11 +83,18 @@ compare_size_num(const void *a, const void *b)
 	return x->num < y->num ? -1 : x->num > y->num;
 }
 
-/* qsort() with n == 0 may get a NULL base, which C does not allow. */
+/* qsort() with n == 0 may get a NULL base, which C does not allow.  A
+ * server lists in order, so an array already sorted (one look at each
+ * neighbour) is left as it is. */
 static void
 sort_array(void *base, size_t n, size_t size, int (*compare)(const void *, const void *))
 {
-	if (n > 1)
+	const char *at = base;
+	size_t i = 1;
+
+	while (i < n && compare(at + (i - 1) * size, at + i * size) <= 0)
+		i++;
+	if (i < n)
 		qsort(base, n, size, compare);
 }
 
@@ -182,12 +215,15 @@ plan_known(struct plan_msg *m, const struct uidl_entry *e)
 }
 
 /* An entry whose first retrieval time is unknown (0, or a negative
- * time hand-edited into the state) counts from now: never deleted early. */
+ * time hand-edited into the state) counts from now: never deleted early.
+ * The state then changed, and is rewritten with it. */
 static long long
-first_retrieval(struct uidl_entry *e, long long now)
+first_retrieval(struct uidl_set *known, struct uidl_entry *e, long long now)
 {
-	if (e->fetched <= 0)
+	if (e->fetched <= 0) {
 		e->fetched = now;
+		uidlset_note_change(known);
+	}
 	return e->fetched;
 }
 
@@ -197,7 +233,7 @@ classify(struct plan_msg *m, struct uidl_set *known, const struct fetch_plan *p)
 	/* Looked up even when unusable: an entry still listed is not pruned. */
 	struct uidl_entry *e = m->uidl != NULL ? uidlset_lookup(known, m->uidl) : NULL;
 
-	m->fetched = e != NULL ? first_retrieval(e, p->now) : 0;
+	m->fetched = e != NULL ? first_retrieval(known, e, p->now) : 0;
 	if (m->problem != NULL)
 		m->plan = PLAN_BAD;
 	else if (e == NULL)
@@ -252,8 +288,10 @@ plan_settle(struct plan_msg *m, struct uidl_set *known, bool same,
 		return;
 	}
 	m->plan = plan_known(m, e);
-	if (m->plan == PLAN_RETRIEVED)	/* QUIT never took effect: just retrieved */
+	if (m->plan == PLAN_RETRIEVED) {	/* QUIT never took effect: just retrieved */
 		e->delete_requested = false;
+		uidlset_note_change(known);
+	}
 }
 
 const char *
@@ -274,8 +312,7 @@ plan_word(enum plan plan)
 void
 plan_free(struct fetch_plan *p)
 {
-	for (size_t i = 0; i < p->count; i++)
-		free(p->msgs[i].uidl);
+	uidl_pool_free(&p->uidls);
 	free(p->msgs);
 	free(p->sizes);
 	memset(p, 0, sizeof *p);

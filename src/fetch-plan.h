@@ -33,11 +33,11 @@ struct plan_msg {
 	unsigned long long was_size;	/* PLAN_CHANGED: the size in the state */
 	char *uidl;		/* NULL when UIDL did not list it, or listed it invalid */
 	const char *problem;	/* why the listings make it unusable, or NULL */
+	long long fetched;	/* in the state: its first retrieval; else 0 */
+	enum plan plan;		/* next to the flags: one message is 56 bytes */
 	bool listed;		/* LIST gave its size */
 	bool deleted;		/* DELE answered +OK (kept here for the run) */
 	bool dele;		/* the policy deletes it unretrieved (fetch-policy.h) */
-	long long fetched;	/* in the state: its first retrieval; else 0 */
-	enum plan plan;
 };
 
 struct plan_size {
@@ -48,6 +48,8 @@ struct plan_size {
 struct fetch_plan {
 	struct plan_msg *msgs;		/* sorted by number once made */
 	size_t count, alloc;
+	struct uidl_pool uidls;		/* the UIDLs known does not hold */
+	const struct uidl_set *known;	/* plan_expect()'s, or NULL */
 	struct plan_size *sizes;	/* the LIST answer, until joined */
 	size_t nsizes, sizes_alloc;
 	unsigned long long max_size;	/* 0: no limit */
@@ -57,6 +59,12 @@ struct fetch_plan {
 	bool reset;			/* the UIDLs look renumbered: refuse */
 };
 
+/* Room for the n messages STAT counted (at most PLAN_EXPECT_MAX), made
+ * at once rather than grown while a big listing is read; and the set the
+ * plan will be made against (plan_make()), whose strings the plan then
+ * shares rather than copies: known must outlive the plan's UIDLs. */
+#define PLAN_EXPECT_MAX 1000000
+void plan_expect(struct fetch_plan *p, const struct uidl_set *known, unsigned long n);
 /* The listings, line by line, in any order.  An invalid UIDL is never
  * copied, only marked: a server may list thousands of 8 kB ones. */
 void plan_add_uidl(struct fetch_plan *p, unsigned long num, const char *uidl, size_t len);

@@ -152,6 +152,7 @@ make_plan(struct run *r)
 
 	if (pop3_stat(r->pop, &r->stat_count, &r->stat_total) < 0)
 		return -1;
+	plan_expect(&r->plan, r->known, r->stat_count);
 	if (pop3_uidl(r->pop, on_uidl, &r->plan) < 0)
 		return fail_class() != FAIL_PERMANENT ? -1 :
 		    fail_context("UIDL (needed to never fetch a message twice)");

@@ -40,6 +40,9 @@ int statefile_read(FILE *fp, const char *path, struct state_header *h,
  * caller); a new string of *len_r bytes. */
 char *statefile_format(const struct state_header *h, const struct uidl_set *set,
 	size_t *len_r);
+/* The same text written to fd as it is made, in pieces (memory stays flat
+ * whatever the number of entries); 0, or -1 with errno set. */
+int statefile_write(int fd, const struct state_header *h, const struct uidl_set *set);
 void state_header_free(struct state_header *h);
 
 /* Parses one journal line (without its newline; modified in place) of the

@@ -168,10 +168,8 @@ uidl_journal(struct uidl_state *s, const struct uidl_entry *e, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct uidl_entry copy = e[i];
 
-		copy.uidl = xstrdup(e[i].uidl);
-		copy.file = xstrdup(e[i].file);
 		copy.seen = true;
-		uidlset_add(&s->set, &copy);
+		uidlset_add_copy(&s->set, &copy);
 	}
 	return 0;
 }
@@ -191,6 +189,7 @@ uidl_journal_deletes(struct uidl_state *s, char *const *uidls, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if ((e = uidlset_find(&s->set, uidls[i])) != NULL)
 			e->delete_requested = true;
+	uidlset_note_change(&s->set);	/* and the journal must be emptied */
 	return 0;
 }
 

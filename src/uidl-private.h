@@ -29,6 +29,8 @@ struct uidl_state {
 	int lockfd, journalfd;
 	struct state_header key;	/* this run's identity and server */
 	struct state_header last;	/* what the state file said */
+	bool header_changed;	/* the file does not name key's server (or
+				 * there is none): the next save writes */
 	struct uidl_set set;
 	struct journal_record *pending;	/* journal records not yet resolved */
 	size_t pending_count, pending_alloc;

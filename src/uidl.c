@@ -35,6 +35,8 @@
 #include "uidl-private.h"
 #include "xalloc.h"
 
+#define STATE_READ_BUFFER 65536
+
 char *
 uidl_default_dir(const char *state_dir)
 {
@@ -214,6 +216,8 @@ uidl_fopen_in_dir(struct uidl_state *s, const char *base, const char *suffix,
 		    strerror(errno));
 	if ((*fp_r = fdopen(fd, "r")) == NULL)
 		xalloc_fail();
+	/* A state of 50,000 entries is megabytes: read it in large pieces. */
+	setvbuf(*fp_r, NULL, _IOFBF, STATE_READ_BUFFER);
 	return 0;
 }
 
@@ -247,6 +251,9 @@ load_state(struct uidl_state *s)
 		return -1;
 	if (s->last.version == 0)
 		return 0;	/* none yet */
+	s->set.changed = false;	/* the file says what the set holds */
+	s->header_changed = !same_name(s->last.host, s->key.host) ||
+	    s->last.port != s->key.port;
 	if (s->last.version != 2 || !same_name(s->last.account, s->key.account) ||
 	    !same_name(s->last.user, s->key.user) || !same_name(s->last.maildir,
 	    s->key.maildir))
@@ -275,6 +282,7 @@ new_state(const char *dir, const struct uidl_key *k, bool write)
 
 	s->lockfd = s->dirfd = s->journalfd = -1;
 	s->write = write;
+	s->header_changed = true;	/* until a state file is read */
 	s->dir = xstrdup(dir);
 	copy_key(&s->key, k);
 	s->base = identity_name(s->key.account, s->key.user, s->key.maildir);
@@ -338,8 +346,10 @@ resolve_delete(struct uidl_state *s, struct journal_record *r)
 {
 	struct uidl_entry *e = uidlset_find(&s->set, r->e.uidl);
 
-	if (e != NULL)
+	if (e != NULL) {
 		e->delete_requested = true;
+		uidlset_note_change(&s->set);
+	}
 	uidl_entry_free(&r->e);
 }
 
@@ -357,6 +367,7 @@ uidl_replay(struct uidl_state *s, struct maildir *md)
 	s->pending_count = 0;
 	if (!s->write || (n == 0 && s->legacy_count == 0))
 		return 0;
+	uidlset_note_change(&s->set);	/* the journal must be emptied */
 	if (uidl_save(s, false) < 0)
 		return -1;
 	uidl_remove_legacy(s);
@@ -391,6 +402,8 @@ uidl_set_server(struct uidl_state *s, const char *host, unsigned port)
 {
 	char *copy = host != NULL ? xstrdup(host) : NULL;
 
+	if (!same_name(host, s->key.host) || port != s->key.port)
+		s->header_changed = true;
 	free(s->key.host);
 	s->key.host = copy;
 	s->key.port = port;
@@ -417,27 +430,38 @@ create_temp(struct uidl_state *s)
 static int
 write_temp(struct uidl_state *s)
 {
-	size_t len;
-	char *text = statefile_format(&s->key, &s->set, &len);
 	int fd = create_temp(s), rc = fd < 0 ? -1 : 0;
 
-	if (rc == 0 && fs_write_all(fd, text, len) < 0)
+	if (rc == 0 && statefile_write(fd, &s->key, &s->set) < 0)
 		rc = fail(FAIL_IO, "cannot write %s.tmp: %s", s->state_path, strerror(errno));
 	if (rc == 0 && fsync(fd) < 0)
 		rc = fail(FAIL_IO, "cannot fsync %s.tmp: %s", s->state_path, strerror(errno));
 	if (fd >= 0 && close(fd) < 0 && rc == 0)
 		rc = fail(FAIL_IO, "cannot close %s.tmp: %s", s->state_path, strerror(errno));
-	free(text);
 	return rc;
+}
+
+/* True when the state file would say something else than it says: a
+ * run that found nothing new (the nightly common case in a big mailbox)
+ * then writes and fsyncs nothing.  Every change to the set sets its
+ * changed flag (uidlset.h), and the journal is only written with one. */
+static bool
+save_needed(const struct uidl_state *s)
+{
+	return s->set.changed || s->header_changed;
 }
 
 int
 uidl_save(struct uidl_state *s, bool prune)
 {
-	char *tmp = xasprintf("%s.state.tmp", s->base), *name = xasprintf("%s.state", s->base);
+	char *tmp, *name;
 	int rc;
 
 	uidlset_compact(&s->set, prune);
+	if (!save_needed(s))
+		return 0;
+	tmp = xasprintf("%s.state.tmp", s->base);
+	name = xasprintf("%s.state", s->base);
 	rc = write_temp(s);
 	if (rc == 0 && renameat(s->dirfd, tmp, s->dirfd, name) < 0)
 		rc = fail(FAIL_IO, "cannot rename %s.tmp: %s", s->state_path, strerror(errno));
@@ -447,7 +471,10 @@ uidl_save(struct uidl_state *s, bool prune)
 		unlinkat(s->dirfd, tmp, 0);
 	free(tmp);
 	free(name);
-	return rc == 0 ? uidl_empty_journal(s) : -1;
+	if (rc < 0 || uidl_empty_journal(s) < 0)
+		return -1;
+	s->set.changed = s->header_changed = false;
+	return 0;
 }
 
 void

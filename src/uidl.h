@@ -11,6 +11,7 @@
  * 64 bits of SHA-256 over the identity:
  *
  *	NAME.HASH.state		the retrieved messages, rewritten atomically
+ *				when they changed
  *	NAME.HASH.journal	appended (and fsynced) before each rename into
  *				new/ and before QUIT
  *	NAME.HASH.lock		flock()ed while a run uses the account (always
@@ -117,7 +118,9 @@ int uidl_journal(struct uidl_state *s, const struct uidl_entry *e, size_t n);
 int uidl_journal_deletes(struct uidl_state *s, char *const *uidls, size_t n);
 /* Rewrites the state file atomically, then empties the journal (fsynced,
  * so that it cannot bring forgotten entries back).  With prune, entries
- * not seen in this session (the server no longer has them) go.  0, or -1
+ * not seen in this session (the server no longer has them) go.  When the
+ * file already says what the state holds (nothing added, forgotten,
+ * pruned or modified, the same server), nothing is written.  0, or -1
  * with the failure recorded. */
 int uidl_save(struct uidl_state *s, bool prune);
 /* Releases the lock and frees; never fails.  NULL is allowed. */

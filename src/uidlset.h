@@ -31,27 +31,58 @@ struct uidl_entry {
 	bool delete_requested;		/* DELE said +OK; QUIT's +OK not recorded */
 	bool seen;			/* listed by the server in this session */
 	bool gone;			/* internal: forgotten, dropped when compacted */
-	unsigned long order;		/* internal: later entries replace earlier */
+	unsigned order;			/* internal: later entries replace earlier
+					 * (beside the flags: an entry is 72 bytes) */
 };
+
+/* Strings that live as long as their owner (a set, a plan): copied into
+ * blocks that never move and are freed together, one allocation per
+ * UIDL_POOL_BLOCK bytes instead of one per string (a 50,000-message
+ * mailbox would otherwise cost 100,000 allocations and their overhead). */
+#define UIDL_POOL_BLOCK 65536
+struct uidl_pool_block;
+struct uidl_pool {
+	struct uidl_pool_block *head;	/* the block being filled; older ones follow */
+	size_t used;			/* bytes of head in use */
+};
+
+/* s[0..len) and a NUL, in the pool. */
+char *uidl_pool_copy(struct uidl_pool *pool, const char *s, size_t len);
+void uidl_pool_free(struct uidl_pool *pool);
 
 struct uidl_set {
 	struct uidl_entry *entries;
 	size_t count, alloc;
 	bool sorted;
 	size_t gone_count;		/* forgotten entries still in the array */
-	unsigned long next_order;
+	unsigned next_order;
+	struct uidl_pool strings;	/* the entries' UIDLs and file names */
+	bool changed;			/* added, forgotten, pruned or modified since
+					 * the caller last cleared it (the state file
+					 * was read or written): rewrite the file */
 };
 
 /* RFC 1939 section 7: 1 to 70 characters in the range 0x21 to 0x7E. */
 bool uidl_valid(const char *uidl, size_t len);
 
-/* Adds e, taking ownership of its strings; it replaces an older entry for
- * the same UIDL. */
+/* Adds e, taking ownership of its strings (freed: the set keeps copies in
+ * its pool); it replaces an older entry for the same UIDL. */
 void uidlset_add(struct uidl_set *s, struct uidl_entry *e);
+/* The same, copying e's strings and leaving them to the caller. */
+void uidlset_add_copy(struct uidl_set *s, const struct uidl_entry *e);
+/* Room for n more entries, made at once (a state file announces its
+ * count): no growing and copying while a big state loads. */
+void uidlset_reserve(struct uidl_set *s, size_t n);
 /* The live entry for a UIDL, or NULL. */
 struct uidl_entry *uidlset_find(struct uidl_set *s, const char *uidl);
-/* The same, and marks it as seen on the server. */
+/* The same in a set that is sorted already (as a loaded state is),
+ * changing nothing; NULL also when the set is not sorted. */
+const struct uidl_entry *uidlset_find_sorted(const struct uidl_set *s, const char *uidl);
+/* The same as uidlset_find(), and marks it as seen on the server. */
 struct uidl_entry *uidlset_lookup(struct uidl_set *s, const char *uidl);
+/* An entry was modified in place (its first retrieval, its deletion
+ * flag): sets changed, as adding, forgetting and pruning do. */
+void uidlset_note_change(struct uidl_set *s);
 /* Takes the entry out (cheap; dropped by the next compaction). */
 void uidlset_forget(struct uidl_set *s, const char *uidl);
 /* Sorted by UIDL, one entry per UIDL, forgotten entries dropped; with
@@ -78,7 +109,8 @@ bool uidlset_none_seen(struct uidl_set *s);
 bool uidlset_reset_suspected(struct uidl_set *s, const unsigned long long *sizes,
 	size_t n);
 void uidlset_free(struct uidl_set *s);
-/* Frees one entry's strings (for entries that never joined a set). */
+/* Frees one entry's strings (for entries that never joined a set: the
+ * set's own are in its pool). */
 void uidl_entry_free(struct uidl_entry *e);
 
 #endif

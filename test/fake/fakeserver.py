@@ -52,7 +52,7 @@ SINGLE_KEYS = {
     'description', 'client', 'args', 'exit', 'timeout', 'max-time', 'max-rss-kb',
     'config', 'stderr-empty', 'server-timeout', 'split-delay', 'connect',
     'stderr-max-bytes', 'stdout-empty', 'then', 'stdout-to', 'lmtp-accepted',
-    'round-trips',
+    'round-trips', 'state-file', 'same-port',
 }
 MULTI_KEYS = {
     'stderr', 'stderr-not', 'received', 'received-not', 'maildir-new', 'maildir-tmp',
@@ -1222,11 +1222,11 @@ def client_env(workdir, extra, subst):
 def age_state(statedir, rows):
     """`state-age: UIDL SECONDS`: the first retrieval of UIDL in the state
     left by an earlier phase moved to SECONDS before now, as if that run had
-    been that long ago.  The problems: a UIDL found in no state file."""
+    been that long ago (`unknown`: 0, a time the state does not know).  The problems: a UIDL found in no state file."""
     problems = []
     for row in rows:
         uidl, seconds = row.split()
-        when = str(int(time.time()) - int(seconds))
+        when = '0' if seconds == 'unknown' else str(int(time.time()) - int(seconds))
         found = False
         for name in sorted(os.listdir(statedir)) if os.path.isdir(statedir) else []:
             if not name.endswith('.state'):
@@ -1247,11 +1247,45 @@ def age_state(statedir, rows):
     return problems
 
 
-def run_phase(sc, args, workdir, pki):
-    """Runs one scenario in workdir; its list of problems."""
+def state_files(statedir):
+    """Each `*.state` in statedir: (inode, mtime in ns, contents)."""
+    found = {}
+    for name in sorted(os.listdir(statedir)) if os.path.isdir(statedir) else []:
+        if name.endswith('.state'):
+            path = os.path.join(statedir, name)
+            st = os.stat(path)
+            with open(path, 'rb') as f:
+                found[name] = (st.st_ino, st.st_mtime_ns, f.read())
+    return found
+
+
+def check_state_file(want, before, after):
+    """`state-file: unchanged`: every state file an earlier phase left is
+    the same file (inode), untouched (mtime) with the same bytes;
+    `rewritten`: each was replaced (another inode) or its bytes changed."""
+    if want not in ('unchanged', 'rewritten'):
+        return ['state-file: expected unchanged or rewritten, not %r' % want]
+    if not before:
+        return ['state-file: no state file before the run']
+    problems = []
+    for name, old in sorted(before.items()):
+        new = after.get(name)
+        same = new is not None and new[0] == old[0] and new[1] == old[1] and new[2] == old[2]
+        if want == 'unchanged' and not same:
+            problems.append('state-file: %s was rewritten or changed' % name)
+        if want == 'rewritten' and same:
+            problems.append('state-file: %s was not rewritten' % name)
+    return problems
+
+
+def run_phase(sc, args, workdir, pki, port=0):
+    """Runs one scenario in workdir (listening on port, 0: any); its list
+    of problems."""
     client_path = os.path.abspath(args.send if sc.headers['client'] == 'send' else args.fetch)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(('127.0.0.1', 0))
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(('127.0.0.1', port))
+    sc.port = listener.getsockname()[1]
     listener.listen(4)
     values = {
         'PORT': str(listener.getsockname()[1]), 'CA': pki.path('ca'),
@@ -1283,6 +1317,7 @@ def run_phase(sc, args, workdir, pki):
     if aged:
         print('FAIL %s: %s (files kept in %s)' % (sc.name, '; '.join(aged), workdir))
         return aged
+    states_before = state_files(values['STATE'])
     argv = [client_path] + [subst(a) for a in shlex.split(sc.headers.get('args', ''))]
     client = Client(argv, client_env(workdir, sc.multi['env'], subst),
                     sc.stdin_bytes(subst), sc.timeout,
@@ -1302,6 +1337,9 @@ def run_phase(sc, args, workdir, pki):
         lmtp.stop()
 
     problems = check(sc, client, server, client_path, values['MAILDIR'], subst, lmtp)
+    if 'state-file' in sc.headers:
+        problems += check_state_file(sc.headers['state-file'], states_before,
+                                     state_files(values['STATE']))
     report(sc, client, server, problems, workdir, args.verbose, args.keep)
     return problems
 
@@ -1339,7 +1377,10 @@ def run(args):
     for before, sc in zip([None] + chain, chain):
         if before is not None and 'config' not in sc.headers and 'config' in before.headers:
             sc.headers['config'] = before.headers['config']     # with this one's @PORT@
-        if run_phase(sc, args, workdir, pki):
+        # `same-port: yes`: the server of the phase before, as the state
+        # recorded it (a state that names another server is rewritten).
+        port = before.port if before is not None and sc.headers.get('same-port') == 'yes' else 0
+        if run_phase(sc, args, workdir, pki, port):
             return EXIT_FAIL
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -9,7 +9,9 @@
 # and between QUIT's +OK and the state save; and in between at a random
 # moment.  The messages come in waves of 100 (two batches each), so the
 # kills fall on every phase of a mailbox's life, a state save after a
-# complete run included.  After each wave a run without a kill must finish,
+# complete run included (the state is rewritten only when it changed, so
+# a few new messages go to the server before each state-write or
+# state-save kill).  After each wave a run without a kill must finish,
 # and at the end the Maildir holds every message exactly once (sha256
 # against the server's files), nothing in tmp/, and in delete mode the
 # server is empty.
@@ -41,6 +43,8 @@ KINDS=(syncfs journal-write random state-write state-save)
 # in the first 30 ms (TIME_SCALE times that under valgrind; the TLS
 # handshake and login take longer), tried this many times.
 RANDOM_TRIES=5
+# New messages put on the server before a state-write or state-save kill.
+STATE_STEP_MAIL=5
 
 # killed_run CONF KIND NTH: one run stopped at KIND, at its NTH occurrence
 # (a crashpoint), or "random": SIGKILL after 0 to NTH ms; KILLED=yes when
@@ -67,7 +71,7 @@ killed_run() {
 
 # crash_mode MODE(delete|keep): the waves, the kills, the checks.
 crash_mode() {
-	local mode=$1 keep conf md wave kills=0 wave_kills step kind want="" odd
+	local mode=$1 keep conf md wave kills=0 wave_kills step kind want="" odd extra=0
 	keep=$([ "$mode" = keep ] && echo yes || echo no)
 	conf=$WORK/$mode.ini md=$WORK/md-$mode
 	declare -A by_kind=()
@@ -83,6 +87,14 @@ crash_mode() {
 		wave_kills=0
 		for step in "${PLAN[@]}"; do
 			kind=${step%:*}
+			if [ "$kind" = state-write ] || [ "$kind" = state-save ]; then
+				# The state is rewritten only when it changed: the run
+				# to be killed in its rewrite gets new mail to record.
+				before=$(server_hashes_now)
+				server_put bob "$STATE_STEP_MAIL" 300 2000 "crash-$mode-$wave-$kind"
+				want=$(printf '%s\n%s\n' "$want" "$(comm -13 <(echo "$before") <(server_hashes_now))" | grep .)
+				extra=$((extra + STATE_STEP_MAIL))
+			fi
 			killed_run "$conf" "$kind" "${step#*:}"
 			for _ in $(seq "$RANDOM_TRIES"); do
 				[ "$KILLED" = yes ] && break
@@ -105,13 +117,14 @@ crash_mode() {
 	done
 	odd=$(cat "$WORK/odd.log")
 	check_eq "$mode: every run ended by success or by the kill" "$odd" ""
-	check_same "$mode: every message exactly once ($((WAVES * WAVE_SIZE)) messages)" \
+	check_same "$mode: every message exactly once ($((WAVES * WAVE_SIZE + extra)) messages)" \
 		"$(hashes_of "$md")" "$(printf '%s\n' "$want" | sort)"
 	check_eq "$mode: no tmp/ leftovers" "$(find "$md/tmp" -type f | wc -l)" 0
 	if [ "$mode" = delete ]; then
 		check_eq "delete: the server is empty" "$(server_count bob)" 0
 	else
-		check_eq "keep: the server has every message" "$(server_count bob)" $((WAVES * WAVE_SIZE))
+		check_eq "keep: the server has every message" "$(server_count bob)" \
+			$((WAVES * WAVE_SIZE + extra))
 	fi
 }
 

@@ -210,6 +210,34 @@ test_settle(void)
 	uidlset_free(&set);
 }
 
+/* With plan_expect(), a UIDL the state knows is the state's string, not a
+ * copy (memory per listed message); any other is the plan's own, even a
+ * prefix of a known one; and the plan is made the same. */
+static void
+test_shared_uidls(void)
+{
+	struct known k[] = { K("a", 1), K("b", 2), K(NULL, 0) };
+	struct fetch_plan p = { 0 };
+	struct uidl_set set = { 0 };
+	const char listing[] = "bc";
+
+	add_known(&set, k);
+	plan_expect(&p, &set, 3);
+	plan_add_uidl(&p, 1, "a", 1);
+	plan_add_uidl(&p, 2, listing, 1);	/* "b", not NUL-terminated */
+	plan_add_uidl(&p, 3, "c", 1);
+	for (unsigned long n = 1; n <= 3; n++)
+		plan_add_size(&p, n, n);
+	plan_make(&p, &set);
+	ok(p.msgs[0].uidl == set.entries[0].uidl && p.msgs[1].uidl == set.entries[1].uidl,
+	    "known UIDLs are the state's strings");
+	ok(p.msgs[2].uidl != NULL && strcmp(p.msgs[2].uidl, "c") == 0, "a new one is copied");
+	ok(p.msgs[0].plan == PLAN_RETRIEVED && p.msgs[1].plan == PLAN_RETRIEVED &&
+	    p.msgs[2].plan == PLAN_NEW, "planned as without sharing");
+	plan_free(&p);
+	uidlset_free(&set);
+}
+
 int
 main(void)
 {
@@ -217,5 +245,6 @@ main(void)
 	test_problems();
 	test_seen();
 	test_settle();
+	test_shared_uidls();
 	return done_testing();
 }
