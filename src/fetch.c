@@ -296,17 +296,15 @@ retr_window_open(const struct run *r, const size_t *idx, size_t done, size_t sen
 	return sent == done || (sent - done < r->window && octets < WINDOW_OCTETS);
 }
 
-/* True when the window is at most half full (by messages and by octets):
- * it is then filled again, so that RETRs go out a few dozen to a write
- * and the answers come back in large reads. */
+/* True when at most half the window's messages are in flight: it is then
+ * filled again, so that small messages' RETRs go out a few dozen to a
+ * write and their answers come back in large reads.  Big messages, whose
+ * octets close the window after one or two, are asked for as soon as it
+ * opens. */
 static bool
-retr_window_low(const struct run *r, const size_t *idx, size_t done, size_t sent)
+retr_window_low(const struct run *r, size_t done, size_t sent)
 {
-	unsigned long long octets = 0;
-
-	for (size_t k = done; k < sent; k++)
-		octets += r->plan.msgs[idx[k]].size;
-	return sent - done <= r->window / 2 && octets <= WINDOW_OCTETS / 2;
+	return sent - done <= r->window / 2;
 }
 
 /* The RETRs of a run: idx[done..sent) are in flight. */
@@ -328,7 +326,7 @@ retrieve_batch(struct run *r, struct retr_queue *q)
 	size_t limit = q->ahead ? q->n : end;
 
 	for (; q->done < end; q->done++) {
-		bool refill = retr_window_low(r, q->idx, q->done, q->sent);
+		bool refill = retr_window_low(r, q->done, q->sent);
 
 		while (refill && q->sent < limit &&
 		    retr_window_open(r, q->idx, q->done, q->sent) && !fetch_interrupted())
