@@ -12,7 +12,7 @@
  *      no longer kept (or its QUIT never came back), or too big;
  *   5. retrieve new messages (up to max_messages, max_bytes) in batches:
  *      each into tmp/, one durability pass, one journal append (fsync),
- *      the renames into new/, one fsync of new/, then (keep = no) DELEs;
+ *      the names in new/, one fsync of new/, then (keep = no) DELEs;
  *   6. journal the requested deletions, QUIT; once it is answered +OK the
  *      deleted messages are gone, so their UIDLs are forgotten (the server
  *      may give them to new messages); then rewrite the state (pruning
@@ -61,8 +61,9 @@
 #define BATCH_MAX 64
 /* Commands in flight with PIPELINING: bounded (RFC 2449), a batch being a
  * kilobyte of RETRs, so a slow link pays a round trip per batch, not per
- * few messages (test/faults/net-fetch.sh); the octets too, so a signal's
- * grace is not spent draining big messages. */
+ * few messages (test/faults/net-fetch.sh), and in keep mode not even that
+ * (retrieve_batch()); the octets too, so a signal's grace is not spent
+ * draining big messages. */
 #define WINDOW_PIPELINING BATCH_MAX
 #define WINDOW_OCTETS (1024 * 1024)
 
@@ -296,37 +297,65 @@ retr_window_open(const struct run *r, const size_t *idx, size_t done, size_t sen
 	return sent == done || (sent - done < r->window && octets < WINDOW_OCTETS);
 }
 
-/* RETRs for idx[0..n) (n <= BATCH_MAX), pipelined within the window. */
-static int
-retrieve_batch(struct run *r, const size_t *idx, size_t n)
+/* True when at most half the window's messages are in flight: it is then
+ * filled again, so that small messages' RETRs go out a few dozen to a
+ * write and their answers come back in large reads.  Big messages, whose
+ * octets close the window after one or two, are asked for as soon as it
+ * opens. */
+static bool
+retr_window_low(const struct run *r, size_t done, size_t sent)
 {
-	size_t sent = 0, done = 0;
+	return sent - done <= r->window / 2;
+}
 
-	for (; done < n; done++) {
-		while (sent < n && retr_window_open(r, idx, done, sent) && !fetch_interrupted())
-			if (pop3_send_retr(r->pop, r->plan.msgs[idx[sent++]].num) < 0)
+/* The RETRs of a run: idx[done..sent) are in flight. */
+struct retr_queue {
+	const size_t *idx;
+	size_t n, sent, done;
+	bool ahead;	/* may run into the next batch */
+};
+
+/* Reads the next batch: RETRs pipelined within the window.  When the run
+ * keeps what it retrieves, the window runs on into the next batch, so the
+ * server sends while this one is committed (syncs, journal, links);
+ * deleting, it stops at the batch's end, as its DELEs wait for the
+ * session to be idle. */
+static int
+retrieve_batch(struct run *r, struct retr_queue *q)
+{
+	size_t end = q->n - q->done < BATCH_MAX ? q->n : q->done + BATCH_MAX;
+	size_t limit = q->ahead ? q->n : end;
+
+	for (; q->done < end; q->done++) {
+		bool refill = retr_window_low(r, q->done, q->sent);
+
+		while (refill && q->sent < limit &&
+		    retr_window_open(r, q->idx, q->done, q->sent) && !fetch_interrupted())
+			if (pop3_send_retr(r->pop, r->plan.msgs[q->idx[q->sent++]].num) < 0)
 				return -1;
-		if (done == sent)
+		if (q->done == q->sent)
 			break;		/* interrupted, nothing in flight */
-		if (retrieve_one(r, idx[done]) < 0)
+		if (retrieve_one(r, q->idx[q->done]) < 0)
 			return -1;
 	}
 	return 0;
 }
 
+/* After a signal no RETR is sent, but those in flight are still read and
+ * committed. */
 static int
 retrieve_new(struct run *r)
 {
 	size_t *idx = xcalloc(r->plan.count + 1, sizeof *idx), n = 0;
+	struct retr_queue q = { .idx = idx, .ahead = !policy_deletes_new(&r->policy) };
 	int rc = 0;
 
 	for (size_t i = 0; i < r->plan.count; i++)
 		if (r->plan.msgs[i].plan == PLAN_NEW)
 			idx[n++] = i;
-	for (size_t at = 0; at < n && rc == 0 && !fetch_interrupted(); at += BATCH_MAX) {
-		size_t len = n - at < BATCH_MAX ? n - at : BATCH_MAX;
-
-		rc = retrieve_batch(r, idx + at, len);
+	q.n = n;
+	while (rc == 0 && (q.done < q.sent || (q.done < n && !fetch_interrupted()))) {
+		rc = retrieve_batch(r, &q);
 		/* Whatever arrived complete is kept, even when the session died
 		 * under the next message: it is committed but not deleted. */
 		if (batch_commit(r) < 0)

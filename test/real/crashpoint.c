@@ -15,17 +15,25 @@
  *   syncfs: the syncfs() that makes a batch of tmp/ files durable, SIGKILL
  *   before it;
  *
+ *   name-new: a message file given its name in new/ (linkat() of an
+ *   unnamed file, or renameat2() out of tmp/), SIGKILL right after it:
+ *   linked, not yet made durable by the fsync of new/;
+ *
  *   term-at-queue-remove: the first unlink of a queue entry's "envelope"
  *   (mailpipe-send removing a delivered message, the backlog a send
  *   flushes before its own message) sends the process SIGTERM.
  *
  * The SIGKILL modes fire at the CRASHPOINT_NTH-th such call (default the
  * first), so a loop can stop a run at its first, second, ... batch.
- * Everything else goes to the C library untouched.
+ * With CRASHPOINT_NO_TMPFILE=1, openat() with O_TMPFILE fails with
+ * EOPNOTSUPP, as on a file system without it: the Maildir's named tmp/
+ * files and renames.  Everything else goes to the C library untouched.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,4 +121,54 @@ unlinkat(int dirfd, const char *path, int flags)
 		raise(SIGTERM);
 	}
 	return (int)syscall(SYS_unlinkat, dirfd, path, flags);
+}
+
+/* After a name given in new/ (not the probe's in tmp/): SIGKILL. */
+static void
+named_in_new(int rc, int dirfd)
+{
+	if (rc == 0 && mode_is("name-new") && fd_names(dirfd, "/new") && nth_reached())
+		raise(SIGKILL);
+}
+
+int
+linkat(int olddirfd, const char *old, int newdirfd, const char *new, int flags)
+{
+	int rc = (int)syscall(SYS_linkat, olddirfd, old, newdirfd, new, flags);
+
+	named_in_new(rc, newdirfd);
+	return rc;
+}
+
+int
+renameat2(int oldfd, const char *old, int newfd, const char *new, unsigned int flags)
+{
+	int rc = (int)syscall(SYS_renameat2, oldfd, old, newfd, new, flags);
+
+	named_in_new(rc, newfd);
+	return rc;
+}
+
+/* The symbol the programs call (64-bit offsets); O_TMPFILE refused on
+ * request. */
+int crashpoint_openat(int dirfd, const char *path, int flags, ...) __asm__("openat64");
+
+int
+crashpoint_openat(int dirfd, const char *path, int flags, ...)
+{
+	const char *no_tmpfile = getenv("CRASHPOINT_NO_TMPFILE");
+	mode_t mode = 0;
+	va_list ap;
+
+	if ((flags & O_CREAT) == O_CREAT || (flags & O_TMPFILE) == O_TMPFILE) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	if (no_tmpfile != NULL && strcmp(no_tmpfile, "1") == 0 &&
+	    (flags & O_TMPFILE) == O_TMPFILE) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return (int)syscall(SYS_openat, dirfd, path, flags, mode);
 }

@@ -5,9 +5,12 @@
 # fetch-kill.sh kills at random moments; this test aims with the crashpoint
 # shim (crashpoint.c) at the commit path's steps, at their first, second
 # or third occurrence in the run: before the batch's syncfs, in the middle
-# of the journal append (a torn record), in the middle of the state rewrite,
-# and between QUIT's +OK and the state save; and in between at a random
-# moment.  The messages come in waves of 100 (two batches each), so the
+# of the journal append (a torn record), right after a file got its name in
+# new/ (before new/ is fsynced), in the middle of the state rewrite, and
+# between QUIT's +OK and the state save; and in between at a random
+# moment.  Delete mode runs with unnamed files (O_TMPFILE, linked into
+# new/), keep mode with O_TMPFILE refused by the shim, as on a file system
+# without it (named files in tmp/, renamed into new/).  The messages come in waves of 100 (two batches each), so the
 # kills fall on every phase of a mailbox's life, a state save after a
 # complete run included (the state is rewritten only when it changed, so
 # a few new messages go to the server before each state-write or
@@ -28,16 +31,17 @@
 # and last those after QUIT, which end the wave's work.
 if [ -n "${MAILPIPE_TEST_LONG:-}" ]; then
 	WAVES=5
-	PLAN=(syncfs:1 journal-write:1 random:300 syncfs:1 journal-write:1 syncfs:2
-		journal-write:2 random:300 journal-write:3 random:300 state-write:1 state-save:1)
+	PLAN=(syncfs:1 journal-write:1 random:300 syncfs:1 journal-write:1 name-new:2
+		syncfs:2 journal-write:2 random:300 name-new:30 journal-write:3 random:300
+		state-write:1 state-save:1)
 else
 	WAVES=1
-	PLAN=(syncfs:1 journal-write:1 syncfs:2 journal-write:2 random:300 journal-write:3
-		state-write:1 state-save:1)
+	PLAN=(syncfs:1 journal-write:1 name-new:2 syncfs:2 journal-write:2 name-new:30
+		random:300 journal-write:3 state-write:1 state-save:1)
 fi
 WAVE_SIZE=100
 KILLS_PER_WAVE=${#PLAN[@]}
-KINDS=(syncfs journal-write random state-write state-save)
+KINDS=(syncfs journal-write name-new random state-write state-save)
 # A crashpoint that the run never reaches (its work done by an earlier
 # kill's progress, or no DELE record in keep mode) is replaced by a kill
 # in the first 30 ms (TIME_SCALE times that under valgrind; the TLS
@@ -53,7 +57,8 @@ killed_run() {
 	local conf=$1 kind=$2 nth=$3 pid rc
 	# In the background, so that the shell's "Killed" goes to the wait's
 	# stderr, not into the TAP output.
-	CRASHPOINT=$kind CRASHPOINT_NTH=$nth LD_PRELOAD=$CRASHPOINT_SO \
+	CRASHPOINT=$kind CRASHPOINT_NTH=$nth CRASHPOINT_NO_TMPFILE=$NO_TMPFILE \
+		LD_PRELOAD=$CRASHPOINT_SO \
 		"$MAILPIPE_FETCH" -C "$conf" 2>>"$WORK/kill.log" &
 	pid=$!
 	if [ "$kind" = random ]; then
@@ -130,6 +135,6 @@ crash_mode() {
 
 server_hashes_now() { hashes_of "$BOB_MAILDIR"; }
 
-crash_mode delete
-crash_mode keep
+NO_TMPFILE=0 crash_mode delete
+NO_TMPFILE=1 crash_mode keep
 done_testing

@@ -1,5 +1,7 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <string.h>
 #include <stdio.h>	/* renameat2() */
 #include <sys/stat.h>
@@ -13,6 +15,13 @@
 ino_t faultfs_fail_fsync_of;
 int faultfs_fail_rename_at;
 int faultfs_kill_at_state_save;
+int faultfs_no_tmpfile;
+int faultfs_no_flink;
+int faultfs_no_proc_link;
+int faultfs_fail_link_at;
+int faultfs_kill_after_link;
+int faultfs_kill_after_rename;
+int faultfs_links;
 static ino_t synced[SYNCED_MAX];
 static size_t synced_count;
 
@@ -35,11 +44,16 @@ fsync(int fd)
 int
 renameat2(int oldfd, const char *old, int newfd, const char *new, unsigned int flags)
 {
+	int rc;
+
 	if (faultfs_fail_rename_at > 0 && --faultfs_fail_rename_at == 0) {
 		errno = EIO;
 		return -1;
 	}
-	return (int)syscall(SYS_renameat2, oldfd, old, newfd, new, flags);
+	rc = (int)syscall(SYS_renameat2, oldfd, old, newfd, new, flags);
+	if (rc == 0 && faultfs_kill_after_rename > 0 && --faultfs_kill_after_rename == 0)
+		raise(SIGKILL);
+	return rc;
 }
 
 /* The state file is replaced with renameat(); a run can be killed right
@@ -53,6 +67,59 @@ renameat(int oldfd, const char *old, int newfd, const char *new)
 	    --faultfs_kill_at_state_save == 0)
 		raise(SIGKILL);
 	return renameat2(oldfd, old, newfd, new, 0);
+}
+
+/* With 64-bit file offsets <fcntl.h> names this openat64, the symbol the
+ * library calls. */
+int
+openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if ((flags & O_CREAT) == O_CREAT || (flags & O_TMPFILE) == O_TMPFILE) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	if (faultfs_no_tmpfile && (flags & O_TMPFILE) == O_TMPFILE) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return (int)syscall(SYS_openat, dirfd, path, flags, mode);
+}
+
+static int
+refused_link(const char *old, int flags)
+{
+	if (faultfs_no_flink && (flags & AT_EMPTY_PATH) != 0) {
+		errno = ENOENT;
+		return 1;
+	}
+	if (faultfs_no_proc_link && strncmp(old, "/proc/", 6) == 0) {
+		errno = ENOENT;
+		return 1;
+	}
+	if (faultfs_fail_link_at > 0 && --faultfs_fail_link_at == 0) {
+		errno = EIO;
+		return 1;
+	}
+	return 0;
+}
+
+int
+linkat(int olddirfd, const char *old, int newdirfd, const char *new, int flags)
+{
+	int rc;
+
+	if (refused_link(old, flags))
+		return -1;
+	rc = (int)syscall(SYS_linkat, olddirfd, old, newdirfd, new, flags);
+	if (rc == 0)
+		faultfs_links++;
+	if (rc == 0 && faultfs_kill_after_link > 0 && --faultfs_kill_after_link == 0)
+		raise(SIGKILL);
+	return rc;
 }
 
 void

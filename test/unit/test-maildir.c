@@ -1,6 +1,8 @@
 /*
  * Maildir sink: the commit sequence, names, and every failure path leaving
- * no file behind in tmp/.
+ * no file behind in tmp/.  The message paths run twice: with unnamed files
+ * (O_TMPFILE + linkat) and, with O_TMPFILE refused as a file system
+ * without it refuses it, with named files in tmp/ renamed into new/.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +25,22 @@
 #include "tap.h"
 
 static char root[] = "/tmp/test-maildir.XXXXXX";
+/* The run with O_TMPFILE refused: files named in tmp/. */
+static bool classic;
+
+/* root/NAME-MODE: each mode's own Maildir. */
+static void
+md_dir(char *out, size_t size, const char *name)
+{
+	snprintf(out, size, "%s/%s-%s", root, name, classic ? "classic" : "unnamed");
+}
+
+/* What tmp/ holds while n files are written and not yet named in new/. */
+static int
+in_tmp_while_writing(int n)
+{
+	return classic ? n : 0;
+}
 
 static int
 count_files(const char *dir)
@@ -75,7 +93,8 @@ test_create_and_commit(void)
 	struct stat st;
 	char name[MAILDIR_NAME_MAX];
 
-	snprintf(mdpath, sizeof mdpath, "%s/a/b/Maildir", root);
+	md_dir(mdpath, sizeof mdpath, "a");
+	strcat(mdpath, "/b/Maildir");
 	ok(maildir_open(mdpath, true, &md) == 0, "open creates a missing Maildir and parents");
 	ok(stat(path_in(mdpath, "tmp", NULL), &st) == 0 && S_ISDIR(st.st_mode) &&
 	    (st.st_mode & 0777) == 0700, "tmp/ is a 0700 directory");
@@ -87,12 +106,15 @@ test_create_and_commit(void)
 	snprintf(name, sizeof name, "%s", maildir_msg_name(m));
 	ok(strchr(name, '/') == NULL && strchr(name, ':') == NULL && maildir_name_valid(name),
 	    "name %s has no '/' or ':'", name);
-	ok(count_files(path_in(mdpath, "tmp", NULL)) == 1, "the file is in tmp/");
+	ok(count_files(path_in(mdpath, "tmp", NULL)) == in_tmp_while_writing(1) &&
+	    count_files(path_in(mdpath, "new", NULL)) == 0,
+	    classic ? "the file is in tmp/" : "the file has no name yet: tmp/ and new/ empty");
 	ok(maildir_msg_write(m, "Subject: x\n\nbody\n", 17) == 0, "write");
 	ok(maildir_msg_end(m) == 0, "end");
 	ok(maildir_msg_size(m) == 17, "size counted");
 	ok(maildir_sync_batch(md, &m, 1) == 0, "sync");
-	ok(maildir_commit_batch(md, &m, 1) == 0, "commit: rename, fsync new/");
+	ok(maildir_commit_batch(md, &m, 1) == 0, "commit: %s, fsync new/",
+	    classic ? "rename" : "link");
 	ok(maildir_msg_committed(m), "committed");
 	maildir_msg_free(m);
 	is_str(slurp(path_in(mdpath, "new", name)), "Subject: x\n\nbody\n", "content in new/");
@@ -110,7 +132,7 @@ test_batch_and_cur(void)
 	char first[MAILDIR_NAME_MAX];
 	int good = 1;
 
-	snprintf(mdpath, sizeof mdpath, "%s/batch", root);
+	md_dir(mdpath, sizeof mdpath, "batch");
 	ok(maildir_open(mdpath, true, &md) == 0, "open batch Maildir");
 	for (int i = 0; i < 20; i++) {
 		char body[64];
@@ -119,10 +141,11 @@ test_batch_and_cur(void)
 		good &= maildir_msg_begin(md, &m[i]) == 0 && maildir_msg_write(m[i], body,
 		    (size_t)n) == 0 && maildir_msg_end(m[i]) == 0;
 	}
-	ok(good, "20 messages written into tmp/");
-	ok(count_files(path_in(mdpath, "tmp", NULL)) == 20, "20 files in tmp/");
+	ok(good, "20 messages written");
+	ok(count_files(path_in(mdpath, "tmp", NULL)) == in_tmp_while_writing(20),
+	    "%d files in tmp/", in_tmp_while_writing(20));
 	ok(maildir_sync_batch(md, m, 20) == 0, "one sync pass for the batch (syncfs)");
-	ok(maildir_commit_batch(md, m, 20) == 0, "20 renames, one fsync of new/");
+	ok(maildir_commit_batch(md, m, 20) == 0, "20 names in new/, one fsync of new/");
 	ok(count_files(path_in(mdpath, "new", NULL)) == 20, "20 files in new/");
 	snprintf(first, sizeof first, "%s", maildir_msg_name(m[0]));
 	for (int i = 0; i < 20; i++)
@@ -149,7 +172,7 @@ test_abort_paths(void)
 	struct maildir *md;
 	struct maildir_msg *m;
 
-	snprintf(mdpath, sizeof mdpath, "%s/abort", root);
+	md_dir(mdpath, sizeof mdpath, "abort");
 	ok(maildir_open(mdpath, true, &md) == 0, "open abort Maildir");
 	ok(maildir_msg_begin(md, &m) == 0 && maildir_msg_write(m, "partial", 7) == 0,
 	    "a message half written");
@@ -176,7 +199,7 @@ test_write_failure(void)
 	struct maildir_msg *m;
 	int rc;
 
-	snprintf(mdpath, sizeof mdpath, "%s/full", root);
+	md_dir(mdpath, sizeof mdpath, "full");
 	ok(maildir_open(mdpath, true, &md) == 0, "open full Maildir");
 	getrlimit(RLIMIT_FSIZE, &old);
 	signal(SIGXFSZ, SIG_IGN);
@@ -307,18 +330,22 @@ test_commit_failures(void)
 	struct maildir *md;
 	int rc;
 
-	snprintf(mdpath, sizeof mdpath, "%s/partial", root);
+	md_dir(mdpath, sizeof mdpath, "partial");
 	ok(maildir_open(mdpath, true, &md) == 0, "open partial Maildir");
 	for (int i = 0; i < 3; i++)
 		m[i] = written(md, "x\n");
 	ok(maildir_sync_batch(md, m, 3) == 0, "three messages synced");
 	snprintf(tmpfile, sizeof tmpfile, "%s/tmp/%s", mdpath, maildir_msg_name(m[1]));
-	unlink(tmpfile);	/* the second rename will fail */
+	if (classic)
+		unlink(tmpfile);	/* the second rename will fail */
+	else
+		faultfs_fail_link_at = 2;
 	faultfs_forget_syncs();
 	fail_clear();
 	rc = maildir_commit_batch(md, m, 3);
-	ok(rc < 0 && fail_class() == FAIL_IO, "the second rename fails: FAIL_IO (%s)",
-	    fail_reason());
+	faultfs_fail_link_at = 0;
+	ok(rc < 0 && fail_class() == FAIL_IO, "the second %s fails: FAIL_IO (%s)",
+	    classic ? "rename" : "link", fail_reason());
 	ok(maildir_msg_committed(m[0]) && !maildir_msg_committed(m[1]) &&
 	    !maildir_msg_committed(m[2]), "only the first is committed");
 	ok(faultfs_times_synced(path_in(mdpath, "new", NULL)) > 0, "and new/ was fsynced for it");
@@ -341,8 +368,122 @@ test_commit_failures(void)
 		maildir_msg_free(m[i]);
 	ok(count_files(path_in(mdpath, "new", NULL)) == 1 &&
 	    count_files(path_in(mdpath, "tmp", NULL)) == 0,
-	    "the renames were undone: still one file in new/, tmp/ empty");
+	    "the names were undone: still one file in new/, tmp/ empty");
 	maildir_close(md);
+}
+
+/* Without CAP_DAC_READ_SEARCH (an ordinary user) linkat() refuses
+ * AT_EMPTY_PATH: the file's /proc/self/fd link names it instead.  Where
+ * that fails too (no /proc), the probe finds out before any message is
+ * written, and messages go through tmp/. */
+static void
+test_link_fallbacks(void)
+{
+	char mdpath[1024];
+	struct maildir *md;
+	struct maildir_msg *m;
+
+	snprintf(mdpath, sizeof mdpath, "%s/unprivileged", root);
+	faultfs_no_flink = 1;
+	m = NULL;
+	ok(maildir_open(mdpath, true, &md) == 0 && (m = written(md, "p\n")) != NULL,
+	    "without AT_EMPTY_PATH: a message written");
+	if (m == NULL)
+		return;
+	ok(count_files(path_in(mdpath, "tmp", NULL)) == 0, "into an unnamed file");
+	ok(maildir_sync_batch(md, &m, 1) == 0 && maildir_commit_batch(md, &m, 1) == 0 &&
+	    maildir_msg_committed(m), "committed through /proc/self/fd");
+	is_str(slurp(path_in(mdpath, "new", maildir_msg_name(m))), "p\n", "whole in new/");
+	maildir_msg_free(m);
+	maildir_close(md);
+
+	snprintf(mdpath, sizeof mdpath, "%s/no-proc", root);
+	faultfs_no_proc_link = 1;
+	m = NULL;
+	ok(maildir_open(mdpath, true, &md) == 0 && (m = written(md, "q\n")) != NULL,
+	    "nor /proc: a message written");
+	if (m == NULL)
+		return;
+	ok(count_files(path_in(mdpath, "tmp", NULL)) == 1, "into a named file in tmp/");
+	ok(maildir_sync_batch(md, &m, 1) == 0 && maildir_commit_batch(md, &m, 1) == 0 &&
+	    maildir_msg_committed(m), "committed by rename");
+	is_str(slurp(path_in(mdpath, "new", maildir_msg_name(m))), "q\n", "whole in new/");
+	ok(count_files(path_in(mdpath, "tmp", NULL)) == 0, "the probe left nothing in tmp/");
+	faultfs_no_flink = faultfs_no_proc_link = 0;
+	maildir_msg_free(m);
+	maildir_close(md);
+}
+
+/* In a child: three messages written, synced and their names sent up the
+ * pipe, then killed right after the second got its name in new/ (before
+ * new/ is fsynced): where a SIGKILL between the link and the commit point
+ * leaves the batch. */
+static void
+killed_after_second_name(const char *mdpath, int out)
+{
+	struct maildir *md;
+	struct maildir_msg *m[3];
+
+	if (maildir_open(mdpath, true, &md) < 0)
+		_exit(2);
+	for (int i = 0; i < 3; i++)
+		if ((m[i] = written(md, "k\n")) == NULL ||
+		    write(out, maildir_msg_name(m[i]), MAILDIR_NAME_MAX) != MAILDIR_NAME_MAX)
+			_exit(3);
+	if (maildir_sync_batch(md, m, 3) < 0)
+		_exit(4);
+	faultfs_kill_after_link = 2;
+	faultfs_kill_after_rename = 2;
+	maildir_commit_batch(md, m, 3);
+	_exit(5);
+}
+
+static void
+test_kill_after_name(void)
+{
+	char mdpath[1024], names[3][MAILDIR_NAME_MAX];
+	struct maildir *md;
+	int p[2], status = 0;
+	pid_t pid;
+
+	md_dir(mdpath, sizeof mdpath, "killed");
+	if (pipe(p) < 0)
+		return;
+	fflush(stdout);
+	if ((pid = fork()) == 0) {
+		close(p[0]);
+		killed_after_second_name(mdpath, p[1]);
+	}
+	close(p[1]);
+	for (int i = 0; i < 3; i++)
+		if (read(p[0], names[i], MAILDIR_NAME_MAX) != MAILDIR_NAME_MAX)
+			names[i][0] = '\0';
+	close(p[0]);
+	waitpid(pid, &status, 0);
+	ok(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "killed after the 2nd %s",
+	    classic ? "rename" : "link");
+	ok(count_files(path_in(mdpath, "new", NULL)) == 2, "two files in new/");
+	is_str(slurp(path_in(mdpath, "new", names[1])), "k\n", "the second one whole");
+	ok(count_files(path_in(mdpath, "tmp", NULL)) == in_tmp_while_writing(1),
+	    classic ? "the third still in tmp/" :
+	    "the third, unnamed, went with the process: tmp/ empty");
+	ok(maildir_open(mdpath, true, &md) == 0, "the next run opens the Maildir");
+	ok(count_files(path_in(mdpath, "tmp", NULL)) == 0, "tmp/ is empty after it");
+	ok(maildir_has(md, names[0]) && maildir_has(md, names[1]) && !maildir_has(md, names[2]),
+	    "its replay finds the two named (they count) and not the third (fetched again)");
+	maildir_close(md);
+}
+
+/* The paths a message takes, with unnamed files or named ones. */
+static void
+message_paths(void)
+{
+	test_create_and_commit();
+	test_batch_and_cur();
+	test_abort_paths();
+	test_write_failure();
+	test_commit_failures();
+	test_kill_after_name();
 }
 
 static void
@@ -462,14 +603,15 @@ main(void)
 
 	if (mkdtemp(root) == NULL)
 		return 1;
-	test_create_and_commit();
-	test_batch_and_cur();
-	test_abort_paths();
-	test_write_failure();
+	message_paths();
+	classic = true;
+	faultfs_no_tmpfile = 1;
+	message_paths();
+	faultfs_no_tmpfile = 0;
+	test_link_fallbacks();
 	test_cannot_create();
 	test_orphans();
 	test_durable_mkdirs();
-	test_commit_failures();
 	test_names();
 	test_host_part();
 	test_untrusted();

@@ -1004,7 +1004,7 @@ test_fetch_list_only(void)
 	ok(strstr(errors, "message 2: no UIDL") != NULL, "message 2 is named");
 }
 
-/* 1.4: a rename failing in the middle of a batch. */
+/* 1.4: naming a file in new/ failing in the middle of a batch. */
 static void
 test_fetch_rename_fails(void)
 {
@@ -1017,11 +1017,14 @@ test_fetch_rename_fails(void)
 	maildir_close(md);
 	snprintf(newdir, sizeof newdir, "%s/new", md_of(f.name));
 	faultfs_forget_syncs();
+	/* The second message's name in new/: its link (the first link of the
+	 * run is the probe's, in tmp/), or its rename without O_TMPFILE. */
+	faultfs_fail_link_at = 3;
 	faultfs_fail_rename_at = 2;
 	ok(run_fetch(&f, &b) == FAIL_IO && in_new(f.name) == 1 && !sent_any("DELE"),
-	    "the second rename fails: 74, one file in new/, no DELE");
-	ok(faultfs_times_synced(newdir) >= 1, "new/ was fsynced for the file already renamed");
-	faultfs_fail_rename_at = 0;
+	    "the second link fails: 74, one file in new/, no DELE");
+	ok(faultfs_times_synced(newdir) >= 1, "new/ was fsynced for the file already linked");
+	faultfs_fail_link_at = faultfs_fail_rename_at = 0;
 	ok(run_fetch(&f, &b) == FAIL_NONE && !sent("RETR 1") && sent("RETR 2") &&
 	    sent("RETR 3") && sent("DELE 1") && in_new(f.name) == 3,
 	    "next run: message 1 is known, 2 and 3 are retrieved, all deleted");
@@ -1032,7 +1035,7 @@ test_fetch_rename_fails(void)
 	snprintf(newdir, sizeof newdir, "%s/new", md_of(f.name));
 	faultfs_fail_fsync_of = faultfs_inode_of(newdir);
 	ok(run_fetch(&f, &b) == FAIL_IO && in_new(f.name) == 0 && !sent_any("DELE"),
-	    "fsync of new/ fails: 74, the renames undone, no DELE");
+	    "fsync of new/ fails: 74, the links undone, no DELE");
 	faultfs_fail_fsync_of = 0;
 	ok(run_fetch(&f, &b) == FAIL_NONE && sent("RETR 1") && sent("RETR 3") &&
 	    in_new(f.name) == 3, "next run retrieves all three, once each");
