@@ -466,9 +466,10 @@ open_state(struct run *r, const char *maildir_option)
 static int
 open_local(struct run *r, const char *maildir_option)
 {
-	if (deliver_open(r->a, r->maildir_path, maildir_option, !r->list, &r->target) < 0)
+	if (deliver_open(r->a, r->maildir_path, maildir_option, !r->list, &r->target) < 0 ||
+	    open_state(r, maildir_option) < 0)
 		return -1;
-	return open_state(r, maildir_option);
+	return r->list ? 0 : deliver_recover(r->target, r->state);
 }
 
 /* The state is saved whatever happened: it holds what the journal holds,
