@@ -373,8 +373,18 @@ parse_dsn_return(struct account *a, size_t offset, const char *value)
 
 /* ---- delivery targets of mailpipe-fetch (deliver.h) ---- */
 
+/* An mbox is named by an absolute path: a relative one would depend on
+ * the directory cron or systemd starts us in. */
+static const char *
+parse_mbox_path(struct account *a, size_t offset, const char *value)
+{
+	if (value[0] != '/' && strncmp(value, "~/", 2) != 0)
+		return "mbox needs an absolute path (or one starting with ~/)";
+	return parse_path(a, offset, value);
+}
+
 /* "maildir", or a target and its argument: "mda COMMAND", "lmtp
- * unix:/path" or "lmtp HOST:PORT". */
+ * unix:/path", "lmtp HOST:PORT" or "mbox PATH" (absolute, or ~/). */
 static const char *
 parse_deliver(struct account *a, size_t offset, const char *value)
 {
@@ -390,8 +400,12 @@ parse_deliver(struct account *a, size_t offset, const char *value)
 		a->deliver = DELIVER_MDA;
 	else if (len == 4 && strncmp(value, "lmtp", 4) == 0 && *arg != '\0')
 		a->deliver = DELIVER_LMTP;
+	else if (len == 4 && strncmp(value, "mbox", 4) == 0 && *arg != '\0')
+		a->deliver = DELIVER_MBOX;
 	else
-		return "expected maildir, mda COMMAND or lmtp unix:/path|HOST:PORT";
+		return "expected maildir, mbox PATH, mda COMMAND or lmtp unix:/path|HOST:PORT";
+	if (a->deliver == DELIVER_MBOX)
+		return parse_mbox_path(a, offset, arg);
 	if (a->deliver == DELIVER_LMTP && (wrong = lmtp_target_check(arg)) != NULL)
 		return wrong;
 	if (a->deliver == DELIVER_MDA && (wrong = mda_command_check(arg)) != NULL)

@@ -19,7 +19,7 @@
 enum account_kind { ACCOUNT_SMTP, ACCOUNT_POP3 };
 
 /* Where mailpipe-fetch delivers (`deliver`, deliver.h). */
-enum deliver_kind { DELIVER_MAILDIR, DELIVER_MDA, DELIVER_LMTP };
+enum deliver_kind { DELIVER_MAILDIR, DELIVER_MDA, DELIVER_LMTP, DELIVER_MBOX };
 
 struct account {
 	enum account_kind kind;
@@ -73,7 +73,7 @@ struct account {
 	unsigned long max_messages;	/* per run; 0 = no limit */
 	unsigned long long max_bytes;	/* per run; 0 = no limit */
 	enum deliver_kind deliver;
-	char *deliver_to;		/* mda: the command; lmtp: the target */
+	char *deliver_to;		/* mda: the command; lmtp: the target; mbox: the file */
 	char *lmtp_recipient;		/* NULL: user */
 	bool mda_failure_skip;		/* mda_failure = skip */
 };

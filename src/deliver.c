@@ -1,6 +1,7 @@
 /*
  * The delivery targets of mailpipe-fetch behind one interface (deliver.h).
  * A Maildir gets its batch commit (sync, journal, rename, fsync new/); an
+ * mbox its append (deliver-mbox.c), the messages quoted as they arrive; an
  * MDA or an LMTP server gets one message at a time, each journaled as soon
  * as the target accepted it and before the next is handed over, so that a
  * crash can deliver at most that one message twice.
@@ -13,9 +14,11 @@
 #include <unistd.h>
 
 #include "deliver.h"
+#include "deliver-mbox.h"
 #include "fs.h"
 #include "lmtp.h"
 #include "log.h"
+#include "mbox.h"
 #include "mda.h"
 #include "signals.h"
 #include "spool.h"
@@ -26,8 +29,9 @@
 #define MSG_BUFFER 65536
 /* How much of a message is searched for its Return-Path. */
 #define HEADER_SCAN 16384
-/* The longest envelope sender taken from a Return-Path (RFC 5321 path). */
-#define SENDER_MAX 256
+#define SENDER_MAX DELIVER_SENDER_MAX
+/* Bytes of a message quoted at a time (mbox.h: at most doubled). */
+#define QUOTE_CHUNK 4096
 
 struct deliver {
 	const struct account *a;
@@ -35,6 +39,7 @@ struct deliver {
 	struct maildir *md;	/* deliver = maildir */
 	struct lmtp *lmtp;	/* deliver = lmtp, once the first message needs it */
 	int64_t deadline_ms;	/* the run's (clock.h), or 0 */
+	struct deliver_mbox *mbox;	/* deliver = mbox */
 };
 
 /* What a target made of one message handed over. */
@@ -43,9 +48,12 @@ enum verdict { HANDED_OVER, DEFERRED, REFUSED };
 struct deliver_msg {
 	struct maildir_msg *file;	/* deliver = maildir */
 	int fd;				/* else: an unlinked temp file */
-	unsigned long long size;
+	unsigned long long size;	/* as received */
+	unsigned long long spooled;	/* as written to fd */
 	size_t buffered;
 	char *buf;
+	bool quoting;			/* deliver = mbox: quoted on its way */
+	struct mbox_quoter quoter;
 };
 
 int
@@ -61,7 +69,8 @@ deliver_open(const struct account *a, const char *maildir_path,
 		return fail(FAIL_CONFIG, "no maildir for this account (set maildir or use "
 		    "--maildir)");
 	}
-	if (d->kind == DELIVER_MAILDIR && maildir_open(maildir_path, create, &d->md) < 0) {
+	if ((d->kind == DELIVER_MAILDIR && maildir_open(maildir_path, create, &d->md) < 0) ||
+	    (d->kind == DELIVER_MBOX && deliver_mbox_open(a, &d->mbox) < 0)) {
 		free(d);
 		return -1;
 	}
@@ -88,7 +97,14 @@ deliver_close(struct deliver *d)
 		return;
 	maildir_close(d->md);
 	lmtp_close(d->lmtp);
+	deliver_mbox_close(d->mbox);
 	free(d);
+}
+
+int
+deliver_recover(struct deliver *d, struct uidl_state *s)
+{
+	return d->mbox != NULL ? deliver_mbox_recover(d->mbox, s) : 0;
 }
 
 /* ---- one message on its way ---- */
@@ -110,6 +126,8 @@ deliver_msg_begin(struct deliver *d, struct deliver_msg **msg_r)
 		    strerror(errno));
 	} else {
 		msg->buf = xmalloc(MSG_BUFFER);
+		msg->quoting = d->kind == DELIVER_MBOX;
+		mbox_quote_init(&msg->quoter);
 	}
 	*msg_r = msg;
 	return 0;
@@ -127,12 +145,11 @@ flush_msg(struct deliver_msg *msg)
 	return rc;
 }
 
-int
-deliver_msg_write(struct deliver_msg *msg, const void *p, size_t n)
+/* Into the temp file, through the buffer. */
+static int
+spool_bytes(struct deliver_msg *msg, const void *p, size_t n)
 {
-	msg->size += n;
-	if (msg->file != NULL)
-		return maildir_msg_write(msg->file, p, n);
+	msg->spooled += n;
 	if (msg->buffered + n > MSG_BUFFER && flush_msg(msg) < 0)
 		return -1;
 	if (n >= MSG_BUFFER)
@@ -143,16 +160,61 @@ deliver_msg_write(struct deliver_msg *msg, const void *p, size_t n)
 	return 0;
 }
 
+/* deliver = mbox: quoted as it arrives, so that the spooled size is what
+ * the append will add, known before the append begins (deliver-mbox.h). */
+static int
+spool_quoted(struct deliver_msg *msg, const char *p, size_t n)
+{
+	char out[2 * QUOTE_CHUNK + 8];
+
+	while (n > 0) {
+		size_t take = n < QUOTE_CHUNK ? n : QUOTE_CHUNK;
+
+		if (spool_bytes(msg, out, mbox_quote(&msg->quoter, p, take, out)) < 0)
+			return -1;
+		p += take;
+		n -= take;
+	}
+	return 0;
+}
+
+int
+deliver_msg_write(struct deliver_msg *msg, const void *p, size_t n)
+{
+	msg->size += n;
+	if (msg->file != NULL)
+		return maildir_msg_write(msg->file, p, n);
+	return msg->quoting ? spool_quoted(msg, p, n) : spool_bytes(msg, p, n);
+}
+
 int
 deliver_msg_end(struct deliver_msg *msg)
 {
-	return msg->file != NULL ? maildir_msg_end(msg->file) : flush_msg(msg);
+	char end[8];
+
+	if (msg->file != NULL)
+		return maildir_msg_end(msg->file);
+	if (msg->quoting && spool_bytes(msg, end, mbox_quote_end(&msg->quoter, end)) < 0)
+		return -1;
+	return flush_msg(msg);
 }
 
 unsigned long long
 deliver_msg_size(const struct deliver_msg *msg)
 {
 	return msg->size;
+}
+
+int
+deliver_msg_fd(const struct deliver_msg *msg)
+{
+	return msg->fd;
+}
+
+unsigned long long
+deliver_msg_spooled(const struct deliver_msg *msg)
+{
+	return msg->spooled;
 }
 
 void
@@ -242,13 +304,11 @@ return_path(const char *buf, size_t n, char sender[SENDER_MAX])
 	}
 }
 
-/* The envelope sender of the message: its Return-Path, as the server's
- * delivery wrote it (RFC 5321 4.4), or "" when it has none. */
-static void
-envelope_sender(int fd, char sender[SENDER_MAX])
+void
+deliver_msg_sender(const struct deliver_msg *msg, char sender[SENDER_MAX])
 {
 	char buf[HEADER_SCAN];
-	ssize_t n = pread(fd, buf, sizeof buf, 0);
+	ssize_t n = pread(msg->fd, buf, sizeof buf, 0);
 
 	return_path(buf, n > 0 ? (size_t)n : 0, sender);
 }
@@ -330,7 +390,7 @@ commit_one(struct deliver *d, struct uidl_state *s, struct fetch_report *rep,
 	char sender[SENDER_MAX];
 	int rc;
 
-	envelope_sender(it->msg->fd, sender);
+	deliver_msg_sender(it->msg, sender);
 	rc = d->kind == DELIVER_MDA ? hand_to_mda(d, it, sender) : hand_to_lmtp(d, it, sender);
 	if (rc < 0)
 		return fail_context("message %lu UIDL %s (left on the server)", it->m->num,
@@ -367,6 +427,8 @@ deliver_commit(struct deliver *d, struct uidl_state *s, struct fetch_report *rep
 		return 0;
 	if (d->kind == DELIVER_MAILDIR)
 		rc = commit_maildir(d, s, items, n);
+	else if (d->kind == DELIVER_MBOX)
+		rc = deliver_mbox_commit(d->mbox, s, items, n);
 	else
 		rc = commit_each(d, s, rep, items, n);
 	for (size_t i = 0; i < n; i++) {

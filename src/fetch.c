@@ -496,10 +496,11 @@ open_state(struct run *r, const char *maildir_option)
 static int
 open_local(struct run *r, const char *maildir_option)
 {
-	if (deliver_open(r->a, r->maildir_path, maildir_option, !r->list, &r->target) < 0)
+	if (deliver_open(r->a, r->maildir_path, maildir_option, !r->list, &r->target) < 0 ||
+	    open_state(r, maildir_option) < 0)
 		return -1;
 	deliver_set_deadline(r->target, r->ep.timing.deadline_ms);
-	return open_state(r, maildir_option);
+	return r->list ? 0 : deliver_recover(r->target, r->state);
 }
 
 /* The state is saved whatever happened: it holds what the journal holds,

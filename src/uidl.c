@@ -379,7 +379,8 @@ uidl_file_is_target(const char *file)
 {
 	/* Only the names deliver.c writes: any other "=..." in a journal is
 	 * not ours, and is not taken as a delivery. */
-	return strcmp(file, UIDL_FILE_MDA) == 0 || strcmp(file, UIDL_FILE_LMTP) == 0;
+	return strcmp(file, UIDL_FILE_MDA) == 0 || strcmp(file, UIDL_FILE_LMTP) == 0 ||
+	    strcmp(file, UIDL_FILE_MBOX) == 0;
 }
 
 /* ---- the set and the server ---- */

@@ -52,13 +52,13 @@ SINGLE_KEYS = {
     'description', 'client', 'args', 'exit', 'timeout', 'max-time', 'max-rss-kb',
     'config', 'stderr-empty', 'server-timeout', 'split-delay', 'connect',
     'stderr-max-bytes', 'stdout-empty', 'then', 'stdout-to', 'lmtp-accepted',
-    'round-trips', 'state-file', 'same-port',
+    'round-trips', 'setup', 'state-file', 'same-port',
 }
 MULTI_KEYS = {
     'stderr', 'stderr-not', 'received', 'received-not', 'maildir-new', 'maildir-tmp',
     'maildir-cur', 'maildir-file', 'maildir-sha256', 'path-absent', 'env',
     'stdout', 'stdout-not', 'report-check', 'state-age', 'lmtp-reply', 'lmtp-received',
-    'lmtp-received-not',
+    'lmtp-received-not', 'mbox-file',
 }
 STDIN_KEYS = {'stdin', 'stdin-raw', 'stdin-lines', 'stdin-line'}
 # Sanitizer reports fail every scenario: UBSan goes on after reporting, so
@@ -1027,6 +1027,27 @@ def check_maildir(sc, maildir, problems):
                             % (want, ', '.join(str(len(c)) for c in contents) or 'no files'))
 
 
+# What `@DATE@` stands for in `mbox-file:`: the asctime() date of a From line.
+MBOX_DATE = r'(?:Sun|Mon|Tue|Wed|Thu|Fri|Sat) [A-Z][a-z]{2} [ 123]\d \d\d:\d\d:\d\d \d{4}'
+
+
+def check_mbox(sc, subst, problems):
+    """mbox-file: @DIR@/mbox holds exactly the here-document, @DATE@ standing
+    for any date of a "From " line."""
+    for want in sc.multi['mbox-file']:
+        try:
+            with open(subst('@DIR@/mbox'), 'rb') as f:
+                have = f.read().decode('latin-1')
+        except OSError as e:
+            problems.append('mbox: %s' % e)
+            continue
+        rx = re.escape(want).replace(re.escape('@DATE@'), MBOX_DATE)
+        if not re.fullmatch(rx, have):
+            problems.append('the mbox does not hold what mbox-file says; it holds:\n%s' %
+                            ''.join('      | %s\n' % show(l.encode('latin-1'))
+                                    for l in have.split('\n')[:40]).rstrip())
+
+
 def event_log(eventlogparse, path):
     """The event log's lines as dicts of their fields, or [] without one."""
     if not os.path.exists(path):
@@ -1129,6 +1150,7 @@ def check(sc, client, server, client_path, maildir, subst, lmtp=None):
         if m:
             problems.append('the server received /%s/: %s' % (rx, show(m.group(0))))
     check_maildir(sc, maildir, problems)
+    check_mbox(sc, subst, problems)
     check_report(sc, subst, problems)
     check_lmtp(sc, lmtp, problems)
     return problems
@@ -1314,6 +1336,10 @@ def run_phase(sc, args, workdir, pki, port=0):
     if 'config' in sc.headers:
         write_private(values['CONF'], subst(sc.headers['config']).encode())
     aged = age_state(values['STATE'], sc.multi['state-age'])
+    if 'setup' in sc.headers:
+        done_setup = subprocess.run(['/bin/sh', '-c', subst(sc.headers['setup'])])
+        if done_setup.returncode != 0:
+            aged.append('setup: exit status %d' % done_setup.returncode)
     if aged:
         print('FAIL %s: %s (files kept in %s)' % (sc.name, '; '.join(aged), workdir))
         return aged

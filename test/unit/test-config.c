@@ -904,6 +904,35 @@ test_deliver_keys(void)
 	    "deliver: write %F and %T without quotes");
 }
 
+/* deliver = mbox PATH: absolute or ~/ (expanded), a relative path refused. */
+static void
+test_mbox_keys(void)
+{
+	struct config cfg;
+	const struct account *a;
+	char *home = getenv("HOME"), *want;
+
+	if (load("[pop3 a]\nhost = h\ndeliver = mbox /var/mail/box\n[pop3 b]\nhost = h\n"
+	    "deliver = mbox ~/mail/in box\n", 0600, &cfg) < 0) {
+		ok(0, "mbox keys load: %s", fail_line());
+		return;
+	}
+	a = account(&cfg, ACCOUNT_POP3, "a");
+	ok(a != NULL && a->deliver == DELIVER_MBOX && strcmp(a->deliver_to, "/var/mail/box") == 0,
+	    "deliver = mbox /absolute");
+	a = account(&cfg, ACCOUNT_POP3, "b");
+	want = malloc(strlen(home != NULL ? home : "") + 32);
+	sprintf(want, "%s/mail/in box", home != NULL ? home : "");
+	ok(a != NULL && a->deliver == DELIVER_MBOX && strcmp(a->deliver_to, want) == 0,
+	    "deliver = mbox ~/path, expanded: %s", a != NULL ? a->deliver_to : "(none)");
+	free(want);
+	config_free(&cfg);
+	expect_error("deliver mbox relative", "[pop3 a]\nhost = h\ndeliver = mbox mail/box\n",
+	    0600, FAIL_CONFIG, 3, "deliver: mbox needs an absolute path");
+	expect_error("deliver mbox without path", "[pop3 a]\nhost = h\ndeliver = mbox\n",
+	    0600, FAIL_CONFIG, 3, "deliver: expected maildir, mbox PATH, mda COMMAND");
+}
+
 /* deliver = lmtp: each form of target, lmtp_recipient, and each bad
  * target refused on its line with what is wrong. */
 static void
@@ -1086,6 +1115,7 @@ main(void)
 	test_no_home();
 	test_max_size();
 	test_deliver_keys();
+	test_mbox_keys();
 	test_lmtp_keys();
 	test_fingerprint();
 	test_queue_keys();

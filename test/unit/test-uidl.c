@@ -193,6 +193,32 @@ test_replay(void)
 	maildir_close(md);
 }
 
+/* Records of the targets other than a Maildir (deliver.c: =mda, =lmtp,
+ * =mbox) count at replay without a Maildir; any other "=" name does not. */
+static void
+test_replay_targets(void)
+{
+	static const char *const files[] = { "=mda", "=lmtp", "=mbox", "=other" };
+	struct uidl_entry e[4];
+	struct uidl_state *s;
+	char uidl[4][8];
+
+	ok((s = open_state("targets.example")) != NULL, "open a state for the targets");
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(uidl[i], sizeof uidl[i], "T%zu", i);
+		e[i] = (struct uidl_entry){ .uidl = uidl[i], .file = (char *)files[i], .size = 5,
+			.fetched = 1000 };
+	}
+	ok(uidl_journal(s, e, 4) == 0, "journal one entry per target");
+	uidl_close(s);		/* "SIGKILL": nothing saved */
+	ok((s = open_state("targets.example")) != NULL && uidl_replay(s, NULL) == 0,
+	    "reopen and replay without a Maildir");
+	ok(s != NULL && lookup(s, "T0") != NULL && lookup(s, "T1") != NULL &&
+	    lookup(s, "T2") != NULL, "=mda, =lmtp and =mbox count as delivered");
+	ok(s != NULL && lookup(s, "T3") == NULL, "=other does not");
+	uidl_close(s);
+}
+
 static void
 test_save_prune_lock(void)
 {
@@ -1346,6 +1372,7 @@ main(void)
 	test_fetch_crash_after_quit();
 	test_fetch_server_change();
 	test_fetch_maildir_option();
+	test_replay_targets();	/* last: its state would change the file counts above */
 	{
 		char *d;
 
