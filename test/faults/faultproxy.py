@@ -33,7 +33,10 @@ order they are accepted ("sessions").  A RULE is words key=value
 
 Every fault that fires is written to the log as one line
 ("session 1 s2c rst at byte 5123"), so a test can prove its fault happened;
-sessions are logged when they open and close, with the bytes relayed.  The
+sessions are logged when they open and close, with the bytes relayed and
+the client's turns: how many times the client sent after the server had
+sent (the greeting's answer is turn 1), which is the round trips the
+client waited for, as the benchmarks count them (scripts/bench-send).  The
 bytes before a trigger are delivered exactly, the bytes after it never
 (fin/rst) or only after the stall.
 """
@@ -175,6 +178,8 @@ class Direction:
                 data = self.src.recv(CHUNK)
             except OSError:
                 data = b""
+            if data:
+                self.session.note_turn(self.name)
             with self.ready:
                 self.queue.append((time.monotonic(), data))
                 self.queued += len(data)
@@ -252,6 +257,8 @@ class Session:
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.closed_ways = 0
+        self.turns = 0
+        self.last_way = None
         self.server = socket.create_connection(("127.0.0.1", ARGS.upstream), timeout=10)
         self.server.settimeout(None)
         self.ways = [
@@ -266,6 +273,13 @@ class Session:
         for way in self.ways:
             threading.Thread(target=way.read_loop, daemon=True).start()
             threading.Thread(target=way.write_loop, daemon=True).start()
+
+    def note_turn(self, way):
+        """Counts a client turn: data from the client after the server's."""
+        with self.lock:
+            if way == "c2s" and self.last_way != "c2s":
+                self.turns += 1
+            self.last_way = way
 
     def sleep(self, secs):
         if secs > 0:
@@ -310,7 +324,8 @@ class Session:
                 pass
             sock.close()
         c2s, s2c = (w.sent for w in self.ways)
-        self.log(f"session {self.number} closed ({why}): c2s {c2s} bytes, s2c {s2c} bytes")
+        self.log(f"session {self.number} closed ({why}): c2s {c2s} bytes, s2c {s2c} bytes, "
+                 f"{self.turns} client turns")
 
 
 def make_logger(path):
