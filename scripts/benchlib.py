@@ -44,7 +44,7 @@ class Run:
 
     def __init__(self, wall, cpu, rss_kib, rc, err):
         self.wall, self.cpu, self.rss_kib, self.rc, self.err = wall, cpu, rss_kib, rc, err
-        self.turns = None
+        self.round_trips = None
 
 
 RUN_MEASURED = os.environ.get("RUN_MEASURED",
@@ -109,7 +109,7 @@ class Stack:
 
 class Proxy:
     """test/faults/faultproxy.py in front of UPSTREAM, holding every chunk
-    RTT_MS/2 each way (none at 0), logging each session's client turns."""
+    RTT_MS/2 each way (none at 0), logging each session's round trips."""
 
     def __init__(self, upstream, rtt_ms, workdir, name):
         self.log = os.path.join(workdir, f"{name}.log")
@@ -133,8 +133,8 @@ class Proxy:
         with open(self.log) as f:
             return [line for line in f if " closed (" in line]
 
-    def turns_since(self, before, sessions, wait_s=10):
-        """Client turns of the SESSIONS sessions closed after the first
+    def round_trips_since(self, before, sessions, wait_s=10):
+        """Round trips of the SESSIONS sessions closed after the first
         BEFORE (the proxy logs a close once both sides are done: waited
         for, at most WAIT_S)."""
         end = time.monotonic() + wait_s

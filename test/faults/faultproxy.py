@@ -34,9 +34,12 @@ order they are accepted ("sessions").  A RULE is words key=value
 Every fault that fires is written to the log as one line
 ("session 1 s2c rst at byte 5123"), so a test can prove its fault happened;
 sessions are logged when they open and close, with the bytes relayed and
-the client's turns: how many times the client sent after the server had
-sent (the greeting's answer is turn 1), which is the round trips the
-client waited for, as the benchmarks count them (scripts/bench-send).  The
+the round trips: how many times the server sent after the client had (a
+greeting is not one), as the benchmarks count them (scripts/bench-send).
+A client that writes again before the answer came (pipelining) makes no
+round trip of it; a QUIT answered after the client stopped listening, or a
+TLS ticket that arrives between two writes of one client flight, still
+counts.  The
 bytes before a trigger are delivered exactly, the bytes after it never
 (fin/rst) or only after the stall.
 """
@@ -275,9 +278,9 @@ class Session:
             threading.Thread(target=way.write_loop, daemon=True).start()
 
     def note_turn(self, way):
-        """Counts a client turn: data from the client after the server's."""
+        """Counts a round trip: data from the server after the client's."""
         with self.lock:
-            if way == "c2s" and self.last_way != "c2s":
+            if way == "s2c" and self.last_way == "c2s":
                 self.turns += 1
             self.last_way = way
 
@@ -325,7 +328,7 @@ class Session:
             sock.close()
         c2s, s2c = (w.sent for w in self.ways)
         self.log(f"session {self.number} closed ({why}): c2s {c2s} bytes, s2c {s2c} bytes, "
-                 f"{self.turns} client turns")
+                 f"{self.turns} round trips")
 
 
 def make_logger(path):

@@ -79,8 +79,8 @@ class Replier(Upstream):
 
 
 def turns_session(port):
-    """Waits for the greeting, then three turns: two lone commands and two
-    pipelined in one write, each waited for."""
+    """Waits for the greeting, then three round trips: two lone commands
+    and two pipelined in one write, each waited for."""
     s = socket.create_connection(("127.0.0.1", port))
     s.settimeout(10)
     s.recv(100)
@@ -255,7 +255,7 @@ def main():
         p.kill()
         p.wait()
     text = open(log).read() if os.path.exists(log) else ""
-    ok(", 3 client turns" in text, "the client's turns are counted: a pipelined pair is one",
+    ok(", 3 round trips" in text, "round trips are counted: a pipelined pair is one",
        text.strip().replace("\n", " | "))
 
     bad = subprocess.run([sys.executable, PROXY, "--upstream", "1", "--port-file",

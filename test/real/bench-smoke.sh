@@ -31,7 +31,7 @@ ok $? "fetch: mailpipe-fetch as a multiple of the floor printed"
 grep -q '^getmail: not run' "$WORK/f1"
 ok $? "fetch: getmail, which has no STLS, is said not to run"
 
-nice -n 10 "$TOP/scripts/bench-fetch" --smoke --tls implicit --tools floor,mailpipe,getmail \
+nice -n 10 "$TOP/scripts/bench-fetch" --smoke --count 10 --tls implicit --tools floor,mailpipe,getmail \
 	>"$WORK/f2" 2>"$WORK/f2.err"
 ok $? "bench-fetch --smoke (implicit TLS, keep) exits 0" || tail -5 "$WORK/f2.err"
 verified_all "fetch implicit keep" "$WORK/f2" pop3-floor mailpipe-fetch getmail
