@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -26,6 +27,7 @@ void floor_die(const char *what)
 void floor_connect(struct floor_conn *c, const char *host, const char *port)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	struct timeval limit = { .tv_sec = 300 };
 	int one = 1;
 
 	memset(c, 0, sizeof(*c));
@@ -37,6 +39,9 @@ void floor_connect(struct floor_conn *c, const char *host, const char *port)
 	freeaddrinfo(res);
 	/* Commands go out as written: the floor never waits on Nagle. */
 	setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* A server that stops answering ends the floor, not the benchmark. */
+	setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
 }
 
 void floor_tls(struct floor_conn *c, const char *host, const char *ca_file)

@@ -70,6 +70,8 @@ static struct mailbox login(struct floor_conn *c, const char *user, const char *
 	int n = snprintf(cmd, sizeof(cmd), "USER %s\r\nPASS %s\r\nSTAT\r\n", user,
 			 read_password(pass_file));
 
+	if (n < 0 || (size_t)n >= sizeof(cmd))
+		floor_die("user name too long");
 	floor_write(c, cmd, (size_t)n);
 	expect_ok(c, "USER");
 	expect_ok(c, "PASS");
