@@ -33,7 +33,13 @@ order they are accepted ("sessions").  A RULE is words key=value
 
 Every fault that fires is written to the log as one line
 ("session 1 s2c rst at byte 5123"), so a test can prove its fault happened;
-sessions are logged when they open and close, with the bytes relayed.  The
+sessions are logged when they open and close, with the bytes relayed and
+the round trips: how many times the server sent after the client had (a
+greeting is not one), as the benchmarks count them (scripts/bench-send).
+A client that writes again before the answer came (pipelining) makes no
+round trip of it; a QUIT answered after the client stopped listening, or a
+TLS ticket that arrives between two writes of one client flight, still
+counts.  The
 bytes before a trigger are delivered exactly, the bytes after it never
 (fin/rst) or only after the stall.
 """
@@ -175,6 +181,8 @@ class Direction:
                 data = self.src.recv(CHUNK)
             except OSError:
                 data = b""
+            if data:
+                self.session.note_turn(self.name)
             with self.ready:
                 self.queue.append((time.monotonic(), data))
                 self.queued += len(data)
@@ -252,6 +260,8 @@ class Session:
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.closed_ways = 0
+        self.turns = 0
+        self.last_way = None
         self.server = socket.create_connection(("127.0.0.1", ARGS.upstream), timeout=10)
         self.server.settimeout(None)
         self.ways = [
@@ -266,6 +276,13 @@ class Session:
         for way in self.ways:
             threading.Thread(target=way.read_loop, daemon=True).start()
             threading.Thread(target=way.write_loop, daemon=True).start()
+
+    def note_turn(self, way):
+        """Counts a round trip: data from the server after the client's."""
+        with self.lock:
+            if way == "s2c" and self.last_way == "c2s":
+                self.turns += 1
+            self.last_way = way
 
     def sleep(self, secs):
         if secs > 0:
@@ -310,7 +327,8 @@ class Session:
                 pass
             sock.close()
         c2s, s2c = (w.sent for w in self.ways)
-        self.log(f"session {self.number} closed ({why}): c2s {c2s} bytes, s2c {s2c} bytes")
+        self.log(f"session {self.number} closed ({why}): c2s {c2s} bytes, s2c {s2c} bytes, "
+                 f"{self.turns} round trips")
 
 
 def make_logger(path):

@@ -61,6 +61,35 @@ class Upstream:
         c.close()
 
 
+class Replier(Upstream):
+    """Greets each client, then answers every chunk it reads with one line,
+    like a server the client must wait for."""
+
+    def __init__(self):
+        super().__init__(b"hello\r\n")
+
+    def serve(self, c):
+        try:
+            c.sendall(self.payload)
+            while c.recv(65536):
+                c.sendall(b"+\r\n")
+        except OSError:
+            pass
+        c.close()
+
+
+def turns_session(port):
+    """Waits for the greeting, then three round trips: two lone commands
+    and two pipelined in one write, each waited for."""
+    s = socket.create_connection(("127.0.0.1", port))
+    s.settimeout(10)
+    s.recv(100)
+    for piece in (b"one\r\n", b"two\r\n", b"three\r\nfour\r\n"):
+        s.sendall(piece)
+        s.recv(100)
+    s.close()
+
+
 def start_proxy(upstream, rules, tmp):
     port_file, log = os.path.join(tmp, "port"), os.path.join(tmp, "log")
     for f in (port_file, log):
@@ -217,6 +246,17 @@ def main():
 
     rs, log = run(["session=all at=bytes:10 action=fin"], sessions=2)
     ok(len(rs[0][0]) == 10 and len(rs[1][0]) == 10, "session=all: every one is cut")
+
+    p, port, log = start_proxy(Replier(), [], tmp)
+    try:
+        turns_session(port)
+        time.sleep(0.5)
+    finally:
+        p.kill()
+        p.wait()
+    text = open(log).read() if os.path.exists(log) else ""
+    ok(", 3 round trips" in text, "round trips are counted: a pipelined pair is one",
+       text.strip().replace("\n", " | "))
 
     bad = subprocess.run([sys.executable, PROXY, "--upstream", "1", "--port-file",
                           os.path.join(tmp, "x"), "--rule", "action=fin"],
