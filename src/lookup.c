@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -108,6 +110,23 @@ child_lookup(int out, const char *host, const char *service, const struct addrin
 	_exit(0);
 }
 
+/* The child keeps its end of the pipe (as descriptor 3) and nothing else,
+ * and dies with its parent: a parent killed by SIGKILL while a resolver
+ * hangs must not leave behind a process holding the account's lock, its
+ * journal or a socket until the lookup returns.  Returns the pipe's end. */
+static int
+keep_only(int out, pid_t parent)
+{
+	if (out != 3 && dup2(out, 3) < 0)
+		_exit(1);
+	if (close_range(4, ~0U, 0) < 0)	/* a kernel before 5.9 */
+		for (int fd = 4; fd < FD_SETSIZE; fd++)
+			close(fd);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)	/* gone already */
+		_exit(1);
+	return 3;
+}
+
 /* A child in a process group of its own, every signal at its default: the
  * handlers of the program are not the child's business.  Signals are
  * blocked around fork() so that none reaches a handler in the child, and
@@ -117,11 +136,12 @@ start_child(int fds[2], const char *host, const char *service, const struct addr
 {
 	static const int caught[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT };
 	sigset_t all, before;
-	pid_t pid;
+	pid_t pid, parent;
 	int fork_errno;
 
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &before);
+	parent = getpid();
 	pid = fork();
 	fork_errno = errno;
 	if (pid == 0) {
@@ -129,8 +149,7 @@ start_child(int fds[2], const char *host, const char *service, const struct addr
 			signal(caught[i], SIG_DFL);
 		setpgid(0, 0);
 		sigprocmask(SIG_SETMASK, &before, NULL);
-		close(fds[0]);
-		child_lookup(fds[1], host, service, hints);
+		child_lookup(keep_only(fds[1], parent), host, service, hints);
 	}
 	if (pid > 0) {
 		setpgid(pid, pid);	/* as the child does: whichever comes first */

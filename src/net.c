@@ -66,8 +66,10 @@ resolve(const char *host, unsigned port, const struct timing *t, struct lookup *
 		if (lookup_run(host, service, &hints, t, found) < 0)
 			return -1;
 	}
-	if (found->rc == 0)
+	if (found->rc == 0 && found->list != NULL)
 		return 0;
+	if (found->rc == 0)	/* never from getaddrinfo(); connect to nothing is no success */
+		return fail(FAIL_HOST, "host name %s has no address", host);
 	if (found->rc == EAI_NONAME || found->rc == EAI_NODATA)
 		return fail(FAIL_HOST, "host name %s not found", host);
 	if (found->rc == EAI_SYSTEM)

@@ -155,6 +155,25 @@ def check_run(tap, name, result, line_has):
 SEND_MESSAGE = b'Subject: resolver stall\n\nbody\n'
 
 
+def kill_during_lookup(tap, fetch, work, dns, config):
+    """SIGKILLs a fetch while its lookup stalls: its lookup process must not
+    live on holding the account's lock (and the journal, and sockets)."""
+    conf = os.path.join(work, 'mailpipe.ini')
+    with open(conf, 'w') as f:
+        f.write(config)
+    os.chmod(conf, 0o600)
+    env = dict(os.environ, HOME=work, XDG_CONFIG_HOME=work, XDG_STATE_HOME=work,
+               TMPDIR=work, LC_ALL='C')
+    before = dns.queries
+    p = subprocess.Popen([fetch, '-C', conf], env=env, stderr=subprocess.DEVNULL)
+    limit = time.monotonic() + KILL_SECONDS
+    while dns.queries == before and time.monotonic() < limit:
+        time.sleep(0.05)
+    tap.ok(dns.queries > before, 'fetch to be killed: its lookup has started')
+    p.kill()
+    p.wait()
+
+
 def send_config(host, port, extra):
     return ('[smtp test]\nhost = %s\nport = %d\ntls = off\nfrom = sender@example.test\n%s'
             % (host, port, extra))
@@ -169,7 +188,7 @@ def inner():
         set_up_namespace(work)
         dns = SilentDns()
         tap = Tap()
-        print('1..17')
+        print('1..21')
         host = 'mail.stall-test.example'
 
         result = run(send, work, send_config(host, 25, 'helo = client.example\ntimeout = 2\n'),
@@ -178,10 +197,16 @@ def inner():
         tap.ok(dns.queries > 0, 'send: the resolver was asked (%d queries)' % dns.queries)
 
         maildir = os.path.join(work, 'Maildir')
-        result = run(fetch, work, '[pop3 test]\nhost = %s\nport = 995\ntls = implicit\n'
-                     'user = alice\npassword = s3cret-Pa55\nmaildir = %s\nstate_dir = %s\n'
-                     'timeout = 2\n' % (host, maildir, os.path.join(work, 'state')), [])
+        fetch_config = ('[pop3 test]\nhost = %s\nport = 995\ntls = implicit\n'
+                        'user = alice\npassword = s3cret-Pa55\nmaildir = %s\nstate_dir = %s\n'
+                        % (host, maildir, os.path.join(work, 'state'))).replace('%', '%%') + 'timeout = %d\n'
+        result = run(fetch, work, fetch_config % 2, [])
         check_run(tap, 'fetch, timeout 2', result, 'timed out looking up %s' % host)
+
+        kill_during_lookup(tap, fetch, work, dns, fetch_config % 10)
+        result = run(fetch, work, fetch_config % 2, [])
+        check_run(tap, 'fetch after a SIGKILL during its lookup: the account is not held',
+                  result, 'timed out looking up %s' % host)
 
         result = run(send, work, send_config(host, 25, 'helo = client.example\ntimeout = 30\n'
                                              'deadline = 2\n'), ['rcpt@example.test'], SEND_MESSAGE)
