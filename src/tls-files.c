@@ -13,7 +13,6 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
 
 #include "fs.h"
 #include "status.h"
@@ -174,83 +173,31 @@ load_client_cert(SSL_CTX *ctx, const struct tls_options *o)
 	return 0;
 }
 
-/* The bundle file of the system store (SSL_CERT_FILE, else OpenSSL's
- * default), read whole into the store the first time it is needed: a
- * marker in the lookup's data says it was. */
-static void
-load_bundle_once(X509_LOOKUP *lu)
-{
-	const char *file = secure_getenv(X509_get_default_cert_file_env());
-
-	if (X509_LOOKUP_get_method_data(lu) != NULL)
-		return;
-	X509_LOOKUP_set_method_data(lu, lu);
-	/* A system without the file has the directory alone, as before. */
-	ERR_set_mark();
-	X509_load_cert_crl_file(lu, file != NULL ? file : X509_get_default_cert_file(),
-	    X509_FILETYPE_PEM);
-	ERR_pop_to_mark();
-}
-
-/* The lookup after the hashed directory: an issuer it did not have is
- * looked for in the bundle, loaded then.  The caller takes its own
- * reference to what *ret holds; the store keeps the certificate. */
+/* The trust anchors of a session that verifies the chain: tls_ca_file, or
+ * the system store as OpenSSL configures it (the bundle file, read whole,
+ * and the hashed directory).  Reading the bundle only when the directory
+ * lacks an issuer saved ~25 ms of CPU only for a leaf signed by a root:
+ * a real chain's intermediate is never in the directory, so the bundle
+ * was read anyway; and a root in the directory then hid a re-keyed root
+ * of the same name in an SSL_CERT_FILE bundle (test-tls-store). */
 static int
-bundle_by_subject(X509_LOOKUP *lu, X509_LOOKUP_TYPE type, const X509_NAME *name,
-	X509_OBJECT *ret)
+load_trust_anchors(SSL_CTX *ctx, const struct tls_options *o)
 {
-	X509_STORE *store = X509_LOOKUP_get_store(lu);
-	X509_OBJECT *found;
-	X509 *cert;
+	unsigned long e;
 
-	load_bundle_once(lu);
-	found = X509_OBJECT_retrieve_by_subject(X509_STORE_get0_objects(store), type, name);
-	if (found == NULL || (cert = X509_OBJECT_get0_X509(found)) == NULL ||
-	    X509_OBJECT_set1_X509(ret, cert) != 1)
+	if (o->ca_file != NULL)
+		return load_ca_file(ctx, o->ca_file);
+	if (SSL_CTX_set_default_verify_paths(ctx) == 1)
 		return 0;
-	X509_free(cert);	/* set1 took a reference the caller takes again */
-	return 1;
-}
-
-/* The system store, loaded as lazily as it can be: OpenSSL's hashed
- * directory (SSL_CERT_DIR, else the default) finds an issuer by the hash
- * of its name and reads that one file, and the bundle file is read only
- * when the directory has no issuer for a certificate (a system without
- * the hashed links).  SSL_CTX_set_default_verify_paths() reads the whole
- * bundle up front: 140 certificates parsed, about 25 ms of CPU a run. */
-static int
-load_system_store(SSL_CTX *ctx, X509_LOOKUP_METHOD **bundle_r)
-{
-	X509_STORE *store = SSL_CTX_get_cert_store(ctx);
-	X509_LOOKUP *dir = X509_STORE_add_lookup(store, X509_LOOKUP_hash_dir());
-	X509_LOOKUP_METHOD *bundle = X509_LOOKUP_meth_new("mailpipe lazy CA bundle");
-
-	*bundle_r = bundle;
-	if (dir == NULL || bundle == NULL ||
-	    X509_LOOKUP_add_dir(dir, NULL, X509_FILETYPE_DEFAULT) != 1 ||
-	    X509_LOOKUP_meth_set_get_by_subject(bundle, bundle_by_subject) != 1 ||
-	    X509_STORE_add_lookup(store, bundle) == NULL) {
-		unsigned long e = ERR_peek_last_error();
-
-		return fail(FAIL_CONFIG, "cannot load trust anchors from the system store: %s",
-		    e != 0 ? ERR_reason_error_string(e) : "unknown error");
-	}
-	return 0;
+	e = ERR_peek_last_error();
+	return fail(FAIL_CONFIG, "cannot load trust anchors from the system store: %s",
+	    e != 0 ? ERR_reason_error_string(e) : "unknown error");
 }
 
 int
-tls_files_load(SSL_CTX *ctx, const struct tls_options *o, X509_LOOKUP_METHOD **bundle_r)
+tls_files_load(SSL_CTX *ctx, const struct tls_options *o)
 {
-	*bundle_r = NULL;
-	if (o->verify && o->fingerprint == NULL &&
-	    (o->ca_file != NULL ? load_ca_file(ctx, o->ca_file) :
-	    load_system_store(ctx, bundle_r)) < 0)
+	if (o->verify && o->fingerprint == NULL && load_trust_anchors(ctx, o) < 0)
 		return -1;
 	return load_client_cert(ctx, o);
-}
-
-void
-tls_files_free(X509_LOOKUP_METHOD *bundle)
-{
-	X509_LOOKUP_meth_free(bundle);
 }

@@ -12,17 +12,11 @@
 #include "tls.h"
 
 struct ssl_ctx_st;
-struct x509_lookup_method_st;
 
 /* Loads into ctx what o asks for: the trust anchors when the chain is
  * verified (o->verify without a pin), the client certificate and key when
- * o->cert_file is set.  The system store is looked up lazily, through a
- * lookup method *bundle_r (or NULL) that must outlive ctx: free it with
- * tls_files_free() after SSL_CTX_free().  0, or -1 recorded: FAIL_CONFIG
- * naming the file and what is wrong with it, or FAIL_AUTH from the trust
- * rule. */
-int tls_files_load(struct ssl_ctx_st *ctx, const struct tls_options *o,
-	struct x509_lookup_method_st **bundle_r);
-void tls_files_free(struct x509_lookup_method_st *bundle);
+ * o->cert_file is set.  0, or -1 recorded: FAIL_CONFIG naming the file and
+ * what is wrong with it, or FAIL_AUTH from the trust rule. */
+int tls_files_load(struct ssl_ctx_st *ctx, const struct tls_options *o);
 
 #endif

@@ -31,7 +31,6 @@
 
 struct tls_session {
 	SSL_CTX *ctx;
-	X509_LOOKUP_METHOD *bundle;	/* the system store's lazy lookup, or NULL */
 	SSL *ssl;
 	int fd;
 	unsigned char first[8];		/* the server's first bytes */
@@ -85,7 +84,7 @@ make_context(struct tls_session *s, const struct tls_options *o)
 	if (o->verify && o->fingerprint == NULL)
 		SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
 	s->ctx = ctx;
-	return tls_files_load(ctx, o, &s->bundle);
+	return tls_files_load(ctx, o);
 }
 
 /* SNI for a host name (never for an address literal) and, when verifying,
@@ -441,7 +440,6 @@ tls_end(struct tls_session *s)
 		SSL_free(s->ssl);
 	}
 	SSL_CTX_free(s->ctx);
-	tls_files_free(s->bundle);	/* only now: the store used it */
 	free(s);
 }
 
