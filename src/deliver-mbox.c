@@ -118,14 +118,17 @@ act_on(struct mbox *m, const struct mbox_record *rec, const struct mbox_found *f
 static int
 repair(struct deliver_mbox *dm, struct uidl_state *s, const struct mbox_record *rec)
 {
-	struct mbox_found f = { .committed = committed_prefix(s, rec),
-		.lock_ours = mbox_lock_is(rec->path, &rec->lock) };
+	struct mbox_found f = { .committed = committed_prefix(s, rec) };
 	struct mbox *m = NULL;
 	int rc = mbox_lock_existing(rec->path, dm->timeout_s, &rec->lock, &m);
 
 	if (rc < 0)
 		return -1;
 	f.exists = rc == 1;
+	/* Judged by the lock taking, under the fcntl lock: looked at before
+	 * it, the leftover could be broken by a writer holding that lock and
+	 * the file grown before we got it, and its message cut. */
+	f.lock_ours = m != NULL && mbox_took_leftover(m);
 	rc = m != NULL ? mbox_stat(m, &f.dev, &f.ino, &f.size) : 0;
 	if (rc == 0)
 		rc = act_on(m, rec, &f);

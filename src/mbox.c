@@ -40,6 +40,7 @@ struct mbox {
 	char *lock_path;
 	int fd;
 	bool dotlocked;
+	bool took_leftover;	/* the dot-lock we broke was the leftover named */
 	struct mbox_lock_id lock;	/* the dot-lock we made */
 };
 
@@ -303,14 +304,15 @@ same_lock(const struct stat *st, pid_t pid, const struct mbox_lock_id *id)
 
 /* A lock whose process is gone (same host: the mbox is local), one
  * without a process id that is old, or the one an interrupted run of
- * ours left (leftover). */
+ * ours left (leftover: *is_leftover set). */
 static bool
 dotlock_stale(const char *lock_path, const struct stat *st,
-	const struct mbox_lock_id *leftover)
+	const struct mbox_lock_id *leftover, bool *is_leftover)
 {
 	pid_t pid = dotlock_pid(lock_path);
 
-	if (same_lock(st, pid, leftover))
+	*is_leftover = same_lock(st, pid, leftover);
+	if (*is_leftover)
 		return true;
 	if (pid > 0)
 		return kill(pid, 0) < 0 && errno == ESRCH;
@@ -356,11 +358,15 @@ make_dotlock(struct mbox *m)
 	return 1;
 }
 
-/* 1 taken, 0 held by a live process, -1 failed. */
+/* 1 taken, 0 held by a live process, -1 failed.  Called under the
+ * fcntl lock, so a leftover judged here is one no fcntl-locking writer
+ * can have broken and replaced since: m->took_leftover tells the repair
+ * that nobody took the file over between the crash and now. */
 static int
 try_dotlock(struct mbox *m, const struct mbox_lock_id *leftover)
 {
 	struct stat st;
+	bool is_leftover;
 	int rc = make_dotlock(m);
 
 	if (rc != 0)
@@ -368,10 +374,12 @@ try_dotlock(struct mbox *m, const struct mbox_lock_id *leftover)
 	if (lstat(m->lock_path, &st) < 0)
 		return errno == ENOENT ? 0 : fail(FAIL_IO, "%s: %s", m->lock_path,
 		    strerror(errno));
-	if (!dotlock_stale(m->lock_path, &st, leftover))
+	if (!dotlock_stale(m->lock_path, &st, leftover, &is_leftover))
 		return 0;
 	break_dotlock(m->lock_path, &st);
-	return make_dotlock(m);
+	rc = make_dotlock(m);
+	m->took_leftover = rc == 1 && is_leftover;
+	return rc;
 }
 
 static int
@@ -486,6 +494,12 @@ mbox_lock_is(const char *path, const struct mbox_lock_id *id)
 
 	free(lock);
 	return same;
+}
+
+bool
+mbox_took_leftover(const struct mbox *m)
+{
+	return m->took_leftover;
 }
 
 void

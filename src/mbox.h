@@ -84,6 +84,10 @@ int mbox_lock_existing(const char *path, int timeout_s,
 	const struct mbox_lock_id *leftover, struct mbox **m_r);
 /* True when the dot-lock of path is still the very file id names. */
 bool mbox_lock_is(const char *path, const struct mbox_lock_id *id);
+/* True when the dot-lock this lock took the place of was exactly the
+ * leftover passed to it, judged while holding the fcntl lock: only then
+ * did nobody lock the file between the interrupted run and this one. */
+bool mbox_took_leftover(const struct mbox *m);
 /* The dot-lock we hold. */
 void mbox_lock_identity(const struct mbox *m, struct mbox_lock_id *id);
 /* Identity and size of the locked file (fstat); -1 with FAIL_IO. */

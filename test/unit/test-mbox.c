@@ -400,6 +400,63 @@ test_dotlocks(void)
 	free(lock);
 }
 
+/* Our leftover dot-lock, made as an interrupted run would have left it. */
+static struct mbox_lock_id
+plant_leftover(const char *lock)
+{
+	char pid[32];
+	struct stat st;
+
+	snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	write_file(lock, pid);
+	lstat(lock, &st);
+	return (struct mbox_lock_id){ .dev = st.st_dev, .ino = st.st_ino,
+		.mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+		.pid = getpid() };
+}
+
+/* F3: another writer holding the fcntl lock breaks our leftover dot-lock
+ * and appends while we wait for that lock.  Judged before the lock (as
+ * mbox_lock_is() does) the leftover looks ours; judged while taking the
+ * lock it must not, or the repair cuts the other writer's message. */
+static void
+test_leftover_taken_meanwhile(void)
+{
+	char *path = strdup(in_dir("box")), *lock = strdup(in_dir("box.lock"));
+	struct mbox_lock_id id = plant_leftover(lock);
+	struct mbox *m = NULL;
+	int ready[2], status;
+	pid_t child;
+
+	pipe(ready);
+	if ((child = fork()) == 0) {
+		int fd = open(path, O_RDWR | O_APPEND);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		fcntl(fd, F_SETLK, &fl);
+		write(ready[1], "x", 1);
+		usleep(300000);
+		unlink(lock);
+		write(fd, "From other\n\n", 13);
+		_exit(0);
+	}
+	read(ready[0], &status, 1);
+	ok(mbox_lock_is(path, &id), "before the lock, the leftover looks ours");
+	is_int(mbox_lock_existing(path, 5, &id, &m), 1, "locked once the other writer is done");
+	ok(m != NULL && !mbox_took_leftover(m), "the leftover was broken by another writer: "
+	    "not ours");
+	mbox_unlock(m);
+	waitpid(child, &status, 0);
+	id = plant_leftover(lock);
+	is_int(mbox_lock_existing(path, 5, &id, &m), 1, "locked over our leftover");
+	ok(m != NULL && mbox_took_leftover(m), "the leftover untouched: ours");
+	mbox_unlock(m);
+	close(ready[0]);
+	close(ready[1]);
+	free(path);
+	free(lock);
+}
+
 static void
 test_untrusted(void)
 {
@@ -444,6 +501,7 @@ main(void)
 	test_create_and_append();
 	test_fcntl_held();
 	test_dotlocks();
+	test_leftover_taken_meanwhile();
 	test_untrusted();
 	unlink(in_dir("box"));
 	unlink(in_dir("msg"));
