@@ -175,16 +175,19 @@ plan_append(struct deliver_mbox *dm, struct mbox *m, const struct deliver_item *
 {
 	time_t now = time(NULL);
 	char sender[DELIVER_SENDER_MAX];
+	size_t pad;
 	long long at;
 
 	*ap = (struct append){ .rec = { .path = (char *)dm->path, .n = n,
 		.ends = xcalloc(n, sizeof *ap->rec.ends),
 		.uidls = xcalloc(n, sizeof *ap->rec.uidls) },
 		.from = xcalloc(n, sizeof *ap->from), .from_len = xcalloc(n, sizeof *ap->from_len) };
-	if (mbox_stat(m, &ap->rec.dev, &ap->rec.ino, &ap->rec.start) < 0)
+	if (mbox_stat(m, &ap->rec.dev, &ap->rec.ino, &ap->rec.start) < 0 ||
+	    mbox_separator(m, &pad) < 0)
 		return -1;
 	mbox_lock_identity(m, &ap->rec.lock);
-	at = ap->rec.start;
+	/* The newlines mbox_append() puts before the first message. */
+	at = ap->rec.start + (long long)pad;
 	for (size_t i = 0; i < n; i++) {
 		deliver_msg_sender(items[i].msg, sender);
 		ap->from_len[i] = mbox_from_line(ap->from[i], sender, now);

@@ -185,14 +185,39 @@ mbox_record_free(struct mbox_record *r)
 
 /* ---- the file ---- */
 
+/* A new record's name made durable: without it, a power loss could
+ * take the record away with the append it names in flight. */
+static int
+sync_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
+	    xasprintf("%.*s", (int)(slash - path), path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd >= 0 && fsync(fd) == 0 ? 0 : fail(FAIL_IO, "cannot fsync %s: %s", dir,
+	    strerror(errno));
+
+	fs_close(fd);
+	free(dir);
+	return rc;
+}
+
 int
 mbox_record_open(const char *path, int *fd_r)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+	int fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+	bool created = fd >= 0;
 
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, flags);
 	if (fd < 0)
 		return fail(FAIL_IO, "cannot open %s (the record of mbox appends): %s", path,
 		    strerror(errno));
+	if (created && sync_dir_of(path) < 0) {
+		close(fd);
+		return -1;
+	}
 	*fd_r = fd;
 	return 0;
 }

@@ -457,6 +457,66 @@ test_leftover_taken_meanwhile(void)
 	free(lock);
 }
 
+/* F5: a dot-lock of ours no record names, its pid now some live process
+ * (here our own): taken over once old, as a lock without a pid is. */
+static void
+test_unnamed_lock_of_ours(void)
+{
+	char *path = strdup(in_dir("box")), *lock = strdup(in_dir("box.lock")), text[64];
+	struct timespec old[2] = { { .tv_sec = 1000 }, { .tv_sec = 1000 } };
+	struct mbox *m = NULL;
+
+	snprintf(text, sizeof text, "%ld\nmailpipe\n", (long)getpid());
+	write_file(lock, text);
+	ok(timed_refusal(path, 0) >= 0, "a fresh lock of ours, its pid alive: waited for");
+	utimensat(AT_FDCWD, lock, old, 0);
+	is_int(mbox_lock(path, 1, NULL, &m), 0, "an old lock of ours, its pid reused: taken over");
+	mbox_unlock(m);
+	snprintf(text, sizeof text, "%ld\n", (long)getppid());
+	write_file(lock, text);
+	utimensat(AT_FDCWD, lock, old, 0);
+	ok(timed_refusal(path, 0) >= 0, "an old lock of another program, its pid alive: "
+	    "waited for");
+	unlink(lock);
+	free(path);
+	free(lock);
+}
+
+/* The file after appending one message to a file holding before. */
+static void
+append_after(const char *before, size_t want_need, const char *want)
+{
+	char *path = strdup(in_dir("sep")), buf[64] = "";
+	struct mbox *m = NULL;
+	size_t need = 9;
+	int fd = open(in_dir("msg"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	write(fd, "x\n\n", 3);
+	write_file(path, before);
+	mbox_lock(path, 1, NULL, &m);
+	is_int(mbox_separator(m, &need), 0, "the end of \"%s\" looked at", before);
+	is_int(need, want_need, "it needs %zu newlines", want_need);
+	mbox_append(m, "From a\n", 7, fd);
+	mbox_unlock(m);
+	close(fd);
+	fd = open(path, O_RDONLY);
+	read(fd, buf, sizeof buf - 1);
+	close(fd);
+	is_str(buf, want, "appended after \"%s\"", before);
+	unlink(path);
+	free(path);
+}
+
+/* F5: no "From " line glued onto a last line without its newline. */
+static void
+test_separator(void)
+{
+	append_after("", 0, "From a\nx\n\n");
+	append_after("a", 2, "a\n\nFrom a\nx\n\n");
+	append_after("a\n", 1, "a\n\nFrom a\nx\n\n");
+	append_after("a\n\n", 0, "a\n\nFrom a\nx\n\n");
+}
+
 static void
 test_untrusted(void)
 {
@@ -502,6 +562,8 @@ main(void)
 	test_fcntl_held();
 	test_dotlocks();
 	test_leftover_taken_meanwhile();
+	test_unnamed_lock_of_ours();
+	test_separator();
 	test_untrusted();
 	unlink(in_dir("box"));
 	unlink(in_dir("msg"));
