@@ -75,19 +75,6 @@ open_record(struct deliver_mbox *dm, struct uidl_state *s)
 
 /* ---- the repair at the start of a run ---- */
 
-/* How many leading messages of the record the journal has: those are
- * delivered and stay; a UIDL of the record was new when it was written,
- * so only that append can have put it in the state. */
-static size_t
-committed_prefix(struct uidl_state *s, const struct mbox_record *rec)
-{
-	size_t k = 0;
-
-	while (k < rec->n && uidlset_find(uidl_entries(s), rec->uidls[k]) != NULL)
-		k++;
-	return k;
-}
-
 /* 0 done, 1 reported (recorded as a failure), -1 failed. */
 static int
 act_on(struct mbox *m, const struct mbox_record *rec, const struct mbox_found *f)
@@ -118,7 +105,8 @@ act_on(struct mbox *m, const struct mbox_record *rec, const struct mbox_found *f
 static int
 repair(struct deliver_mbox *dm, struct uidl_state *s, const struct mbox_record *rec)
 {
-	struct mbox_found f = { .committed = committed_prefix(s, rec) };
+	struct mbox_found f = { .committed = mbox_record_committed(rec,
+		uidl_entries(s), UIDL_FILE_MBOX) };
 	struct mbox *m = NULL;
 	int rc = mbox_lock_existing(rec->path, dm->timeout_s, &rec->lock, &m);
 
@@ -178,7 +166,7 @@ plan_append(struct deliver_mbox *dm, struct mbox *m, const struct deliver_item *
 	size_t pad;
 	long long at;
 
-	*ap = (struct append){ .rec = { .path = (char *)dm->path, .n = n,
+	*ap = (struct append){ .rec = { .path = (char *)dm->path, .n = n, .fetched = now,
 		.ends = xcalloc(n, sizeof *ap->rec.ends),
 		.uidls = xcalloc(n, sizeof *ap->rec.uidls) },
 		.from = xcalloc(n, sizeof *ap->from), .from_len = xcalloc(n, sizeof *ap->from_len) };
@@ -219,10 +207,11 @@ append_all(struct deliver_mbox *dm, struct mbox *m, const struct deliver_item *i
 
 static int
 journal_all(struct deliver_mbox *dm, struct uidl_state *s, struct deliver_item *items,
-	size_t n)
+	const struct append *ap)
 {
+	size_t n = ap->rec.n;
 	struct uidl_entry *e = xcalloc(n, sizeof *e);
-	long long now = (long long)time(NULL);
+	long long now = ap->rec.fetched;	/* the record's: how a repair knows them */
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -266,7 +255,7 @@ deliver_mbox_commit(struct deliver_mbox *dm, struct uidl_state *s,
 	if (rc == 0)
 		rc = append_all(dm, m, items, &ap);
 	if (rc == 0)
-		rc = journal_all(dm, s, items, n);
+		rc = journal_all(dm, s, items, &ap);
 	mbox_unlock(m);
 	append_free(&ap);
 	return rc;

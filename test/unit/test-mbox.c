@@ -167,7 +167,7 @@ sample_record(struct mbox_record *r, long long *ends, char **uidls)
 {
 	*r = (struct mbox_record){ .path = "/home/u/mail box", .dev = 2049, .ino = 123456,
 		.lock = { .dev = 2049, .ino = 99, .mtime_ns = 1765116428123456789LL, .pid = 4242 },
-		.start = 1000, .n = 3, .ends = ends, .uidls = uidls };
+		.start = 1000, .fetched = 1765116428, .n = 3, .ends = ends, .uidls = uidls };
 	ends[0] = 1500;
 	ends[1] = 1600;
 	ends[2] = 90000;
@@ -192,7 +192,8 @@ test_record(void)
 	ok(strcmp(back.path, r.path) == 0 && back.dev == r.dev && back.ino == r.ino &&
 	    back.start == 1000 && back.n == 3 && back.ends[2] == 90000 &&
 	    strcmp(back.uidls[1], "a%b") == 0 && back.lock.pid == 4242 &&
-	    back.lock.mtime_ns == r.lock.mtime_ns && back.lock.ino == 99,
+	    back.lock.mtime_ns == r.lock.mtime_ns && back.lock.ino == 99 &&
+	    back.fetched == 1765116428,
 	    "and gives back every field");
 	mbox_record_free(&back);
 	for (size_t cut = 0; cut < len; cut++)
@@ -201,6 +202,39 @@ test_record(void)
 	text[len / 2] ^= 1;
 	is_int(mbox_record_parse(text, len, &back), 0, "a flipped bit: no record");
 	free(text);
+}
+
+/* F4: only entries this append journaled count as committed.  "a%b"
+ * is in the state from an earlier run (the server reused its UIDL for
+ * another message, whose append was cut short): it must not count, or
+ * the partial message would be kept. */
+static void
+test_committed(void)
+{
+	long long ends[3];
+	char *uidls[3];
+	struct mbox_record r;
+	struct uidl_set set = { 0 };
+	struct uidl_entry ours = { .uidl = strdup("uid-1"), .file = strdup("=mbox"),
+		.fetched = 1765116428 };
+	struct uidl_entry old = { .uidl = strdup("a%b"), .file = strdup("=mbox"),
+		.fetched = 1765000000 };
+	struct uidl_entry maildir = { .uidl = strdup("zz"), .file = strdup("1.M1P1Q1R1.h"),
+		.fetched = 1765116428 };
+
+	sample_record(&r, ends, uidls);
+	uidlset_add(&set, &ours);
+	is_int(mbox_record_committed(&r, &set, "=mbox"), 1, "the one journaled by the append");
+	uidlset_add(&set, &old);
+	uidlset_add(&set, &maildir);
+	is_int(mbox_record_committed(&r, &set, "=mbox"), 1, "an older entry of a reused UIDL "
+	    "does not count");
+	old = (struct uidl_entry){ .uidl = strdup("a%b"), .file = strdup("=mbox"),
+		.fetched = 1765116428 };
+	uidlset_add(&set, &old);
+	is_int(mbox_record_committed(&r, &set, "=mbox"), 2, "once journaled by it, it does");
+	is_int(mbox_record_committed(&r, &set, "=x"), 0, "another target's entries do not");
+	uidlset_free(&set);
 }
 
 /* ---- the decision ---- */
@@ -555,6 +589,7 @@ main(void)
 	test_quote_round_trip();
 	test_from_line();
 	test_record();
+	test_committed();
 	test_decide();
 	if (mkdtemp(dir) == NULL)
 		return 1;
