@@ -75,19 +75,6 @@ open_record(struct deliver_mbox *dm, struct uidl_state *s)
 
 /* ---- the repair at the start of a run ---- */
 
-/* How many leading messages of the record the journal has: those are
- * delivered and stay; a UIDL of the record was new when it was written,
- * so only that append can have put it in the state. */
-static size_t
-committed_prefix(struct uidl_state *s, const struct mbox_record *rec)
-{
-	size_t k = 0;
-
-	while (k < rec->n && uidlset_find(uidl_entries(s), rec->uidls[k]) != NULL)
-		k++;
-	return k;
-}
-
 /* 0 done, 1 reported (recorded as a failure), -1 failed. */
 static int
 act_on(struct mbox *m, const struct mbox_record *rec, const struct mbox_found *f)
@@ -118,14 +105,18 @@ act_on(struct mbox *m, const struct mbox_record *rec, const struct mbox_found *f
 static int
 repair(struct deliver_mbox *dm, struct uidl_state *s, const struct mbox_record *rec)
 {
-	struct mbox_found f = { .committed = committed_prefix(s, rec),
-		.lock_ours = mbox_lock_is(rec->path, &rec->lock) };
+	struct mbox_found f = { .committed = mbox_record_committed(rec,
+		uidl_entries(s), UIDL_FILE_MBOX) };
 	struct mbox *m = NULL;
 	int rc = mbox_lock_existing(rec->path, dm->timeout_s, &rec->lock, &m);
 
 	if (rc < 0)
 		return -1;
 	f.exists = rc == 1;
+	/* Judged by the lock taking, under the fcntl lock: looked at before
+	 * it, the leftover could be broken by a writer holding that lock and
+	 * the file grown before we got it, and its message cut. */
+	f.lock_ours = m != NULL && mbox_took_leftover(m);
 	rc = m != NULL ? mbox_stat(m, &f.dev, &f.ino, &f.size) : 0;
 	if (rc == 0)
 		rc = act_on(m, rec, &f);
@@ -172,16 +163,19 @@ plan_append(struct deliver_mbox *dm, struct mbox *m, const struct deliver_item *
 {
 	time_t now = time(NULL);
 	char sender[DELIVER_SENDER_MAX];
+	size_t pad;
 	long long at;
 
-	*ap = (struct append){ .rec = { .path = (char *)dm->path, .n = n,
+	*ap = (struct append){ .rec = { .path = (char *)dm->path, .n = n, .fetched = now,
 		.ends = xcalloc(n, sizeof *ap->rec.ends),
 		.uidls = xcalloc(n, sizeof *ap->rec.uidls) },
 		.from = xcalloc(n, sizeof *ap->from), .from_len = xcalloc(n, sizeof *ap->from_len) };
-	if (mbox_stat(m, &ap->rec.dev, &ap->rec.ino, &ap->rec.start) < 0)
+	if (mbox_stat(m, &ap->rec.dev, &ap->rec.ino, &ap->rec.start) < 0 ||
+	    mbox_separator(m, &pad) < 0)
 		return -1;
 	mbox_lock_identity(m, &ap->rec.lock);
-	at = ap->rec.start;
+	/* The newlines mbox_append() puts before the first message. */
+	at = ap->rec.start + (long long)pad;
 	for (size_t i = 0; i < n; i++) {
 		deliver_msg_sender(items[i].msg, sender);
 		ap->from_len[i] = mbox_from_line(ap->from[i], sender, now);
@@ -213,10 +207,11 @@ append_all(struct deliver_mbox *dm, struct mbox *m, const struct deliver_item *i
 
 static int
 journal_all(struct deliver_mbox *dm, struct uidl_state *s, struct deliver_item *items,
-	size_t n)
+	const struct append *ap)
 {
+	size_t n = ap->rec.n;
 	struct uidl_entry *e = xcalloc(n, sizeof *e);
-	long long now = (long long)time(NULL);
+	long long now = ap->rec.fetched;	/* the record's: how a repair knows them */
 	int rc;
 
 	for (size_t i = 0; i < n; i++) {
@@ -260,7 +255,7 @@ deliver_mbox_commit(struct deliver_mbox *dm, struct uidl_state *s,
 	if (rc == 0)
 		rc = append_all(dm, m, items, &ap);
 	if (rc == 0)
-		rc = journal_all(dm, s, items, n);
+		rc = journal_all(dm, s, items, &ap);
 	mbox_unlock(m);
 	append_free(&ap);
 	return rc;

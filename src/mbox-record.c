@@ -43,9 +43,9 @@ mbox_record_format(const struct mbox_record *r, size_t *len_r)
 
 	strbuf_printf(&b, "%s\npath ", RECORD_MAGIC);
 	strbuf_put_escaped(&b, r->path);
-	strbuf_printf(&b, "\nmbox %ju %ju\nlock %ju %ju %lld %ld\nstart %lld\n",
-	    (uintmax_t)r->dev, (uintmax_t)r->ino, (uintmax_t)r->lock.dev,
-	    (uintmax_t)r->lock.ino, r->lock.mtime_ns, (long)r->lock.pid, r->start);
+	strbuf_printf(&b, "\nmbox %ju %ju\nlock %ju %ju %lld %ld\nstart %lld\n"
+	    "fetched %lld\n", (uintmax_t)r->dev, (uintmax_t)r->ino, (uintmax_t)r->lock.dev,
+	    (uintmax_t)r->lock.ino, r->lock.mtime_ns, (long)r->lock.pid, r->start, r->fetched);
 	for (size_t i = 0; i < r->n; i++) {
 		strbuf_printf(&b, "msg %lld ", r->ends[i]);
 		strbuf_put_escaped(&b, r->uidls[i]);
@@ -99,9 +99,11 @@ parse_head(const char *line, int which, struct mbox_record *r)
 		r->lock.ino = (ino_t)ino;
 		r->lock.pid = (pid_t)pid;
 		return true;
-	default:
+	case 4:
 		return sscanf(line, "start %lld%n", &r->start, &used) == 1 && !line[used] &&
 		    r->start >= 0;
+	default:
+		return sscanf(line, "fetched %lld%n", &r->fetched, &used) == 1 && !line[used];
 	}
 }
 
@@ -145,7 +147,7 @@ parse_lines(const char *text, size_t len, struct mbox_record *r)
 	bool ok = true;
 	char *line;
 
-	for (int i = 0; ok && i < 5; i++) {
+	for (int i = 0; ok && i < 6; i++) {
 		line = next_line(text, len, &at);
 		ok = line != NULL && parse_head(line, i, r);
 		free(line);
@@ -185,14 +187,39 @@ mbox_record_free(struct mbox_record *r)
 
 /* ---- the file ---- */
 
+/* A new record's name made durable: without it, a power loss could
+ * take the record away with the append it names in flight. */
+static int
+sync_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
+	    xasprintf("%.*s", (int)(slash - path), path);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc = fd >= 0 && fsync(fd) == 0 ? 0 : fail(FAIL_IO, "cannot fsync %s: %s", dir,
+	    strerror(errno));
+
+	fs_close(fd);
+	free(dir);
+	return rc;
+}
+
 int
 mbox_record_open(const char *path, int *fd_r)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY;
+	int fd = open(path, flags | O_CREAT | O_EXCL, 0600);
+	bool created = fd >= 0;
 
+	if (fd < 0 && errno == EEXIST)
+		fd = open(path, flags);
 	if (fd < 0)
 		return fail(FAIL_IO, "cannot open %s (the record of mbox appends): %s", path,
 		    strerror(errno));
+	if (created && sync_dir_of(path) < 0) {
+		close(fd);
+		return -1;
+	}
 	*fd_r = fd;
 	return 0;
 }
@@ -251,6 +278,32 @@ mbox_record_read(int fd, const char *path, struct mbox_record *r)
 }
 
 /* ---- the decision ---- */
+
+/* A UIDL of the record in the state is not proof enough: when the server
+ * reused the UIDL of a message retrieved before (plan_settle(), not the
+ * same message), the old entry stays in the state until it is saved, and
+ * a partial append of the new message would count as committed.  An
+ * entry this append journaled says "=mbox" and carries the time written
+ * in the record, which an entry of an earlier run does not (it was
+ * journaled before this append's record existed, in an earlier second,
+ * or by another target). */
+static bool
+journaled_by(const struct mbox_record *r, const char *file, const struct uidl_entry *e)
+{
+	return e != NULL && e->file != NULL && strcmp(e->file, file) == 0 &&
+	    e->fetched == r->fetched;
+}
+
+size_t
+mbox_record_committed(const struct mbox_record *r, struct uidl_set *set,
+	const char *file)
+{
+	size_t k = 0;
+
+	while (k < r->n && journaled_by(r, file, uidlset_find(set, r->uidls[k])))
+		k++;
+	return k;
+}
 
 enum mbox_repair
 mbox_repair_decide(const struct mbox_record *r, const struct mbox_found *f,

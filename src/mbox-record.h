@@ -27,6 +27,7 @@
 #include <sys/types.h>
 
 #include "mbox.h"
+#include "uidlset.h"
 
 struct mbox_record {
 	char *path;			/* the mbox */
@@ -34,6 +35,7 @@ struct mbox_record {
 	ino_t ino;
 	struct mbox_lock_id lock;	/* the dot-lock held for the append */
 	long long start;		/* the file's size before the append */
+	long long fetched;		/* the time its journal entries carry */
 	size_t n;			/* messages appended */
 	long long *ends;		/* where each of them ends */
 	char **uidls;			/* and its UIDL */
@@ -56,6 +58,12 @@ int mbox_record_write(int fd, const char *path, const struct mbox_record *r);
 int mbox_record_clear(int fd, const char *path);
 /* 1 and *r filled when it holds a record, 0 when not, -1 (FAIL_IO). */
 int mbox_record_read(int fd, const char *path, struct mbox_record *r);
+
+/* How many leading messages of r the state set has journaled by this
+ * very append: entries with file (the mbox target's mark, "=mbox") and
+ * first retrieval r->fetched. */
+size_t mbox_record_committed(const struct mbox_record *r, struct uidl_set *set,
+	const char *file);
 
 /* What the next run finds. */
 struct mbox_found {

@@ -1,6 +1,6 @@
 /*
- * The mbox target (mbox.h): the mboxrd format as a streaming transform,
- * and the file with its two locks.  Why both locks: Debian's mail tools
+ * The mbox target (mbox.h): the file with its two locks (the mboxrd
+ * format is in mbox-format.c).  Why both locks: Debian's mail tools
  * (procmail, mutt, the MDAs of exim and postfix, liblockfile) take an
  * fcntl() lock and a dot-lock, and some readers honour only one of them,
  * so an appender that took one would race the readers of the other.
@@ -30,8 +30,6 @@
 #define DOTLOCK_STALE_S 300
 /* How often a held lock is tried again. */
 #define LOCK_RETRY_MS 100
-/* The longest sender put on a "From " line. */
-#define SENDER_SHOWN 256
 /* Bytes copied per read when appending. */
 #define COPY_BUFFER 65536
 
@@ -40,104 +38,9 @@ struct mbox {
 	char *lock_path;
 	int fd;
 	bool dotlocked;
+	bool took_leftover;	/* the dot-lock we broke was the leftover named */
 	struct mbox_lock_id lock;	/* the dot-lock we made */
 };
-
-/* ---- the format ---- */
-
-size_t
-mbox_from_line(char out[MBOX_FROM_MAX], const char *sender, time_t when)
-{
-	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-		"Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
-	struct tm tm;
-	int n;
-
-	/* Written out rather than strftime("%a %b"): the locale must not
-	 * change a line every mbox reader parses. */
-	gmtime_r(&when, &tm);
-	n = snprintf(out, MBOX_FROM_MAX, "From %.*s %s %s %2d %02d:%02d:%02d %d\n",
-	    SENDER_SHOWN, sender[0] != '\0' ? sender : "MAILER-DAEMON", days[tm.tm_wday % 7],
-	    months[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-	    tm.tm_year + 1900);
-	return n < 0 ? 0 : (size_t)n < MBOX_FROM_MAX ? (size_t)n : MBOX_FROM_MAX - 1;
-}
-
-void
-mbox_quote_init(struct mbox_quoter *q)
-{
-	*q = (struct mbox_quoter){ .at_start = true };
-}
-
-/* Ends a partial match of "From ": the bytes held are plain text. */
-static size_t
-release_held(struct mbox_quoter *q, char *out)
-{
-	size_t n = q->held;
-
-	memcpy(out, "From ", n);
-	q->held = 0;
-	q->at_start = false;
-	return n;
-}
-
-/* One byte at a line start or inside its run of '>'.  The '>' that
- * quoting adds may stand anywhere in that run, so the run is passed on
- * as it comes and only a partial "From " is held back. */
-static size_t
-quote_at_start(struct mbox_quoter *q, char c, char *out)
-{
-	size_t o = 0;
-
-	if (q->held == 0 && c == '>') {
-		out[o++] = c;
-		return o;
-	}
-	if (c == "From "[q->held]) {
-		if (++q->held < 5)
-			return 0;
-		memcpy(out, ">From ", 6);
-		q->held = 0;
-		q->at_start = false;
-		return 6;
-	}
-	o = release_held(q, out);
-	out[o++] = c;
-	q->at_start = c == '\n';
-	return o;
-}
-
-size_t
-mbox_quote(struct mbox_quoter *q, const char *in, size_t n, char *out)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		char c = in[i];
-
-		q->any = true;
-		q->last_newline = c == '\n';
-		if (q->at_start) {
-			o += quote_at_start(q, c, out + o);
-			continue;
-		}
-		out[o++] = c;
-		q->at_start = c == '\n';
-	}
-	return o;
-}
-
-size_t
-mbox_quote_end(struct mbox_quoter *q, char *out)
-{
-	size_t o = release_held(q, out);
-
-	if (q->any && !q->last_newline)
-		out[o++] = '\n';
-	out[o++] = '\n';
-	return o;
-}
 
 /* ---- trust of the path ---- */
 
@@ -276,22 +179,39 @@ mtime_ns(const struct stat *st)
 	return (long long)st->st_mtim.tv_sec * 1000000000LL + st->st_mtim.tv_nsec;
 }
 
-/* The process id written in a dot-lock, or 0 when none can be read. */
+/* The line after the process id in the dot-locks we make: it lets a
+ * later run know a lock of ours whose process id was reused. */
+#define DOTLOCK_OURS "mailpipe\n"
+
+/* The process id written in a dot-lock, or 0 when none can be read;
+ * *ours when the lock carries our mark. */
 static pid_t
-dotlock_pid(const char *lock_path)
+read_dotlock(const char *lock_path, bool *ours)
 {
-	char buf[32];
+	char buf[48];
 	int fd = open(lock_path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	ssize_t n = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
 	char *end;
 	long pid;
 
 	fs_close(fd);
+	*ours = false;
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
 	pid = strtol(buf, &end, 10);
-	return pid > 0 && pid < INT32_MAX && (*end == '\n' || *end == '\0') ? (pid_t)pid : 0;
+	if (pid <= 0 || pid >= INT32_MAX || (*end != '\n' && *end != '\0'))
+		return 0;
+	*ours = *end == '\n' && strcmp(end + 1, DOTLOCK_OURS) == 0;
+	return (pid_t)pid;
+}
+
+static pid_t
+dotlock_pid(const char *lock_path)
+{
+	bool ours;
+
+	return read_dotlock(lock_path, &ours);
 }
 
 static bool
@@ -303,18 +223,26 @@ same_lock(const struct stat *st, pid_t pid, const struct mbox_lock_id *id)
 
 /* A lock whose process is gone (same host: the mbox is local), one
  * without a process id that is old, or the one an interrupted run of
- * ours left (leftover). */
+ * ours left (leftover: *is_leftover set).  A lock of ours no record
+ * names (a crash between making it and writing the record, or between
+ * clearing the record and removing it) is judged by age too: its
+ * process id may have been reused by a long-lived process, which would
+ * keep every later run waiting.  Sound because it is judged under the
+ * fcntl lock, which a run of ours holds as long as its dot-lock. */
 static bool
 dotlock_stale(const char *lock_path, const struct stat *st,
-	const struct mbox_lock_id *leftover)
+	const struct mbox_lock_id *leftover, bool *is_leftover)
 {
-	pid_t pid = dotlock_pid(lock_path);
+	bool ours;
+	pid_t pid = read_dotlock(lock_path, &ours);
+	bool old = time(NULL) - st->st_mtim.tv_sec > DOTLOCK_STALE_S;
 
-	if (same_lock(st, pid, leftover))
+	*is_leftover = same_lock(st, pid, leftover);
+	if (*is_leftover || (ours && old))
 		return true;
 	if (pid > 0)
 		return kill(pid, 0) < 0 && errno == ESRCH;
-	return time(NULL) - st->st_mtim.tv_sec > DOTLOCK_STALE_S;
+	return old;
 }
 
 /* Removes a stale lock if it is still the one judged (not replaced by
@@ -333,8 +261,8 @@ break_dotlock(const char *lock_path, const struct stat *judged)
 static int
 make_dotlock(struct mbox *m)
 {
-	char pid[24];
-	int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	char pid[48];
+	int n = snprintf(pid, sizeof pid, "%ld\n" DOTLOCK_OURS, (long)getpid());
 	int fd = open(m->lock_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	struct stat st;
 
@@ -356,11 +284,15 @@ make_dotlock(struct mbox *m)
 	return 1;
 }
 
-/* 1 taken, 0 held by a live process, -1 failed. */
+/* 1 taken, 0 held by a live process, -1 failed.  Called under the
+ * fcntl lock, so a leftover judged here is one no fcntl-locking writer
+ * can have broken and replaced since: m->took_leftover tells the repair
+ * that nobody took the file over between the crash and now. */
 static int
 try_dotlock(struct mbox *m, const struct mbox_lock_id *leftover)
 {
 	struct stat st;
+	bool is_leftover;
 	int rc = make_dotlock(m);
 
 	if (rc != 0)
@@ -368,10 +300,12 @@ try_dotlock(struct mbox *m, const struct mbox_lock_id *leftover)
 	if (lstat(m->lock_path, &st) < 0)
 		return errno == ENOENT ? 0 : fail(FAIL_IO, "%s: %s", m->lock_path,
 		    strerror(errno));
-	if (!dotlock_stale(m->lock_path, &st, leftover))
+	if (!dotlock_stale(m->lock_path, &st, leftover, &is_leftover))
 		return 0;
 	break_dotlock(m->lock_path, &st);
-	return make_dotlock(m);
+	rc = make_dotlock(m);
+	m->took_leftover = rc == 1 && is_leftover;
+	return rc;
 }
 
 static int
@@ -488,6 +422,12 @@ mbox_lock_is(const char *path, const struct mbox_lock_id *id)
 	return same;
 }
 
+bool
+mbox_took_leftover(const struct mbox *m)
+{
+	return m->took_leftover;
+}
+
 void
 mbox_lock_identity(const struct mbox *m, struct mbox_lock_id *id)
 {
@@ -516,12 +456,45 @@ write_failure(const struct mbox *m)
 }
 
 int
+mbox_separator(const struct mbox *m, size_t *need_r)
+{
+	char tail[2] = { '\n', '\n' };
+	struct stat st;
+	off_t from;
+
+	if (fstat(m->fd, &st) < 0)
+		return fail(FAIL_IO, "mbox %s: %s", m->path, strerror(errno));
+	from = st.st_size >= 2 ? st.st_size - 2 : 0;
+	if (st.st_size > 0 && pread(m->fd, tail + 2 - (st.st_size - from), (size_t)(st.st_size -
+	    from), from) != st.st_size - from)
+		return fail(FAIL_IO, "cannot read mbox %s: %s", m->path, strerror(errno));
+	*need_r = tail[1] != '\n' ? 2 : tail[0] != '\n' ? 1 : 0;
+	return 0;
+}
+
+/* A file another program left without the empty line a "From " line
+ * needs before it: the missing newlines first, or a reader would take
+ * our message for part of the last one. */
+static int
+write_separator(struct mbox *m)
+{
+	size_t need;
+
+	if (mbox_separator(m, &need) < 0)
+		return -1;
+	return need > 0 && fs_write_all(m->fd, "\n\n", need) < 0 ? write_failure(m) : 0;
+}
+
+int
 mbox_append(struct mbox *m, const char *from_line, size_t from_len, int fd)
 {
 	char *buf = xmalloc(COPY_BUFFER);
 	off_t at = 0;
 	ssize_t n;
-	int rc = fs_write_all(m->fd, from_line, from_len) < 0 ? write_failure(m) : 0;
+	int rc = write_separator(m);
+
+	if (rc == 0 && fs_write_all(m->fd, from_line, from_len) < 0)
+		rc = write_failure(m);
 
 	while (rc == 0 && (n = pread(fd, buf, COPY_BUFFER, at)) != 0) {
 		if (n < 0 && errno == EINTR)

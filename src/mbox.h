@@ -73,8 +73,8 @@ int mbox_check_path(const char *path);
 /* Opens path (creating it, mode 0600, when missing), checks it as above,
  * and takes the fcntl lock and then the dot-lock, each waited for until
  * timeout_s seconds have passed in all (or a signal came).  A dot-lock
- * whose process is gone, or one without a process id older than 5
- * minutes, is removed as stale; so is the one named by leftover (a lock an
+ * whose process is gone, or one without a process id (or one of ours, marked
+ * so on its second line) older than 5 minutes, is removed as stale; so is the one named by leftover (a lock an
  * interrupted run of ours left, mbox-record.h), when not NULL. */
 int mbox_lock(const char *path, int timeout_s, const struct mbox_lock_id *leftover,
 	struct mbox **m_r);
@@ -84,13 +84,20 @@ int mbox_lock_existing(const char *path, int timeout_s,
 	const struct mbox_lock_id *leftover, struct mbox **m_r);
 /* True when the dot-lock of path is still the very file id names. */
 bool mbox_lock_is(const char *path, const struct mbox_lock_id *id);
+/* True when the dot-lock this lock took the place of was exactly the
+ * leftover passed to it, judged while holding the fcntl lock: only then
+ * did nobody lock the file between the interrupted run and this one. */
+bool mbox_took_leftover(const struct mbox *m);
 /* The dot-lock we hold. */
 void mbox_lock_identity(const struct mbox *m, struct mbox_lock_id *id);
 /* Identity and size of the locked file (fstat); -1 with FAIL_IO. */
 int mbox_stat(const struct mbox *m, dev_t *dev_r, ino_t *ino_r, long long *size_r);
 
-/* Appends the "From " line and then the file fd (a quoted message, read
- * from offset 0 to its end).  FAIL_IO. */
+/* How many newlines the file needs at its end before a "From " line
+ * (0 to 2: a last line without one, and the empty line).  FAIL_IO. */
+int mbox_separator(const struct mbox *m, size_t *need_r);
+/* Appends those newlines, the "From " line and then the file fd (a quoted
+ * message, read from offset 0 to its end).  FAIL_IO. */
 int mbox_append(struct mbox *m, const char *from_line, size_t from_len, int fd);
 /* fsync() of the file: the commit point.  FAIL_IO. */
 int mbox_sync(struct mbox *m);

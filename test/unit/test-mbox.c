@@ -167,7 +167,7 @@ sample_record(struct mbox_record *r, long long *ends, char **uidls)
 {
 	*r = (struct mbox_record){ .path = "/home/u/mail box", .dev = 2049, .ino = 123456,
 		.lock = { .dev = 2049, .ino = 99, .mtime_ns = 1765116428123456789LL, .pid = 4242 },
-		.start = 1000, .n = 3, .ends = ends, .uidls = uidls };
+		.start = 1000, .fetched = 1765116428, .n = 3, .ends = ends, .uidls = uidls };
 	ends[0] = 1500;
 	ends[1] = 1600;
 	ends[2] = 90000;
@@ -192,7 +192,8 @@ test_record(void)
 	ok(strcmp(back.path, r.path) == 0 && back.dev == r.dev && back.ino == r.ino &&
 	    back.start == 1000 && back.n == 3 && back.ends[2] == 90000 &&
 	    strcmp(back.uidls[1], "a%b") == 0 && back.lock.pid == 4242 &&
-	    back.lock.mtime_ns == r.lock.mtime_ns && back.lock.ino == 99,
+	    back.lock.mtime_ns == r.lock.mtime_ns && back.lock.ino == 99 &&
+	    back.fetched == 1765116428,
 	    "and gives back every field");
 	mbox_record_free(&back);
 	for (size_t cut = 0; cut < len; cut++)
@@ -201,6 +202,39 @@ test_record(void)
 	text[len / 2] ^= 1;
 	is_int(mbox_record_parse(text, len, &back), 0, "a flipped bit: no record");
 	free(text);
+}
+
+/* F4: only entries this append journaled count as committed.  "a%b"
+ * is in the state from an earlier run (the server reused its UIDL for
+ * another message, whose append was cut short): it must not count, or
+ * the partial message would be kept. */
+static void
+test_committed(void)
+{
+	long long ends[3];
+	char *uidls[3];
+	struct mbox_record r;
+	struct uidl_set set = { 0 };
+	struct uidl_entry ours = { .uidl = strdup("uid-1"), .file = strdup("=mbox"),
+		.fetched = 1765116428 };
+	struct uidl_entry old = { .uidl = strdup("a%b"), .file = strdup("=mbox"),
+		.fetched = 1765000000 };
+	struct uidl_entry maildir = { .uidl = strdup("zz"), .file = strdup("1.M1P1Q1R1.h"),
+		.fetched = 1765116428 };
+
+	sample_record(&r, ends, uidls);
+	uidlset_add(&set, &ours);
+	is_int(mbox_record_committed(&r, &set, "=mbox"), 1, "the one journaled by the append");
+	uidlset_add(&set, &old);
+	uidlset_add(&set, &maildir);
+	is_int(mbox_record_committed(&r, &set, "=mbox"), 1, "an older entry of a reused UIDL "
+	    "does not count");
+	old = (struct uidl_entry){ .uidl = strdup("a%b"), .file = strdup("=mbox"),
+		.fetched = 1765116428 };
+	uidlset_add(&set, &old);
+	is_int(mbox_record_committed(&r, &set, "=mbox"), 2, "once journaled by it, it does");
+	is_int(mbox_record_committed(&r, &set, "=x"), 0, "another target's entries do not");
+	uidlset_free(&set);
 }
 
 /* ---- the decision ---- */
@@ -400,6 +434,123 @@ test_dotlocks(void)
 	free(lock);
 }
 
+/* Our leftover dot-lock, made as an interrupted run would have left it. */
+static struct mbox_lock_id
+plant_leftover(const char *lock)
+{
+	char pid[32];
+	struct stat st;
+
+	snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	write_file(lock, pid);
+	lstat(lock, &st);
+	return (struct mbox_lock_id){ .dev = st.st_dev, .ino = st.st_ino,
+		.mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec,
+		.pid = getpid() };
+}
+
+/* F3: another writer holding the fcntl lock breaks our leftover dot-lock
+ * and appends while we wait for that lock.  Judged before the lock (as
+ * mbox_lock_is() does) the leftover looks ours; judged while taking the
+ * lock it must not, or the repair cuts the other writer's message. */
+static void
+test_leftover_taken_meanwhile(void)
+{
+	char *path = strdup(in_dir("box")), *lock = strdup(in_dir("box.lock"));
+	struct mbox_lock_id id = plant_leftover(lock);
+	struct mbox *m = NULL;
+	int ready[2], status;
+	pid_t child;
+
+	pipe(ready);
+	if ((child = fork()) == 0) {
+		int fd = open(path, O_RDWR | O_APPEND);
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+		fcntl(fd, F_SETLK, &fl);
+		write(ready[1], "x", 1);
+		usleep(300000);
+		unlink(lock);
+		write(fd, "From other\n\n", 13);
+		_exit(0);
+	}
+	read(ready[0], &status, 1);
+	ok(mbox_lock_is(path, &id), "before the lock, the leftover looks ours");
+	is_int(mbox_lock_existing(path, 5, &id, &m), 1, "locked once the other writer is done");
+	ok(m != NULL && !mbox_took_leftover(m), "the leftover was broken by another writer: "
+	    "not ours");
+	mbox_unlock(m);
+	waitpid(child, &status, 0);
+	id = plant_leftover(lock);
+	is_int(mbox_lock_existing(path, 5, &id, &m), 1, "locked over our leftover");
+	ok(m != NULL && mbox_took_leftover(m), "the leftover untouched: ours");
+	mbox_unlock(m);
+	close(ready[0]);
+	close(ready[1]);
+	free(path);
+	free(lock);
+}
+
+/* F5: a dot-lock of ours no record names, its pid now some live process
+ * (here our own): taken over once old, as a lock without a pid is. */
+static void
+test_unnamed_lock_of_ours(void)
+{
+	char *path = strdup(in_dir("box")), *lock = strdup(in_dir("box.lock")), text[64];
+	struct timespec old[2] = { { .tv_sec = 1000 }, { .tv_sec = 1000 } };
+	struct mbox *m = NULL;
+
+	snprintf(text, sizeof text, "%ld\nmailpipe\n", (long)getpid());
+	write_file(lock, text);
+	ok(timed_refusal(path, 0) >= 0, "a fresh lock of ours, its pid alive: waited for");
+	utimensat(AT_FDCWD, lock, old, 0);
+	is_int(mbox_lock(path, 1, NULL, &m), 0, "an old lock of ours, its pid reused: taken over");
+	mbox_unlock(m);
+	snprintf(text, sizeof text, "%ld\n", (long)getppid());
+	write_file(lock, text);
+	utimensat(AT_FDCWD, lock, old, 0);
+	ok(timed_refusal(path, 0) >= 0, "an old lock of another program, its pid alive: "
+	    "waited for");
+	unlink(lock);
+	free(path);
+	free(lock);
+}
+
+/* The file after appending one message to a file holding before. */
+static void
+append_after(const char *before, size_t want_need, const char *want)
+{
+	char *path = strdup(in_dir("sep")), buf[64] = "";
+	struct mbox *m = NULL;
+	size_t need = 9;
+	int fd = open(in_dir("msg"), O_RDWR | O_CREAT | O_TRUNC, 0600);
+
+	write(fd, "x\n\n", 3);
+	write_file(path, before);
+	mbox_lock(path, 1, NULL, &m);
+	is_int(mbox_separator(m, &need), 0, "the end of \"%s\" looked at", before);
+	is_int(need, want_need, "it needs %zu newlines", want_need);
+	mbox_append(m, "From a\n", 7, fd);
+	mbox_unlock(m);
+	close(fd);
+	fd = open(path, O_RDONLY);
+	read(fd, buf, sizeof buf - 1);
+	close(fd);
+	is_str(buf, want, "appended after \"%s\"", before);
+	unlink(path);
+	free(path);
+}
+
+/* F5: no "From " line glued onto a last line without its newline. */
+static void
+test_separator(void)
+{
+	append_after("", 0, "From a\nx\n\n");
+	append_after("a", 2, "a\n\nFrom a\nx\n\n");
+	append_after("a\n", 1, "a\n\nFrom a\nx\n\n");
+	append_after("a\n\n", 0, "a\n\nFrom a\nx\n\n");
+}
+
 static void
 test_untrusted(void)
 {
@@ -438,12 +589,16 @@ main(void)
 	test_quote_round_trip();
 	test_from_line();
 	test_record();
+	test_committed();
 	test_decide();
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	test_create_and_append();
 	test_fcntl_held();
 	test_dotlocks();
+	test_leftover_taken_meanwhile();
+	test_unnamed_lock_of_ours();
+	test_separator();
 	test_untrusted();
 	unlink(in_dir("box"));
 	unlink(in_dir("msg"));
