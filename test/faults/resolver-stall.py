@@ -125,14 +125,20 @@ class Tap:
         return cond
 
 
-def run(prog, work, config, args, stdin=b''):
-    """Runs prog with config; returns (exit status, seconds, stderr)."""
+def prepare(work, config):
+    """Writes config as the program's (mode 0600); returns its path and the
+    environment that keeps the program inside work."""
     conf = os.path.join(work, 'mailpipe.ini')
     with open(conf, 'w') as f:
         f.write(config)
     os.chmod(conf, 0o600)
-    env = dict(os.environ, HOME=work, XDG_CONFIG_HOME=work, XDG_STATE_HOME=work,
-               TMPDIR=work, LC_ALL='C')
+    return conf, dict(os.environ, HOME=work, XDG_CONFIG_HOME=work, XDG_STATE_HOME=work,
+                      TMPDIR=work, LC_ALL='C')
+
+
+def run(prog, work, config, args, stdin=b''):
+    """Runs prog with config; returns (exit status, seconds, stderr)."""
+    conf, env = prepare(work, config)
     start = time.monotonic()
     try:
         p = subprocess.run([prog, '-C', conf] + args, input=stdin, capture_output=True,
@@ -158,12 +164,7 @@ SEND_MESSAGE = b'Subject: resolver stall\n\nbody\n'
 def kill_during_lookup(tap, fetch, work, dns, config):
     """SIGKILLs a fetch while its lookup stalls: its lookup process must not
     live on holding the account's lock (and the journal, and sockets)."""
-    conf = os.path.join(work, 'mailpipe.ini')
-    with open(conf, 'w') as f:
-        f.write(config)
-    os.chmod(conf, 0o600)
-    env = dict(os.environ, HOME=work, XDG_CONFIG_HOME=work, XDG_STATE_HOME=work,
-               TMPDIR=work, LC_ALL='C')
+    conf, env = prepare(work, config)
     before = dns.queries
     p = subprocess.Popen([fetch, '-C', conf], env=env, stderr=subprocess.DEVNULL)
     limit = time.monotonic() + KILL_SECONDS
