@@ -1,8 +1,10 @@
 /*
  * Dot-stuffing for SMTP DATA and unstuffing for POP3 multi-line responses,
- * as byte-at-a-time state machines: a chunk boundary may fall anywhere,
+ * as state machines that carry across chunks: a boundary may fall anywhere,
  * including between CR and LF or right after a line's leading dot.
  */
+#include <string.h>
+
 #include "dotstuff.h"
 
 void
@@ -12,34 +14,79 @@ smtp_stuff_init(struct smtp_stuffer *s)
 	s->after_cr = false;
 }
 
+/* Where the run of bytes from p that holds no CR and no LF ends.  memchr
+ * looks for the LF (most lines have one, and it is vectorised); a CR is
+ * looked for only up to it. */
+static size_t
+plain_run(const char *p, size_t n)
+{
+	const char *lf = memchr(p, '\n', n);
+	size_t len = lf != NULL ? (size_t)(lf - p) : n;
+	const char *cr = memchr(p, '\r', len);
+
+	return cr != NULL ? (size_t)(cr - p) : len;
+}
+
 /*
+ * One step of the transform at in[0]: a line ending, or a run of line
+ * bytes copied whole.  Returns the input consumed; *out_len is what it
+ * makes, written to out unless out is NULL (counting only).
  * A bare CR is turned into a line ending rather than sent alone: a CR or LF
  * that is not part of CRLF is what SMTP smuggling attacks hide a fake
  * "end of data" behind.
  */
+static size_t
+stuff_step(struct smtp_stuffer *s, const char *in, size_t n, char *out, size_t *out_len)
+{
+	size_t run;
+
+	if (in[0] == '\n' && s->after_cr) {
+		s->after_cr = false;	/* the CR already ended the line */
+		*out_len = 0;
+		return 1;
+	}
+	s->after_cr = in[0] == '\r';
+	if (in[0] == '\r' || in[0] == '\n') {
+		if (out != NULL)
+			memcpy(out, "\r\n", 2);
+		s->at_line_start = true;
+		*out_len = 2;
+		return 1;
+	}
+	run = plain_run(in, n);
+	*out_len = run + (s->at_line_start && in[0] == '.');
+	if (out != NULL) {
+		if (*out_len > run)
+			*out++ = '.';
+		memcpy(out, in, run);
+	}
+	s->at_line_start = false;
+	return run;
+}
+
 size_t
 smtp_stuff(struct smtp_stuffer *s, const char *in, size_t n, char *out)
 {
-	size_t o = 0;
+	size_t i = 0, o = 0, made;
 
-	for (size_t i = 0; i < n; i++) {
-		char ch = in[i];
+	while (i < n) {
+		i += stuff_step(s, in + i, n - i, out + o, &made);
+		o += made;
+	}
+	return o;
+}
 
-		if (ch == '\n' && s->after_cr) {
-			s->after_cr = false;	/* the CR already ended the line */
-			continue;
-		}
-		s->after_cr = ch == '\r';
-		if (ch == '\r' || ch == '\n') {
-			out[o++] = '\r';
-			out[o++] = '\n';
-			s->at_line_start = true;
-			continue;
-		}
-		if (s->at_line_start && ch == '.')
-			out[o++] = '.';
-		out[o++] = ch;
-		s->at_line_start = false;
+long long
+smtp_size_octets(struct smtp_stuffer *s, const char *in, size_t n)
+{
+	size_t i = 0, made;
+	long long o = 0;
+
+	while (i < n) {
+		bool doubled = s->at_line_start && in[i] == '.';
+
+		i += stuff_step(s, in + i, n - i, NULL, &made);
+		o += (long long)made - doubled;
 	}
 	return o;
 }

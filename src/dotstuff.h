@@ -29,6 +29,10 @@ void smtp_stuff_init(struct smtp_stuffer *s);
 /* Transforms in[0..n) into out, which must hold at least 2 * n + 1 bytes;
  * returns the number of bytes written. */
 size_t smtp_stuff(struct smtp_stuffer *s, const char *in, size_t n, char *out);
+/* The RFC 1870 size of in[0..n): what smtp_stuff() would write, less the
+ * dots it doubles ("CR-LF pairs, but not ... doubled quoting dots"),
+ * counted, not written; the state moves on as smtp_stuff()'s would. */
+long long smtp_size_octets(struct smtp_stuffer *s, const char *in, size_t n);
 /* Writes the end of the message (at most 5 bytes) into out; returns its length. */
 size_t smtp_stuff_end(struct smtp_stuffer *s, char *out);
 

@@ -16,10 +16,8 @@
 #include "dotstuff.h"
 #include "log.h"
 #include "proto.h"
-#include "qp.h"
 #include "sasl.h"
 #include "smtp.h"
-#include "spool.h"
 #include "status.h"
 #include "xalloc.h"
 
@@ -397,121 +395,6 @@ smtp_send_envelope(struct smtp *s, struct smtp_envelope *e, const struct smtp_en
 
 /* ---- the message text ---- */
 
-/* Where the stuffed message goes: the connection, or a count for SIZE.
- * Both passes run the very same transforms, so the count is exact. */
-typedef int text_sink(void *sink, const char *p, size_t n);
-
-static int
-to_connection(void *conn, const char *p, size_t n)
-{
-	return conn_write(conn, p, n);
-}
-
-struct octet_count {
-	long long octets;
-	bool at_line_start;
-};
-
-/* RFC 1870 section 4: the message size counts "CR-LF pairs, but not the
- * SMTP DATA command's terminating dot or doubled quoting dots".  Every
- * stuffed line that starts with "." starts with the dot the stuffer added. */
-static int
-to_count(void *count, const char *p, size_t n)
-{
-	struct octet_count *c = count;
-
-	for (size_t i = 0; i < n; i++) {
-		if (!c->at_line_start || p[i] != '.')
-			c->octets++;
-		c->at_line_start = p[i] == '\n';
-	}
-	return 0;
-}
-
-/* Dot-stuffs n bytes (at most STUFF_CHUNK at a time) into the sink. */
-#define STUFF_CHUNK 8192
-/* Bytes of the spool read at a time. */
-#define READ_CHUNK 4096
-
-/* The buffers of one pass over a message, on the heap (44 kB): a stack
- * this deep is not ours to take, and static buffers would be globals. */
-struct stream_buffers {
-	char in[READ_CHUNK];
-	char encoded[QP_OUT_MAX(READ_CHUNK)];
-	char wire[2 * STUFF_CHUNK + 1];
-};
-
-static int
-write_stuffed(struct smtp_stuffer *st, const char *p, size_t n, char *wire, text_sink *sink,
-	void *to)
-{
-	while (n > 0) {
-		size_t chunk = n < STUFF_CHUNK ? n : STUFF_CHUNK;
-
-		if (sink(to, wire, smtp_stuff(st, p, chunk, wire)) < 0)
-			return -1;
-		p += chunk;
-		n -= chunk;
-	}
-	return 0;
-}
-
-/* The body from the spool, re-encoded on the way when it has to be. */
-static int
-stream_body(const struct smtp_message *m, struct smtp_stuffer *st, struct stream_buffers *b,
-	text_sink *sink, void *to)
-{
-	struct qp_encoder qp;
-	off_t offset = m->body_offset;
-	ssize_t n;
-
-	qp_init(&qp);
-	while ((n = spool_pread(m->spool, b->in, sizeof b->in, offset)) > 0) {
-		offset += n;
-		if (m->body_as_qp ? write_stuffed(st, b->encoded, qp_encode(&qp, b->in,
-		    (size_t)n, b->encoded), b->wire, sink, to) < 0 :
-		    write_stuffed(st, b->in, (size_t)n, b->wire, sink, to) < 0)
-			return -1;
-	}
-	if (n < 0)
-		return -1;
-	return m->body_as_qp ? write_stuffed(st, b->encoded, qp_finish(&qp, b->encoded),
-	    b->wire, sink, to) : 0;
-}
-
-/* Header from memory, body streamed from the spool, all through the
- * dot-stuffer; not its end. */
-static int
-stream_message(const struct smtp_message *m, struct smtp_stuffer *st, text_sink *sink,
-	void *to)
-{
-	struct stream_buffers *b = xmalloc(sizeof *b);
-	int rc = write_stuffed(st, m->header, m->header_length, b->wire, sink, to);
-
-	if (rc == 0)
-		rc = stream_body(m, st, b, sink, to);
-	free(b);
-	return rc;
-}
-
-/* The spool (a local file, most likely still in the page cache) run once
- * more through the transforms of the wire into a count.  The line ending
- * that completes a last line without one belongs to the message; the
- * final ".\r\n" not. */
-int
-smtp_message_size(const struct smtp_message *m, long long *size_r)
-{
-	struct octet_count count = { .octets = 0, .at_line_start = true };
-	struct smtp_stuffer st;
-	char end[8];
-
-	smtp_stuff_init(&st);
-	if (stream_message(m, &st, to_count, &count) < 0)
-		return -1;
-	*size_r = count.octets + (long long)smtp_stuff_end(&st, end) - 3;
-	return 0;
-}
-
 int
 smtp_send_body(struct smtp *s, const struct smtp_message *m, volatile sig_atomic_t *ended_r)
 {
@@ -521,7 +404,7 @@ smtp_send_body(struct smtp *s, const struct smtp_message *m, volatile sig_atomic
 
 	smtp_stuff_init(&st);
 	log_transcript("->", "<message>", 9);
-	if (stream_message(m, &st, to_connection, s->conn) < 0)
+	if (smtp_text_write(s->conn, m, &st) < 0)
 		return -1;
 	log_transcript("->", ".", 1);
 	n = smtp_stuff_end(&st, end);

@@ -29,6 +29,7 @@
 #include "conn.h"
 #include "dsn.h"
 #include "proto.h"
+#include "smtp-text.h"
 #include "status.h"
 
 struct spool;
@@ -202,21 +203,6 @@ struct smtp_envelope_policy {
 int smtp_send_envelope(struct smtp *s, struct smtp_envelope *e,
 	const struct smtp_envelope_policy *p);
 
-/* What DATA sends: the header from memory, then the body from the spool
- * from body_offset on, re-encoded quoted-printable on the way when asked;
- * every line ending made CRLF and every line dot-stuffed (dotstuff.h). */
-struct smtp_message {
-	const char *header;		/* with its empty line */
-	size_t header_length;
-	const struct spool *spool;
-	off_t body_offset;
-	bool body_as_qp;
-};
-
-/* The RFC 1870 size of what smtp_send_body() sends for m: the same
- * transforms run into a count, so it is exact, not an estimate.  FAIL_IO
- * when the spool cannot be read. */
-int smtp_message_size(const struct smtp_message *m, long long *size_r);
 /* The message text and the final dot, flushed.  *ended_r is set to 1 once
  * the final dot is written and before it is flushed: from then on the
  * server may have the message even if no reply ever comes (a signal

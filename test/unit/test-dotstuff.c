@@ -119,7 +119,56 @@ smtp_case(const char *name, const char *in, size_t n, const char *want, size_t w
 	free(bytes.p);
 }
 
-#define SMTP(name, in, want) smtp_case(name, in, sizeof in - 1, want, sizeof want - 1)
+/* The RFC 1870 size of the stuffed text: its bytes without the final
+ * ".\r\n" and without the dot added to each line that starts with one. */
+static long long
+rfc1870_size(const char *stuffed, size_t len)
+{
+	long long size = (long long)len - 3;
+
+	for (size_t i = 0; i + 3 < len; i++)
+		size -= stuffed[i] == '.' && (i == 0 || stuffed[i - 1] == '\n');
+	return size;
+}
+
+/* smtp_size_octets() over chunks of `step` bytes (0: whole), plus the
+ * line ending smtp_stuff_end() would complete. */
+static long long
+size_in_steps(const char *in, size_t n, size_t step)
+{
+	struct smtp_stuffer s;
+	long long size = 0;
+	char *copy = malloc(n + 1);
+
+	if (copy == NULL)
+		abort();
+	memcpy(copy, in, n);
+	smtp_stuff_init(&s);
+	if (step == 0)
+		step = n > 0 ? n : 1;
+	for (size_t i = 0; i < n; i += step)
+		size += smtp_size_octets(&s, copy + i, n - i < step ? n - i : step);
+	free(copy);
+	return size + (s.at_line_start ? 0 : 2);
+}
+
+static void
+smtp_size_case(const char *name, const char *in, size_t n, const char *want, size_t want_len)
+{
+	long long expected = rfc1870_size(want, want_len);
+	size_t bad_step = 0;
+
+	for (size_t step = 0; step <= n + 1 && bad_step == 0; step++)
+		if (size_in_steps(in, n, step) != expected)
+			bad_step = step + 1;
+	ok(bad_step == 0, "smtp %s: size %lld in every chunking", name, expected);
+	if (bad_step != 0)
+		diag("chunks of %zu bytes count %lld", bad_step - 1,
+		    size_in_steps(in, n, bad_step - 1));
+}
+
+#define SMTP(name, in, want) (smtp_case(name, in, sizeof in - 1, want, sizeof want - 1), \
+	smtp_size_case(name, in, sizeof in - 1, want, sizeof want - 1))
 
 static void
 test_smtp(void)
@@ -150,6 +199,37 @@ test_smtp(void)
 	    "a\r\n..\r\nRSET\r\n.\r\n");
 	SMTP("NUL and 8-bit pass through", "\0.\xff\n.\0\n", "\0.\xff\r\n..\0\r\n.\r\n");
 	SMTP("ends in dot line", "a\n.", "a\r\n..\r\n.\r\n");
+}
+
+/* Random texts over the bytes that matter (dot, CR, LF, NUL, 8-bit, a
+ * letter): whole-chunk stuffing, which copies runs of line bytes at once,
+ * must give what one byte at a time gives, and the size must match. */
+static void
+test_smtp_random(void)
+{
+	static const char alphabet[] = "a.\r\n\0\xff";
+	unsigned seed = 12345;
+	int bad = 0;
+
+	for (int round = 0; round < 2000 && bad == 0; round++) {
+		char in[48];
+		size_t n = (seed = seed * 1103515245 + 12345) >> 16 & 47;
+
+		for (size_t i = 0; i < n; i++)
+			in[i] = alphabet[((seed = seed * 1103515245 + 12345) >> 16) % 6];
+		struct result whole = stuff_in_steps(in, n, 0);
+		struct result bytes = stuff_in_steps(in, n, 1);
+
+		if (whole.len != bytes.len || memcmp(whole.p, bytes.p, whole.len) != 0 ||
+		    size_in_steps(in, n, 0) != rfc1870_size(whole.p, whole.len) ||
+		    size_in_steps(in, n, 3) != rfc1870_size(whole.p, whole.len))
+			bad = round + 1;
+		free(whole.p);
+		free(bytes.p);
+	}
+	ok(bad == 0, "smtp: 2000 random texts stuff and size alike in any chunking");
+	if (bad != 0)
+		diag("round %d differs", bad - 1);
 }
 
 /* ---- POP3 ---- */
@@ -336,6 +416,7 @@ int
 main(void)
 {
 	test_smtp();
+	test_smtp_random();
 	test_pop3();
 	test_pop3_lookalike_terminators();
 	test_round_trip();
