@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,19 +155,71 @@ scan_first_line_byte(struct spool *s, struct scan *sc, unsigned char ch, off_t a
 		scan_header_byte(s, sc, ch, at);
 }
 
+/* Whether any of p[0..n) has its high bit set, eight bytes at a time. */
+static bool
+any_8bit(const unsigned char *p, size_t n)
+{
+	uint64_t any = 0, word;
+	size_t i = 0;
+
+	for (; i + sizeof word <= n; i += sizeof word) {
+		memcpy(&word, p + i, sizeof word);
+		any |= word;
+	}
+	for (; i < n; i++)
+		any |= p[i];
+	return (any & UINT64_C(0x8080808080808080)) != 0;
+}
+
+/* The octets of p[0..n) that count towards a line's length: all but CR. */
+static size_t
+line_octets(const unsigned char *p, size_t n)
+{
+	const unsigned char *cr = memchr(p, '\r', n);
+	size_t octets = n;
+
+	for (; cr != NULL; cr = memchr(cr + 1, '\r', n - (size_t)(cr + 1 - p)))
+		octets--;
+	return octets;
+}
+
+/* The body's bytes, whole lines at a time: what note_byte() learns, at
+ * memchr() speed (the body is nearly all of a large message). */
+static void
+scan_body(struct body_facts *f, size_t *line_length, const unsigned char *p, size_t n)
+{
+	f->has_8bit |= any_8bit(p, n);
+	f->has_nul |= memchr(p, '\0', n) != NULL;
+	while (n > 0) {
+		const unsigned char *lf = memchr(p, '\n', n);
+		size_t part = lf != NULL ? (size_t)(lf - p) : n;
+
+		*line_length += line_octets(p, part);
+		if (*line_length > f->longest_line)
+			f->longest_line = *line_length;
+		if (lf != NULL) {
+			*line_length = 0;
+			part++;
+		}
+		p += part;
+		n -= part;
+	}
+}
+
 static void
 scan_chunk(struct spool *s, struct scan *sc, const unsigned char *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	size_t i = 0;
+
+	for (; i < n && sc->state != BODY; i++) {
 		off_t at = s->size + (off_t)i;
 
-		if (sc->state == BODY)
-			note_byte(&s->body, &sc->line_length, p[i]);
-		else if (sc->state == FIRST_LINE || sc->state == MBOX_LINE)
+		if (sc->state == FIRST_LINE || sc->state == MBOX_LINE)
 			scan_first_line_byte(s, sc, p[i], at);
 		else
 			scan_header_byte(s, sc, p[i], at);
 	}
+	scan_body(&s->body, &sc->line_length, p + i, n - i);
 	s->size += (off_t)n;
 }
 

@@ -230,11 +230,62 @@ test_big(void)
 	free(data);
 }
 
+/* The facts of a body worked out the plain way, a byte at a time. */
+static struct body_facts
+naive_body_facts(const unsigned char *p, size_t n)
+{
+	struct body_facts f = { .size = (off_t)n };
+	size_t line = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		f.has_8bit |= p[i] >= 0x80;
+		f.has_nul |= p[i] == 0;
+		line = p[i] == '\n' ? 0 : line + (p[i] != '\r');
+		if (line > f.longest_line)
+			f.longest_line = line;
+	}
+	return f;
+}
+
+/* Random bodies over the bytes the scan cares about, the 8-bit and NUL
+ * octets anywhere in an eight-byte word: the facts match the plain way's. */
+static void
+test_random_bodies(void)
+{
+	static const unsigned char alphabet[] = "ab\r\n\0\x80\xff";
+	unsigned seed = 4242;
+	int bad = 0;
+
+	for (int round = 0; round < 500 && bad == 0; round++) {
+		unsigned char text[200];
+		size_t n = (seed = seed * 1103515245 + 12345) >> 16 & 127;
+		struct spool sp;
+		int odds = 1 + round % 40;	/* how rare the special bytes are */
+
+		for (size_t i = 0; i < n; i++) {
+			unsigned r = (seed = seed * 1103515245 + 12345) >> 16;
+
+			text[i] = r % (unsigned)odds == 0 ? alphabet[(r >> 8) % 7] : 'a';
+		}
+		struct body_facts want = naive_body_facts(text, n);
+
+		if (peer_spool_text((const char *)text, n, false, &sp) < 0)
+			abort();
+		if (!same_facts(&sp.body, &want))
+			bad = round + 1;
+		spool_close(&sp);
+	}
+	ok(bad == 0, "500 random bodies: the same facts as a byte-at-a-time scan");
+	if (bad != 0)
+		diag("round %d differs", bad - 1);
+}
+
 int
 main(void)
 {
 	alarm(120);
 	test_facts();
+	test_random_bodies();
 	test_mbox_line();
 	test_big();
 	return done_testing();
