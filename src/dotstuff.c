@@ -139,15 +139,16 @@ pop3_unstuff_init(struct pop3_unstuffer *u)
 	u->done = false;
 }
 
-/* A byte with no pending dot or CR: a CR is held until the next byte says
- * whether it starts a CRLF; everything else is written. */
-static int
-unstuff_data(char ch, char *out, size_t *o)
+/* Bytes from in[0] that are line data in state IN_LINE: all up to the
+ * next CR (a bare LF is data), copied at once. */
+static size_t
+copy_data_run(const char *in, size_t n, char *out)
 {
-	if (ch == '\r')
-		return AFTER_CR;
-	out[(*o)++] = ch;
-	return IN_LINE;
+	const char *cr = memchr(in, '\r', n);
+	size_t run = cr != NULL ? (size_t)(cr - in) : n;
+
+	memcpy(out, in, run);
+	return run;
 }
 
 size_t
@@ -188,7 +189,15 @@ pop3_unstuff(struct pop3_unstuffer *u, const char *in, size_t n, char *out,
 			out[o++] = '\r';	/* a bare CR */
 			break;
 		}
-		u->state = unstuff_data(ch, out, &o);
+		if (ch == '\r') {	/* held until the next byte says which */
+			u->state = AFTER_CR;
+			continue;
+		}
+		size_t run = copy_data_run(in + i, n - i, out + o);
+
+		o += run;	/* the rest of the line's data at once */
+		i += run - 1;
+		u->state = IN_LINE;
 	}
 	*consumed_r = i;
 	return o;

@@ -397,6 +397,35 @@ test_pop3_lookalike_terminators(void)
 	POP3("LF . CRLF without an end is not done", "a\n.\r\n", "a\n.\n", "", false);
 }
 
+/* Random answers over the bytes that matter: unstuffing them whole, which
+ * copies runs of line data at once, gives what one byte at a time gives,
+ * with the same end and consumed count. */
+static void
+test_pop3_random(void)
+{
+	static const char alphabet[] = "a.\r\n";
+	unsigned seed = 777;
+	int bad = 0;
+
+	for (int round = 0; round < 3000 && bad == 0; round++) {
+		char in[40];
+		size_t n = (seed = seed * 1103515245 + 12345) >> 16 & 39;
+
+		for (size_t i = 0; i < n; i++)
+			in[i] = alphabet[((seed = seed * 1103515245 + 12345) >> 16) % 4];
+		struct result whole = unstuff_in_steps(in, n, 0);
+		struct result bytes = unstuff_in_steps(in, n, 1);
+
+		if (!same_result(&bytes, whole.p, whole.len, whole.consumed, whole.done))
+			bad = round + 1;
+		free(whole.p);
+		free(bytes.p);
+	}
+	ok(bad == 0, "pop3: 3000 random answers unstuff alike whole and byte by byte");
+	if (bad != 0)
+		diag("round %d differs", bad - 1);
+}
+
 /* Stuffing then unstuffing gives back the lines with LF endings. */
 static void
 test_round_trip(void)
@@ -419,6 +448,7 @@ main(void)
 	test_smtp_random();
 	test_pop3();
 	test_pop3_lookalike_terminators();
+	test_pop3_random();
 	test_round_trip();
 	return done_testing();
 }
