@@ -175,11 +175,15 @@ load_client_cert(SSL_CTX *ctx, const struct tls_options *o)
 
 /* The trust anchors of a session that verifies the chain: tls_ca_file, or
  * the system store as OpenSSL configures it (the bundle file, read whole,
- * and the hashed directory).  Reading the bundle only when the directory
- * lacks an issuer saved ~25 ms of CPU only for a leaf signed by a root:
- * a real chain's intermediate is never in the directory, so the bundle
- * was read anyway; and a root in the directory then hid a re-keyed root
- * of the same name in an SSL_CERT_FILE bundle (test-tls-store). */
+ * and the hashed directory).  The bundle is most of a send's CPU (Debian's
+ * 140 keys, each decoded through OpenSSL 3.0's decoders), but no lazier
+ * loading gives OpenSSL's verdict: the bundle is in the store before any
+ * lookup, so for a name it holds the directory is never asked.  Reading
+ * it only when the directory lacks an issuer hid a re-keyed root of the
+ * same name in the bundle; reading it only after the directory alone
+ * failed to verify accepts a chain that OpenSSL refuses, when the
+ * directory holds the new root (or a current re-issue) and the bundle the
+ * old one (or an expired issue) of the same name (test-tls-store). */
 static int
 load_trust_anchors(SSL_CTX *ctx, const struct tls_options *o)
 {

@@ -64,10 +64,21 @@ openssl_reason(void)
 	return e != 0 ? ERR_reason_error_string(e) : "connection closed";
 }
 
+/* OpenSSL's configuration, read at the first TLS session of a run (a
+ * send without TLS never starts OpenSSL) and once; and no clean-up at
+ * exit: OPENSSL_cleanup() freeing every table of a process that is ending
+ * anyway was about 1.4 M instructions, 5 % of a 1 KB send.  The first
+ * initialisation decides; later calls change nothing.  1 on success. */
+static int
+init_openssl(void)
+{
+	return OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL);
+}
+
 static int
 make_context(struct tls_session *s, const struct tls_options *o)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *ctx = init_openssl() == 1 ? SSL_CTX_new(TLS_client_method()) : NULL;
 
 	if (ctx == NULL)
 		return fail(FAIL_TEMPORARY, "TLS: cannot initialise: %s", openssl_reason());
@@ -321,7 +332,7 @@ prime_algorithm_tables(void)
 void
 tls_prepare(void)
 {
-	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG, NULL) == 1)
+	if (init_openssl() == 1)
 		prime_algorithm_tables();
 	ERR_clear_error();	/* a failure shows again at the first tls_start() */
 }

@@ -43,8 +43,9 @@ int tls_parse_fingerprint(const char *text, unsigned char pin[TLS_PIN_LENGTH]);
  * and its algorithm tables built.  For a parent about to fork workers that
  * each start a session: they then share it instead of each repeating it.
  * No context, session or random generator is made, so no TLS or random
- * state is ever shared across the fork.  Never fails (a failure shows at
- * tls_start()). */
+ * state is ever shared across the fork.  Like the first tls_start(), it
+ * starts OpenSSL without its clean-up at exit.  Never fails (a failure
+ * shows at tls_start()). */
 void tls_prepare(void);
 
 /* tls_start()'s result when the server's first bytes were printable text,
