@@ -65,25 +65,37 @@
 
 /*
  * MEASURED (2026-12-07, this project's VM: 2 cores, ext4 on a virtio disk
- * with a write-back cache, Linux 6.18; a loaded machine, so medians of
- * 15-30 batches, ms for the durability step of a batch of 64 files of
- * 10 KB, write-back started at each file's end; "dirty 30": another file
- * of 30 MB written, not synced, just before each batch):
+ * with a write-back cache, Linux 6.18; load 5 to 15 from other sessions,
+ * so medians of 15-30 batches; ms for the durability step of a batch of
+ * 64 files of 10 KB, write-back started at each file's end; "dirty 30":
+ * another file of 30 MB written, not synced, just before each batch).
+ * The disk's cache flush cost 0.05 ms in one hour and 3.5-4.3 ms in the
+ * next, so both are given:
  *
- *                               quiet     dirty 30
- *   syncfs()                    1.1-5.5   22-36 (it writes the 30 MB)
- *   fdatasync() of each         4.2-153   4.3-137 (a flush each: 0.05 to
- *                                          2.4 ms as the host's disk varies)
- *   io_uring, 64 fsyncs at once 2.5-4.2   2.9-5.3 (one outlier 26)
- *   8 threads fdatasync()ing    3.5-11    3.4-11
- *   Linux AIO IOCB_CMD_FDSYNC   37-41     38-62 (a workqueue item each)
- * Without the early write-back every per-file way cost 2-4 times more
+ *                               quiet,        quiet,       dirty 30
+ *                               cheap flush   dear flush
+ *   syncfs()                    1.1-5.5       13-20        22-36 (it writes
+ *                                                                the 30 MB)
+ *   fdatasync() of each         4.2-4.5       153-278      4.3-137
+ *   io_uring, 64 fsyncs at once 2.5-4.2       4.2-6.1      2.9-5.3
+ *     ... io-wq capped at 2, 4  -             10-19, 6-11  -
+ *   8 threads fdatasync()ing    3.5-11        -            3.4-11
+ *   Linux AIO IOCB_CMD_FDSYNC   37-41         -            38-62
+ * Without the early write-back the per-file ways cost 2-4 times more
  * (each fdatasync() allocated its blocks and waited for a journal commit
  * of its own).  sync_file_range(WAIT) of each and one fdatasync() was the
  * cheapest (1.1-1.2 ms either way) but is durable only by what ext4's
  * journal happens to do (sync_file_range() writes no metadata, and an
- * unnamed file's size and extents are metadata): not taken.  The fetch's
- * own figures are in the comment of maildir_sync_batch().
+ * unnamed file's size and extents are metadata): not taken.
+ *
+ * The whole fetch (1,000 x 10 KB, STLS, keep, scripts/bench-fetch, 3
+ * alternating rounds, load 8-13): quiet 2.65 s (1.25-3.79) against
+ * syncfs's 1.39 s (1.21-1.44); after 30 MB dirty 1.23 s (1.15-1.36)
+ * against 1.34 s (1.20-1.72): at that load, noise.  The client's CPU rose,
+ * 0.30 to 0.42-0.77 s: the write-back that syncfs() left to the kernel's
+ * flusher (uncharged, and merged under one plug) is now started by the
+ * process, one request and one virtio notification per file, and the
+ * syncs run in io_uring's workers, which are the process's threads.
  */
 /* Write-back of a long message is started every this many octets, so
  * that the batch's sync finds little of it left to write. */
