@@ -36,7 +36,7 @@ plan_expect(struct fetch_plan *p, const struct uidl_set *known, unsigned long n)
 static char *
 shared_uidl(struct fetch_plan *p, const char *uidl, size_t len)
 {
-	const struct uidl_entry *e = NULL;
+	const struct uidl_known *e = NULL;
 	char key[UIDL_MAX + 1];		/* a valid UIDL fits */
 
 	if (p->known != NULL && len < sizeof key) {
@@ -206,7 +206,7 @@ plan_new(const struct plan_msg *m, unsigned long long max_size)
 
 /* A message the state knows, judged by the entry's size. */
 static enum plan
-plan_known(struct plan_msg *m, const struct uidl_entry *e)
+plan_known(struct plan_msg *m, const struct uidl_known *e)
 {
 	if (e->size == m->size)
 		return PLAN_RETRIEVED;
@@ -218,7 +218,7 @@ plan_known(struct plan_msg *m, const struct uidl_entry *e)
  * time hand-edited into the state) counts from now: never deleted early.
  * The state then changed, and is rewritten with it. */
 static long long
-first_retrieval(struct uidl_set *known, struct uidl_entry *e, long long now)
+first_retrieval(struct uidl_set *known, struct uidl_known *e, long long now)
 {
 	if (e->fetched <= 0) {
 		e->fetched = now;
@@ -231,7 +231,7 @@ static void
 classify(struct plan_msg *m, struct uidl_set *known, const struct fetch_plan *p)
 {
 	/* Looked up even when unusable: an entry still listed is not pruned. */
-	struct uidl_entry *e = m->uidl != NULL ? uidlset_lookup(known, m->uidl) : NULL;
+	struct uidl_known *e = m->uidl != NULL ? uidlset_lookup(known, m->uidl) : NULL;
 
 	m->fetched = e != NULL ? first_retrieval(known, e, p->now) : 0;
 	if (m->problem != NULL)
@@ -279,7 +279,7 @@ void
 plan_settle(struct plan_msg *m, struct uidl_set *known, bool same,
 	unsigned long long max_size)
 {
-	struct uidl_entry *e = uidlset_find(known, m->uidl);
+	struct uidl_known *e = uidlset_find(known, m->uidl);
 
 	if (!same) {
 		uidlset_forget(known, m->uidl);
