@@ -28,7 +28,6 @@ plan_expect(struct fetch_plan *p, const struct uidl_set *known, unsigned long n)
 
 	p->known = known;
 	p->msgs = xgrow(p->msgs, &p->alloc, p->count + want, sizeof *p->msgs);
-	p->sizes = xgrow(p->sizes, &p->sizes_alloc, p->nsizes + want, sizeof *p->sizes);
 }
 
 /* The set's copy of a UIDL it knows (the nightly run knows nearly all:
@@ -58,11 +57,45 @@ plan_add_uidl(struct fetch_plan *p, unsigned long num, const char *uidl, size_t 
 		m->problem = "invalid UIDL (RFC 1939: 1 to 70 characters 0x21-0x7e)";
 }
 
-void
-plan_add_size(struct fetch_plan *p, unsigned long num, unsigned long long size)
+static void
+push_size(struct fetch_plan *p, unsigned long num, unsigned long long size)
 {
 	p->sizes = xgrow(p->sizes, &p->sizes_alloc, p->nsizes + 1, sizeof *p->sizes);
 	p->sizes[p->nsizes++] = (struct plan_size){ .num = num, .size = size };
+}
+
+/* The sizes given straight to messages go back into the table, in the
+ * order LIST gave them (they were its first lines): the table is then
+ * what it would have been without the shortcut. */
+static void
+spill_direct(struct fetch_plan *p)
+{
+	for (size_t i = 0; i < p->direct; i++) {
+		push_size(p, p->msgs[i].num, p->msgs[i].size);
+		p->msgs[i].size = 0;
+		p->msgs[i].listed = false;
+	}
+	p->direct = 0;
+}
+
+/* A server lists LIST in the order of its UIDL answer, by number: each
+ * size then goes straight into its message, and no table of 50,000 sizes
+ * is made.  The first line out of that order puts the sizes back into the
+ * table, which is joined as ever (join_listings()). */
+void
+plan_add_size(struct fetch_plan *p, unsigned long num, unsigned long long size)
+{
+	struct plan_msg *m = p->direct < p->count ? &p->msgs[p->direct] : NULL;
+
+	if (p->nsizes == 0 && m != NULL && m->num == num &&
+	    (p->direct == 0 || m[-1].num < num)) {
+		m->size = size;
+		m->listed = true;
+		p->direct++;
+		return;
+	}
+	spill_direct(p);
+	push_size(p, num, size);
 }
 
 /* ---- joining the listings ---- */
@@ -150,6 +183,9 @@ join_listings(struct fetch_plan *p)
 {
 	size_t n = p->count;
 
+	if (p->nsizes == 0 && p->direct == n)
+		return;		/* both in order, each number once: joined as listed */
+	spill_direct(p);
 	sort_array(p->msgs, p->count, sizeof *p->msgs, compare_msg_num);
 	sort_array(p->sizes, p->nsizes, sizeof *p->sizes, compare_size_num);
 	for (size_t i = 1; i < n; i++)
