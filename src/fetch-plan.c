@@ -210,14 +210,27 @@ compare_uidl_ptr(const void *a, const void *b)
 	return strcmp(x->uidl ? x->uidl : "", y->uidl ? y->uidl : "");
 }
 
+/* True when the messages' UIDLs rise with their numbers (Dovecot's do):
+ * a repeated one is then next to its twin. */
+static bool
+uidls_ascending(const struct fetch_plan *p)
+{
+	for (size_t i = 1; i < p->count; i++)
+		if (p->msgs[i].uidl == NULL || p->msgs[i - 1].uidl == NULL ||
+		    strcmp(p->msgs[i - 1].uidl, p->msgs[i].uidl) >= 0)
+			return false;
+	return true;
+}
+
 /* RFC 1939 promises unique ids; a server that repeats one cannot be trusted
- * with either message, so both are left alone. */
+ * with either message, so both are left alone.  UIDLs listed in rising
+ * order are unique already: no array of pointers to sort. */
 static void
 mark_duplicates(struct fetch_plan *p)
 {
 	struct plan_msg **v;
 
-	if (p->count == 0)
+	if (p->count == 0 || uidls_ascending(p))
 		return;
 	v = xcalloc(p->count, sizeof *v);
 	for (size_t i = 0; i < p->count; i++)
@@ -285,9 +298,13 @@ classify(struct plan_msg *m, struct uidl_set *known, const struct fetch_plan *p)
 static bool
 looks_reset(const struct fetch_plan *p, struct uidl_set *known)
 {
-	unsigned long long *sizes = xcalloc(p->count + 1, sizeof *sizes);
+	unsigned long long *sizes;
 	size_t n = 0;
 	bool reset;
+
+	if (!uidlset_none_seen(known))
+		return false;	/* a UIDL still known: no reset (and no array of sizes) */
+	sizes = xcalloc(p->count + 1, sizeof *sizes);
 
 	for (size_t i = 0; i < p->count; i++)
 		if (p->msgs[i].listed)
