@@ -28,7 +28,6 @@ plan_expect(struct fetch_plan *p, const struct uidl_set *known, unsigned long n)
 
 	p->known = known;
 	p->msgs = xgrow(p->msgs, &p->alloc, p->count + want, sizeof *p->msgs);
-	p->sizes = xgrow(p->sizes, &p->sizes_alloc, p->nsizes + want, sizeof *p->sizes);
 }
 
 /* The set's copy of a UIDL it knows (the nightly run knows nearly all:
@@ -36,7 +35,7 @@ plan_expect(struct fetch_plan *p, const struct uidl_set *known, unsigned long n)
 static char *
 shared_uidl(struct fetch_plan *p, const char *uidl, size_t len)
 {
-	const struct uidl_entry *e = NULL;
+	const struct uidl_known *e = NULL;
 	char key[UIDL_MAX + 1];		/* a valid UIDL fits */
 
 	if (p->known != NULL && len < sizeof key) {
@@ -58,11 +57,45 @@ plan_add_uidl(struct fetch_plan *p, unsigned long num, const char *uidl, size_t 
 		m->problem = "invalid UIDL (RFC 1939: 1 to 70 characters 0x21-0x7e)";
 }
 
-void
-plan_add_size(struct fetch_plan *p, unsigned long num, unsigned long long size)
+static void
+push_size(struct fetch_plan *p, unsigned long num, unsigned long long size)
 {
 	p->sizes = xgrow(p->sizes, &p->sizes_alloc, p->nsizes + 1, sizeof *p->sizes);
 	p->sizes[p->nsizes++] = (struct plan_size){ .num = num, .size = size };
+}
+
+/* The sizes given straight to messages go back into the table, in the
+ * order LIST gave them (they were its first lines): the table is then
+ * what it would have been without the shortcut. */
+static void
+spill_direct(struct fetch_plan *p)
+{
+	for (size_t i = 0; i < p->direct; i++) {
+		push_size(p, p->msgs[i].num, p->msgs[i].size);
+		p->msgs[i].size = 0;
+		p->msgs[i].listed = false;
+	}
+	p->direct = 0;
+}
+
+/* A server lists LIST in the order of its UIDL answer, by number: each
+ * size then goes straight into its message, and no table of 50,000 sizes
+ * is made.  The first line out of that order puts the sizes back into the
+ * table, which is joined as ever (join_listings()). */
+void
+plan_add_size(struct fetch_plan *p, unsigned long num, unsigned long long size)
+{
+	struct plan_msg *m = p->direct < p->count ? &p->msgs[p->direct] : NULL;
+
+	if (p->nsizes == 0 && m != NULL && m->num == num &&
+	    (p->direct == 0 || m[-1].num < num)) {
+		m->size = size;
+		m->listed = true;
+		p->direct++;
+		return;
+	}
+	spill_direct(p);
+	push_size(p, num, size);
 }
 
 /* ---- joining the listings ---- */
@@ -150,6 +183,9 @@ join_listings(struct fetch_plan *p)
 {
 	size_t n = p->count;
 
+	if (p->nsizes == 0 && p->direct == n)
+		return;		/* both in order, each number once: joined as listed */
+	spill_direct(p);
 	sort_array(p->msgs, p->count, sizeof *p->msgs, compare_msg_num);
 	sort_array(p->sizes, p->nsizes, sizeof *p->sizes, compare_size_num);
 	for (size_t i = 1; i < n; i++)
@@ -174,14 +210,27 @@ compare_uidl_ptr(const void *a, const void *b)
 	return strcmp(x->uidl ? x->uidl : "", y->uidl ? y->uidl : "");
 }
 
+/* True when the messages' UIDLs rise with their numbers (Dovecot's do):
+ * a repeated one is then next to its twin. */
+static bool
+uidls_ascending(const struct fetch_plan *p)
+{
+	for (size_t i = 1; i < p->count; i++)
+		if (p->msgs[i].uidl == NULL || p->msgs[i - 1].uidl == NULL ||
+		    strcmp(p->msgs[i - 1].uidl, p->msgs[i].uidl) >= 0)
+			return false;
+	return true;
+}
+
 /* RFC 1939 promises unique ids; a server that repeats one cannot be trusted
- * with either message, so both are left alone. */
+ * with either message, so both are left alone.  UIDLs listed in rising
+ * order are unique already: no array of pointers to sort. */
 static void
 mark_duplicates(struct fetch_plan *p)
 {
 	struct plan_msg **v;
 
-	if (p->count == 0)
+	if (p->count == 0 || uidls_ascending(p))
 		return;
 	v = xcalloc(p->count, sizeof *v);
 	for (size_t i = 0; i < p->count; i++)
@@ -206,7 +255,7 @@ plan_new(const struct plan_msg *m, unsigned long long max_size)
 
 /* A message the state knows, judged by the entry's size. */
 static enum plan
-plan_known(struct plan_msg *m, const struct uidl_entry *e)
+plan_known(struct plan_msg *m, const struct uidl_known *e)
 {
 	if (e->size == m->size)
 		return PLAN_RETRIEVED;
@@ -218,7 +267,7 @@ plan_known(struct plan_msg *m, const struct uidl_entry *e)
  * time hand-edited into the state) counts from now: never deleted early.
  * The state then changed, and is rewritten with it. */
 static long long
-first_retrieval(struct uidl_set *known, struct uidl_entry *e, long long now)
+first_retrieval(struct uidl_set *known, struct uidl_known *e, long long now)
 {
 	if (e->fetched <= 0) {
 		e->fetched = now;
@@ -231,7 +280,7 @@ static void
 classify(struct plan_msg *m, struct uidl_set *known, const struct fetch_plan *p)
 {
 	/* Looked up even when unusable: an entry still listed is not pruned. */
-	struct uidl_entry *e = m->uidl != NULL ? uidlset_lookup(known, m->uidl) : NULL;
+	struct uidl_known *e = m->uidl != NULL ? uidlset_lookup(known, m->uidl) : NULL;
 
 	m->fetched = e != NULL ? first_retrieval(known, e, p->now) : 0;
 	if (m->problem != NULL)
@@ -249,9 +298,13 @@ classify(struct plan_msg *m, struct uidl_set *known, const struct fetch_plan *p)
 static bool
 looks_reset(const struct fetch_plan *p, struct uidl_set *known)
 {
-	unsigned long long *sizes = xcalloc(p->count + 1, sizeof *sizes);
+	unsigned long long *sizes;
 	size_t n = 0;
 	bool reset;
+
+	if (!uidlset_none_seen(known))
+		return false;	/* a UIDL still known: no reset (and no array of sizes) */
+	sizes = xcalloc(p->count + 1, sizeof *sizes);
 
 	for (size_t i = 0; i < p->count; i++)
 		if (p->msgs[i].listed)
@@ -279,7 +332,7 @@ void
 plan_settle(struct plan_msg *m, struct uidl_set *known, bool same,
 	unsigned long long max_size)
 {
-	struct uidl_entry *e = uidlset_find(known, m->uidl);
+	struct uidl_known *e = uidlset_find(known, m->uidl);
 
 	if (!same) {
 		uidlset_forget(known, m->uidl);

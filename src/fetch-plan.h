@@ -50,7 +50,9 @@ struct fetch_plan {
 	size_t count, alloc;
 	struct uidl_pool uidls;		/* the UIDLs known does not hold */
 	const struct uidl_set *known;	/* plan_expect()'s, or NULL */
-	struct plan_size *sizes;	/* the LIST answer, until joined */
+	size_t direct;			/* msgs[0..direct) got their LIST size
+					 * straight (plan_add_size()) */
+	struct plan_size *sizes;	/* the rest of the LIST answer, until joined */
 	size_t nsizes, sizes_alloc;
 	unsigned long long max_size;	/* 0: no limit */
 	long long now;			/* the run's clock: the first retrieval
@@ -65,8 +67,9 @@ struct fetch_plan {
  * shares rather than copies: known must outlive the plan's UIDLs. */
 #define PLAN_EXPECT_MAX 1000000
 void plan_expect(struct fetch_plan *p, const struct uidl_set *known, unsigned long n);
-/* The listings, line by line, in any order.  An invalid UIDL is never
- * copied, only marked: a server may list thousands of 8 kB ones. */
+/* The listings, line by line, in any order (UIDL's first costs least:
+ * LIST's sizes then go straight into the messages).  An invalid UIDL is
+ * never copied, only marked: a server may list thousands of 8 kB ones. */
 void plan_add_uidl(struct fetch_plan *p, unsigned long num, const char *uidl, size_t len);
 void plan_add_size(struct fetch_plan *p, unsigned long num, unsigned long long size);
 /* Joins the listings into one message per number, marks what they make

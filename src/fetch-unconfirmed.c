@@ -12,13 +12,15 @@
  * failure. */
 static int
 same_message(const struct unconfirmed_check *c, const struct plan_msg *m,
-	const struct uidl_entry *e)
+	const struct uidl_known *e)
 {
 	const struct pop3_caps *caps = pop3_caps(c->pop);
-	unsigned char got[HEADER_DIGEST_SIZE];
-	int rc;
+	unsigned char got[HEADER_DIGEST_SIZE], want[HEADER_DIGEST_SIZE];
+	int rc = uidlset_digest(c->known, e, want);
 
-	if (!e->has_digest || (caps->known && !caps->top))
+	if (rc < 0)
+		return -1;
+	if (rc == 0 || (caps->known && !caps->top))
 		return !c->other_host;
 	rc = message_header_digest(c->pop, m, c->max_size, got);
 	if (rc < 0)
@@ -27,7 +29,7 @@ same_message(const struct unconfirmed_check *c, const struct plan_msg *m,
 		fail_clear();	/* TOP refused: the size has to do */
 		return !c->other_host;
 	}
-	return memcmp(got, e->digest, sizeof got) == 0;
+	return memcmp(got, want, sizeof got) == 0;
 }
 
 static int

@@ -288,9 +288,9 @@ mbox_record_read(int fd, const char *path, struct mbox_record *r)
  * journaled before this append's record existed, in an earlier second,
  * or by another target). */
 static bool
-journaled_by(const struct mbox_record *r, const char *file, const struct uidl_entry *e)
+journaled_by(const struct mbox_record *r, const char *file, const struct uidl_known *e)
 {
-	return e != NULL && e->file != NULL && strcmp(e->file, file) == 0 &&
+	return e != NULL && uidlset_target(e) != NULL && strcmp(uidlset_target(e), file) == 0 &&
 	    e->fetched == r->fetched;
 }
 

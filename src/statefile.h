@@ -11,7 +11,6 @@
 #define MAILPIPE_STATEFILE_H
 
 #include <stdbool.h>
-#include <stdio.h>
 
 #include "uidlset.h"
 
@@ -32,17 +31,27 @@ struct journal_record {
 	struct uidl_entry e;
 };
 
-/* Reads a whole state file (either version) into h and set.  FAIL_IO
- * naming path and line for anything malformed or truncated. */
-int statefile_read(FILE *fp, const char *path, struct state_header *h,
-	struct uidl_set *set);
+/* Reads the whole state file open on fd (either version) into h and set.
+ * FAIL_IO naming path and line for anything malformed or truncated.  With
+ * b_r, the digests and file names of version 2 entries stay in the file:
+ * *b_r reads them back (the set's backing), owns fd from then on and must
+ * outlive the set's use; without, the set copies them and fd stays the
+ * caller's. */
+struct statefile_backing;
+int statefile_read(int fd, const char *path, struct state_header *h, struct uidl_set *set,
+	struct statefile_backing **b_r);
+/* Closes the file and frees (NULL allowed). */
+void statefile_backing_free(struct statefile_backing *b);
 /* The whole file for h (version 2) and the set's entries (compacted by the
- * caller); a new string of *len_r bytes. */
+ * caller); a new string of *len_r bytes, or NULL (recorded) when a
+ * loaded entry could not be read back. */
 char *statefile_format(const struct state_header *h, const struct uidl_set *set,
 	size_t *len_r);
 /* The same text written to fd as it is made, in pieces (memory stays flat
- * whatever the number of entries); 0, or -1 with errno set. */
-int statefile_write(int fd, const struct state_header *h, const struct uidl_set *set);
+ * whatever the number of entries); 0, or -1 with FAIL_IO recorded (path
+ * names the file). */
+int statefile_write(int fd, const char *path, const struct state_header *h,
+	const struct uidl_set *set);
 void state_header_free(struct state_header *h);
 
 /* Parses one journal line (without its newline; modified in place) of the

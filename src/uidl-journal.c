@@ -177,7 +177,7 @@ uidl_journal(struct uidl_state *s, const struct uidl_entry *e, size_t n)
 int
 uidl_journal_deletes(struct uidl_state *s, char *const *uidls, size_t n)
 {
-	struct uidl_entry *e;
+	struct uidl_known *e;
 	size_t len;
 	char *text;
 

@@ -47,7 +47,7 @@ load_legacy_one(struct uidl_state *s, unsigned port)
 	s->legacy_count++;
 	if (s->write && uidl_lock_file(s, base, &l->lockfd) < 0)
 		return -1;
-	if (uidl_read_state_file(s, base, &h) < 0)
+	if (uidl_read_state_file(s, base, &h, false) < 0)
 		return -1;
 	state_header_free(&h);
 	return uidl_load_journal(s, base, 1);

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "statefile.h"
 #include "uidl.h"
@@ -32,6 +33,9 @@ struct uidl_state {
 	bool header_changed;	/* the file does not name key's server (or
 				 * there is none): the next save writes */
 	struct uidl_set set;
+	struct statefile_backing *backing;	/* the state file the set was
+						 * loaded from (its digests and
+						 * file names), or NULL */
 	struct journal_record *pending;	/* journal records not yet resolved */
 	size_t pending_count, pending_alloc;
 	struct legacy legacy[LEGACY_MAX];
@@ -55,8 +59,10 @@ int uidl_refuse_link(const char *dir, const char *name);
 /* flock()s base.lock (created if missing). */
 int uidl_lock_file(struct uidl_state *s, const char *base, int *fd_r);
 /* Reads base.state (any version) into the set; h gets its header (version
- * 0: there is none). */
-int uidl_read_state_file(struct uidl_state *s, const char *base, struct state_header *h);
+ * 0: there is none).  backed: the digests and file names stay in the file,
+ * kept open as s->backing (only for this state's own file). */
+int uidl_read_state_file(struct uidl_state *s, const char *base, struct state_header *h,
+	bool backed);
 
 /* uidl-journal.c */
 /* Every complete record of base.journal (of that version) into pending. */

@@ -35,7 +35,7 @@
 #include "uidl-private.h"
 #include "xalloc.h"
 
-#define STATE_READ_BUFFER 65536
+#define JOURNAL_READ_BUFFER 65536
 
 char *
 uidl_default_dir(const char *state_dir)
@@ -216,23 +216,26 @@ uidl_fopen_in_dir(struct uidl_state *s, const char *base, const char *suffix,
 		    strerror(errno));
 	if ((*fp_r = fdopen(fd, "r")) == NULL)
 		xalloc_fail();
-	/* A state of 50,000 entries is megabytes: read it in large pieces. */
-	setvbuf(*fp_r, NULL, _IOFBF, STATE_READ_BUFFER);
+	/* A journal of a big first fetch is megabytes: read it in large pieces. */
+	setvbuf(*fp_r, NULL, _IOFBF, JOURNAL_READ_BUFFER);
 	return 0;
 }
 
 int
-uidl_read_state_file(struct uidl_state *s, const char *base, struct state_header *h)
+uidl_read_state_file(struct uidl_state *s, const char *base, struct state_header *h,
+	bool backed)
 {
-	FILE *fp;
-	char *path;
-	int rc = uidl_fopen_in_dir(s, base, ".state", &fp, &path);
+	char *path = xasprintf("%s/%s.state", s->dir, base);
+	int fd = uidl_open_in_dir(s, base, ".state", O_RDONLY), rc = 0;
 
 	memset(h, 0, sizeof *h);
-	if (rc == 0 && fp != NULL) {
-		rc = statefile_read(fp, path, h, &s->set);
-		fclose(fp);
-	}
+	if (fd < 0 && errno != ENOENT)
+		rc = errno == ELOOP ? -1 : fail(FAIL_IO, "cannot read %s: %s", path,
+		    strerror(errno));
+	else if (fd >= 0)
+		rc = statefile_read(fd, path, h, &s->set, backed ? &s->backing : NULL);
+	if (fd >= 0 && (rc < 0 || !backed))
+		close(fd);
 	free(path);
 	return rc;
 }
@@ -247,7 +250,7 @@ same_name(const char *a, const char *b)
 static int
 load_state(struct uidl_state *s)
 {
-	if (uidl_read_state_file(s, s->base, &s->last) < 0)
+	if (uidl_read_state_file(s, s->base, &s->last, true) < 0)
 		return -1;
 	if (s->last.version == 0)
 		return 0;	/* none yet */
@@ -344,7 +347,7 @@ resolve_retrieved(struct uidl_state *s, struct maildir *md, struct journal_recor
 static void
 resolve_delete(struct uidl_state *s, struct journal_record *r)
 {
-	struct uidl_entry *e = uidlset_find(&s->set, r->e.uidl);
+	struct uidl_known *e = uidlset_find(&s->set, r->e.uidl);
 
 	if (e != NULL) {
 		e->delete_requested = true;
@@ -432,9 +435,11 @@ static int
 write_temp(struct uidl_state *s)
 {
 	int fd = create_temp(s), rc = fd < 0 ? -1 : 0;
+	char *path = xasprintf("%s.tmp", s->state_path);
 
-	if (rc == 0 && statefile_write(fd, &s->key, &s->set) < 0)
-		rc = fail(FAIL_IO, "cannot write %s.tmp: %s", s->state_path, strerror(errno));
+	if (rc == 0 && statefile_write(fd, path, &s->key, &s->set) < 0)
+		rc = -1;
+	free(path);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = fail(FAIL_IO, "cannot fsync %s.tmp: %s", s->state_path, strerror(errno));
 	if (fd >= 0 && close(fd) < 0 && rc == 0)
@@ -484,6 +489,7 @@ uidl_close(struct uidl_state *s)
 	if (s == NULL)
 		return;
 	uidlset_free(&s->set);
+	statefile_backing_free(s->backing);
 	for (size_t i = 0; i < s->pending_count; i++)
 		uidl_entry_free(&s->pending[i].e);
 	free(s->pending);

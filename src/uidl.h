@@ -87,13 +87,8 @@ char *uidl_default_dir(const char *state_dir);
  * it (uidl_replay()). */
 int uidl_open(const char *dir, const struct uidl_key *key, bool write,
 	struct uidl_state **s_r);
-/* The FILE of a message delivered to a target other than a Maildir
- * (`deliver = mda`, `lmtp`, `mbox`): "=" and the target's name, which no
- * Maildir file name starts with.  Its R record is the commit: there is no
- * file to look for. */
-#define UIDL_FILE_MDA "=mda"
-#define UIDL_FILE_LMTP "=lmtp"
-#define UIDL_FILE_MBOX "=mbox"
+/* True for a UIDL_FILE_* (uidlset.h): a message delivered to a target
+ * other than a Maildir. */
 bool uidl_file_is_target(const char *file);
 
 /* Resolves journal records against the Maildir (md NULL: the target is not

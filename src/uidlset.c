@@ -77,24 +77,67 @@ uidl_pool_free(struct uidl_pool *pool)
 
 /* ---- the set ---- */
 
-/* The state file is written sorted: loading it in order needs no sort. */
+static const char *const targets[] = { NULL, UIDL_FILE_MDA, UIDL_FILE_LMTP, UIDL_FILE_MBOX };
+
+unsigned
+uidlset_target_of(const char *file, size_t len)
+{
+	for (unsigned i = 1; i < sizeof targets / sizeof *targets; i++)
+		if (strlen(targets[i]) == len && memcmp(file, targets[i], len) == 0)
+			return i;
+	return 0;
+}
+
+const char *
+uidlset_target(const struct uidl_known *k)
+{
+	return targets[k->target];
+}
+
+/* A new entry at the end, for uidl[0..len).  The state file is written
+ * sorted: loading it in order needs no sort. */
+static struct uidl_known *
+append(struct uidl_set *s, const struct uidl_entry *e, size_t len)
+{
+	struct uidl_known *k;
+	bool in_order = s->count == 0 ||
+	    (s->sorted && strcmp(s->entries[s->count - 1].uidl, e->uidl) < 0);
+
+	s->entries = xgrow(s->entries, &s->alloc, s->count + 1, sizeof *s->entries);
+	k = &s->entries[s->count++];
+	*k = (struct uidl_known){ .size = e->size, .fetched = e->fetched,
+		.has_digest = e->has_digest, .delete_requested = e->delete_requested,
+		.seen = e->seen, .order = s->next_order++ };
+	k->uidl = uidl_pool_copy(&s->strings, e->uidl, len);
+	s->sorted = in_order;
+	s->changed = true;
+	return k;
+}
+
 void
 uidlset_add_copy(struct uidl_set *s, const struct uidl_entry *e)
 {
-	bool in_order = s->count == 0 ||
-	    (s->sorted && strcmp(s->entries[s->count - 1].uidl, e->uidl) < 0);
-	struct uidl_entry *in;
+	struct uidl_known *k = append(s, e, strlen(e->uidl));
+	struct uidl_extra *x;
+	size_t flen = e->file != NULL ? strlen(e->file) : 0;
 
-	s->entries = xgrow(s->entries, &s->alloc, s->count + 1, sizeof *s->entries);
-	in = &s->entries[s->count++];
-	*in = *e;
-	in->uidl = uidl_pool_copy(&s->strings, e->uidl, strlen(e->uidl));
-	in->file = e->file != NULL ? uidl_pool_copy(&s->strings, e->file, strlen(e->file)) :
-	    NULL;
-	in->order = s->next_order++;
-	in->gone = false;
-	s->sorted = in_order;
-	s->changed = true;
+	s->extras = xgrow(s->extras, &s->extra_alloc, s->extra_count + 1, sizeof *s->extras);
+	x = &s->extras[s->extra_count];
+	x->file = e->file != NULL ? uidl_pool_copy(&s->strings, e->file, flen) : NULL;
+	memcpy(x->digest, e->digest, sizeof x->digest);
+	k->own = true;
+	k->tail = s->extra_count++;
+	k->target = e->file != NULL ? uidlset_target_of(e->file, flen) & 3 : 0;
+}
+
+void
+uidlset_add_loaded(struct uidl_set *s, const struct uidl_entry *e, size_t uidl_len,
+	unsigned long long tail, unsigned target)
+{
+	struct uidl_known *k = append(s, e, uidl_len);
+
+	k->tail = tail;
+	k->target = target & 3;
 }
 
 void
@@ -116,10 +159,68 @@ uidlset_note_change(struct uidl_set *s)
 	s->changed = true;
 }
 
+/* The tail of a loaded entry, through the backing. */
+static int
+read_tail(const struct uidl_set *s, const struct uidl_known *k, struct uidl_tail *t)
+{
+	if (s->backing.read_tail == NULL)
+		return -1;	/* cannot happen: only a loader with a backing adds these */
+	return s->backing.read_tail(s->backing.ctx, k->tail, t);
+}
+
+int
+uidlset_digest(const struct uidl_set *s, const struct uidl_known *k,
+	unsigned char digest[UIDL_DIGEST_SIZE])
+{
+	struct uidl_tail t;
+
+	if (!k->has_digest)
+		return 0;
+	if (k->own) {
+		memcpy(digest, s->extras[k->tail].digest, UIDL_DIGEST_SIZE);
+		return 1;
+	}
+	if (read_tail(s, k, &t) < 0)
+		return -1;
+	memcpy(digest, t.digest, UIDL_DIGEST_SIZE);
+	return 1;
+}
+
+int
+uidlset_entry(const struct uidl_set *s, const struct uidl_known *k, struct uidl_entry *e,
+	char file[UIDL_FILE_MAX + 1])
+{
+	struct uidl_tail t;
+	const char *name = NULL;
+	size_t len = 0;
+
+	*e = (struct uidl_entry){ .uidl = k->uidl, .size = k->size, .fetched = k->fetched,
+		.has_digest = k->has_digest, .delete_requested = k->delete_requested,
+		.seen = k->seen };
+	if (k->own) {
+		name = s->extras[k->tail].file;
+		len = name != NULL ? strlen(name) : 0;
+		memcpy(e->digest, s->extras[k->tail].digest, UIDL_DIGEST_SIZE);
+	} else {
+		if (read_tail(s, k, &t) < 0)
+			return -1;
+		name = t.file;
+		len = t.file_len;
+		memcpy(e->digest, t.digest, UIDL_DIGEST_SIZE);
+	}
+	if (name == NULL)
+		return 0;
+	len = len < UIDL_FILE_MAX ? len : UIDL_FILE_MAX;
+	memcpy(file, name, len);
+	file[len] = '\0';
+	e->file = file;
+	return 0;
+}
+
 static int
 compare_entries(const void *a, const void *b)
 {
-	const struct uidl_entry *x = a, *y = b;
+	const struct uidl_known *x = a, *y = b;
 	int c = strcmp(x->uidl, y->uidl);
 
 	if (c != 0)
@@ -139,7 +240,7 @@ sort_entries(struct uidl_set *s)
 	if (s->count > 1)
 		qsort(s->entries, s->count, sizeof *s->entries, compare_entries);
 	for (size_t i = 0; i < s->count; i++) {
-		struct uidl_entry *e = &s->entries[i];
+		struct uidl_known *e = &s->entries[i];
 
 		if (i + 1 < s->count && strcmp(e->uidl, e[1].uidl) == 0)
 			e[1].seen |= e->seen;	/* its strings stay in the pool */
@@ -154,13 +255,13 @@ sort_entries(struct uidl_set *s)
 static int
 compare_key(const void *key, const void *elem)
 {
-	return strcmp(key, ((const struct uidl_entry *)elem)->uidl);
+	return strcmp(key, ((const struct uidl_known *)elem)->uidl);
 }
 
-const struct uidl_entry *
+const struct uidl_known *
 uidlset_find_sorted(const struct uidl_set *s, const char *uidl)
 {
-	const struct uidl_entry *e;
+	const struct uidl_known *e;
 
 	if (!s->sorted || s->count == 0)
 		return NULL;
@@ -168,18 +269,18 @@ uidlset_find_sorted(const struct uidl_set *s, const char *uidl)
 	return e != NULL && !e->gone ? e : NULL;
 }
 
-struct uidl_entry *
+struct uidl_known *
 uidlset_find(struct uidl_set *s, const char *uidl)
 {
 	sort_entries(s);
 	/* The set is s's own: handing its entry back writable is safe. */
-	return (struct uidl_entry *)uidlset_find_sorted(s, uidl);
+	return (struct uidl_known *)uidlset_find_sorted(s, uidl);
 }
 
-struct uidl_entry *
+struct uidl_known *
 uidlset_lookup(struct uidl_set *s, const char *uidl)
 {
-	struct uidl_entry *e = uidlset_find(s, uidl);
+	struct uidl_known *e = uidlset_find(s, uidl);
 
 	if (e != NULL)
 		e->seen = true;
@@ -189,7 +290,7 @@ uidlset_lookup(struct uidl_set *s, const char *uidl)
 void
 uidlset_forget(struct uidl_set *s, const char *uidl)
 {
-	struct uidl_entry *e = uidlset_find(s, uidl);
+	struct uidl_known *e = uidlset_find(s, uidl);
 
 	if (e == NULL)
 		return;
@@ -205,7 +306,7 @@ uidlset_compact(struct uidl_set *s, bool prune)
 
 	sort_entries(s);
 	for (size_t i = 0; i < s->count; i++) {
-		struct uidl_entry *e = &s->entries[i];
+		struct uidl_known *e = &s->entries[i];
 
 		if (!e->gone && (!prune || e->seen))
 			s->entries[kept++] = *e;
@@ -236,6 +337,7 @@ uidlset_free(struct uidl_set *s)
 {
 	uidl_pool_free(&s->strings);
 	free(s->entries);
+	free(s->extras);
 	memset(s, 0, sizeof *s);
 }
 
@@ -268,16 +370,21 @@ uidlset_size_among(unsigned long long size, const unsigned long long *sizes, siz
 	return n > 0 && bsearch(&size, sizes, n, sizeof *sizes, compare_sizes) != NULL;
 }
 
-bool
+int
 uidlset_digest_known(const struct uidl_set *s, const unsigned char digest[UIDL_DIGEST_SIZE])
 {
-	for (size_t i = 0; i < s->count; i++) {
-		const struct uidl_entry *e = &s->entries[i];
+	unsigned char d[UIDL_DIGEST_SIZE];
 
-		if (e->has_digest && !e->gone && memcmp(e->digest, digest, sizeof e->digest) == 0)
-			return true;
+	for (size_t i = 0; i < s->count; i++) {
+		const struct uidl_known *e = &s->entries[i];
+		int has = e->gone ? 0 : uidlset_digest(s, e, d);
+
+		if (has < 0)
+			return -1;
+		if (has > 0 && memcmp(d, digest, sizeof d) == 0)
+			return 1;
 	}
-	return false;
+	return 0;
 }
 
 /* How many of a's n sizes have a partner in b's m (both sorted). */

@@ -163,14 +163,16 @@ check_entries_delivered(struct uidl_state *s)
 	struct uidl_set *set = uidl_entries(s);
 	size_t live = 0;
 
-	for (size_t i = 0; i < set->count; i++) {
-		const struct uidl_entry *e = &set->entries[i];
+	char file[UIDL_FILE_MAX + 1];
+	struct uidl_entry e;
 
-		if (e->gone)
+	for (size_t i = 0; i < set->count; i++) {
+		if (set->entries[i].gone)
 			continue;
 		live++;
+		FUZZ_CHECK(uidlset_entry(set, &set->entries[i], &e, file) == 0 && e.file != NULL);
 		/* a delivery to an MDA or LMTP server has no file in the Maildir */
-		FUZZ_CHECK(uidl_file_is_target(e->file) || maildir_has(world.md, e->file));
+		FUZZ_CHECK(uidl_file_is_target(e.file) || maildir_has(world.md, e.file));
 	}
 	return live;
 }
@@ -185,13 +187,17 @@ check_read_back(struct uidl_state *s, size_t live)
 	FUZZ_CHECK(uidl_open(world.statedir, &world.key, false, &s2) == 0);
 	again = uidl_entries(s2);
 	FUZZ_CHECK(uidlset_count(again) == live);
-	for (size_t i = 0; i < set->count; i++) {
-		const struct uidl_entry *e = &set->entries[i], *f;
+	char file_e[UIDL_FILE_MAX + 1], file_f[UIDL_FILE_MAX + 1];
+	struct uidl_entry e, f;
+	const struct uidl_known *k;
 
-		if (e->gone)
+	for (size_t i = 0; i < set->count; i++) {
+		if (set->entries[i].gone)
 			continue;
-		f = uidlset_find(again, e->uidl);
-		FUZZ_CHECK(f != NULL && strcmp(f->file, e->file) == 0 && f->size == e->size);
+		k = uidlset_find(again, set->entries[i].uidl);
+		FUZZ_CHECK(k != NULL && uidlset_entry(set, &set->entries[i], &e, file_e) == 0 &&
+		    uidlset_entry(again, k, &f, file_f) == 0);
+		FUZZ_CHECK(strcmp(f.file, e.file) == 0 && f.size == e.size);
 	}
 	uidl_close(s2);
 }

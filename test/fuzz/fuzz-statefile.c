@@ -6,12 +6,16 @@
  *  - as a state file: statefile_read() either fails (FAIL_IO) or gives a
  *    header and entries; then statefile_format() of what it read must read
  *    back to the same entries (UIDL, file, size, digest), so a save never
- *    loses or changes what a load found;
+ *    loses or changes what a load found; read with a backing (the
+ *    digests and file names left in the file, as mailpipe-fetch reads its
+ *    state) it must accept and refuse the same, and save the same text;
  *  - line by line as a journal of version 1 and 2: a record journal_parse()
  *    accepts, formatted again, must parse to the same record.
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "fuzz_common.h"
 #include "statefile.h"
@@ -30,15 +34,34 @@ same_entry(const struct uidl_entry *a, const struct uidl_entry *b)
 	     (a->file != NULL && b->file != NULL && strcmp(a->file, b->file) == 0));
 }
 
+/* A file (an fd at offset 0) holding text[0..len). */
+static int
+file_of(const char *text, size_t len)
+{
+	int fd = memfd_create("fuzz.state", 0);
+
+	FUZZ_CHECK(fd >= 0 && write(fd, text, len) == (ssize_t)len);
+	return fd;
+}
+
+/* Every field of k, read back. */
+static struct uidl_entry
+full(const struct uidl_set *s, const struct uidl_known *k, char file[UIDL_FILE_MAX + 1])
+{
+	struct uidl_entry e;
+
+	FUZZ_CHECK(uidlset_entry(s, k, &e, file) == 0);
+	return e;
+}
+
 /* A state that was read formats to a text that reads back the same. */
 static void
-check_round_trip(struct state_header *h, struct uidl_set *set)
+check_round_trip(struct state_header *h, struct uidl_set *set, char **text_r, size_t *len_r)
 {
 	struct state_header h2 = { 0 };
 	struct uidl_set set2 = { 0 };
-	size_t len;
-	char *text;
-	FILE *fp;
+	char fa[UIDL_FILE_MAX + 1], fb[UIDL_FILE_MAX + 1];
+	int fd;
 
 	/* A version 1 state names no account: the take-over names it before
 	 * the first save (uidl-legacy.c), as here. */
@@ -49,21 +72,61 @@ check_round_trip(struct state_header *h, struct uidl_set *set)
 	FUZZ_CHECK(h->account != NULL && h->user != NULL);
 	h->version = STATEFILE_VERSION;
 	uidlset_compact(set, false);
-	text = statefile_format(h, set, &len);
-	fp = fmemopen(text, len, "r");
-	FUZZ_CHECK(fp != NULL);
-	FUZZ_CHECK(statefile_read(fp, "again", &h2, &set2) == 0);
-	fclose(fp);
+	*text_r = statefile_format(h, set, len_r);
+	FUZZ_CHECK(*text_r != NULL);
+	fd = file_of(*text_r, *len_r);
+	FUZZ_CHECK(statefile_read(fd, "again", &h2, &set2, NULL) == 0);
+	close(fd);
 	FUZZ_CHECK(uidlset_count(&set2) == uidlset_count(set));
 	for (size_t i = 0; i < set->count; i++) {
-		struct uidl_entry *e = &set->entries[i];
-		struct uidl_entry *f = uidlset_lookup(&set2, e->uidl);
+		struct uidl_known *e = &set->entries[i];
+		struct uidl_known *f = uidlset_lookup(&set2, e->uidl);
+		struct uidl_entry a, b;
 
-		FUZZ_CHECK(e->gone || (f != NULL && same_entry(e, f)));
+		FUZZ_CHECK(e->gone || f != NULL);
+		if (e->gone)
+			continue;
+		a = full(set, e, fa);
+		b = full(&set2, f, fb);
+		FUZZ_CHECK(same_entry(&a, &b));
 	}
 	state_header_free(&h2);
 	uidlset_free(&set2);
-	free(text);
+}
+
+/* Read with a backing, the same input is accepted or refused alike, and
+ * what it saves is what the copying read saved (want, NULL if refused). */
+static void
+check_backed(const char *text, size_t len, const char *want, size_t want_len)
+{
+	struct state_header h = { 0 };
+	struct uidl_set set = { 0 };
+	struct statefile_backing *b = NULL;
+	int fd = file_of(text, len), rc;
+	char *got;
+	size_t got_len;
+
+	fail_clear();
+	rc = statefile_read(fd, "fuzz", &h, &set, &b);
+	FUZZ_CHECK((rc == 0) == (want != NULL));
+	if (rc < 0) {
+		FUZZ_CHECK(fail_class() == FAIL_IO);
+		uidlset_free(&set);
+		close(fd);
+		return;
+	}
+	if (h.account == NULL)
+		h.account = strdup("taken-over");
+	if (h.user == NULL)
+		h.user = strdup("user");
+	h.version = STATEFILE_VERSION;
+	uidlset_compact(&set, false);
+	got = statefile_format(&h, &set, &got_len);
+	FUZZ_CHECK(got != NULL && got_len == want_len && memcmp(got, want, got_len) == 0);
+	free(got);
+	state_header_free(&h);
+	uidlset_free(&set);
+	statefile_backing_free(b);
 }
 
 static void
@@ -71,16 +134,18 @@ fuzz_state(const char *text, size_t len)
 {
 	struct state_header h = { 0 };
 	struct uidl_set set = { 0 };
-	FILE *fp = fmemopen((void *)text, len, "r");
+	int fd = file_of(text, len);
+	char *saved = NULL;
+	size_t saved_len = 0;
 
-	if (fp == NULL)
-		return;		/* fmemopen refuses an empty buffer on some libcs */
 	fail_clear();
-	if (statefile_read(fp, "fuzz", &h, &set) == 0)
-		check_round_trip(&h, &set);
+	if (statefile_read(fd, "fuzz", &h, &set, NULL) == 0)
+		check_round_trip(&h, &set, &saved, &saved_len);
 	else
 		FUZZ_CHECK(fail_class() == FAIL_IO);
-	fclose(fp);
+	close(fd);
+	check_backed(text, len, saved, saved_len);
+	free(saved);
 	state_header_free(&h);
 	uidlset_free(&set);
 }

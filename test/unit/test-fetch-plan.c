@@ -238,6 +238,39 @@ test_shared_uidls(void)
 	uidlset_free(&set);
 }
 
+/* LIST in the order of UIDL: the sizes go straight into the messages,
+ * no table of sizes is made; a line out of that order puts them back into
+ * the table, and the plan is the same. */
+static void
+test_sizes_direct(void)
+{
+	static const unsigned long in_order[] = { 1, 2, 3, 4 }, swapped[] = { 1, 2, 4, 3 };
+	const unsigned long *orders[] = { in_order, swapped };
+
+	for (int o = 0; o < 2; o++) {
+		struct fetch_plan p = { 0 };
+		struct uidl_set set = { 0 };
+		char uidl[8];
+		bool sizes_right = true;
+
+		for (unsigned long n = 1; n <= 4; n++) {
+			snprintf(uidl, sizeof uidl, "u%lu", n);
+			plan_add_uidl(&p, n, uidl, strlen(uidl));
+		}
+		for (int i = 0; i < 4; i++)
+			plan_add_size(&p, orders[o][i], 100 * orders[o][i]);
+		ok(o == 0 ? p.sizes == NULL && p.direct == 4 : p.nsizes == 4 && p.direct == 0,
+		    o == 0 ? "in order: no table of sizes" : "out of order: all four in the table");
+		plan_make(&p, &set);
+		for (size_t i = 0; i < p.count; i++)
+			sizes_right &= p.msgs[i].num == i + 1 && p.msgs[i].listed &&
+			    p.msgs[i].size == 100 * (i + 1) && p.msgs[i].plan == PLAN_NEW;
+		ok(p.count == 4 && sizes_right, "each message its size, planned new");
+		plan_free(&p);
+		uidlset_free(&set);
+	}
+}
+
 int
 main(void)
 {
@@ -246,5 +279,6 @@ main(void)
 	test_seen();
 	test_settle();
 	test_shared_uidls();
+	test_sizes_direct();
 	return done_testing();
 }

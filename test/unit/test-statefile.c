@@ -2,26 +2,56 @@
  * The state file and journal text: a round trip through format and parse
  * for names that need escaping, flags and digests; version 1 files; and
  * the malformed inputs that must be reported as corrupt, never read as an
- * emptier state.
+ * emptier state; a state read with its digests and file names left in the
+ * file (the backing) saves the same text, and refuses to save from a file
+ * changed under it.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "statefile.h"
 #include "status.h"
 #include "tap.h"
 
-/* Reads text as a state file; the set and header are the caller's. */
+/* A file holding text, at offset 0 of an fd of its own. */
+static int
+file_of(const char *text)
+{
+	int fd = memfd_create("test.state", 0);
+
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		abort();
+	return fd;
+}
+
+/* Reads text as a state file, with the set copying everything; the set
+ * and header are the caller's. */
 static int
 read_text(const char *text, struct state_header *h, struct uidl_set *set)
 {
-	FILE *fp = fmemopen((void *)text, strlen(text), "r");
-	int rc;
+	int fd = file_of(text), rc;
 
 	fail_clear();
-	rc = statefile_read(fp, "test.state", h, set);
-	fclose(fp);
+	rc = statefile_read(fd, "test.state", h, set, NULL);
+	close(fd);
+	return rc;
+}
+
+/* The same with a backing (*b_r, to free after the set); *fd_r the file. */
+static int
+read_backed(const char *text, struct state_header *h, struct uidl_set *set,
+	struct statefile_backing **b_r, int *fd_r)
+{
+	int fd = file_of(text), rc;
+
+	fail_clear();
+	*fd_r = dup(fd);
+	rc = statefile_read(fd, "test.state", h, set, b_r);
+	if (rc < 0)
+		close(fd);
 	return rc;
 }
 
@@ -36,7 +66,8 @@ test_round_trip(void)
 		{ .uidl = "end", .file = "2.M2P2Q2R2.h", .size = 0, .fetched = -5 },
 	};
 	struct uidl_set set = { 0 }, got = { 0 };
-	struct uidl_entry *x;
+	struct uidl_known *x;
+	unsigned char digest[UIDL_DIGEST_SIZE];
 	size_t len;
 	char *text;
 
@@ -58,8 +89,9 @@ test_round_trip(void)
 	is_str(back.maildir, h.maildir, "maildir");
 	ok(back.port == 995 && strcmp(back.host, "pop.example") == 0, "server");
 	x = uidlset_find(&got, "u1");
-	ok(x && x->delete_requested && x->has_digest && x->digest[31] == 0xab &&
-	    x->size == 10 && x->fetched == 1700000000, "flags, digest, size and time");
+	ok(x && x->delete_requested && x->has_digest && uidlset_digest(&got, x, digest) == 1 &&
+	    digest[31] == 0xab && x->size == 10 && x->fetched == 1700000000,
+	    "flags, digest, size and time");
 	x = uidlset_find(&got, "end");
 	ok(x && !x->delete_requested && !x->has_digest && x->fetched == -5,
 	    "a UIDL called end is an entry, not the trailer");
@@ -162,10 +194,75 @@ test_journal(void)
 	ok(!journal_parse(line, 2, &r), "an unknown record type is malformed");
 }
 
+static const char backed_text[] = "mailpipe-fetch state 2\naccount a\nuser u\n"
+	"a 10 100 - 0102030405060708091011121314151617181920212223242526272829303132 "
+	"1.M1P1Q1R1.h\n"
+	"b 20 200 D - =mbox\n"
+	"c 30 300 - - 3.M3P3Q3R3.h,S=30\n"
+	"end 3\n";
+
+/* Entries whose digest and file stay in the file: every field reads back,
+ * and a save writes the very text it was loaded from. */
+static void
+test_backed(void)
+{
+	struct state_header h;
+	struct uidl_set set = { 0 };
+	struct statefile_backing *b = NULL;
+	struct uidl_entry e;
+	char file[UIDL_FILE_MAX + 1], *text;
+	int fd = -1;
+	size_t len = 0;
+
+	ok(read_backed(backed_text, &h, &set, &b, &fd) == 0 && b != NULL, "read with a backing "
+	    "(%s)", fail_reason());
+	ok(set.count == 3 && !set.entries[0].own && set.extras == NULL,
+	    "no digest or file name copied");
+	ok(uidlset_entry(&set, uidlset_find(&set, "a"), &e, file) == 0 && e.has_digest &&
+	    e.digest[0] == 0x01 && e.digest[31] == 0x32 && strcmp(e.file, "1.M1P1Q1R1.h") == 0,
+	    "a's digest and file read back");
+	ok(uidlset_target(uidlset_find(&set, "b")) != NULL &&
+	    strcmp(uidlset_target(uidlset_find(&set, "b")), "=mbox") == 0 &&
+	    uidlset_find(&set, "b")->delete_requested, "b's target and flag known without reading");
+	ok(uidlset_target(uidlset_find(&set, "c")) == NULL, "c went to a Maildir file");
+	text = statefile_format(&h, &set, &len);
+	is_str(text, backed_text, "saved as it was loaded");
+	free(text);
+	uidlset_free(&set);
+	statefile_backing_free(b);
+	state_header_free(&h);
+	close(fd);
+}
+
+/* A file replaced in place under a loaded set (mailpipe never does; a
+ * person might): nothing is saved from it. */
+static void
+test_backing_changed(void)
+{
+	struct state_header h;
+	struct uidl_set set = { 0 };
+	struct statefile_backing *b = NULL;
+	int fd = -1;
+	size_t len = 0;
+
+	ok(read_backed(backed_text, &h, &set, &b, &fd) == 0, "read with a backing");
+	ok(pwrite(fd, "zz", 2, 53) == 2, "a's digest changed in the file");
+	fail_clear();
+	ok(statefile_format(&h, &set, &len) == NULL && fail_class() == FAIL_IO &&
+	    strstr(fail_reason(), "changed while in use") != NULL, "then nothing is saved (%s)",
+	    fail_reason());
+	uidlset_free(&set);
+	statefile_backing_free(b);
+	state_header_free(&h);
+	close(fd);
+}
+
 int
 main(void)
 {
 	test_round_trip();
+	test_backed();
+	test_backing_changed();
 	test_version1();
 	test_into_a_set();
 	test_corrupt();
