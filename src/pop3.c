@@ -35,6 +35,10 @@ struct pop3 {
 	struct pop3_listing listing;	/* the listing being read */
 	char greeting[PROTO_LINE_MAX + 8];	/* as read, for --serverinfo */
 	const char *login_mechanism;	/* what the last login tried, or NULL */
+	/* Commands sent ahead by pop3_send_listings(), oldest first, whose
+	 * answers the calls named after them read in this order. */
+	const char *ahead[POP3_AHEAD_MAX];
+	unsigned ahead_n;
 };
 
 /* Reads one status line; the caller looks at st->ok. */
@@ -82,12 +86,24 @@ greeting(struct pop3 *p)
 	return st.ok ? 0 : refused(&st, "greeting", FAIL_TEMPORARY);
 }
 
+/* Sends cmd, unless it is the oldest of the commands sent ahead: then
+ * only its answer is left to read. */
+static int
+ask(struct pop3 *p, const char *what, const char *cmd)
+{
+	if (p->ahead_n > 0 && strcmp(p->ahead[0], cmd) == 0) {
+		memmove(p->ahead, p->ahead + 1, --p->ahead_n * sizeof p->ahead[0]);
+		return 0;
+	}
+	if (p->broken || p->outstanding > 0 || p->ahead_n > 0)
+		return fail(FAIL_PROTOCOL, "internal error: %s while the session is busy", what);
+	return proto_send(p->c, "%s", cmd);
+}
+
 static int
 command(struct pop3 *p, const char *what, enum failure dflt, const char *cmd)
 {
-	if (p->broken || p->outstanding > 0)
-		return fail(FAIL_PROTOCOL, "internal error: %s while the session is busy", what);
-	if (proto_send(p->c, "%s", cmd) < 0)
+	if (ask(p, what, cmd) < 0)
 		return -1;
 	return expect_ok(p, what, dflt) == 0 ? 0 : -1;
 }
@@ -324,7 +340,7 @@ pop3_stat(struct pop3 *p, unsigned long *count_r, unsigned long long *size_r)
 	const char *end;
 	struct pop3_status st;
 
-	if (proto_send(p->c, "STAT") < 0 || read_status(p, &st) < 0)
+	if (ask(p, "STAT", "STAT") < 0 || read_status(p, &st) < 0)
 		return -1;
 	if (!st.ok)
 		return fail(pop3_error_class(&st, FAIL_TEMPORARY), "STAT failed: %s", st.text);
@@ -334,6 +350,25 @@ pop3_stat(struct pop3 *p, unsigned long *count_r, unsigned long long *size_r)
 	*count_r = (unsigned long)count;
 	if (count + POP3_LISTING_MARGIN < p->listing_max)
 		p->listing_max = (unsigned long)count + POP3_LISTING_MARGIN;
+	return 0;
+}
+
+/* RFC 2449 section 6.6: with PIPELINING the three go in one write, so
+ * the listing costs one round trip, not three. */
+int
+pop3_send_listings(struct pop3 *p)
+{
+	static const char *const cmds[] = { "STAT", "UIDL", "LIST" };
+
+	if (!p->caps.pipelining || p->broken || p->outstanding > 0 || p->ahead_n > 0)
+		return 0;
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		if (proto_send(p->c, "%s", cmds[i]) < 0) {
+			p->broken = true;
+			return -1;
+		}
+		p->ahead[p->ahead_n++] = cmds[i];
+	}
 	return 0;
 }
 
@@ -507,7 +542,7 @@ pop3_quit(struct pop3 *p)
 bool
 pop3_idle(const struct pop3 *p)
 {
-	return !p->broken && p->outstanding == 0;
+	return !p->broken && p->outstanding == 0 && p->ahead_n == 0;
 }
 
 void
