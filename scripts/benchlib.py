@@ -107,6 +107,13 @@ class Stack:
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+# What the proxy holds per direction: a Linux TCP connection autotunes its
+# window to several MB on a long link (net.ipv4.tcp_rmem's maximum is 6 MB),
+# so the faultproxy's default of 256 KiB would cap every tool at 256 KiB a
+# half round trip (5 MB/s at 100 ms) and squeeze every ratio towards 1.
+PROXY_QUEUE_KIB = 4096
+
+
 class Proxy:
     """test/faults/faultproxy.py in front of UPSTREAM, holding every chunk
     RTT_MS/2 each way (none at 0), logging each session's round trips."""
@@ -115,7 +122,8 @@ class Proxy:
         self.log = os.path.join(workdir, f"{name}.log")
         port_file = os.path.join(workdir, f"{name}.port")
         args = [sys.executable, os.path.join(SRC, "test", "faults", "faultproxy.py"),
-                "--upstream", str(upstream), "--port-file", port_file, "--log", self.log]
+                "--upstream", str(upstream), "--port-file", port_file, "--log", self.log,
+                "--queue-kib", str(PROXY_QUEUE_KIB)]
         if rtt_ms > 0:
             args += ["--rule", f"session=all dir=both latency={rtt_ms / 2:g}"]
         self.proc = subprocess.Popen(args)
@@ -143,6 +151,25 @@ class Proxy:
             time.sleep(0.05)
             lines = self.sessions_closed()[before:]
         return [int(line.rsplit(", ", 1)[1].split()[0]) for line in lines]
+
+    def sessions_opened(self):
+        if not os.path.exists(self.log):
+            return 0
+        with open(self.log) as f:
+            return sum(1 for line in f if line.endswith(" open\n"))
+
+    def round_trips_of(self, number, wait_s=10):
+        """Round trips of session NUMBER (counted from 1), once the proxy
+        logged its close (waited for, at most WAIT_S); None without."""
+        end = time.monotonic() + wait_s
+        prefix = f"session {number} closed ("
+        while True:
+            for line in self.sessions_closed():
+                if line.startswith(prefix):
+                    return int(line.rsplit(", ", 1)[1].split()[0])
+            if time.monotonic() >= end:
+                return None
+            time.sleep(0.05)
 
     def stop(self):
         self.proc.kill()

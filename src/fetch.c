@@ -30,6 +30,7 @@
  * fail, so that someone looks.
  */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,7 @@
 #include "deliver.h"
 #include "endpoint.h"
 #include "fetch.h"
+#include "fetch-dele.h"
 #include "fetch-list.h"
 #include "fetch-message.h"
 #include "fetch-plan.h"
@@ -59,13 +61,14 @@
 
 /* Messages per commit: bounds the work a crash can cost and the open files. */
 #define BATCH_MAX 64
-/* Commands in flight with PIPELINING: bounded (RFC 2449), a batch being a
- * kilobyte of RETRs, so a slow link pays a round trip per batch, not per
- * few messages (test/faults/net-fetch.sh), and in keep mode not even that
- * (retrieve_batch()); the octets too, so a signal's grace is not spent
- * draining big messages. */
-#define WINDOW_PIPELINING BATCH_MAX
-#define WINDOW_OCTETS (1024 * 1024)
+/* Commands in flight with PIPELINING: bounded (RFC 2449), a window being
+ * three kilobytes of RETRs, so a slow link pays a round trip per window,
+ * not per few messages (test/faults/net-fetch.sh), and not even that: it
+ * runs on across batches (retrieve_batch()); the octets too, so a signal's grace is not
+ * spent draining big messages.  2 MiB keeps a 100 ms link busy at 20 MB/s
+ * (the window is filled again when half of it has come). */
+#define WINDOW_PIPELINING (4 * BATCH_MAX)
+#define WINDOW_OCTETS (2 * 1024 * 1024)
 
 struct batch {
 	struct deliver_item items[BATCH_MAX];
@@ -151,7 +154,8 @@ make_plan(struct run *r)
 {
 	int rc;
 
-	if (pop3_stat(r->pop, &r->stat_count, &r->stat_total) < 0)
+	if (pop3_send_listings(r->pop) < 0 ||
+	    pop3_stat(r->pop, &r->stat_count, &r->stat_total) < 0)
 		return -1;
 	plan_expect(&r->plan, r->known, r->stat_count);
 	if (pop3_uidl(r->pop, on_uidl, &r->plan) < 0)
@@ -193,23 +197,14 @@ verify_unconfirmed(struct run *r)
 static int
 delete_messages(struct run *r, const size_t *idx, size_t n)
 {
-	size_t sent = 0, done = 0;
-	int rc;
+	size_t sent = 0;
 
-	while (done < n) {
+	for (size_t done = 0; done < n; done++) {
 		while (sent < n && sent - done < r->window)
 			if (pop3_send_dele(r->pop, r->plan.msgs[idx[sent++]].num) < 0)
 				return -1;
-		rc = pop3_read_dele(r->pop);
-		if (rc < 0)
+		if (dele_answer(r->pop, &r->plan.msgs[idx[done]], &r->report) < 0)
 			return -1;
-		if (rc == POP3_REFUSED) {
-			report_message(&r->report, &r->plan.msgs[idx[done]]);
-		} else {
-			r->plan.msgs[idx[done]].deleted = true;
-			r->rec->deleted++;
-		}
-		done++;
 	}
 	return 0;
 }
@@ -243,10 +238,20 @@ forget_deleted(struct run *r)
 
 /* ---- retrieval ---- */
 
-/* Delivery and journal (deliver.h), and then DELE of what was committed:
- * the one commit path. */
+/* The RETRs of a run: idx[done..sent) are in flight; in delete mode the
+ * DELEs of committed batches too, answered among them (fetch-dele.h). */
+struct retr_queue {
+	const size_t *idx;
+	size_t n, sent, done;
+	struct dele_queue deles;
+};
+
+/* Delivery and journal (deliver.h), and then DELE of what was committed
+ * (in_step: the session is not broken): the one commit path.  With
+ * PIPELINING the DELEs go out behind the RETRs in flight, their answers
+ * read as they come; without, nothing is in flight and they go one by one. */
 static int
-batch_commit(struct run *r)
+batch_commit(struct run *r, struct retr_queue *q, bool in_step)
 {
 	struct batch *b = &r->batch;
 	size_t idx[BATCH_MAX], n = 0;
@@ -259,9 +264,14 @@ batch_commit(struct run *r)
 	b->n = 0;
 	if (rc < 0)
 		return -1;
-	if (!policy_deletes_new(&r->policy) || !pop3_idle(r->pop) || fetch_interrupted())
+	if (!policy_deletes_new(&r->policy) || !in_step || fetch_interrupted())
 		return 0;
-	return delete_messages(r, idx, n);
+	if (r->window == 1)
+		return delete_messages(r, idx, n);
+	for (size_t i = 0; i < n; i++)
+		if (dele_queue_send(&q->deles, r->pop, &r->plan.msgs[idx[i]], q->sent) < 0)
+			return -1;
+	return 0;
 }
 
 /* Reads the oldest outstanding RETR into the batch. */
@@ -308,31 +318,23 @@ retr_window_low(const struct run *r, size_t done, size_t sent)
 	return sent - done <= r->window / 2;
 }
 
-/* The RETRs of a run: idx[done..sent) are in flight. */
-struct retr_queue {
-	const size_t *idx;
-	size_t n, sent, done;
-	bool ahead;	/* may run into the next batch */
-};
-
-/* Reads the next batch: RETRs pipelined within the window.  When the run
- * keeps what it retrieves, the window runs on into the next batch, so the
- * server sends while this one is committed (syncs, journal, links);
- * deleting, it stops at the batch's end, as its DELEs wait for the
- * session to be idle. */
+/* Reads the next batch: RETRs pipelined within the window, which runs
+ * on into the next batch, so the server sends while this one is
+ * committed (syncs, journal, links) and its DELEs go out. */
 static int
 retrieve_batch(struct run *r, struct retr_queue *q)
 {
 	size_t end = q->n - q->done < BATCH_MAX ? q->n : q->done + BATCH_MAX;
-	size_t limit = q->ahead ? q->n : end;
 
 	for (; q->done < end; q->done++) {
 		bool refill = retr_window_low(r, q->done, q->sent);
 
-		while (refill && q->sent < limit &&
+		while (refill && q->sent < q->n &&
 		    retr_window_open(r, q->idx, q->done, q->sent) && !fetch_interrupted())
 			if (pop3_send_retr(r->pop, r->plan.msgs[q->idx[q->sent++]].num) < 0)
 				return -1;
+		if (dele_queue_read_due(&q->deles, r->pop, q->done, &r->report) < 0)
+			return -1;
 		if (q->done == q->sent)
 			break;		/* interrupted, nothing in flight */
 		if (retrieve_one(r, q->idx[q->done]) < 0)
@@ -347,20 +349,24 @@ static int
 retrieve_new(struct run *r)
 {
 	size_t *idx = xcalloc(r->plan.count + 1, sizeof *idx), n = 0;
-	struct retr_queue q = { .idx = idx, .ahead = !policy_deletes_new(&r->policy) };
+	struct retr_queue q = { .idx = idx };
 	int rc = 0;
 
 	for (size_t i = 0; i < r->plan.count; i++)
 		if (r->plan.msgs[i].plan == PLAN_NEW)
 			idx[n++] = i;
 	q.n = n;
+	dele_queue_init(&q.deles, n);
 	while (rc == 0 && (q.done < q.sent || (q.done < n && !fetch_interrupted()))) {
 		rc = retrieve_batch(r, &q);
 		/* Whatever arrived complete is kept, even when the session died
 		 * under the next message: it is committed but not deleted. */
-		if (batch_commit(r) < 0)
+		if (batch_commit(r, &q, rc == 0) < 0)
 			rc = -1;
 	}
+	if (rc == 0)
+		rc = dele_queue_read_due(&q.deles, r->pop, SIZE_MAX, &r->report);
+	dele_queue_free(&q.deles);
 	free(idx);
 	return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "clock.h"
 #include "pop3.h"
+#include "pop3-private.h"
 #include "proto.h"
 #include "sasl.h"
 #include "xalloc.h"
@@ -25,23 +26,22 @@
  * answer is `timeout` plus this much a DELE (clock.h bounds the extra). */
 #define QUIT_MS_PER_DELE 10
 
-struct pop3 {
-	struct conn *c;
-	struct pop3_caps caps;
-	unsigned outstanding;	/* answers owed for pipelined commands */
-	unsigned long deletions;	/* DELEs sent since login or RSET */
-	bool broken;		/* mid-body, or a read failed: only close */
-	unsigned long listing_max;	/* lines a LIST or UIDL answer may have */
-	struct pop3_listing listing;	/* the listing being read */
-	char greeting[PROTO_LINE_MAX + 8];	/* as read, for --serverinfo */
-	const char *login_mechanism;	/* what the last login tried, or NULL */
-};
+static int read_capa(struct pop3 *p);
+
+int
+pop3_settle_capa(struct pop3 *p)
+{
+	if (!p->capa_due)
+		return 0;
+	p->capa_due = false;
+	return read_capa(p);
+}
 
 /* Reads one status line; the caller looks at st->ok. */
 static int
 read_status(struct pop3 *p, struct pop3_status *st)
 {
-	if (pop3_read_status(p->c, st) < 0) {
+	if (pop3_settle_capa(p) < 0 || pop3_read_status(p->c, st) < 0) {
 		p->broken = true;
 		return -1;
 	}
@@ -59,8 +59,8 @@ refused(const struct pop3_status *st, const char *what, enum failure dflt)
 
 /* Reads a status line; -ERR becomes a failure of class dflt (or as its
  * response code says) and returns POP3_REFUSED. */
-static int
-expect_ok(struct pop3 *p, const char *what, enum failure dflt)
+int
+pop3_expect_ok(struct pop3 *p, const char *what, enum failure dflt)
 {
 	struct pop3_status st;
 
@@ -82,14 +82,26 @@ greeting(struct pop3 *p)
 	return st.ok ? 0 : refused(&st, "greeting", FAIL_TEMPORARY);
 }
 
+/* Sends cmd, unless it is the oldest of the commands sent ahead: then
+ * only its answer is left to read. */
 static int
-command(struct pop3 *p, const char *what, enum failure dflt, const char *cmd)
+ask(struct pop3 *p, const char *what, const char *cmd)
 {
-	if (p->broken || p->outstanding > 0)
+	if (p->ahead_n > 0 && strcmp(p->ahead[0], cmd) == 0) {
+		memmove(p->ahead, p->ahead + 1, --p->ahead_n * sizeof p->ahead[0]);
+		return 0;
+	}
+	if (p->broken || p->outstanding > 0 || p->ahead_n > 0)
 		return fail(FAIL_PROTOCOL, "internal error: %s while the session is busy", what);
-	if (proto_send(p->c, "%s", cmd) < 0)
+	return proto_send(p->c, "%s", cmd);
+}
+
+int
+pop3_command(struct pop3 *p, const char *what, enum failure dflt, const char *cmd)
+{
+	if (ask(p, what, cmd) < 0)
 		return -1;
-	return expect_ok(p, what, dflt) == 0 ? 0 : -1;
+	return pop3_expect_ok(p, what, dflt) == 0 ? 0 : -1;
 }
 
 /* The next line of the listing being read; 1 at its end. */
@@ -103,8 +115,9 @@ read_multiline(struct pop3 *p, char **line_r, size_t *len_r)
 	return rc;
 }
 
+/* The answer to CAPA, which replaces the capabilities known. */
 static int
-capa(struct pop3 *p)
+read_capa(struct pop3 *p)
 {
 	struct pop3_status st;
 	char *line;
@@ -112,7 +125,7 @@ capa(struct pop3 *p)
 	int rc;
 
 	memset(&p->caps, 0, sizeof p->caps);
-	if (proto_send(p->c, "CAPA") < 0 || read_status(p, &st) < 0)
+	if (read_status(p, &st) < 0)
 		return -1;
 	p->caps.answered = true;
 	if (!st.ok)
@@ -126,6 +139,14 @@ capa(struct pop3 *p)
 	}
 	p->broken = true;
 	return fail(FAIL_PROTOCOL, "endless CAPA answer");
+}
+
+static int
+capa(struct pop3 *p)
+{
+	if (proto_send(p->c, "CAPA") < 0)
+		return -1;
+	return read_capa(p);
 }
 
 static int
@@ -179,142 +200,27 @@ pop3_greeting_text(const struct pop3 *p)
 	return p->greeting;
 }
 
-const char *
-pop3_login_mechanism(const struct pop3 *p)
-{
-	return p->login_mechanism;
-}
-
 int
 pop3_stls(struct pop3 *p)
 {
 	if (p->caps.known && !p->caps.stls)
 		return fail(FAIL_PERMANENT, "the server does not offer STLS, and tls = starttls "
 		    "forbids continuing without TLS");
-	if (command(p, "STLS refused", FAIL_PERMANENT, "STLS") < 0)
+	if (pop3_command(p, "STLS refused", FAIL_PERMANENT, "STLS") < 0)
 		return -1;
 	if (conn_starttls(p->c) < 0) {
 		p->broken = true;
 		return -1;
 	}
-	return capa(p);
-}
-
-static int
-login_user(struct pop3 *p, const char *user, const char *password)
-{
-	char *cmd = xasprintf("USER %s", user);
-	int rc;
-
-	p->login_mechanism = "USER";
-	rc = command(p, "USER refused", FAIL_AUTH, cmd);
-
-	free(cmd);
-	if (rc < 0)
+	if (!p->caps.pipelining)
+		return capa(p);
+	/* RFC 2595 section 4: capabilities are asked again under TLS; with
+	 * PIPELINING (RFC 2449) the login's first command goes in the same
+	 * write, and the answer is read before that command's. */
+	if (proto_send(p->c, "CAPA") < 0)
 		return -1;
-	if (proto_send_secret(p->c, "PASS <password>", "PASS %s", password) < 0)
-		return -1;
-	return expect_ok(p, "login failed", FAIL_AUTH) == 0 ? 0 : -1;
-}
-
-/* ---- AUTH: the wire of the SASL exchange (sasl.h) ---- */
-
-static int
-auth_send(void *arg, const char *line, const char *shown)
-{
-	struct pop3 *p = arg;
-	int rc = shown == NULL ? proto_send(p->c, "%s", line)
-			       : proto_send_secret(p->c, shown, "%s", line);
-
-	if (rc < 0)
-		p->broken = true;
-	return rc;
-}
-
-/* A -ERR is classified by its response code like any other ([SYS/TEMP]
- * and [IN-USE] are temporary), by default as an authentication failure;
- * the line adds what the mechanism learnt before it. */
-static int
-auth_refused(const struct pop3_status *st, const struct sasl_wait *w)
-{
-	const char *text = st->text[0] != '\0' ? st->text : "-ERR";
-
-	if (w->go_ahead)
-		return fail(pop3_error_class(st, FAIL_AUTH), "AUTH %s refused: %s%s%s", w->mech,
-		    text, *w->note != '\0' ? "; " : "", w->note);
-	return fail(pop3_error_class(st, FAIL_AUTH), "login failed: %s%s%s", text,
-	    *w->note != '\0' ? "; " : "", w->note);
-}
-
-/* "+ " and a challenge (RFC 5034 section 4), "+OK" or "-ERR". */
-static int
-auth_read(void *arg, const struct sasl_wait *w, const char **challenge_r)
-{
-	struct pop3 *p = arg;
-	struct pop3_status st;
-	char *line;
-	size_t len;
-
-	if (proto_read_line_hiding(p->c, "+ ", w->hidden, &line, &len) < 0) {
-		p->broken = true;
-		return -1;
-	}
-	if (len >= 1 && line[0] == '+' && (len == 1 || line[1] == ' ')) {
-		*challenge_r = len > 2 ? line + 2 : "";
-		return 1;
-	}
-	if (pop3_parse_status(line, len, &st) < 0)
-		return -1;
-	if (st.ok && w->go_ahead)
-		return fail(FAIL_PROTOCOL, "AUTH %s: +OK instead of a go-ahead", w->mech);
-	return st.ok ? 0 : auth_refused(&st, w);
-}
-
-static int
-login_sasl(struct pop3 *p, enum sasl_mech mech, const char *user, const char *password)
-{
-	struct sasl_credentials cred = { .user = user, .secret = password,
-		.host = conn_peer_host(p->c), .port = conn_peer_port(p->c) };
-	struct sasl_wire wire = { .command_max = POP3_COMMAND_MAX, .send = auth_send,
-		.read = auth_read, .arg = p };
-
-	if (p->broken || p->outstanding > 0)
-		return fail(FAIL_PROTOCOL, "internal error: AUTH while the session is busy");
-	p->login_mechanism = sasl_mech_name(mech);
-	return sasl_authenticate(mech, &cred, &wire);
-}
-
-/* auth = auto: the strongest SASL mechanism offered that the password
- * can serve, else USER/PASS.  LOGIN is no POP3 method (USER/PASS does
- * its work in the protocol itself). */
-static int
-login_auto(struct pop3 *p, const char *user, const char *password)
-{
-	enum sasl_mech mech;
-
-	if (sasl_choose(p->caps.sasl_mechs & ~SASL_BIT(SASL_LOGIN), password, &mech) == 0)
-		return login_sasl(p, mech, user, password);
-	return login_user(p, user, password);
-}
-
-int
-pop3_login(struct pop3 *p, enum auth_method method, const char *user,
-	const char *password)
-{
-	enum sasl_mech mech;
-
-	if (user == NULL || (password == NULL && auth_method_needs_secret(method)))
-		return fail(FAIL_CONFIG, "POP3 needs both user and a password source");
-	if (method == AUTH_AUTO)
-		return login_auto(p, user, password);
-	if (method == AUTH_USER)
-		return login_user(p, user, password);
-	if (sasl_mech_of(method, &mech) < 0)
-		return fail(FAIL_CONFIG, "this auth method is not available for POP3");
-	if (p->caps.known && !(p->caps.sasl_mechs & SASL_BIT(mech)))
-		return fail(FAIL_PERMANENT, "the server does not offer SASL %s",
-		    sasl_mech_name(mech));
-	return login_sasl(p, mech, user, password);
+	p->capa_due = true;
+	return 0;
 }
 
 int
@@ -324,7 +230,7 @@ pop3_stat(struct pop3 *p, unsigned long *count_r, unsigned long long *size_r)
 	const char *end;
 	struct pop3_status st;
 
-	if (proto_send(p->c, "STAT") < 0 || read_status(p, &st) < 0)
+	if (ask(p, "STAT", "STAT") < 0 || read_status(p, &st) < 0)
 		return -1;
 	if (!st.ok)
 		return fail(pop3_error_class(&st, FAIL_TEMPORARY), "STAT failed: %s", st.text);
@@ -337,6 +243,25 @@ pop3_stat(struct pop3 *p, unsigned long *count_r, unsigned long long *size_r)
 	return 0;
 }
 
+/* RFC 2449 section 6.6: with PIPELINING the three go in one write, so
+ * the listing costs one round trip, not three. */
+int
+pop3_send_listings(struct pop3 *p)
+{
+	static const char *const cmds[] = { "STAT", "UIDL", "LIST" };
+
+	if (!p->caps.pipelining || p->broken || p->outstanding > 0 || p->ahead_n > 0)
+		return 0;
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		if (proto_send(p->c, "%s", cmds[i]) < 0) {
+			p->broken = true;
+			return -1;
+		}
+		p->ahead[p->ahead_n++] = cmds[i];
+	}
+	return 0;
+}
+
 /* Sends cmd the first time, then returns the listing's lines one by one
  * (1 at the end).  A -ERR is of class dflt unless its code says otherwise. */
 static int
@@ -346,7 +271,7 @@ listing(struct pop3 *p, const char *cmd, enum failure dflt, char **line_r, size_
 	int rc;
 
 	if (lines == 0) {
-		if (command(p, cmd, dflt, cmd) < 0)
+		if (pop3_command(p, cmd, dflt, cmd) < 0)
 			return -1;
 		pop3_listing_begin(&p->listing, cmd);
 	}
@@ -432,7 +357,7 @@ read_message(struct pop3 *p, const char *what, pop3_sink_fn *sink, void *arg)
 	if (p->outstanding == 0)
 		return fail(FAIL_PROTOCOL, "internal error: no %s outstanding", what);
 	p->outstanding--;
-	rc = expect_ok(p, what, FAIL_TEMPORARY);
+	rc = pop3_expect_ok(p, what, FAIL_TEMPORARY);
 	if (rc != 0)
 		return rc;
 	return read_body(p, sink, arg);
@@ -479,13 +404,13 @@ pop3_read_dele(struct pop3 *p)
 	if (p->outstanding == 0)
 		return fail(FAIL_PROTOCOL, "internal error: no DELE outstanding");
 	p->outstanding--;
-	return expect_ok(p, "DELE failed", FAIL_TEMPORARY);
+	return pop3_expect_ok(p, "DELE failed", FAIL_TEMPORARY);
 }
 
 int
 pop3_rset(struct pop3 *p)
 {
-	if (command(p, "RSET failed", FAIL_TEMPORARY, "RSET") < 0)
+	if (pop3_command(p, "RSET failed", FAIL_TEMPORARY, "RSET") < 0)
 		return -1;
 	p->deletions = 0;	/* nothing left for QUIT to remove */
 	return 0;
@@ -498,7 +423,7 @@ pop3_quit(struct pop3 *p)
 	int rc;
 
 	conn_set_timeout(p->c, timing_with_allowance(timeout, p->deletions, QUIT_MS_PER_DELE));
-	rc = command(p, "QUIT failed (messages marked for deletion stay on the server)",
+	rc = pop3_command(p, "QUIT failed (messages marked for deletion stay on the server)",
 	    FAIL_TEMPORARY, "QUIT");
 	conn_set_timeout(p->c, timeout);
 	return rc == 0 ? 0 : fail_reclassify(FAIL_TEMPORARY);
@@ -507,7 +432,7 @@ pop3_quit(struct pop3 *p)
 bool
 pop3_idle(const struct pop3 *p)
 {
-	return !p->broken && p->outstanding == 0;
+	return !p->broken && p->outstanding == 0 && p->ahead_n == 0;
 }
 
 void

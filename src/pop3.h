@@ -59,6 +59,13 @@ int pop3_stls(struct pop3 *p);
 int pop3_login(struct pop3 *p, enum auth_method method, const char *user,
 	const char *password);
 
+/* Commands pop3_send_listings() may send ahead. */
+#define POP3_AHEAD_MAX 3
+/* With PIPELINING offered: sends STAT, UIDL and LIST at once (buffered,
+ * flushed by the next read), whose answers pop3_stat(), pop3_uidl() and
+ * pop3_list() then read, called in that order.  Without: nothing, and
+ * each of them sends its own command. */
+int pop3_send_listings(struct pop3 *p);
 /* STAT; its count also bounds the LIST and UIDL answers that follow. */
 int pop3_stat(struct pop3 *p, unsigned long *count_r, unsigned long long *size_r);
 /* LIST and UIDL: the callback gets each line of the listing, parsed: the

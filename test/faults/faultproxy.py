@@ -6,11 +6,15 @@ This kernel has no sch_netem, so the network faults of the hardening tests
 the real Postfix or Dovecot.  Python standard library only.
 
     faultproxy.py --upstream PORT --port-file FILE [--log FILE]
-                  [--port N] [--rule RULE]...
+                  [--port N] [--queue-kib K] [--rule RULE]...
 
 The proxy listens on 127.0.0.1 (port N, or an ephemeral one written to FILE
 once it listens), and relays every connection it accepts to
-127.0.0.1:PORT until it is killed.  Connections are numbered from 1 in the
+127.0.0.1:PORT until it is killed.  Each direction holds at most K KiB
+(default 256) before it stops reading, so a stalled way fills up and
+the sender's writes block, as on a real link; with latency= that also
+caps a transfer at K KiB per delay (a TCP window that never grows:
+the benchmarks give 4096, what Linux autotunes to on a long link).  Connections are numbered from 1 in the
 order they are accepted ("sessions").  A RULE is words key=value
 (split at white space; a space inside TEXT is written \\s):
 
@@ -54,10 +58,11 @@ import threading
 import time
 
 CHUNK = 65536
-# Bytes a direction holds before it stops reading: the proxy pushes back
-# like a real link (a stalled way fills up and the sender's writes block)
-# instead of swallowing a whole message the far side never gets.
-QUEUE_MAX = 256 * 1024
+# Bytes a direction holds before it stops reading by default (--queue-kib):
+# the proxy pushes back like a real link (a stalled way fills up and the
+# sender's writes block) instead of swallowing a whole message the far side
+# never gets.
+QUEUE_KIB = 256
 DIRS = ("c2s", "s2c")
 
 
@@ -175,7 +180,7 @@ class Direction:
     def read_loop(self):
         while True:
             with self.ready:
-                while self.queued >= QUEUE_MAX and not self.session.dead:
+                while self.queued >= ARGS.queue_kib * 1024 and not self.session.dead:
                     self.ready.wait(0.2)
             try:
                 data = self.src.recv(CHUNK)
@@ -372,8 +377,12 @@ def main():
     p.add_argument("--port-file", required=True)
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--log")
+    p.add_argument("--queue-kib", type=int, default=QUEUE_KIB)
     p.add_argument("--rule", action="append", default=[])
     ARGS = p.parse_args()
+    if ARGS.queue_kib < 1:
+        print("faultproxy: --queue-kib wants at least 1", file=sys.stderr)
+        return 64
     try:
         rules = [Rule(r) for r in ARGS.rule]
     except ValueError as e:

@@ -119,7 +119,7 @@ check_eq "reset under TLS: the server is empty after the next run" "$(server_cou
 
 # 7. 500 messages, STLS, through the proxy without delay and with 100 ms
 # each way.  Pipelined RETRs make the delay cost a few round trips per
-# batch of 64, not one per message (that would be 500 x 0.2 s = 100 s).
+# window, not one per message (that would be 500 x 0.2 s = 100 s).
 COUNT=500
 fresh_case latency
 proxy_start "$POP3_PORT_STLS"
@@ -138,15 +138,15 @@ echo "FIGURE fetch-500-latency-100ms base_ms=$base_ms slow_ms=$slow_ms" >&2
 check "100 ms each way costs under 25 round trips (not one per message, nor per 8)" \
 	test $((slow_ms - base_ms)) -lt 5000
 
-# 8. The window is bounded in octets as well: with messages of ~700 kB,
-# at most two RETRs are in flight (the second joins while the first's 700
-# kB are under 1 MiB), so the third waits for the first answer.
+# 8. The window is bounded in octets as well: with messages of ~1.2 MB,
+# at most two RETRs are in flight (the second joins while the first's 1.2
+# MB are under 2 MiB), so the third waits for the first answer.
 COUNT=3
 server_clear bob
-server_put bob 3 700000 750000 netf-big
+server_put bob 3 1200000 1250000 netf-big
 rm -rf "$MD" "$FETCH_STATE"
 fetch -C "$CONF" -v
-check_eq "three 700 kB messages: exit 0" "$RC" 0
+check_eq "three 1.2 MB messages: exit 0" "$RC" 0
 # R: a RETR sent, A: an answer read.
 order=$(grep -E '^(-> RETR|<- \+OK [0-9]+ octets)' "$WORK/stderr" |
 	sed -E 's/^->.*/R/; s/^<-.*/A/' | tr -d '\n')
