@@ -19,16 +19,15 @@
  * chosen when the file is made in both cases, so that the journal can
  * record it before the file is visible.
  *
- * Durability of a batch, without syncing anybody else's data: write-back
- * of each file is started as soon as it is ended (sync_file_range), so
- * that the disk works while the next message arrives and the file's
- * blocks are allocated in the file system's running journal transaction;
- * at the batch's end an fdatasync() of every file, all submitted at once
- * (filesync.h: an io_uring, else one after another); then, after the
- * names, one fsync of new/.  Measured (see MEASURED below): one syncfs()
- * per batch cost what everybody else had left dirty; one fdatasync()
- * after another cost a disk-cache flush each; side by side they cost
- * about one flush per batch, with or without others' dirty data.
+ * Durability of a batch: one syncfs() when it holds 8 messages or more,
+ * an fdatasync() of each file when fewer; then, after the names, one fsync
+ * of new/.  An fdatasync() of each file of a large batch was measured
+ * (doc/ARCHITECTURE.md, "Durability of a batch"): each one flushes the
+ * disk's write cache, which made a fetch of 3,000 small messages several
+ * times slower, while what syncfs() also writes for others (30 MB left
+ * dirty just before) cost it tens of milliseconds once.  Write-back of a
+ * long message is started as it is written (sync_file_range), so that its
+ * sync finds little left to do.
  *
  * What a SIGKILL leaves, at each step of a batch (uidl.c replays the
  * journal at the next start: an R record counts when its file is in new/
@@ -57,46 +56,16 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include "filesync.h"
 #include "fs.h"
 #include "maildir-private.h"
 #include "status.h"
 #include "xalloc.h"
 
-/*
- * MEASURED (2026-12-07, this project's VM: 2 cores, ext4 on a virtio disk
- * with a write-back cache, Linux 6.18; load 5 to 15 from other sessions,
- * so medians of 15-30 batches; ms for the durability step of a batch of
- * 64 files of 10 KB, write-back started at each file's end; "dirty 30":
- * another file of 30 MB written, not synced, just before each batch).
- * The disk's cache flush cost 0.05 ms in one hour and 3.5-4.3 ms in the
- * next, so both are given:
- *
- *                               quiet,        quiet,       dirty 30
- *                               cheap flush   dear flush
- *   syncfs()                    1.1-5.5       13-20        22-36 (it writes
- *                                                                the 30 MB)
- *   fdatasync() of each         4.2-4.5       153-278      4.3-137
- *   io_uring, 64 fsyncs at once 2.5-4.2       4.2-6.1      2.9-5.3
- *     ... io-wq capped at 2, 4  -             10-19, 6-11  -
- *   8 threads fdatasync()ing    3.5-11        -            3.4-11
- *   Linux AIO IOCB_CMD_FDSYNC   37-41         -            38-62
- * Without the early write-back the per-file ways cost 2-4 times more
- * (each fdatasync() allocated its blocks and waited for a journal commit
- * of its own).  sync_file_range(WAIT) of each and one fdatasync() was the
- * cheapest (1.1-1.2 ms either way) but is durable only by what ext4's
- * journal happens to do (sync_file_range() writes no metadata, and an
- * unnamed file's size and extents are metadata): not taken.
- *
- * The whole fetch (1,000 x 10 KB, STLS, keep, scripts/bench-fetch, 3
- * alternating rounds, load 8-13): quiet 2.65 s (1.25-3.79) against
- * syncfs's 1.39 s (1.21-1.44); after 30 MB dirty 1.23 s (1.15-1.36)
- * against 1.34 s (1.20-1.72): at that load, noise.  The client's CPU rose,
- * 0.30 to 0.42-0.77 s: the write-back that syncfs() left to the kernel's
- * flusher (uncharged, and merged under one plug) is now started by the
- * process, one request and one virtio notification per file, and the
- * syncs run in io_uring's workers, which are the process's threads.
- */
+/* Batches at least this large are made durable with one syncfs(): each
+ * fdatasync costs a flush of the disk's write cache (~4 ms on the virtual
+ * disk measured), a syncfs for 64 small files ~15 ms in all, ~45 ms right
+ * after another process wrote 30 MB. */
+#define SYNCFS_MIN_BATCH 8
 /* Write-back of a long message is started every this many octets, so
  * that the batch's sync finds little of it left to write. */
 #define WRITEBACK_STEP (1024 * 1024)
@@ -229,20 +198,18 @@ maildir_msg_begin(struct maildir *md, struct maildir_msg **m_r)
 	return 0;
 }
 
-/* Starts write-back of a message every WRITEBACK_STEP octets while it is
- * written and of the rest at its end, so that the disk works while the
- * next message arrives, dirty pages stay few, and the batch's fdatasync()s
- * find their files written and their blocks allocated (in the journal
- * transaction that one commit then makes durable for all of them).  Only a
- * hint: SYNC_FILE_RANGE_WRITE waits for nothing and reports no write-back
- * error (the file's fdatasync() does), and where the file system lacks it
- * the fdatasync() does the whole work. */
+/* Starts write-back of a long message every WRITEBACK_STEP octets, and of
+ * its tail at its end, so that the disk works while the rest arrives and
+ * dirty pages stay few; a short message is left to the batch's syncfs(),
+ * which writes a batch of them at once without a system call each.  Only
+ * a hint: an I/O error is met again by the sync, and where the file
+ * system lacks it, the sync does the whole work. */
 static void
 start_writeback(struct maildir_msg *m, bool at_end)
 {
 	unsigned long long pending = m->written - m->written_back;
 
-	if (pending == 0 || (pending < WRITEBACK_STEP && !at_end))
+	if (pending == 0 || (pending < WRITEBACK_STEP && !(at_end && m->written_back > 0)))
 		return;
 	sync_file_range(m->fd, (off_t)m->written_back, (off_t)pending,
 	    SYNC_FILE_RANGE_WRITE);
@@ -310,53 +277,34 @@ maildir_msg_size(const struct maildir_msg *m)
 /* Closes a named file, whose rename needs no descriptor; an unnamed one
  * stays open until linkat() has given it its name. */
 static int
-file_synced(struct maildir_msg *m)
+file_synced(struct maildir_msg *m, bool do_sync)
 {
-	if (!m->unnamed && close(m->fd) < 0)
-		return fail(FAIL_IO, "cannot close %s/tmp/%s: %s", m->md->path, m->name,
+	int rc = 0;
+
+	if (do_sync && fdatasync(m->fd) < 0)
+		rc = fail(FAIL_IO, "cannot fsync %s/tmp/%s: %s", m->md->path, m->name,
 		    strerror(errno));
-	if (!m->unnamed)
+	if (rc == 0 && !m->unnamed && close(m->fd) < 0)
+		rc = fail(FAIL_IO, "cannot close %s/tmp/%s: %s", m->md->path, m->name,
+		    strerror(errno));
+	if (rc == 0 && !m->unnamed)
 		m->fd = -1;
-	m->state = FILE_SYNCED;
-	return 0;
+	if (rc == 0)
+		m->state = FILE_SYNCED;
+	return rc;
 }
 
-/* The ended messages of msgs[0..n): their files into fds, their indexes
- * in msgs into at; how many. */
-static size_t
-ended_files(struct maildir_msg *const *msgs, size_t n, int *fds, size_t *at)
-{
-	size_t k = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (msgs[i]->state == FILE_ENDED) {
-			fds[k] = msgs[i]->fd;
-			at[k++] = i;
-		}
-	return k;
-}
-
-/* An fdatasync() of every file, submitted together (filesync.h), never a
- * syncfs(): what other processes left dirty on the file system is not
- * this batch's to write. */
 int
 maildir_sync_batch(struct maildir *md, struct maildir_msg *const *msgs, size_t n)
 {
-	int *fds = xcalloc(n + 1, sizeof *fds);
-	size_t *at = xcalloc(n + 1, sizeof *at);
-	size_t k = ended_files(msgs, n, fds, at), failed = 0;
-	int rc = 0;
+	bool each = n < SYNCFS_MIN_BATCH;
 
-	if (md->sync == NULL)
-		md->sync = filesync_new(FILESYNC_RING);
-	if (filesync_all(md->sync, fds, k, &failed) < 0)
-		rc = fail(FAIL_IO, "cannot fsync %s/tmp/%s: %s", md->path,
-		    msgs[at[failed]]->name, strerror(errno));
-	for (size_t j = 0; j < k && rc == 0; j++)
-		rc = file_synced(msgs[at[j]]);
-	free(fds);
-	free(at);
-	return rc;
+	if (!each && syncfs(md->tmpfd) < 0)
+		return fail(FAIL_IO, "cannot sync Maildir %s: %s", md->path, strerror(errno));
+	for (size_t i = 0; i < n; i++)
+		if (msgs[i]->state == FILE_ENDED && file_synced(msgs[i], each) < 0)
+			return -1;
+	return 0;
 }
 
 static int

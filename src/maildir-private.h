@@ -11,7 +11,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "filesync.h"
 #include "maildir.h"
 
 #define WRITE_BUFFER_SIZE 65536
@@ -31,7 +30,6 @@ struct maildir {
 	unsigned long seq;
 	enum unnamed_files unnamed;	/* probed at the first message */
 	bool link_by_proc;		/* linkat() through /proc/self/fd */
-	struct filesync *sync;		/* the batches' fdatasync()s, made at the first */
 	uint64_t random;
 	char **cur_names;		/* sorted base names in cur/, built lazily */
 	size_t cur_count, cur_alloc;

@@ -195,7 +195,6 @@ maildir_close(struct maildir *md)
 	fs_close(md->tmpfd);
 	fs_close(md->newfd);
 	fs_close(md->curfd);
-	filesync_free(md->sync);
 	for (size_t i = 0; i < md->cur_count; i++)
 		free(md->cur_names[i]);
 	free(md->cur_names);

@@ -9,7 +9,7 @@
  * (DESIGN.md section 3; maildir-msg.c says why each step is where it is):
  *
  *	maildir_msg_begin / _write / _end	for each message of the batch
- *	maildir_sync_batch			an fdatasync() of each, side by side
+ *	maildir_sync_batch			one durability pass over them
  *	(the caller journals the final names here)
  *	maildir_commit_batch			name each in new/, fsync new/ once
  *
@@ -56,9 +56,9 @@ int maildir_msg_end(struct maildir_msg *m);
 const char *maildir_msg_name(const struct maildir_msg *m);
 unsigned long long maildir_msg_size(const struct maildir_msg *m);
 
-/* Makes the content of the n ended messages durable: an fdatasync() of
- * each, submitted together (filesync.h), never a syncfs(); closes the
- * named files (an unnamed one stays open until it is linked). */
+/* Makes the content of the n ended messages durable (fdatasync each, or
+ * one syncfs() for a larger batch); closes the named files (an unnamed one
+ * stays open until it is linked). */
 int maildir_sync_batch(struct maildir *md, struct maildir_msg *const *msgs, size_t n);
 /* Commits n synced messages: names them in new/ in order (link or rename),
  * stopping at the first failure, then fsyncs new/ once if any was named

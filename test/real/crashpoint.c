@@ -12,11 +12,8 @@
  *   record, or the DELE record) writes half its bytes, then SIGKILL: a
  *   torn record, as a crash in the middle of the append leaves it;
  *
- *   sync-batch: the fdatasync()s that make a batch of tmp/ files durable,
- *   SIGKILL before them: the io_uring_enter() that submits them (Linux
- *   io_uring, driven through syscall()), or an fdatasync() of a file in a
- *   Maildir's tmp/ (a batch of one, or where io_uring is refused: then
- *   the nth such file, not batch);
+ *   syncfs: the syncfs() that makes a batch of tmp/ files durable, SIGKILL
+ *   before it;
  *
  *   name-new: a message file given its name in new/ (linkat() of an
  *   unnamed file, or renameat2() out of tmp/), SIGKILL right after it:
@@ -32,7 +29,6 @@
  * EOPNOTSUPP, as on a file system without it: the Maildir's named tmp/
  * files and renames.  Everything else goes to the C library untouched.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -107,56 +103,12 @@ write(int fd, const void *buf, size_t n)
 	return syscall(SYS_write, fd, buf, n);
 }
 
-/* Whether fd is a file in a directory named tmp (a Maildir's; an unnamed
- * one reads "DIR/tmp/#123 (deleted)"). */
-static int
-fd_in_tmp(int fd)
-{
-	char link[64], path[PATH_MAX];
-	ssize_t n;
-	char *slash;
-
-	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
-	n = readlink(link, path, sizeof path - 1);
-	if (n < 0)
-		return 0;
-	path[n] = '\0';
-	slash = strrchr(path, '/');
-	if (slash == NULL)
-		return 0;
-	*slash = '\0';
-	return ends_with(path, "/tmp");
-}
-
 int
-fdatasync(int fd)
+syncfs(int fd)
 {
-	if (mode_is("sync-batch") && fd_in_tmp(fd) && nth_reached())
+	if (mode_is("syncfs") && nth_reached())
 		raise(SIGKILL);
-	return (int)syscall(SYS_fdatasync, fd);
-}
-
-/* Every syscall() of the program and of this shim comes here; the one
- * that submits a batch's syncs (io_uring_enter with something to submit)
- * can be the crash point, the rest pass on as they came.  Six arguments
- * are always passed on, as the C library's syscall() itself takes them:
- * those the caller did not give are whatever their registers held. */
-long
-syscall(long nr, ...)
-{
-	static long (*real_syscall)(long, ...);
-	long a[6];
-	va_list ap;
-
-	va_start(ap, nr);
-	for (int i = 0; i < 6; i++)
-		a[i] = va_arg(ap, long);
-	va_end(ap);
-	if (nr == SYS_io_uring_enter && a[1] > 0 && mode_is("sync-batch") && nth_reached())
-		raise(SIGKILL);
-	if (real_syscall == NULL)
-		real_syscall = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
-	return real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return (int)syscall(SYS_syncfs, fd);
 }
 
 int

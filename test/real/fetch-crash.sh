@@ -4,7 +4,7 @@
 #
 # fetch-kill.sh kills at random moments; this test aims with the crashpoint
 # shim (crashpoint.c) at the commit path's steps, at their first, second
-# or third occurrence in the run: before the batch's fdatasync()s, in the middle
+# or third occurrence in the run: before the batch's syncfs, in the middle
 # of the journal append (a torn record), right after a file got its name in
 # new/ (before new/ is fsynced), in the middle of the state rewrite, and
 # between QUIT's +OK and the state save; and in between at a random
@@ -31,17 +31,17 @@
 # and last those after QUIT, which end the wave's work.
 if [ -n "${MAILPIPE_TEST_LONG:-}" ]; then
 	WAVES=5
-	PLAN=(sync-batch:1 journal-write:1 random:300 sync-batch:1 journal-write:1 name-new:2
-		sync-batch:2 journal-write:2 random:300 name-new:30 journal-write:3 random:300
+	PLAN=(syncfs:1 journal-write:1 random:300 syncfs:1 journal-write:1 name-new:2
+		syncfs:2 journal-write:2 random:300 name-new:30 journal-write:3 random:300
 		state-write:1 state-save:1)
 else
 	WAVES=1
-	PLAN=(sync-batch:1 journal-write:1 name-new:2 sync-batch:2 journal-write:2 name-new:30
+	PLAN=(syncfs:1 journal-write:1 name-new:2 syncfs:2 journal-write:2 name-new:30
 		random:300 journal-write:3 state-write:1 state-save:1)
 fi
 WAVE_SIZE=100
 KILLS_PER_WAVE=${#PLAN[@]}
-KINDS=(sync-batch journal-write name-new random state-write state-save)
+KINDS=(syncfs journal-write name-new random state-write state-save)
 # A crashpoint that the run never reaches (its work done by an earlier
 # kill's progress, or no DELE record in keep mode) is replaced by a kill
 # in the first 30 ms (TIME_SCALE times that under valgrind; the TLS

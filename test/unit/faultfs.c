@@ -22,8 +22,6 @@ int faultfs_fail_link_at;
 int faultfs_kill_after_link;
 int faultfs_kill_after_rename;
 int faultfs_links;
-int faultfs_syncfs_calls;
-int faultfs_fdatasync_calls;
 static ino_t synced[SYNCED_MAX];
 static size_t synced_count;
 
@@ -41,21 +39,6 @@ fsync(int fd)
 			synced[synced_count++] = st.st_ino;
 	}
 	return (int)syscall(SYS_fsync, fd);
-}
-
-/* Counted: a Maildir batch must never sync the whole file system. */
-int
-syncfs(int fd)
-{
-	faultfs_syncfs_calls++;
-	return (int)syscall(SYS_syncfs, fd);
-}
-
-int
-fdatasync(int fd)
-{
-	faultfs_fdatasync_calls++;
-	return (int)syscall(SYS_fdatasync, fd);
 }
 
 int

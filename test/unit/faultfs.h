@@ -1,7 +1,7 @@
 /*
  * Fault injection for the durability tests: faultfs.c defines fsync(),
- * fdatasync(), syncfs(), renameat2(), renameat(), openat() and linkat(),
- * so the library's calls land there.
+ * renameat2(), renameat(), openat() and linkat(), so the library's calls
+ * land there.
  * Directory fsyncs are recorded by inode; the fsync of one directory, or
  * the nth rename, can be made to fail with EIO; the nth state save can be
  * made a SIGKILL.
@@ -26,8 +26,6 @@ extern int faultfs_fail_link_at;	/* the nth linkat() from now fails with EIO */
 extern int faultfs_kill_after_link;	/* the nth linkat() from now: done, then SIGKILL */
 extern int faultfs_kill_after_rename;	/* the nth renameat2() from now: done, then SIGKILL */
 extern int faultfs_links;		/* linkat() calls that succeeded */
-extern int faultfs_syncfs_calls;	/* syncfs() calls */
-extern int faultfs_fdatasync_calls;	/* fdatasync() calls */
 
 /* Forgets the directory fsyncs recorded so far. */
 void faultfs_forget_syncs(void);
