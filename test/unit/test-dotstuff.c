@@ -30,6 +30,25 @@ append(struct result *r, const char *p, size_t n)
 	r->len += n;
 }
 
+/* A small reproducible generator for the random cases. */
+static unsigned
+next_random(unsigned *seed)
+{
+	*seed = *seed * 1103515245 + 12345;
+	return *seed >> 16;
+}
+
+/* n bytes of a random text over alphabet[0..k) into out. */
+static size_t
+random_text(unsigned *seed, const char *alphabet, unsigned k, char *out, size_t max)
+{
+	size_t n = next_random(seed) % max;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] = alphabet[next_random(seed) % k];
+	return n;
+}
+
 /* ---- SMTP ---- */
 
 static void
@@ -213,10 +232,8 @@ test_smtp_random(void)
 
 	for (int round = 0; round < 2000 && bad == 0; round++) {
 		char in[48];
-		size_t n = (seed = seed * 1103515245 + 12345) >> 16 & 47;
+		size_t n = random_text(&seed, alphabet, 6, in, sizeof in);
 
-		for (size_t i = 0; i < n; i++)
-			in[i] = alphabet[((seed = seed * 1103515245 + 12345) >> 16) % 6];
 		struct result whole = stuff_in_steps(in, n, 0);
 		struct result bytes = stuff_in_steps(in, n, 1);
 
@@ -409,10 +426,8 @@ test_pop3_random(void)
 
 	for (int round = 0; round < 3000 && bad == 0; round++) {
 		char in[40];
-		size_t n = (seed = seed * 1103515245 + 12345) >> 16 & 39;
+		size_t n = random_text(&seed, alphabet, 4, in, sizeof in);
 
-		for (size_t i = 0; i < n; i++)
-			in[i] = alphabet[((seed = seed * 1103515245 + 12345) >> 16) % 4];
 		struct result whole = unstuff_in_steps(in, n, 0);
 		struct result bytes = unstuff_in_steps(in, n, 1);
 
