@@ -18,6 +18,7 @@
 #include "serverinfo.h"
 #include "signals.h"
 #include "status.h"
+#include "tls.h"
 
 #ifndef MAILPIPE_VERSION
 #define MAILPIPE_VERSION "unknown"
@@ -296,6 +297,10 @@ main(int argc, char **argv)
 	if ((rc = parse_args(argc, argv, &cli)) >= 0)
 		return rc;
 	fetch_catch_signals();
+	/* Before the state's first SHA-256, which would start OpenSSL with
+	 * OPENSSL_cleanup() at exit: 1.4 M instructions (callgrind) spent
+	 * freeing the tables of a process that is ending anyway. */
+	tls_skip_cleanup_at_exit();
 	cli.fetch.records = &cli.records;
 	if (config_load(cli.config, &cfg) < 0) {
 		log_error("%s", fail_reason());

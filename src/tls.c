@@ -330,6 +330,12 @@ prime_algorithm_tables(void)
 }
 
 void
+tls_skip_cleanup_at_exit(void)
+{
+	OPENSSL_init_crypto(OPENSSL_INIT_NO_ATEXIT, NULL);
+}
+
+void
 tls_prepare(void)
 {
 	if (init_openssl() == 1)

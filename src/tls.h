@@ -47,6 +47,11 @@ int tls_parse_fingerprint(const char *text, unsigned char pin[TLS_PIN_LENGTH]);
  * starts OpenSSL without its clean-up at exit.  Never fails (a failure
  * shows at tls_start()). */
 void tls_prepare(void);
+/* Makes OpenSSL's first initialisation in this process one without its
+ * clean-up at exit, for a command whose first use of OpenSSL is not a TLS
+ * session (mailpipe-fetch names its state with SHA-256 before it
+ * connects).  Loads no configuration.  Never fails. */
+void tls_skip_cleanup_at_exit(void);
 
 /* tls_start()'s result when the server's first bytes were printable text,
  * not a TLS record: it speaks plaintext first (a greeting such as "220 "
