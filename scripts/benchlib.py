@@ -195,10 +195,28 @@ class Tool:
         pass
 
 
-def run_rounds(prog, tools, rounds):
+# ext4 without a journal (as here) does not reuse an inode within 5 s of
+# its deletion, 35 s while its inode table block is dirty
+# (recently_deleted()), and allocating past thousands of such inodes cost
+# a fetch up to 3 s of client CPU instead of 0.4 s: the last benchmark's
+# clean-up, or any other process's, would be billed to the first rounds.
+RECENTLY_DELETED_S = 6
+
+
+def settle_filesystem(prog):
+    """Writes back the inode tables and waits out ext4's 5 s."""
+    say(prog, f"sync, then {RECENTLY_DELETED_S} s for inodes freed before the run to age")
+    os.sync()
+    time.sleep(RECENTLY_DELETED_S)
+
+
+def run_rounds(prog, tools, rounds, settle=True):
     """Round 0 (warm-up) and ROUNDS measured rounds of every available tool,
-    the order turned by one each round.  {name: [Run per measured round]}."""
+    the order turned by one each round.  {name: [Run per measured round]}.
+    SETTLE: settle_filesystem() first (not needed for a smoke run)."""
     live = [t for t in tools if t.available]
+    if settle:
+        settle_filesystem(prog)
     results = {t.name: [] for t in live}
     for r in range(rounds + 1):
         order = live[r % len(live):] + live[:r % len(live)]
