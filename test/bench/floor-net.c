@@ -77,6 +77,22 @@ void floor_write(struct floor_conn *c, const void *data, size_t len)
 	}
 }
 
+/* Every segment acknowledged at once, not up to 40 ms later: with TLS 1.3
+ * Postfix sends its session tickets and then, under Nagle, holds its
+ * answer to the EHLO the floor sent right after its Finished until the
+ * tickets are acknowledged.  Without this, half of smtp-floor's sends
+ * waited 40 ms for a delayed ACK (strace -T, 10 of 20 sends), which made
+ * the floor slower than the clients it is the floor of (they leave Nagle
+ * on, so their EHLO goes out with the tickets' ACK).  The kernel leaves
+ * quick-ACK mode by itself, so it is asked for before each read. */
+static void quick_ack(struct floor_conn *c)
+{
+	int one = 1;
+
+	if (c->quick_ack)
+		setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof(one));
+}
+
 void floor_fill(struct floor_conn *c)
 {
 	int n;
@@ -88,6 +104,7 @@ void floor_fill(struct floor_conn *c)
 	}
 	if (c->end == sizeof(c->buf))
 		return;
+	quick_ack(c);
 	n = c->ssl ? SSL_read(c->ssl, c->buf + c->end, (int)(sizeof(c->buf) - c->end))
 		   : (int)read(c->fd, c->buf + c->end, sizeof(c->buf) - c->end);
 	if (n <= 0)

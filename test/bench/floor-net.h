@@ -12,6 +12,7 @@
 #ifndef FLOOR_NET_H
 #define FLOOR_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <openssl/ssl.h>
@@ -23,6 +24,8 @@ struct floor_conn {
 	SSL *ssl;		/* NULL until floor_tls() */
 	char buf[65536];
 	size_t start, end;	/* unread bytes are buf[start..end) */
+	bool quick_ack;		/* ask for TCP_QUICKACK before each read
+				 * (smtp-floor: floor-net.c says why) */
 };
 
 /* Prints "PROG: WHAT" (and OpenSSL's queue of errors) and exits 1. */

@@ -143,6 +143,7 @@ int main(int argc, char **argv)
 	if (argc != 8)
 		floor_die("usage: smtp-floor HOST PORT USER PASSWORD_FILE CA_FILE FROM TO < MESSAGE");
 	floor_connect(&c, argv[1], argv[2]);
+	c.quick_ack = true;
 	start_tls(&c, argv[1], argv[5]);
 	auth_plain(&c, argv[3], argv[4]);
 	n = snprintf(envelope, sizeof(envelope), "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\nDATA\r\n",
