@@ -89,30 +89,54 @@ hostname_choose(const char *node, const char *canonical)
 	return is_domain_of_host(node) ? node : NULL;
 }
 
-/* A lookup that runs out of time is no failure of the run: the caller goes
- * on without a domain name (an address literal in EHLO), so the failure
- * it recorded is put back as it was. */
-bool
-hostname_fqdn(char *out, size_t size, int timeout_ms)
+void
+hostname_fqdn_start(struct hostname_lookup *h)
 {
 	const struct addrinfo hints = { .ai_flags = AI_CANONNAME, .ai_socktype = SOCK_STREAM };
+	struct failure_record saved;
+
+	hostname_node(h->node, sizeof h->node);
+	fail_save(&saved);
+	lookup_start(h->node, NULL, &hints, &h->pending);
+	fail_restore(&saved);
+}
+
+/* A lookup that fails or runs out of time is no failure of the run: the
+ * caller goes on without a domain name (an address literal in EHLO), so
+ * the failure it recorded is put back as it was. */
+bool
+hostname_fqdn_collect(struct hostname_lookup *h, char *out, size_t size, int timeout_ms)
+{
 	const struct timing t = { .timeout_ms = timeout_ms };
 	struct failure_record saved;
 	struct lookup found;
-	char node[HOSTNAME_MAX];
 	const char *name;
 	bool fits;
 
-	hostname_node(node, sizeof node);
 	fail_save(&saved);
-	if (lookup_run(node, NULL, &hints, &t, &found) < 0)
+	if (lookup_collect(&h->pending, &t, &found) < 0)
 		found.rc = EAI_AGAIN;
 	fail_restore(&saved);
-	name = hostname_choose(node, found.rc == 0 && found.list != NULL ?
+	name = hostname_choose(h->node, found.rc == 0 && found.list != NULL ?
 	    found.list->ai_canonname : NULL);
 	fits = name != NULL && strlen(name) < size;
 	if (size > 0)
 		snprintf(out, size, "%s", fits ? name : "");
 	lookup_free(&found);
 	return fits;
+}
+
+void
+hostname_fqdn_abandon(struct hostname_lookup *h)
+{
+	lookup_abandon(&h->pending);
+}
+
+bool
+hostname_fqdn(char *out, size_t size, int timeout_ms)
+{
+	struct hostname_lookup h;
+
+	hostname_fqdn_start(&h);
+	return hostname_fqdn_collect(&h, out, size, timeout_ms);
 }

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lookup.h"
+
 /* Room for any host name (RFC 1035: 253 octets) and its NUL. */
 #define HOSTNAME_MAX 256
 
@@ -24,6 +26,15 @@ void hostname_node(char *out, size_t size);
  * empty, when there is none, it does not fit or the lookup took too long
  * (nothing recorded: the caller goes on without one). */
 bool hostname_fqdn(char *out, size_t size, int timeout_ms);
+/* The same in two steps, the lookup running in between (lookup.h):
+ * started, then collected (timeout_ms more at most) or abandoned. */
+struct hostname_lookup {
+	char node[HOSTNAME_MAX];
+	struct lookup_pending pending;
+};
+void hostname_fqdn_start(struct hostname_lookup *h);
+bool hostname_fqdn_collect(struct hostname_lookup *h, char *out, size_t size, int timeout_ms);
+void hostname_fqdn_abandon(struct hostname_lookup *h);
 /* The choice hostname_fqdn() makes from what the system said (either may be
  * NULL): the canonical name when it is a domain name of this host, else the
  * node name when it is one, else NULL.  A domain name here has two labels

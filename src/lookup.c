@@ -259,40 +259,79 @@ numeric(const char *host, const char *service, const struct addrinfo *hints,
 }
 
 int
-lookup_run(const char *host, const char *service, const struct addrinfo *hints,
-	const struct timing *t, struct lookup *l)
+lookup_start(const char *host, const char *service, const struct addrinfo *hints,
+	struct lookup_pending *p)
 {
-	char what[NI_MAXHOST + 16], *buf;
-	int fds[2], rc;
-	size_t n;
-	pid_t pid;
+	int fds[2];
 
-	*l = (struct lookup){ 0 };
-	if (numeric(host, service, hints, l))
+	*p = (struct lookup_pending){ .fd = -1 };
+	if (numeric(host, service, hints, &p->answer))
 		return 0;
-	snprintf(what, sizeof what, "looking up %s", host);
+	snprintf(p->what, sizeof p->what, "looking up %s", host);
 	if (pipe2(fds, O_CLOEXEC) < 0)
-		return fail(FAIL_TEMPORARY, "%s: cannot make a pipe: %s", what, strerror(errno));
-	pid = start_child(fds, host, service, hints);
-	if (pid < 0) {
+		return p->rc = fail(FAIL_TEMPORARY, "%s: cannot make a pipe: %s", p->what,
+		    strerror(errno));
+	p->pid = start_child(fds, host, service, hints);
+	if (p->pid < 0) {
 		int err = errno;
 
+		p->pid = 0;
 		close(fds[0]);
 		close(fds[1]);
-		return fail(FAIL_TEMPORARY, "%s: cannot start a process: %s", what,
+		return p->rc = fail(FAIL_TEMPORARY, "%s: cannot start a process: %s", p->what,
 		    strerror(err));
 	}
 	close(fds[1]);
+	p->fd = fds[0];
+	return 0;
+}
+
+int
+lookup_collect(struct lookup_pending *p, const struct timing *t, struct lookup *l)
+{
+	char *buf;
+	size_t n;
+	int rc;
+
+	*l = p->answer;		/* a numeric host's, or nothing */
+	p->answer = (struct lookup){ 0 };
+	if (p->rc < 0 || p->pid == 0)
+		return p->rc;
 	buf = xmalloc(WIRE_MAX);
-	rc = read_answer(fds[0], t, what, buf, &n);
-	close(fds[0]);
-	end_child(pid, rc < 0);
+	rc = read_answer(p->fd, t, p->what, buf, &n);
+	close(p->fd);
+	end_child(p->pid, rc < 0);
 	if (rc == 0 && !decode(buf, n, l)) {
 		lookup_free(l);
-		rc = fail(FAIL_TEMPORARY, "%s: the lookup ended without an answer", what);
+		rc = fail(FAIL_TEMPORARY, "%s: the lookup ended without an answer", p->what);
 	}
 	free(buf);
+	p->pid = 0;
+	p->fd = -1;
 	return rc;
+}
+
+void
+lookup_abandon(struct lookup_pending *p)
+{
+	if (p->pid > 0) {
+		close(p->fd);
+		end_child(p->pid, true);
+	}
+	lookup_free(&p->answer);
+	*p = (struct lookup_pending){ .fd = -1 };
+}
+
+int
+lookup_run(const char *host, const char *service, const struct addrinfo *hints,
+	const struct timing *t, struct lookup *l)
+{
+	struct lookup_pending p;
+
+	*l = (struct lookup){ 0 };
+	if (lookup_start(host, service, hints, &p) < 0)
+		return -1;
+	return lookup_collect(&p, t, l);
 }
 
 void

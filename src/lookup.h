@@ -11,6 +11,7 @@
 #define MAILPIPE_LOOKUP_H
 
 #include <netdb.h>
+#include <sys/types.h>
 
 #include "clock.h"
 
@@ -32,6 +33,29 @@ struct lookup {
  * a signal") or no child could be started, FAIL_TEMPORARY recorded. */
 int lookup_run(const char *host, const char *service, const struct addrinfo *hints,
 	const struct timing *t, struct lookup *l);
+/* A lookup started now and collected later, so that it runs while the
+ * program does other work (mailpipe-send looks up this host's name while
+ * it connects).  The child is tracked for signals (signals.h) until
+ * another child is; it dies with the program in any case (its
+ * parent-death signal).  Every started lookup is collected or abandoned. */
+struct lookup_pending {
+	pid_t pid;			/* the child; 0: none (answered at once, or failed) */
+	int fd;				/* the child's answer; -1: none */
+	int rc;				/* -1: the start failed (recorded then) */
+	struct lookup answer;		/* a numeric host's, answered at once */
+	char what[NI_MAXHOST + 16];	/* "looking up HOST", for the error line */
+};
+
+/* Starts lookup_run()'s getaddrinfo(host, service, hints): 0, or -1 when
+ * no child could be started (recorded). */
+int lookup_start(const char *host, const char *service, const struct addrinfo *hints,
+	struct lookup_pending *p);
+/* Its answer, waited for within t: as lookup_run() returns it.  Collecting
+ * a lookup whose start failed returns -1 again, recording nothing more. */
+int lookup_collect(struct lookup_pending *p, const struct timing *t, struct lookup *l);
+/* Ends a started lookup unanswered (the child killed and reaped); p may
+ * also be collected or abandoned already, or all zero (never started). */
+void lookup_abandon(struct lookup_pending *p);
 /* Frees l's list; l may be all zero. */
 void lookup_free(struct lookup *l);
 

@@ -47,6 +47,8 @@ struct submit_session {
 	char *password;		/* NULL: no AUTH; wiped as soon as AUTH is over */
 	const char *host_domain;	/* this host's domain name, or NULL */
 	char domain[HOSTNAME_MAX];
+	struct hostname_lookup domain_lookup;	/* looking it up while connecting */
+	bool domain_pending;	/* domain_lookup started, not collected yet */
 	bool in_transaction;	/* MAIL went out, no final reply came back yet */
 	const char *host;	/* the server, for the scope of each message's failures */
 	unsigned port;
@@ -471,6 +473,34 @@ submit_usable(const struct submit_session *ss)
 
 /* ---- the session ---- */
 
+/* This host's domain name is needed when EHLO (no helo key) or the
+ * Message-ID (a sender without a domain) needs it.  Its lookup (a child
+ * process, lookup.h) runs while the password is found, the server's name
+ * looked up and connected to and its greeting read, and is collected
+ * before EHLO: that took one sequential lookup, about 5 ms, off a send.
+ * A resolver that cannot answer for this host holds the session before
+ * EHLO for the account's timeout at most (it held it back from connecting
+ * as long), and EHLO then gives the address literal. */
+static void
+start_host_domain(struct submit_session *ss, const char *sender)
+{
+	if (ss->account->helo != NULL && strchr(sender, '@') != NULL)
+		return;
+	hostname_fqdn_start(&ss->domain_lookup);
+	ss->domain_pending = true;
+}
+
+static void
+collect_host_domain(struct submit_session *ss)
+{
+	if (!ss->domain_pending)
+		return;
+	ss->domain_pending = false;
+	if (hostname_fqdn_collect(&ss->domain_lookup, ss->domain, sizeof ss->domain,
+	    ss->account->timeout * 1000))
+		ss->host_domain = ss->domain;
+}
+
 /* A failed AUTH is the credentials' fault only when they were refused. */
 static int
 start_session(struct submit_session *ss, struct tls_peer *peer, enum attempt_stage *stage_r)
@@ -482,8 +512,10 @@ start_session(struct submit_session *ss, struct tls_peer *peer, enum attempt_sta
 	ss->host = ep.host;
 	ss->port = ep.port;
 	fail_scope(ss->account->name, ep.host, ep.port);
-	if (smtp_open(&ep, &ss->smtp) < 0 || smtp_greeting(ss->smtp) < 0 ||
-	    smtp_hello(ss->smtp, ehlo_name(ss)) < 0 || start_tls(ss) < 0)
+	if (smtp_open(&ep, &ss->smtp) < 0 || smtp_greeting(ss->smtp) < 0)
+		return -1;
+	collect_host_domain(ss);
+	if (smtp_hello(ss->smtp, ehlo_name(ss)) < 0 || start_tls(ss) < 0)
 		return -1;
 	if (authenticate(ss) < 0) {
 		if (fail_class() == FAIL_AUTH)
@@ -493,19 +525,6 @@ start_session(struct submit_session *ss, struct tls_peer *peer, enum attempt_sta
 	return 0;
 }
 
-/* This host's domain name, when EHLO (no helo key) or the Message-ID (a
- * sender without a domain) needs it. */
-static const char *
-host_domain(const struct account *a, const char *sender, char *buf, size_t size)
-{
-	if (a->helo != NULL && strchr(sender, '@') != NULL)
-		return NULL;
-	return hostname_fqdn(buf, size, a->timeout * 1000) ? buf : NULL;
-}
-
-/* The password and the host's domain name are found before connecting: a
- * slow password_command or resolver must not hold a session open, and a
- * password failure needs no server at all. */
 int
 submit_open(const struct account *a, const char *sender, struct submit_session **ss_r,
 	enum attempt_stage *stage_r)
@@ -523,6 +542,7 @@ submit_open_observed(const struct account *a, const char *sender, struct tls_pee
 	ss->account = a;
 	*stage_r = STAGE_CREDENTIALS;
 	fail_scope(a->name, NULL, 0);
+	start_host_domain(ss, sender);
 	if (auth_method_needs_secret(a->auth) && a->user != NULL) {
 		if (cred_password(a, &ss->password) < 0)
 			return -1;
@@ -530,7 +550,6 @@ submit_open_observed(const struct account *a, const char *sender, struct tls_pee
 			return fail(FAIL_CONFIG, "%s:%d: user is set but no password, "
 			    "password_file or password_command", a->file, a->line);
 	}
-	ss->host_domain = host_domain(a, sender, ss->domain, sizeof ss->domain);
 	*stage_r = STAGE_SESSION;
 	return start_session(ss, peer, stage_r);
 }
@@ -546,6 +565,8 @@ submit_close(struct submit_session *ss)
 {
 	if (ss == NULL)
 		return;
+	if (ss->domain_pending)
+		hostname_fqdn_abandon(&ss->domain_lookup);
 	smtp_quit(ss->smtp);	/* a courtesy: it never changes the result */
 	smtp_close(ss->smtp);
 	cred_free(ss->password);	/* when the session ended before AUTH */

@@ -16,8 +16,10 @@ that resolver too.  Then, with names that are not in /etc/hosts:
   3. mailpipe-send, timeout = 30, deadline = 2: 75, "deadline reached
      looking up HOST";
   4. mailpipe-send without `helo` to 127.0.0.1 (no lookup of the server):
-     the lookup of this host's own domain name gives up after `timeout` and
-     the run goes on (here to a port nobody listens on: "cannot connect");
+     the lookup of this host's own domain name, which runs while the
+     client connects, is waited for after the greeting, gives up after
+     `timeout`, and EHLO goes out with the address literal (the server of
+     this script then answers 421);
   5. mailpipe-send to a name the resolver answers SERVFAIL for: 75 at once,
      "cannot resolve: Temporary failure in name resolution".
 
@@ -105,11 +107,31 @@ def set_up_namespace(work):
     subprocess.run(['mount', '--bind', resolv, '/etc/resolv.conf'], check=True)
 
 
-def closed_port():
-    """A loopback port nobody listens on (bound, never listened)."""
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    return s, s.getsockname()[1]
+class Greeter:
+    """One SMTP session on loopback: a greeting, the client's first command
+    kept, 421 to it."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(('127.0.0.1', 0))
+        self.sock.listen(1)
+        self.sock.settimeout(KILL_SECONDS)
+        self.port = self.sock.getsockname()[1]
+        self.first = None
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self):
+        try:
+            conn, _ = self.sock.accept()
+            with conn:
+                conn.sendall(b'220 greeter.test ESMTP\r\n')
+                self.first = conn.makefile('rb').readline().decode('ascii', 'replace').strip()
+                conn.sendall(b'421 4.3.2 greeter.test closing\r\n')
+        except OSError:
+            pass
+        finally:
+            self.sock.close()
 
 
 class Tap:
@@ -189,7 +211,7 @@ def inner():
         set_up_namespace(work)
         dns = SilentDns()
         tap = Tap()
-        print('1..21')
+        print('1..23')
         host = 'mail.stall-test.example'
 
         result = run(send, work, send_config(host, 25, 'helo = client.example\ntimeout = 2\n'),
@@ -214,13 +236,17 @@ def inner():
         check_run(tap, 'send, timeout 30, deadline 2', result, 'deadline reached looking up %s' % host)
 
         before = dns.queries
-        holder, port = closed_port()
-        result = run(send, work, send_config('127.0.0.1', port, 'timeout = 2\n'),
+        greeter = Greeter()
+        result = run(send, work, send_config('127.0.0.1', greeter.port, 'timeout = 2\n'),
                      ['rcpt@example.test'], SEND_MESSAGE)
-        holder.close()
-        check_run(tap, 'send without helo (own name looked up), timeout 2', result, 'cannot connect')
+        greeter.thread.join(KILL_SECONDS)
+        check_run(tap, 'send without helo (own name looked up), timeout 2', result, '421')
         tap.ok(dns.queries > before, 'send without helo: its own name %s was asked of the '
                'resolver (%d queries)' % (NODE, dns.queries - before))
+        tap.ok(result[1] >= 1.5, 'send without helo: its own name waited for, up to the '
+               'timeout, after the greeting (took %.1f s)' % result[1])
+        tap.ok(greeter.first == 'EHLO [127.0.0.1]', 'send without helo: then EHLO with the '
+               'address literal (got %r)' % greeter.first)
 
         result = run(send, work, send_config('mail.%s.example' % FAILING, 25,
                                              'helo = client.example\ntimeout = 10\n'),

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -263,6 +264,40 @@ test_lookup(void)
 	lookup_free(&l);
 }
 
+/* lookup.c in two steps: two lookups in flight at once, collected in
+ * the other order, each with its own answer; one abandoned leaves no
+ * process behind; collecting or abandoning twice does nothing more. */
+static void
+test_lookup_pending(void)
+{
+	const struct addrinfo canon = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_CANONNAME };
+	struct lookup_pending name, number, dropped, never = { .fd = -1 };
+	struct lookup l;
+
+	ok(lookup_start("localhost", NULL, &canon, &name) == 0 && name.pid > 0 &&
+	    kill(name.pid, 0) == 0, "pending: a name's lookup runs in a child");
+	ok(lookup_start("127.0.0.1", "25", &canon, &number) == 0 && number.pid == 0,
+	    "pending: a numeric host is answered at once, no child");
+	ok(lookup_collect(&number, &patient, &l) == 0 && l.rc == 0 && l.list != NULL &&
+	    l.list->ai_family == AF_INET, "pending: the numeric answer collected first");
+	lookup_free(&l);
+	ok(lookup_collect(&name, &patient, &l) == 0 && l.rc == 0 && l.list != NULL &&
+	    l.list->ai_canonname != NULL && strcmp(l.list->ai_canonname, "localhost") == 0,
+	    "pending: the name's answer collected after it");
+	lookup_free(&l);
+	ok(name.pid == 0 && name.fd == -1, "pending: nothing left to collect");
+	ok(lookup_start("localhost", NULL, &canon, &dropped) == 0 && dropped.pid > 0,
+	    "pending: another started");
+	lookup_abandon(&dropped);
+	errno = 0;
+	ok(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD,
+	    "pending: abandoned, its child is gone and reaped");
+	lookup_abandon(&dropped);
+	lookup_abandon(&name);
+	lookup_abandon(&never);
+	ok(dropped.pid == 0 && never.pid == 0, "pending: abandoning again does nothing");
+}
+
 int
 main(void)
 {
@@ -274,5 +309,6 @@ main(void)
 	signal_grace_counted_once();
 	test_allowance();
 	test_lookup();
+	test_lookup_pending();
 	return done_testing();
 }
