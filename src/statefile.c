@@ -153,6 +153,117 @@ statefile_parse_entry(char *tok[], int n, int version, struct uidl_entry *e)
 	return n == 6 && parse_entry_v2(tok, e);
 }
 
+/* ---- the fast scanner ---- */
+
+/* RFC 1939's UIDL characters, and every character of a Maildir name. */
+static bool
+printable(char ch)
+{
+	return (unsigned char)ch - 0x21u <= 0x7eu - 0x21u;
+}
+
+/* "DIGITS " at *p, at most max digits (so that no value overflows), into
+ * *v_r; *p moves past the space. */
+static bool
+scan_number(const char **p, size_t max, unsigned long long *v_r)
+{
+	const char *s = *p;
+	unsigned long long v = 0;
+	size_t n = 0;
+
+	while (n < max && (unsigned char)s[n] - (unsigned)'0' <= 9u)
+		v = v * 10 + (unsigned)(s[n++] - '0');
+	if (n == 0 || s[n] != ' ')
+		return false;
+	*v_r = v;
+	*p = s + n + 1;
+	return true;
+}
+
+/* "-" or 64 hex digits, then a space, in the line that ends at end
+ * (the digits checked without a branch each). */
+static bool
+scan_digest(const char **p, const char *end, bool *has_r)
+{
+	const char *s = *p;
+	size_t n = 1;
+	unsigned bad = 0;
+
+	*has_r = s[0] != '-';
+	if (*has_r) {
+		n = 2 * UIDL_DIGEST_SIZE;
+		if ((size_t)(end - s) <= n)
+			return false;
+		for (size_t i = 0; i < n; i++)
+			bad |= hex_value(s[i]) < 0;
+	}
+	if (bad || s[n] != ' ')
+		return false;
+	*p = s + n + 1;
+	return true;
+}
+
+/* s[0..n) is a Maildir name (maildir_name_valid()'s rule): without a
+ * branch per character, the name being most of the line. */
+static bool
+scan_file(const char *s, size_t n)
+{
+	unsigned bad = 0;
+
+	if (n == 0 || n >= MAILDIR_NAME_MAX || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < n; i++)
+		bad |= (unsigned char)s[i] - 0x21u > 0x7eu - 0x21u;
+	return !bad && memchr(s, '/', n) == NULL && memchr(s, ':', n) == NULL;
+}
+
+/* "-" or "D", then a space. */
+static bool
+scan_flags(const char **p, bool *delete_requested_r)
+{
+	const char *s = *p;
+
+	if ((s[0] != '-' && s[0] != 'D') || s[1] != ' ')
+		return false;
+	*delete_requested_r = s[0] == 'D';
+	*p = s + 2;
+	return true;
+}
+
+bool
+statefile_scan_entry(char *line, size_t len, struct statefile_scan *sc)
+{
+	const char *p = line;
+	unsigned long long fetched;
+	bool negative;
+	size_t n = 0;
+
+	memset(sc, 0, sizeof *sc);
+	while (n <= UIDL_MAX && printable(p[n]))
+		n++;
+	if (n == 0 || n > UIDL_MAX || p[n] != ' ')
+		return false;
+	p += n + 1;
+	if (!scan_number(&p, 19, &sc->e.size))
+		return false;
+	negative = *p == '-';
+	p += negative;
+	if (!scan_number(&p, 18, &fetched) || !scan_flags(&p, &sc->e.delete_requested))
+		return false;
+	sc->tail = (size_t)(p - line);
+	if (!scan_digest(&p, line + len, &sc->e.has_digest))
+		return false;
+	sc->file_len = len - (size_t)(p - line);
+	if (!scan_file(p, sc->file_len))
+		return false;
+	sc->e.fetched = negative ? -(long long)fetched : (long long)fetched;
+	sc->e.file = line + (p - line);
+	sc->e.uidl = line;
+	sc->uidl_len = n;
+	line[n] = '\0';
+	return true;
+}
+
 /* ---- writing ---- */
 
 /* The digest as 64 upper-case hex digits, or "-" when there is none.  By
