@@ -5,6 +5,7 @@
  * same way whatever it holds.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -180,22 +181,64 @@ scan_number(const char **p, size_t max, unsigned long long *v_r)
 	return true;
 }
 
-/* "-" or 64 hex digits, then a space, in the line that ends at end
- * (the digits checked without a branch each). */
+/* Eight bytes at a time (SWAR, "SIMD within a register"): a state line
+ * is mostly its digest and file name, checked here without a branch per
+ * byte.  Each test sets the high bit of the bytes it finds. */
+#define BYTES(x) (0x0101010101010101ull * (x))
+
+/* Of bytes below 0x80 only (no carry crosses into the next byte): lo to hi. */
+static uint64_t
+bytes_in(uint64_t w, unsigned lo, unsigned hi)
+{
+	return (w + BYTES(0x80 - lo)) & ~(w + BYTES(0x7f - hi)) & BYTES(0x80);
+}
+
+/* Non-zero when one of w's bytes is no hex digit of either case. */
+static uint64_t
+unhex_bytes(uint64_t w)
+{
+	uint64_t low = w & BYTES(0x7f);
+
+	return (w & BYTES(0x80)) |
+	    ((bytes_in(low, '0', '9') | bytes_in(low | BYTES(0x20), 'a', 'f')) ^ BYTES(0x80));
+}
+
+/* Non-zero when one of w's bytes is outside 0x21-0x7e, a '/' or a ':'
+ * (the tests for "any byte below n / above n / zero", exact for "any"
+ * though not for which). */
+static uint64_t
+unfit_name_bytes(uint64_t w)
+{
+	uint64_t slash = w ^ BYTES('/'), colon = w ^ BYTES(':');
+
+	return (((w - BYTES(0x21)) & ~w) | w | (w + BYTES(0x01)) |
+	    ((slash - BYTES(1)) & ~slash) | ((colon - BYTES(1)) & ~colon)) & BYTES(0x80);
+}
+
+static uint64_t
+word_at(const char *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, sizeof w);
+	return w;
+}
+
+/* "-" or 64 hex digits, then a space, in the line that ends at end. */
 static bool
 scan_digest(const char **p, const char *end, bool *has_r)
 {
 	const char *s = *p;
 	size_t n = 1;
-	unsigned bad = 0;
+	uint64_t bad = 0;
 
 	*has_r = s[0] != '-';
 	if (*has_r) {
 		n = 2 * UIDL_DIGEST_SIZE;
 		if ((size_t)(end - s) <= n)
 			return false;
-		for (size_t i = 0; i < n; i++)
-			bad |= hex_value(s[i]) < 0;
+		for (size_t i = 0; i < n; i += 8)
+			bad |= unhex_bytes(word_at(s + i));
 	}
 	if (bad || s[n] != ' ')
 		return false;
@@ -203,18 +246,20 @@ scan_digest(const char **p, const char *end, bool *has_r)
 	return true;
 }
 
-/* s[0..n) is a Maildir name (maildir_name_valid()'s rule): without a
- * branch per character, the name being most of the line. */
+/* s[0..n) is a Maildir name (maildir_name_valid()'s rule). */
 static bool
 scan_file(const char *s, size_t n)
 {
-	unsigned bad = 0;
+	uint64_t bad = 0;
+	size_t i = 0;
 
 	if (n == 0 || n >= MAILDIR_NAME_MAX || s[0] == '.')
 		return false;
-	for (size_t i = 0; i < n; i++)
-		bad |= (unsigned char)s[i] - 0x21u > 0x7eu - 0x21u;
-	return !bad && memchr(s, '/', n) == NULL && memchr(s, ':', n) == NULL;
+	for (; i + 8 <= n; i += 8)
+		bad |= unfit_name_bytes(word_at(s + i));
+	for (; i < n; i++)
+		bad |= (unsigned char)s[i] - 0x21u > 0x7eu - 0x21u || s[i] == '/' || s[i] == ':';
+	return !bad;
 }
 
 /* "-" or "D", then a space. */

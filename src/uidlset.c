@@ -284,18 +284,23 @@ lower_bound(const struct uidl_set *s, const char *uidl, size_t lo, size_t hi)
 	return lo;
 }
 
-/* The same over entries(from..count), from's UIDL being below uidl: steps
- * of 1, 2, 4... from there, then a binary search in the last step. */
+/* The same over entries(from..count), from's UIDL being below uidl: the
+ * next few entries first (1, then 2 and 4 further on: an entry or two
+ * the server no longer lists), then a binary search of the rest; a
+ * listing in no order pays three comparisons more than a plain search. */
 static size_t
 gallop(const struct uidl_set *s, const char *uidl, size_t from)
 {
-	size_t step = 1, hi;
+	size_t hi = s->count;
 
-	while ((hi = from + step) < s->count && strcmp(s->entries[hi].uidl, uidl) < 0) {
-		from = hi;
-		step *= 2;
+	for (size_t step = 1; step <= 4 && from + step < s->count; step *= 2) {
+		if (strcmp(s->entries[from + step].uidl, uidl) >= 0) {
+			hi = from + step;
+			break;
+		}
+		from += step;
 	}
-	return lower_bound(s, uidl, from + 1, hi < s->count ? hi : s->count);
+	return lower_bound(s, uidl, from + 1, hi);
 }
 
 size_t

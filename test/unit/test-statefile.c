@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "maildir.h"
 #include "statefile-private.h"
 #include "statefile.h"
 #include "status.h"
@@ -349,6 +350,32 @@ test_scanner(void)
 		{ "u1 12 5 - g" HEX64 " f", false, false }, { "u1 12 5 - - ", false, false },
 		{ "u1 12 5 - -", false, false }, { "u1 12 5 - - f g", false, false },
 		{ "u1 -12 5 - - f", false, false }, { "u1 12 - - - f", false, false },
+		/* a byte the name may not hold in its first, second, last word or after */
+		{ "u1 12 5 - - ab:defghijklmnop", false, false },
+		{ "u1 12 5 - - abcdefghij/lmnop", false, false },
+		{ "u1 12 5 - - abcdefghijklmno\x7f", false, false },
+		{ "u1 12 5 - - abcdefghijklmnop\xe9", false, false },
+		{ "u1 12 5 - - abcdefgh\x01", false, false },
+		{ "u1 12 5 - - abcdefgh~!", true, true },
+		/* and in the digest */
+		{ "u1 12 5 - 00112233445566778899aabbccddeeffAABBCCDDEEFF0011223344556677889G f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "\xc1" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "@" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "`" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "/" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" ":" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "\x10" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "g" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "F" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  true, true },
 	};
 
 	memset(long_uidl, 'x', UIDL_MAX);
@@ -363,10 +390,45 @@ test_scanner(void)
 		check_scan_case(&cases[i]);
 }
 
+/* Every byte at every place of a name and of a digest (the scanner
+ * checks them eight at a time): taken exactly when the full parser's
+ * rules allow it (maildir_name_valid(), a hex digit). */
+static void
+test_scanner_bytes(void)
+{
+	char line[160], copy[160];
+	struct statefile_scan sc;
+	bool name_ok = true, digest_ok = true;
+
+	for (int b = 1; b < 256; b++) {
+		for (size_t at = 0; at < 19; at++) {
+			char name[] = "abcdefghijklmnopqrs";
+
+			name[at] = (char)b;
+			snprintf(line, sizeof line, "u 1 2 - - %s", name);
+			memcpy(copy, line, sizeof copy);
+			name_ok &= statefile_scan_entry(copy, strlen(copy), &sc) ==
+			    (b != ' ' && maildir_name_valid(name));
+		}
+		for (size_t at = 0; at < 2 * UIDL_DIGEST_SIZE; at++) {
+			char digest[] = HEX64;
+
+			digest[at] = (char)b;
+			snprintf(line, sizeof line, "u 1 2 - %s f", digest);
+			memcpy(copy, line, sizeof copy);
+			digest_ok &= statefile_scan_entry(copy, strlen(copy), &sc) ==
+			    (strchr("0123456789abcdefABCDEF", b) != NULL);
+		}
+	}
+	ok(name_ok, "each byte in a name: taken as maildir_name_valid() says");
+	ok(digest_ok, "each byte in a digest: taken when a hex digit");
+}
+
 int
 main(void)
 {
 	test_scanner();
+	test_scanner_bytes();
 	test_round_trip();
 	test_backed();
 	test_backing_changed();
