@@ -31,19 +31,22 @@ plan_expect(struct fetch_plan *p, const struct uidl_set *known, unsigned long n)
 }
 
 /* The set's copy of a UIDL it knows (the nightly run knows nearly all:
- * 50,000 strings not copied twice), else a copy of the plan's own. */
-static char *
-shared_uidl(struct fetch_plan *p, const char *uidl, size_t len)
+ * 50,000 strings not copied twice), else a copy of the plan's own.  Its
+ * entry is kept (m->known_at) for plan_make(): one search per UIDL. */
+static void
+share_uidl(struct fetch_plan *p, struct plan_msg *m, const char *uidl, size_t len)
 {
-	const struct uidl_known *e = NULL;
+	size_t at = UIDLSET_NONE;
 	char key[UIDL_MAX + 1];		/* a valid UIDL fits */
 
 	if (p->known != NULL && len < sizeof key) {
 		memcpy(key, uidl, len);
 		key[len] = '\0';
-		e = uidlset_find_sorted(p->known, key);
+		at = uidlset_find_from(p->known, key, &p->cursor);
 	}
-	return e != NULL ? e->uidl : uidl_pool_copy(&p->uidls, uidl, len);
+	m->known_at = at != UIDLSET_NONE ? at + 1 : 0;
+	m->uidl = at != UIDLSET_NONE ? p->known->entries[at].uidl :
+	    uidl_pool_copy(&p->uidls, uidl, len);
 }
 
 void
@@ -52,7 +55,7 @@ plan_add_uidl(struct fetch_plan *p, unsigned long num, const char *uidl, size_t 
 	struct plan_msg *m = new_msg(p, num);
 
 	if (uidl_valid(uidl, len))
-		m->uidl = shared_uidl(p, uidl, len);
+		share_uidl(p, m, uidl, len);
 	else
 		m->problem = "invalid UIDL (RFC 1939: 1 to 70 characters 0x21-0x7e)";
 }
@@ -276,11 +279,29 @@ first_retrieval(struct uidl_set *known, struct uidl_known *e, long long now)
 	return e->fetched;
 }
 
+/* m's entry in known, marked seen: the one plan_add_uidl() found when
+ * it is still there (the same string at the same place), else looked up. */
+static struct uidl_known *
+known_entry(struct plan_msg *m, struct uidl_set *known, const struct fetch_plan *p)
+{
+	size_t at = m->known_at;
+	struct uidl_known *e = at > 0 && known == p->known && known->sorted &&
+	    at <= known->count ? &known->entries[at - 1] : NULL;
+
+	m->was_size = 0;
+	if (m->uidl == NULL)
+		return NULL;
+	if (e == NULL || e->uidl != m->uidl || e->gone)
+		return uidlset_lookup(known, m->uidl);
+	e->seen = true;
+	return e;
+}
+
 static void
 classify(struct plan_msg *m, struct uidl_set *known, const struct fetch_plan *p)
 {
 	/* Looked up even when unusable: an entry still listed is not pruned. */
-	struct uidl_known *e = m->uidl != NULL ? uidlset_lookup(known, m->uidl) : NULL;
+	struct uidl_known *e = known_entry(m, known, p);
 
 	m->fetched = e != NULL ? first_retrieval(known, e, p->now) : 0;
 	if (m->problem != NULL)

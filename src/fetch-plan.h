@@ -30,7 +30,11 @@ enum plan {
 struct plan_msg {
 	unsigned long num;
 	unsigned long long size;
-	unsigned long long was_size;	/* PLAN_CHANGED: the size in the state */
+	union {
+		unsigned long long was_size;	/* PLAN_CHANGED: the size in the state */
+		size_t known_at;	/* until plan_make(): 1 + the index of its entry
+					 * in plan_expect()'s set, 0 for none */
+	};
 	char *uidl;		/* NULL when UIDL did not list it, or listed it invalid */
 	const char *problem;	/* why the listings make it unusable, or NULL */
 	long long fetched;	/* in the state: its first retrieval; else 0 */
@@ -50,6 +54,7 @@ struct fetch_plan {
 	size_t count, alloc;
 	struct uidl_pool uidls;		/* the UIDLs known does not hold */
 	const struct uidl_set *known;	/* plan_expect()'s, or NULL */
+	size_t cursor;			/* where its last lookup ended */
 	size_t direct;			/* msgs[0..direct) got their LIST size
 					 * straight (plan_add_size()) */
 	struct plan_size *sizes;	/* the rest of the LIST answer, until joined */

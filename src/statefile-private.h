@@ -29,6 +29,20 @@ bool statefile_parse_digest(const char *s, struct uidl_entry *e);
 /* An entry line's n tokens of the given version into e (its strings
  * borrowed from the tokens). */
 bool statefile_parse_entry(char *tok[], int n, int version, struct uidl_entry *e);
+/* A version 2 entry line as the writer writes it (one space between
+ * tokens, no sign but a minus, numbers short enough never to overflow),
+ * scanned in one pass: what nearly every line of a state is.  The
+ * scanner accepts no line that statefile_parse_entry() refuses, and
+ * gives what it would; anything else it leaves to that parser. */
+struct statefile_scan {
+	struct uidl_entry e;	/* no digest: it stays in the line */
+	size_t uidl_len;
+	size_t tail;		/* where "DIGEST FILE" starts in the line */
+	size_t file_len;
+};
+/* line[0..len) (a NUL after it): true with sc filled (the UIDL's end
+ * becomes a NUL), else false and the line unchanged. */
+bool statefile_scan_entry(char *line, size_t len, struct statefile_scan *sc);
 /* FAIL_IO: path is corrupt at lineno. */
 int statefile_corrupt(const char *path, unsigned long lineno, const char *what);
 

@@ -41,6 +41,7 @@ struct reader {
 	unsigned long long buf_off;	/* the file offset of buf[0] */
 	bool eof;
 	char *line;			/* the current line, its newline a NUL */
+	size_t line_len;
 	unsigned long long line_off;	/* its file offset */
 	unsigned long lineno;
 };
@@ -87,6 +88,7 @@ next_line(struct reader *r)
 		return statefile_corrupt(r->path, r->lineno, "line too long");
 	*nl = '\0';
 	r->line = r->buf + r->start;
+	r->line_len = (size_t)(nl - r->line);
 	r->line_off = r->buf_off + r->start;
 	r->start = (size_t)(nl - r->buf) + 1;
 	return 1;
@@ -153,17 +155,36 @@ add_entry(struct reader *r, char *tok[], const struct uidl_entry *e, bool backed
 	    uidlset_target_of(tok[5], strlen(tok[5])));
 }
 
+/* An entry line as the writer writes it, scanned in one pass into the
+ * set (backed: version 2 only); false for any other line, left as it was
+ * for the full parser. */
+static bool
+add_scanned(struct reader *r, struct uidl_set *set)
+{
+	struct statefile_scan sc;
+
+	if (!statefile_scan_entry(r->line, r->line_len, &sc))
+		return false;
+	uidlset_add_loaded(set, &sc.e, sc.uidl_len, r->line_off + sc.tail,
+	    sc.e.file[0] == '=' ? uidlset_target_of(sc.e.file, sc.file_len) : 0);
+	return true;
+}
+
 /* Entries up to the trailer; header lines first in version 2. */
 static int
 read_body(struct reader *r, struct state_header *h, struct uidl_set *set, bool backed)
 {
-	bool in_header = h->version == 2;
+	bool in_header = h->version == 2, scan = backed && h->version == 2;
 	unsigned long long expected, entries = 0;	/* of this file: set may hold more */
 	struct uidl_entry e;
 	char *tok[TOKENS_MAX];
 	int rc, n;
 
 	while ((rc = next_line(r)) == 1) {
+		if (scan && !in_header && add_scanned(r, set)) {
+			entries++;
+			continue;
+		}
 		n = statefile_split(r->line, tok);
 		if (in_header && (rc = header_line(r, tok, n, h)) != 0) {
 			if (rc < 0)

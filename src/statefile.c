@@ -5,6 +5,7 @@
  * same way whatever it holds.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -151,6 +152,161 @@ statefile_parse_entry(char *tok[], int n, int version, struct uidl_entry *e)
 	if (version == 1)
 		return n == 4 && parse_common(tok[0], tok[1], tok[2], tok[3], e);
 	return n == 6 && parse_entry_v2(tok, e);
+}
+
+/* ---- the fast scanner ---- */
+
+/* RFC 1939's UIDL characters, and every character of a Maildir name. */
+static bool
+printable(char ch)
+{
+	return (unsigned char)ch - 0x21u <= 0x7eu - 0x21u;
+}
+
+/* "DIGITS " at *p, at most max digits (so that no value overflows), into
+ * *v_r; *p moves past the space. */
+static bool
+scan_number(const char **p, size_t max, unsigned long long *v_r)
+{
+	const char *s = *p;
+	unsigned long long v = 0;
+	size_t n = 0;
+
+	while (n < max && (unsigned char)s[n] - (unsigned)'0' <= 9u)
+		v = v * 10 + (unsigned)(s[n++] - '0');
+	if (n == 0 || s[n] != ' ')
+		return false;
+	*v_r = v;
+	*p = s + n + 1;
+	return true;
+}
+
+/* Eight bytes at a time (SWAR, "SIMD within a register"): a state line
+ * is mostly its digest and file name, checked here without a branch per
+ * byte.  Each test sets the high bit of the bytes it finds. */
+#define BYTES(x) (0x0101010101010101ull * (x))
+
+/* Of bytes below 0x80 only (no carry crosses into the next byte): lo to hi. */
+static uint64_t
+bytes_in(uint64_t w, unsigned lo, unsigned hi)
+{
+	return (w + BYTES(0x80 - lo)) & ~(w + BYTES(0x7f - hi)) & BYTES(0x80);
+}
+
+/* Non-zero when one of w's bytes is no hex digit of either case. */
+static uint64_t
+unhex_bytes(uint64_t w)
+{
+	uint64_t low = w & BYTES(0x7f);
+
+	return (w & BYTES(0x80)) |
+	    ((bytes_in(low, '0', '9') | bytes_in(low | BYTES(0x20), 'a', 'f')) ^ BYTES(0x80));
+}
+
+/* Non-zero when one of w's bytes is outside 0x21-0x7e, a '/' or a ':'
+ * (the tests for "any byte below n / above n / zero", exact for "any"
+ * though not for which). */
+static uint64_t
+unfit_name_bytes(uint64_t w)
+{
+	uint64_t slash = w ^ BYTES('/'), colon = w ^ BYTES(':');
+
+	return (((w - BYTES(0x21)) & ~w) | w | (w + BYTES(0x01)) |
+	    ((slash - BYTES(1)) & ~slash) | ((colon - BYTES(1)) & ~colon)) & BYTES(0x80);
+}
+
+static uint64_t
+word_at(const char *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, sizeof w);
+	return w;
+}
+
+/* "-" or 64 hex digits, then a space, in the line that ends at end. */
+static bool
+scan_digest(const char **p, const char *end, bool *has_r)
+{
+	const char *s = *p;
+	size_t n = 1;
+	uint64_t bad = 0;
+
+	*has_r = s[0] != '-';
+	if (*has_r) {
+		n = 2 * UIDL_DIGEST_SIZE;
+		if ((size_t)(end - s) <= n)
+			return false;
+		for (size_t i = 0; i < n; i += 8)
+			bad |= unhex_bytes(word_at(s + i));
+	}
+	if (bad || s[n] != ' ')
+		return false;
+	*p = s + n + 1;
+	return true;
+}
+
+/* s[0..n) is a Maildir name (maildir_name_valid()'s rule). */
+static bool
+scan_file(const char *s, size_t n)
+{
+	uint64_t bad = 0;
+	size_t i = 0;
+
+	if (n == 0 || n >= MAILDIR_NAME_MAX || s[0] == '.')
+		return false;
+	for (; i + 8 <= n; i += 8)
+		bad |= unfit_name_bytes(word_at(s + i));
+	for (; i < n; i++)
+		bad |= (unsigned char)s[i] - 0x21u > 0x7eu - 0x21u || s[i] == '/' || s[i] == ':';
+	return !bad;
+}
+
+/* "-" or "D", then a space. */
+static bool
+scan_flags(const char **p, bool *delete_requested_r)
+{
+	const char *s = *p;
+
+	if ((s[0] != '-' && s[0] != 'D') || s[1] != ' ')
+		return false;
+	*delete_requested_r = s[0] == 'D';
+	*p = s + 2;
+	return true;
+}
+
+bool
+statefile_scan_entry(char *line, size_t len, struct statefile_scan *sc)
+{
+	const char *p = line;
+	unsigned long long fetched;
+	bool negative;
+	size_t n = 0;
+
+	memset(sc, 0, sizeof *sc);
+	while (n <= UIDL_MAX && printable(p[n]))
+		n++;
+	if (n == 0 || n > UIDL_MAX || p[n] != ' ')
+		return false;
+	p += n + 1;
+	if (!scan_number(&p, 19, &sc->e.size))
+		return false;
+	negative = *p == '-';
+	p += negative;
+	if (!scan_number(&p, 18, &fetched) || !scan_flags(&p, &sc->e.delete_requested))
+		return false;
+	sc->tail = (size_t)(p - line);
+	if (!scan_digest(&p, line + len, &sc->e.has_digest))
+		return false;
+	sc->file_len = len - (size_t)(p - line);
+	if (!scan_file(p, sc->file_len))
+		return false;
+	sc->e.fetched = negative ? -(long long)fetched : (long long)fetched;
+	sc->e.file = line + (p - line);
+	sc->e.uidl = line;
+	sc->uidl_len = n;
+	line[n] = '\0';
+	return true;
 }
 
 /* ---- writing ---- */

@@ -269,6 +269,58 @@ uidlset_find_sorted(const struct uidl_set *s, const char *uidl)
 	return e != NULL && !e->gone ? e : NULL;
 }
 
+/* The first of entries[lo..hi) whose UIDL is not below uidl (hi if none). */
+static size_t
+lower_bound(const struct uidl_set *s, const char *uidl, size_t lo, size_t hi)
+{
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(s->entries[mid].uidl, uidl) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The same over entries(from..count), from's UIDL being below uidl: the
+ * next few entries first (1, then 2 and 4 further on: an entry or two
+ * the server no longer lists), then a binary search of the rest; a
+ * listing in no order pays three comparisons more than a plain search. */
+static size_t
+gallop(const struct uidl_set *s, const char *uidl, size_t from)
+{
+	size_t hi = s->count;
+
+	for (size_t step = 1; step <= 4 && from + step < s->count; step *= 2) {
+		if (strcmp(s->entries[from + step].uidl, uidl) >= 0) {
+			hi = from + step;
+			break;
+		}
+		from += step;
+	}
+	return lower_bound(s, uidl, from + 1, hi);
+}
+
+size_t
+uidlset_find_from(const struct uidl_set *s, const char *uidl, size_t *cursor)
+{
+	size_t c, at;
+	int cmp;
+
+	if (!s->sorted || s->count == 0)
+		return UIDLSET_NONE;
+	c = *cursor < s->count ? *cursor : s->count - 1;
+	cmp = strcmp(s->entries[c].uidl, uidl);
+	at = cmp == 0 ? c : cmp > 0 ? lower_bound(s, uidl, 0, c) : gallop(s, uidl, c);
+	*cursor = at;
+	if (at == s->count || (cmp != 0 && strcmp(s->entries[at].uidl, uidl) != 0))
+		return UIDLSET_NONE;
+	*cursor = at + 1;
+	return s->entries[at].gone ? UIDLSET_NONE : at;
+}
+
 struct uidl_known *
 uidlset_find(struct uidl_set *s, const char *uidl)
 {

@@ -142,6 +142,13 @@ struct uidl_known *uidlset_find(struct uidl_set *s, const char *uidl);
 /* The same in a set that is sorted already (as a loaded state is),
  * changing nothing; NULL also when the set is not sorted. */
 const struct uidl_known *uidlset_find_sorted(const struct uidl_set *s, const char *uidl);
+/* The index of the live entry for uidl in a sorted set (as
+ * uidlset_find_sorted() finds it), or UIDLSET_NONE, also when the set is
+ * not sorted.  The search starts at *cursor, which it moves to where it
+ * ended: many servers (Dovecot) list their UIDLs in rising order, and
+ * then each is found next to the last in one or two comparisons. */
+#define UIDLSET_NONE ((size_t)-1)
+size_t uidlset_find_from(const struct uidl_set *s, const char *uidl, size_t *cursor);
 /* The same as uidlset_find(), and marks it as seen on the server. */
 struct uidl_known *uidlset_lookup(struct uidl_set *s, const char *uidl);
 /* UIDL_FILE_MDA, _LMTP or _MBOX when the entry was delivered there, NULL

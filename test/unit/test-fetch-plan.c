@@ -271,6 +271,90 @@ test_sizes_direct(void)
 	}
 }
 
+/* ---- one search per UIDL ---- */
+
+#define LOOKUP_KNOWN 40
+
+/* The i-th of the listing: the known UIDLs u000..u039 and, between and
+ * around them, UIDLs the state does not know. */
+static void
+lookup_uidl(size_t i, char out[16])
+{
+	if (i % 5 == 4)
+		snprintf(out, 16, "u%03u5", (unsigned)(i / 5) % 1000);	/* between two */
+	else if (i == LOOKUP_KNOWN + LOOKUP_KNOWN / 4)
+		snprintf(out, 16, "zz");
+	else
+		snprintf(out, 16, "u%03u", (unsigned)(i - i / 5) % 1000);
+}
+
+/* The listing's order: rising, falling, shuffled. */
+static size_t
+listing_at(int order, size_t i, size_t n)
+{
+	return order == 0 ? i : order == 1 ? n - 1 - i : (i * 7) % n;	/* 7 and n = 51 coprime */
+}
+
+/* Whatever the order of the listing, uidlset_find_from() finds what
+ * uidlset_find_sorted() finds; and the plan, which keeps each message's
+ * entry from its UIDL line to plan_make(), plans as a lookup would, also
+ * when the entry was forgotten or the set re-sorted in between. */
+static void
+test_lookup_orders(void)
+{
+	size_t n = LOOKUP_KNOWN + LOOKUP_KNOWN / 4 + 1;
+
+	for (int order = 0; order < 4; order++) {
+		struct fetch_plan p = { 0 };
+		struct uidl_set set = { 0 };
+		struct uidl_entry e = { .file = "f" };
+		char uidl[16];
+		bool found_alike = true, planned = true;
+		size_t cursor = 0;
+
+		for (size_t i = 0; i < LOOKUP_KNOWN; i++) {
+			snprintf(uidl, sizeof uidl, "u%03u", (unsigned)i);
+			e.uidl = uidl;
+			e.size = i;
+			uidlset_add_copy(&set, &e);
+		}
+		plan_expect(&p, &set, n);
+		for (size_t i = 0; i < n; i++) {
+			size_t at;
+			const struct uidl_known *k;
+
+			lookup_uidl(listing_at(order % 3, i, n), uidl);
+			at = uidlset_find_from(&set, uidl, &cursor);
+			k = uidlset_find_sorted(&set, uidl);
+			found_alike &= k == NULL ? at == UIDLSET_NONE : at < set.count &&
+			    &set.entries[at] == k;
+			plan_add_uidl(&p, i + 1, uidl, strlen(uidl));
+		}
+		ok(found_alike, "order %d: uidlset_find_from() finds what a search finds", order);
+		uidlset_forget(&set, "u007");
+		if (order == 3) {	/* a new entry, the set sorted again: indexes move */
+			e.uidl = "u0000";
+			uidlset_add_copy(&set, &e);
+		}
+		for (size_t i = 0; i < n; i++) {
+			lookup_uidl(listing_at(order % 3, i, n), uidl);
+			plan_add_size(&p, i + 1, strncmp(uidl, "u0", 2) == 0 ? (size_t)atoi(uidl + 1) : 0);
+		}
+		plan_make(&p, &set);
+		for (size_t i = 0; i < p.count; i++) {
+			const struct plan_msg *m = &p.msgs[i];
+			bool known = strlen(m->uidl) == 4 && strcmp(m->uidl, "u007") != 0;
+			const struct uidl_known *k = uidlset_find(&set, m->uidl);
+
+			planned &= m->plan == (known ? PLAN_RETRIEVED : PLAN_NEW) &&
+			    (!known || (k != NULL && k->seen && k->uidl == m->uidl));
+		}
+		ok(planned && p.count == n, "order %d: each message planned as by a lookup", order);
+		plan_free(&p);
+		uidlset_free(&set);
+	}
+}
+
 int
 main(void)
 {
@@ -280,5 +364,6 @@ main(void)
 	test_settle();
 	test_shared_uidls();
 	test_sizes_direct();
+	test_lookup_orders();
 	return done_testing();
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "pop3-reply.h"
 #include "pop3.h"
 #include "status.h"
 #include "tap.h"
@@ -602,10 +603,39 @@ test_long_line(void)
 	free(script);
 }
 
+/* Numbers of STAT, LIST and UIDL: digits only, to the last value that
+ * fits, the end where the digits end. */
+static void
+test_numbers(void)
+{
+	static const struct {
+		const char *text;
+		bool valid;
+		unsigned long long value;
+		size_t end;
+	} cases[] = {
+		{ "0", true, 0, 1 }, { "12 x", true, 12, 2 }, { "007", true, 7, 3 },
+		{ "18446744073709551615", true, 18446744073709551615ull, 20 },
+		{ "18446744073709551616", false, 0, 0 }, { "99999999999999999999", false, 0, 0 },
+		{ "184467440737095516150", false, 0, 0 },
+		{ "", false, 0, 0 }, { " 1", false, 0, 0 }, { "+1", false, 0, 0 }, { "-1", false, 0, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		unsigned long long v = 1;
+		const char *end = NULL;
+		bool got = pop3_parse_number(cases[i].text, &v, &end);
+
+		ok(got == cases[i].valid && (!got || (v == cases[i].value &&
+		    end == cases[i].text + cases[i].end)), "number \"%s\"", cases[i].text);
+	}
+}
+
 int
 main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
+	test_numbers();
 	test_status_lines();
 	test_session(SOCK_SEQPACKET, 1, "one byte per read");
 	test_session(SOCK_STREAM, 0, "one write");

@@ -4,7 +4,8 @@
  * the malformed inputs that must be reported as corrupt, never read as an
  * emptier state; a state read with its digests and file names left in the
  * file (the backing) saves the same text, and refuses to save from a file
- * changed under it.
+ * changed under it; the fast scanner of entry lines reads what the full
+ * parser reads and leaves it every other line.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "maildir.h"
+#include "statefile-private.h"
 #include "statefile.h"
 #include "status.h"
 #include "tap.h"
@@ -257,9 +260,175 @@ test_backing_changed(void)
 	close(fd);
 }
 
+/* ---- the fast scanner against the full parser ---- */
+
+#define HEX64 "00112233445566778899aabbccddeeffAABBCCDDEEFF00112233445566778899"
+
+struct scan_case {
+	const char *line;
+	bool scans;		/* the scanner takes it (else the parser alone) */
+	bool valid;		/* the parser accepts it */
+};
+
+/* The one entry of a state file holding line, read with or without a
+ * backing: 0 with *e filled (file into file), -1 when refused. */
+static int
+read_one(const char *line, bool backed, struct uidl_entry *e, char file[UIDL_FILE_MAX + 1],
+	char uidl[UIDL_MAX + 2])
+{
+	char text[1024];
+	struct state_header h = { 0 };
+	struct uidl_set set = { 0 };
+	struct statefile_backing *b = NULL;
+	int fd, rc;
+
+	snprintf(text, sizeof text, "mailpipe-fetch state 2\naccount a\nuser u\n%s\nend 1\n", line);
+	rc = backed ? read_backed(text, &h, &set, &b, &fd) : read_text(text, &h, &set);
+	if (rc == 0 && (set.count != 1 || uidlset_entry(&set, &set.entries[0], e, file) < 0))
+		rc = -1;
+	if (rc == 0) {
+		snprintf(uidl, UIDL_MAX + 2, "%s", e->uidl);
+		e->uidl = uidl;
+	}
+	if (backed && rc == 0)
+		close(fd);
+	statefile_backing_free(b);
+	uidlset_free(&set);
+	state_header_free(&h);
+	return rc;
+}
+
+static bool
+same_fields(const struct uidl_entry *a, const struct uidl_entry *b)
+{
+	return strcmp(a->uidl, b->uidl) == 0 && strcmp(a->file, b->file) == 0 &&
+	    a->size == b->size && a->fetched == b->fetched &&
+	    a->delete_requested == b->delete_requested && a->has_digest == b->has_digest &&
+	    (!a->has_digest || memcmp(a->digest, b->digest, UIDL_DIGEST_SIZE) == 0);
+}
+
+static void
+check_scan_case(const struct scan_case *c)
+{
+	char copy[600], fa[UIDL_FILE_MAX + 1], fb[UIDL_FILE_MAX + 1];
+	char ua[UIDL_MAX + 2], ub[UIDL_MAX + 2];
+	struct statefile_scan sc;
+	struct uidl_entry a, b;
+	int ra, rb;
+
+	snprintf(copy, sizeof copy, "%s", c->line);
+	ok(statefile_scan_entry(copy, strlen(copy), &sc) == c->scans,
+	    "the scanner %s \"%.40s\"", c->scans ? "takes" : "leaves", c->line);
+	ra = read_one(c->line, true, &a, fa, ua);
+	rb = read_one(c->line, false, &b, fb, ub);
+	ok((ra == 0) == c->valid && (rb == 0) == c->valid, "read %s with and without a backing",
+	    c->valid ? "alike" : "refused");
+	if (ra == 0 && rb == 0)
+		ok(same_fields(&a, &b), "the same fields either way");
+}
+
+static void
+test_scanner(void)
+{
+	static char long_uidl[80], longer_uidl[80], long_file[300], longer_file[300];
+	char lines[4][320];
+	struct scan_case cases[] = {
+		{ "u1 12 1700000000 - - 1.M1P1Q1R1.h", true, true },
+		{ "u2 7 -5 D " HEX64 " 1.M2.h,S=7", true, true },
+		{ "u3 0 0 - - =mda", true, true },
+		{ lines[0], true, true }, { lines[1], false, false },
+		{ lines[2], true, true }, { lines[3], false, false },
+		{ "u1  12 5 - - f", false, true }, { " u1 12 5 - - f", false, true },
+		{ "u1 12 5 - - f ", false, true }, { "u1 12 +5 - - f", false, true },
+		{ "u1 12 \t5 - - f", false, true }, { "u1 12 1000000000000000000 - - f", false, true },
+		{ "u1 18446744073709551615 5 - - f", false, true },
+		{ "u1 18446744073709551616 5 - - f", false, false },
+		{ "u1 12 5 - - a:b", false, false }, { "u1 12 5 - - a/b", false, false },
+		{ "u1 12 5 - - .f", false, false }, { "u1 12 5 X - f", false, false },
+		{ "u1 12 5 -- - f", false, false }, { "u1 12 5 - " HEX64 "0 f", false, false },
+		{ "u1 12 5 - 0" HEX64 " f", false, false },
+		{ "u1 12 5 - g" HEX64 " f", false, false }, { "u1 12 5 - - ", false, false },
+		{ "u1 12 5 - -", false, false }, { "u1 12 5 - - f g", false, false },
+		{ "u1 -12 5 - - f", false, false }, { "u1 12 - - - f", false, false },
+		/* a byte the name may not hold in its first, second, last word or after */
+		{ "u1 12 5 - - ab:defghijklmnop", false, false },
+		{ "u1 12 5 - - abcdefghij/lmnop", false, false },
+		{ "u1 12 5 - - abcdefghijklmno\x7f", false, false },
+		{ "u1 12 5 - - abcdefghijklmnop\xe9", false, false },
+		{ "u1 12 5 - - abcdefgh\x01", false, false },
+		{ "u1 12 5 - - abcdefgh~!", true, true },
+		/* and in the digest */
+		{ "u1 12 5 - 00112233445566778899aabbccddeeffAABBCCDDEEFF0011223344556677889G f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "\xc1" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "@" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "`" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "/" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" ":" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "\x10" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "g" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  false, false },
+		{ "u1 12 5 - 0011223344556677" "F" "899aabbccddeeffAABBCCDDEEFF00112233445566778899 f",
+		  true, true },
+	};
+
+	memset(long_uidl, 'x', UIDL_MAX);
+	memset(longer_uidl, 'x', UIDL_MAX + 1);
+	memset(long_file, 'f', 255);
+	memset(longer_file, 'f', 256);
+	snprintf(lines[0], sizeof lines[0], "%s 1 2 - - 1.M1.h", long_uidl);
+	snprintf(lines[1], sizeof lines[1], "%s 1 2 - - 1.M1.h", longer_uidl);
+	snprintf(lines[2], sizeof lines[2], "u 1 2 - - %s", long_file);
+	snprintf(lines[3], sizeof lines[3], "u 1 2 - - %s", longer_file);
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+		check_scan_case(&cases[i]);
+}
+
+/* Every byte at every place of a name and of a digest (the scanner
+ * checks them eight at a time): taken exactly when the full parser's
+ * rules allow it (maildir_name_valid(), a hex digit). */
+static void
+test_scanner_bytes(void)
+{
+	char line[160], copy[160];
+	struct statefile_scan sc;
+	bool name_ok = true, digest_ok = true;
+
+	for (int b = 1; b < 256; b++) {
+		for (size_t at = 0; at < 19; at++) {
+			char name[] = "abcdefghijklmnopqrs";
+
+			name[at] = (char)b;
+			snprintf(line, sizeof line, "u 1 2 - - %s", name);
+			memcpy(copy, line, sizeof copy);
+			name_ok &= statefile_scan_entry(copy, strlen(copy), &sc) ==
+			    (b != ' ' && maildir_name_valid(name));
+		}
+		for (size_t at = 0; at < 2 * UIDL_DIGEST_SIZE; at++) {
+			char digest[] = HEX64;
+
+			digest[at] = (char)b;
+			snprintf(line, sizeof line, "u 1 2 - %s f", digest);
+			memcpy(copy, line, sizeof copy);
+			digest_ok &= statefile_scan_entry(copy, strlen(copy), &sc) ==
+			    (strchr("0123456789abcdefABCDEF", b) != NULL);
+		}
+	}
+	ok(name_ok, "each byte in a name: taken as maildir_name_valid() says");
+	ok(digest_ok, "each byte in a digest: taken when a hex digit");
+}
+
 int
 main(void)
 {
+	test_scanner();
+	test_scanner_bytes();
 	test_round_trip();
 	test_backed();
 	test_backing_changed();
