@@ -2,8 +2,10 @@
  * The message text of SMTP DATA, read once per pass in large pieces: the
  * header from memory, the body from the spool (a local file, most likely
  * still in the page cache), each piece handed to a sink that stuffs it
- * onto the connection or counts it for SIZE.  Counting stuffs nothing: a
- * 50 MB message is measured at memchr() speed.
+ * onto the connection or counts it for SIZE.  A body sent as spooled is
+ * not read for its SIZE at all: the spool counted its octets while it
+ * copied them (spool.h), so a 50 MB message is read once after it is
+ * written.  A body re-encoded on the way is counted here, stuffing nothing.
  */
 #include <stdlib.h>
 
@@ -110,14 +112,36 @@ each_piece(const struct smtp_message *m, struct text_buffers *b, text_sink *sink
 	return each_body_piece(m, b, sink, to);
 }
 
+/* The body's size as the spool counted it while copying (spool.h), when
+ * the body goes as spooled: from where the spool says it starts, not
+ * re-encoded, after a header that ends its last line (so that the
+ * body's first byte starts a line, as it did for the count). */
+static bool
+counted_by_spool(const struct smtp_message *m, long long *octets_r)
+{
+	const struct body_facts *f = &m->spool->body;
+
+	if (m->body_as_qp || m->body_offset != m->spool->body_offset ||
+	    (m->header_length > 0 && m->header[m->header_length - 1] != '\n'))
+		return false;
+	*octets_r = (long long)f->smtp_octets + (f->open_line ? 2 : 0);
+	return true;
+}
+
 int
 smtp_message_size(const struct smtp_message *m, long long *size_r)
 {
-	struct text_buffers *b = xmalloc(sizeof *b);
+	struct text_buffers *b;
 	struct size_count count = { .octets = 0 };
+	long long body;
 	int rc;
 
 	smtp_stuff_init(&count.st);
+	if (counted_by_spool(m, &body)) {
+		*size_r = smtp_size_octets(&count.st, m->header, m->header_length) + body;
+		return 0;
+	}
+	b = xmalloc(sizeof *b);
 	rc = each_piece(m, b, add_to_size, &count);
 	free(b);
 	if (rc < 0)
