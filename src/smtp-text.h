@@ -25,7 +25,8 @@ struct smtp_message {
 
 /* The RFC 1870 size of m's text: what smtp_text_write() sends and its
  * completion of a last line, not the final "." line nor doubled dots.
- * FAIL_IO when the spool cannot be read. */
+ * The spool's count for a body sent as spooled, else counted from the
+ * spool: FAIL_IO when it cannot be read. */
 int smtp_message_size(const struct smtp_message *m, long long *size_r);
 /* m's text, stuffed by st, into c's buffer (not flushed, no final dot).
  * FAIL_IO reading the spool; writing fails as conn_write() says. */

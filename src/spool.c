@@ -51,9 +51,23 @@ struct scan {
 	struct body_facts line;		/* facts of an unclassified line */
 };
 
+/* What byte ch adds to the SMTP octets: a line ending is CRLF, and a LF
+ * right after a CR is the end of the line the CR ended. */
+static void
+note_smtp_octets(struct body_facts *f, unsigned char ch)
+{
+	if (ch == '\r' || ch == '\n')
+		f->smtp_octets += ch == '\n' && f->ends_in_cr ? 0 : 2;
+	else
+		f->smtp_octets++;
+	f->ends_in_cr = ch == '\r';
+	f->open_line = ch != '\r' && ch != '\n';
+}
+
 static void
 note_byte(struct body_facts *f, size_t *line_length, unsigned char ch)
 {
+	note_smtp_octets(f, ch);
 	if (ch == '\n') {
 		*line_length = 0;
 		return;
@@ -71,6 +85,11 @@ merge_facts(struct body_facts *into, const struct body_facts *f)
 	into->has_nul |= f->has_nul;
 	if (f->longest_line > into->longest_line)
 		into->longest_line = f->longest_line;
+	into->smtp_octets += f->smtp_octets;
+	if (f->smtp_octets > 0) {	/* f has bytes: its last byte is the last */
+		into->ends_in_cr = f->ends_in_cr;
+		into->open_line = f->open_line;
+	}
 }
 
 /* A byte of a line that may be a field: its name and colon decide. */
@@ -184,26 +203,40 @@ line_octets(const unsigned char *p, size_t n)
 }
 
 /* The body's bytes, whole lines at a time: what note_byte() learns, at
- * memchr() speed (the body is nearly all of a large message). */
+ * memchr() speed (the body is nearly all of a large message).  Each byte
+ * is an SMTP octet; a CR is two (CRLF), and so is a LF, unless it follows
+ * a CR (then it is none). */
 static void
 scan_body(struct body_facts *f, size_t *line_length, const unsigned char *p, size_t n)
 {
+	const unsigned char *start = p;
+
+	if (n == 0)
+		return;
 	f->has_8bit |= any_8bit(p, n);
 	f->has_nul |= memchr(p, '\0', n) != NULL;
+	f->smtp_octets += (off_t)n;
 	while (n > 0) {
 		const unsigned char *lf = memchr(p, '\n', n);
 		size_t part = lf != NULL ? (size_t)(lf - p) : n;
+		size_t octets = line_octets(p, part);
 
-		*line_length += line_octets(p, part);
+		f->smtp_octets += (off_t)(part - octets);	/* the CRs */
+		*line_length += octets;
 		if (*line_length > f->longest_line)
 			f->longest_line = *line_length;
 		if (lf != NULL) {
+			bool after_cr = lf > start ? lf[-1] == '\r' : f->ends_in_cr;
+
+			f->smtp_octets += after_cr ? -1 : 1;
 			*line_length = 0;
 			part++;
 		}
 		p += part;
 		n -= part;
 	}
+	f->ends_in_cr = p[-1] == '\r';
+	f->open_line = p[-1] != '\r' && p[-1] != '\n';
 }
 
 static void

@@ -15,6 +15,15 @@ struct body_facts {
 	bool has_8bit;
 	bool has_nul;
 	size_t longest_line;	/* octets, without the line ending */
+	/* What SMTP DATA makes of these bytes as smtp_size_octets() counts
+	 * them (dotstuff.h), when they start a line: every line ending (LF,
+	 * CRLF or a lone CR) two octets, no dot doubled, a last line without
+	 * its ending not completed.  Counted in the copy, so that the SIZE of
+	 * a body sent as spooled needs no second pass over it (the body's
+	 * figure is the one used: the header is rebuilt before it is sent). */
+	off_t smtp_octets;
+	bool ends_in_cr;	/* the last byte is a CR: a LF next is its CRLF's */
+	bool open_line;		/* the last byte is neither CR nor LF */
 };
 
 struct spool {

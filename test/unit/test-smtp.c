@@ -902,6 +902,74 @@ test_message_text(void)
 	    "caf=C3=A9\r\n.\r\n", 11);
 }
 
+/* A child that reads fd to its end and exits 0 if it got want's n bytes;
+ * other_end is the parent's. */
+static pid_t
+expect_wire(int fd, int other_end, const char *want, size_t n)
+{
+	pid_t pid;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		abort();
+	if (pid > 0)
+		return pid;
+	close(other_end);
+	char *got = malloc(n + 1);
+	size_t have = 0;
+	ssize_t r = 1;
+
+	while (got != NULL && have < n + 1 && r > 0)
+		if ((r = read(fd, got + have, n + 1 - have)) > 0)
+			have += (size_t)r;
+	_exit(got != NULL && have == n && memcmp(got, want, n) == 0 ? 0 : 1);
+}
+
+/* A body of some 300 kB (lines of every length up to 300, dots at line
+ * starts, CRLF, bare CR) goes out in pieces held back to whole TLS
+ * records: every byte once, in order, as one stuffing of the whole. */
+static void
+test_large_text(void)
+{
+	size_t n = 300000, wire_n;
+	char *body = malloc(n), *wire = malloc(2 * n + 64);
+	struct spool sp;
+	struct smtp_message m = { .header = "Subject: big\n\n", .header_length = 14,
+		.spool = &sp };
+	struct smtp_stuffer st;
+	volatile sig_atomic_t ended = 0;
+	unsigned seed = 99;
+	int sv[2], status = -1;
+	pid_t pid;
+
+	if (body == NULL || wire == NULL)
+		abort();
+	for (size_t i = 0; i < n; i++) {
+		unsigned r = (seed = seed * 1103515245 + 12345) >> 16;
+
+		body[i] = r % 300 == 0 ? '\n' : r % 300 == 1 ? '\r' : i % 61 == 0 ? '.' : 'a';
+	}
+	smtp_stuff_init(&st);
+	wire_n = smtp_stuff(&st, m.header, m.header_length, wire);
+	wire_n += smtp_stuff(&st, body, n, wire + wire_n);
+	wire_n += smtp_stuff_end(&st, wire + wire_n);
+	if (peer_spool_text(body, n, false, &sp) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
+		abort();
+	pid = expect_wire(sv[1], sv[0], wire, wire_n);
+	close(sv[1]);
+	struct smtp *s = smtp_open_conn(conn_from_fd(sv[0], "peer", &peer_patience));
+
+	ok(smtp_send_body(s, &m, &ended) == 0 && ended == 1, "300 kB body: sent");
+	smtp_close(s);
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	    "300 kB body: the wire holds %zu bytes, each once and in order", wire_n);
+	spool_close(&sp);
+	free(body);
+	free(wire);
+}
+
 /* One recipient, lock-step, up to the message text of "Subject: x", "",
  * "body" and the final dot. */
 #define IN_DATA GREETED, "S:250 mx.example", "C:MAIL FROM:<s@x.example>", "S:250 ok", \
@@ -978,6 +1046,7 @@ main(void)
 	test_envelope_lockstep();
 	test_envelope_pipelined();
 	test_message_text();
+	test_large_text();
 	test_final_reply();
 	return done_testing();
 }

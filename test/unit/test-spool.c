@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "dotstuff.h"
 #include "spool.h"
 #include "status.h"
 #include "peer.h"
@@ -61,7 +62,35 @@ static bool
 same_facts(const struct body_facts *a, const struct body_facts *b)
 {
 	return a->size == b->size && a->has_8bit == b->has_8bit && a->has_nul == b->has_nul &&
-	    a->longest_line == b->longest_line;
+	    a->longest_line == b->longest_line && a->smtp_octets == b->smtp_octets &&
+	    a->ends_in_cr == b->ends_in_cr && a->open_line == b->open_line;
+}
+
+/* The facts of a body worked out the plain way, a byte at a time; the
+ * SMTP octets as RFC 1870 counts the text DATA sends: a CR or a LF is the
+ * two octets of a CRLF, except a LF right after a CR (the same CRLF). */
+static struct body_facts
+naive_body_facts(const unsigned char *p, size_t n)
+{
+	struct body_facts f = { .size = (off_t)n };
+	size_t line = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		f.has_8bit |= p[i] >= 0x80;
+		f.has_nul |= p[i] == 0;
+		line = p[i] == '\n' ? 0 : line + (p[i] != '\r');
+		if (line > f.longest_line)
+			f.longest_line = line;
+		if (p[i] == '\r')
+			f.smtp_octets += 2;
+		else if (p[i] == '\n')
+			f.smtp_octets += i > 0 && p[i - 1] == '\r' ? 0 : 2;
+		else
+			f.smtp_octets++;
+	}
+	f.ends_in_cr = n > 0 && p[n - 1] == '\r';
+	f.open_line = n > 0 && p[n - 1] != '\r' && p[n - 1] != '\n';
+	return f;
 }
 
 struct want {
@@ -103,6 +132,11 @@ spool_case(const char *name, const char *data, size_t n, bool has_header, const 
 		return;
 	}
 	check_facts(name, &whole, w);
+	struct body_facts plain = naive_body_facts((const unsigned char *)data + whole.body_offset,
+	    n - (size_t)whole.body_offset);
+
+	ok(same_facts(&whole.body, &plain), "%s: the body's facts and SMTP octets (%lld), as "
+	    "counted a byte at a time", name, (long long)plain.smtp_octets);
 	ok(spool_pread(&whole, copy, n + 1, 0) == (ssize_t)n && memcmp(copy, data, n) == 0,
 	    "%s: the spool holds the input", name);
 	if (n <= 5000) {
@@ -230,23 +264,6 @@ test_big(void)
 	free(data);
 }
 
-/* The facts of a body worked out the plain way, a byte at a time. */
-static struct body_facts
-naive_body_facts(const unsigned char *p, size_t n)
-{
-	struct body_facts f = { .size = (off_t)n };
-	size_t line = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		f.has_8bit |= p[i] >= 0x80;
-		f.has_nul |= p[i] == 0;
-		line = p[i] == '\n' ? 0 : line + (p[i] != '\r');
-		if (line > f.longest_line)
-			f.longest_line = line;
-	}
-	return f;
-}
-
 /* Random bodies over the bytes the scan cares about, the 8-bit and NUL
  * octets anywhere in an eight-byte word: the facts match the plain way's. */
 static void
@@ -280,12 +297,78 @@ test_random_bodies(void)
 		diag("round %d differs", bad - 1);
 }
 
+/* The RFC 1870 size of a body DATA sends after a header, as dotstuff.c
+ * counts it. */
+static long long
+stuffer_size(const unsigned char *p, size_t n)
+{
+	struct smtp_stuffer st;
+	long long size;
+
+	smtp_stuff_init(&st);
+	size = smtp_size_octets(&st, (const char *)p, n);
+	return size + (st.at_line_start ? 0 : 2);
+}
+
+/* Random messages with a header, made of the pieces the scan decides on
+ * (field names, colons, white space, mbox "From ", dots, CR, LF, 8-bit,
+ * NUL): wherever the header ends, the body's facts and SMTP octets are
+ * those of a byte-at-a-time count, and its size that of dotstuff.c's
+ * counter; read whole from a file, and for some one byte at a time. */
+static void
+test_random_messages(void)
+{
+	static const char *const pieces[] = { "S: x", "From ", "From: a", ":", " ", "\r",
+		"\n", "\r\n", ".", "a", "\x80", "X-Y", "\r\r\n" };
+	unsigned seed = 1717;
+	int bad = 0, bytewise_bad = 0;
+
+	for (int round = 0; round < 600 && bad == 0 && bytewise_bad == 0; round++) {
+		char text[400];
+		size_t n = 0, count = (seed = seed * 1103515245 + 12345) >> 16 & 63;
+		struct spool sp, one;
+
+		for (size_t i = 0; i < count; i++) {
+			unsigned r = (seed = seed * 1103515245 + 12345) >> 16;
+			const char *piece = pieces[r % (sizeof pieces / sizeof *pieces)];
+
+			memcpy(text + n, piece, strlen(piece));
+			n += strlen(piece);
+		}
+		text[n] = round % 3 == 0 ? '\0' : 'z';	/* a NUL in the body, now and then */
+		n += round % 2;
+		if (peer_spool_text(text, n, true, &sp) < 0)
+			abort();
+		const unsigned char *body = (const unsigned char *)text + sp.body_offset;
+		size_t body_n = n - (size_t)sp.body_offset;
+		struct body_facts want = naive_body_facts(body, body_n);
+
+		if (!same_facts(&sp.body, &want) ||
+		    stuffer_size(body, body_n) != want.smtp_octets + (want.open_line ? 2 : 0))
+			bad = round + 1;
+		if (round % 20 == 0 && bad == 0) {
+			if (spool_from_pipe(text, n, true, &one) < 0)
+				abort();
+			if (one.body_offset != sp.body_offset || !same_facts(&one.body, &want))
+				bytewise_bad = round + 1;
+			spool_close(&one);
+		}
+		spool_close(&sp);
+	}
+	ok(bad == 0, "600 random messages: the body's SMTP octets as counted a byte at a "
+	    "time and by dotstuff.c");
+	ok(bytewise_bad == 0, "30 of them read one byte at a time: the same");
+	if (bad != 0 || bytewise_bad != 0)
+		diag("round %d differs", (bad != 0 ? bad : bytewise_bad) - 1);
+}
+
 int
 main(void)
 {
 	alarm(120);
 	test_facts();
 	test_random_bodies();
+	test_random_messages();
 	test_mbox_line();
 	test_big();
 	return done_testing();
