@@ -197,14 +197,16 @@ class Tool:
 
 # ext4 without a journal (as here) does not reuse an inode within 5 s of
 # its deletion, 35 s while its inode table block is dirty
-# (recently_deleted()), and allocating past thousands of such inodes cost
-# a fetch up to 3 s of client CPU instead of 0.4 s: the last benchmark's
-# clean-up, or any other process's, would be billed to the first rounds.
-RECENTLY_DELETED_S = 6
+# (recently_deleted()), and the run's own allocations dirty those blocks
+# again: allocating past thousands of such inodes cost a fetch up to 3 s of
+# client CPU instead of 0.3 s, so the last benchmark's clean-up, or any
+# other process's, would be billed to the first rounds.  (6 s, tried
+# first, left rounds 1 and 2 slow.)
+RECENTLY_DELETED_S = 40
 
 
 def settle_filesystem(prog):
-    """Writes back the inode tables and waits out ext4's 5 s."""
+    """Writes back the inode tables and waits out ext4's 35 s."""
     say(prog, f"sync, then {RECENTLY_DELETED_S} s for inodes freed before the run to age")
     os.sync()
     time.sleep(RECENTLY_DELETED_S)

@@ -477,7 +477,9 @@ submit_usable(const struct submit_session *ss)
  * Message-ID (a sender without a domain) needs it.  Its lookup (a child
  * process, lookup.h) runs while the password is found, the server's name
  * looked up and connected to and its greeting read, and is collected
- * before EHLO: that took one sequential lookup, about 5 ms, off a send.
+ * before EHLO: 1.5 ms (4 %) off a 1 KB send here, less than the lookup
+ * takes alone, as the parent's writes copy the pages it still shares
+ * with the child.
  * A resolver that cannot answer for this host holds the session before
  * EHLO for the account's timeout at most (it held it back from connecting
  * as long), and EHLO then gives the address literal. */

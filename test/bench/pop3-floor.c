@@ -30,8 +30,20 @@
 #include <unistd.h>
 
 /* RETR commands in flight: enough to keep Dovecot busy at 100 ms RTT for
- * small messages, few enough that the commands never fill a socket buffer. */
-enum { WINDOW = 128 };
+ * small messages, few enough that the commands never fill a socket buffer.
+ * POP3_FLOOR_WINDOW in the environment sets another (up to WINDOW_MAX),
+ * to show what a deeper window, as deep as mailpipe-fetch's, gives. */
+enum { WINDOW_DEFAULT = 128, WINDOW_MAX = 1024 };
+
+static long window_size(void)
+{
+	const char *text = getenv("POP3_FLOOR_WINDOW");
+	long n = text != NULL ? strtol(text, NULL, 10) : WINDOW_DEFAULT;
+
+	if (n < 1 || n > WINDOW_MAX)
+		floor_die("POP3_FLOOR_WINDOW: 1 to 1024");
+	return n;
+}
 
 struct mailbox {
 	long count;
@@ -135,9 +147,9 @@ static size_t queue_commands(char *out, size_t used, long number, bool delete)
 
 static struct mailbox retrieve_all(struct floor_conn *c, long count, bool delete)
 {
-	static char out[WINDOW * 48];
+	static char out[WINDOW_MAX * 48];
 	struct mailbox got = { 0, 0 };
-	long sent = 0;
+	long sent = 0, window = window_size();
 	int sink = open("/dev/null", O_WRONLY);
 
 	if (sink < 0)
@@ -146,8 +158,8 @@ static struct mailbox retrieve_all(struct floor_conn *c, long count, bool delete
 		size_t used = 0;
 
 		/* Top the window up in one write once half of it is answered. */
-		if (sent - got.count <= WINDOW / 2)
-			while (sent < count && sent - got.count < WINDOW)
+		if (sent - got.count <= window / 2)
+			while (sent < count && sent - got.count < window)
 				used = queue_commands(out, used, ++sent, delete);
 		if (used > 0)
 			floor_write(c, out, used);
