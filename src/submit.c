@@ -527,6 +527,9 @@ start_session(struct submit_session *ss, struct tls_peer *peer, enum attempt_sta
 	return 0;
 }
 
+/* The password is found before connecting: a slow password_command must
+ * not hold a session open, and a password failure needs no server at all.
+ * This host's domain name is looked up meanwhile (start_host_domain()). */
 int
 submit_open(const struct account *a, const char *sender, struct submit_session **ss_r,
 	enum attempt_stage *stage_r)
