@@ -201,7 +201,9 @@ class Tool:
 # again: allocating past thousands of such inodes cost a fetch up to 3 s of
 # client CPU instead of 0.3 s, so the last benchmark's clean-up, or any
 # other process's, would be billed to the first rounds.  (6 s, tried
-# first, left rounds 1 and 2 slow.)
+# first, left rounds 1 and 2 slow; after 40 s a first round was still
+# slow once in three runs: inodes other processes free meanwhile are not
+# the benchmark's to wait for.)
 RECENTLY_DELETED_S = 40
 
 

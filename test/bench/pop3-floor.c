@@ -38,9 +38,10 @@ enum { WINDOW_DEFAULT = 128, WINDOW_MAX = 1024 };
 static long window_size(void)
 {
 	const char *text = getenv("POP3_FLOOR_WINDOW");
-	long n = text != NULL ? strtol(text, NULL, 10) : WINDOW_DEFAULT;
+	char *end = NULL;
+	long n = text != NULL ? strtol(text, &end, 10) : WINDOW_DEFAULT;
 
-	if (n < 1 || n > WINDOW_MAX)
+	if (n < 1 || n > WINDOW_MAX || (end != NULL && (end == text || *end != '\0')))
 		floor_die("POP3_FLOOR_WINDOW: 1 to 1024");
 	return n;
 }
@@ -145,11 +146,11 @@ static size_t queue_commands(char *out, size_t used, long number, bool delete)
 	return used;
 }
 
-static struct mailbox retrieve_all(struct floor_conn *c, long count, bool delete)
+static struct mailbox retrieve_all(struct floor_conn *c, long count, bool delete, long window)
 {
 	static char out[WINDOW_MAX * 48];
 	struct mailbox got = { 0, 0 };
-	long sent = 0, window = window_size();
+	long sent = 0;
 	int sink = open("/dev/null", O_WRONLY);
 
 	if (sink < 0)
@@ -192,12 +193,14 @@ int main(int argc, char **argv)
 	struct floor_conn c;
 	struct mailbox box, got;
 	bool implicit, delete, uidl;
+	long window;
 
 	if (argc != 8)
 		floor_die("usage: pop3-floor HOST PORT stls|implicit USER PASSWORD_FILE CA_FILE keep|delete|uidl");
 	implicit = strcmp(argv[3], "implicit") == 0;
 	delete = strcmp(argv[7], "delete") == 0;
 	uidl = strcmp(argv[7], "uidl") == 0;
+	window = window_size();	/* a bad setting ends the floor before it connects */
 	floor_connect(&c, argv[1], argv[2]);
 	if (implicit)
 		floor_tls(&c, argv[1], argv[6]);
@@ -208,7 +211,7 @@ int main(int argc, char **argv)
 		floor_tls(&c, argv[1], argv[6]);
 	}
 	box = login(&c, argv[4], argv[5]);
-	got = uidl ? list_uids(&c) : retrieve_all(&c, box.count, delete);
+	got = uidl ? list_uids(&c) : retrieve_all(&c, box.count, delete, window);
 	if (uidl)
 		box.octets = 0;
 	floor_write(&c, "QUIT\r\n", 6);
