@@ -72,13 +72,21 @@ start_implicit_tls(struct conn *c)
 	return 0;
 }
 
+/* While the server's name is looked up (a child process, lookup.h),
+ * OpenSSL is started for a session that will need it: on another core,
+ * the work is off the path to the first byte. */
 int
 conn_open(const struct endpoint *ep, struct conn **c_r)
 {
+	struct net_resolving resolving;
 	struct conn *c;
 	int fd;
 
-	if (net_connect(ep->host, ep->port, &ep->timing, &fd) < 0)
+	if (net_resolve_start(ep->host, ep->port, &resolving) < 0)
+		return -1;
+	if (ep->tls != TLS_MODE_OFF)
+		tls_prepare();
+	if (net_connect_resolved(&resolving, &ep->timing, &fd) < 0)
 		return -1;
 	c = conn_from_fd(fd, ep->host, &ep->timing);
 	c->tls_options = ep->tls_options;

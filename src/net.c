@@ -47,22 +47,41 @@ connect_one(const struct addrinfo *ai, const struct timing *t, int *fd_r)
 	return 0;
 }
 
-/* The addresses of host:port, within t (lookup.h: a resolver that never
- * answers cannot hold us past the timeout or the deadline). */
-static int
-resolve(const char *host, unsigned port, const struct timing *t, struct lookup *found)
+static void
+service_of(unsigned port, char service[static 16])
 {
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	snprintf(service, 16, "%u", port);
+}
+
+int
+net_resolve_start(const char *host, unsigned port, struct net_resolving *r)
+{
+	const struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
 		.ai_flags = AI_ADDRCONFIG };
 	char service[16];
 
-	snprintf(service, sizeof service, "%u", port);
-	if (lookup_run(host, service, &hints, t, found) < 0)
+	r->host = host;
+	r->port = port;
+	service_of(port, service);
+	return lookup_start(host, service, &hints, &r->lookup);
+}
+
+/* The addresses of the started lookup, waited for within t (lookup.h: a
+ * resolver that never answers cannot hold us past the timeout or the
+ * deadline). */
+static int
+resolve(struct net_resolving *r, const struct timing *t, struct lookup *found)
+{
+	const struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+	const char *host = r->host;
+	char service[16];
+
+	if (lookup_collect(&r->lookup, t, found) < 0)
 		return -1;
 	if (found->rc == EAI_ADDRFAMILY || found->rc == EAI_NONAME) {
 		/* AI_ADDRCONFIG hides ::1 and 127.0.0.1 on a host whose only
 		 * interface is loopback; ask again without it. */
-		hints.ai_flags = 0;
+		service_of(r->port, service);
 		if (lookup_run(host, service, &hints, t, found) < 0)
 			return -1;
 	}
@@ -78,12 +97,12 @@ resolve(const char *host, unsigned port, const struct timing *t, struct lookup *
 }
 
 int
-net_connect(const char *host, unsigned port, const struct timing *t, int *fd_r)
+net_connect_resolved(struct net_resolving *r, const struct timing *t, int *fd_r)
 {
 	struct lookup found;
 	int err = 0;
 
-	if (resolve(host, port, t, &found) < 0)
+	if (resolve(r, t, &found) < 0)
 		return -1;
 	for (const struct addrinfo *ai = found.list; ai != NULL; ai = ai->ai_next) {
 		err = connect_one(ai, t, fd_r);
@@ -95,4 +114,14 @@ net_connect(const char *host, unsigned port, const struct timing *t, int *fd_r)
 		return err;
 	return fail(FAIL_TEMPORARY, "cannot connect: %s",
 	    err == ETIMEDOUT ? "timed out" : strerror(err));
+}
+
+int
+net_connect(const char *host, unsigned port, const struct timing *t, int *fd_r)
+{
+	struct net_resolving r;
+
+	if (net_resolve_start(host, port, &r) < 0)
+		return -1;
+	return net_connect_resolved(&r, t, fd_r);
 }

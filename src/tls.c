@@ -338,9 +338,14 @@ tls_skip_cleanup_at_exit(void)
 void
 tls_prepare(void)
 {
+	static bool prepared;
+
+	if (prepared)
+		return;
 	if (init_openssl() == 1)
 		prime_algorithm_tables();
 	ERR_clear_error();	/* a failure shows again at the first tls_start() */
+	prepared = true;
 }
 
 int

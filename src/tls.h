@@ -44,8 +44,9 @@ int tls_parse_fingerprint(const char *text, unsigned char pin[TLS_PIN_LENGTH]);
  * each start a session: they then share it instead of each repeating it.
  * No context, session or random generator is made, so no TLS or random
  * state is ever shared across the fork.  Like the first tls_start(), it
- * starts OpenSSL without its clean-up at exit.  Never fails (a failure
- * shows at tls_start()). */
+ * starts OpenSSL without its clean-up at exit.  Also called by conn.c
+ * while a server's name is looked up.  Does its work once; never fails (a
+ * failure shows at tls_start()). */
 void tls_prepare(void);
 /* Makes OpenSSL's first initialisation in this process one without its
  * clean-up at exit, for a command whose first use of OpenSSL is not a TLS
