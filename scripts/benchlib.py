@@ -18,6 +18,7 @@ Python standard library only.
 """
 import os
 import shlex
+import shutil
 import signal
 import statistics
 import subprocess
@@ -105,6 +106,56 @@ class Stack:
         if self.own:
             subprocess.run([os.path.join(SRC, "scripts", "stack-stop"), self.own],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class WorkDir:
+    """The benchmark's directory: the tools' Maildirs and states, and the
+    stack when it starts one.  As root, it is a journalled ext4 of its own
+    (a sparse image, loop-mounted), as the file system of a real backup
+    host would be: on an ext4 without a journal, such as this VM's,
+    allocating an inode walks past every one freed in the last 60 s, or
+    300 s while its inode table block is dirty (recently_deleted()), so
+    any process's deletions, an earlier benchmark's clean-up among them,
+    would be billed to every tool that creates files.  A fresh file system
+    per benchmark also ends it with one unlink instead of removing
+    thousands of files.  Elsewhere (not root, no loop device, BENCH_FS=here)
+    a directory in $TMPDIR; ALSO says which."""
+
+    def __init__(self, prog, prefix, gib=8):
+        self.path = tempfile.mkdtemp(prefix=prefix)
+        self.gib = gib
+        self.image = None
+        self.where = "a directory on the machine's file system"
+        if os.geteuid() == 0 and os.environ.get("BENCH_FS") != "here" \
+                and shutil.which("mkfs.ext4") and shutil.which("mount"):
+            self._mount(prog)
+        os.chmod(self.path, 0o755)  # the stack and getmail run as other users
+
+    def _mount(self, prog):
+        image = self.path + ".img"
+        try:
+            with open(image, "wb") as f:
+                f.truncate(self.gib << 30)
+            # Inode tables written now, not by ext4lazyinit during the rounds.
+            subprocess.run(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0",
+                            image], check=True, capture_output=True)
+            subprocess.run(["mount", "-o", "loop", image, self.path], check=True, capture_output=True)
+        except (OSError, subprocess.CalledProcessError) as e:
+            detail = getattr(e, "stderr", b"") or b""
+            say(prog, f"no file system of its own ({e} {detail.decode(errors='replace').strip()}); "
+                "using the machine's")
+            if os.path.exists(image):
+                os.unlink(image)
+            return
+        self.image = image
+        self.where = f"a journalled ext4 of its own ({self.gib} GiB image, loop-mounted)"
+
+    def close(self):
+        if self.image:
+            if subprocess.run(["umount", self.path], capture_output=True).returncode != 0:
+                subprocess.run(["umount", "-l", self.path], capture_output=True)
+            os.unlink(self.image)
+        shutil.rmtree(self.path, ignore_errors=True)
 
 
 # What the proxy holds per direction: a Linux TCP connection autotunes its
@@ -195,23 +246,23 @@ class Tool:
         pass
 
 
-# ext4 without a journal (as here) does not reuse an inode within 5 s of
-# its deletion, 35 s while its inode table block is dirty
-# (recently_deleted()), and the run's own allocations dirty those blocks
-# again: allocating past thousands of such inodes cost a fetch up to 3 s of
-# client CPU instead of 0.3 s, so the last benchmark's clean-up, or any
-# other process's, would be billed to the first rounds.  (6 s, tried
-# first, left rounds 1 and 2 slow; after 40 s a first round was still
-# slow once in three runs: inodes other processes free meanwhile are not
-# the benchmark's to wait for.)
-RECENTLY_DELETED_S = 40
+# Before the warm-up: what the last benchmark, or any other process, left
+# dirty is written back, and the machine left to go quiet.  This was first
+# meant to wait out ext4's recently_deleted() (an ext4 without a journal,
+# as this VM's root, does not reuse an inode freed in the last 60 s, 300 s
+# while its inode table block is dirty, and walks past each such inode at
+# every allocation): 40 s is not enough for that on Linux 5.x and later,
+# and the runs' own allocations dirty those blocks again.  So bench-fetch
+# writes to a journalled ext4 of its own (WorkDir), which makes no such
+# check; the wait stays for the write-back.
+SETTLE_S = 40
 
 
 def settle_filesystem(prog):
-    """Writes back the inode tables and waits out ext4's 35 s."""
-    say(prog, f"sync, then {RECENTLY_DELETED_S} s for inodes freed before the run to age")
+    """Writes back what is dirty and lets the machine go quiet."""
+    say(prog, f"sync, then {SETTLE_S} s of quiet before the warm-up")
     os.sync()
-    time.sleep(RECENTLY_DELETED_S)
+    time.sleep(SETTLE_S)
 
 
 def run_rounds(prog, tools, rounds, settle=True):
