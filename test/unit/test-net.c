@@ -58,6 +58,28 @@ listener(const char *addr, unsigned *port_r)
 	return fd;
 }
 
+/* net_connect() in its two steps, with a name, so that a child looks it
+ * up while the caller goes on (conn.c starts OpenSSL meanwhile). */
+static void
+connects_in_two_steps(void)
+{
+	unsigned port = 0;
+	int lfd = listener("127.0.0.1", &port), fd = -1;
+	struct net_resolving r;
+
+	if (lfd < 0) {
+		skip("no 127.0.0.1 on this machine: %s", strerror(errno));
+		return;
+	}
+	ok(net_resolve_start("localhost", port, &r) == 0 && r.lookup.pid > 0,
+	    "the name's lookup started in a child");
+	ok(net_connect_resolved(&r, &patient, &fd) == 0, "then connected to localhost");
+	ok(r.lookup.pid == 0 && r.lookup.fd == -1, "the child collected, its pipe closed");
+	if (fd >= 0)
+		close(fd);
+	close(lfd);
+}
+
 static void
 connects(const char *addr)
 {
@@ -303,6 +325,7 @@ main(void)
 {
 	connects("127.0.0.1");
 	connects("::1");
+	connects_in_two_steps();
 	refused();
 	connect_never_completes();
 	deadline_cuts_waits();
