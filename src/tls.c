@@ -68,18 +68,35 @@ openssl_reason(void)
  * send without TLS never starts OpenSSL) and once; and no clean-up at
  * exit: OPENSSL_cleanup() freeing every table of a process that is ending
  * anyway was about 1.4 M instructions, 5 % of a 1 KB send.  The first
- * initialisation decides; later calls change nothing.  1 on success. */
+ * initialisation decides, and its result is kept here: OpenSSL answers
+ * every later call with success even when the first failed (an
+ * openssl.cnf that names an unknown module, with config_diagnostics
+ * set), and a session must not start without the configuration the
+ * system requires.  1 on success; else *reason_r says why. */
 static int
-init_openssl(void)
+init_openssl(const char **reason_r)
 {
-	return OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT, NULL);
+	static int result = -1;		/* not tried yet */
+	static char reason[256];
+
+	if (result < 0) {
+		result = OPENSSL_init_ssl(OPENSSL_INIT_LOAD_CONFIG | OPENSSL_INIT_NO_ATEXIT,
+		    NULL) == 1;
+		snprintf(reason, sizeof reason, "%s", result ? "" : openssl_reason());
+	}
+	*reason_r = reason;
+	return result;
 }
 
 static int
 make_context(struct tls_session *s, const struct tls_options *o)
 {
-	SSL_CTX *ctx = init_openssl() == 1 ? SSL_CTX_new(TLS_client_method()) : NULL;
+	const char *init_failure;
+	SSL_CTX *ctx;
 
+	if (init_openssl(&init_failure) != 1)
+		return fail(FAIL_TEMPORARY, "TLS: cannot initialise: %s", init_failure);
+	ctx = SSL_CTX_new(TLS_client_method());
 	if (ctx == NULL)
 		return fail(FAIL_TEMPORARY, "TLS: cannot initialise: %s", openssl_reason());
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -339,10 +356,11 @@ void
 tls_prepare(void)
 {
 	static bool prepared;
+	const char *init_failure;
 
 	if (prepared)
 		return;
-	if (init_openssl() == 1)
+	if (init_openssl(&init_failure) == 1)
 		prime_algorithm_tables();
 	ERR_clear_error();	/* a failure shows again at the first tls_start() */
 	prepared = true;

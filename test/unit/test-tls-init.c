@@ -10,6 +10,7 @@
  * the probe sees a clean-up when there is one.
  */
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <openssl/crypto.h>
 
 #include "clock.h"
+#include "status.h"
 #include "tap.h"
 #include "tls.h"
 
@@ -50,10 +52,41 @@ start_a_session(void)
 	close(pair[0]);
 }
 
+/* OpenSSL's configuration names a module that does not exist, with
+ * config_diagnostics set, so its initialisation fails; the session must
+ * fail for it too, and also when tls_prepare() met the failure first
+ * (OpenSSL answers a second initialisation with success).  Exits 0 when
+ * the session failed saying why. */
+static void
+broken_config(bool prepare_first)
+{
+	static const char conf[] = "config_diagnostics = 1\nopenssl_conf = init\n"
+	    "[init]\nnosuch_module = sect\n[sect]\nx = y\n";
+	static const struct timing patience = { .timeout_ms = 10000 };
+	struct tls_options o = { .verify = false };
+	struct tls_session *s = NULL;
+	char path[] = "/tmp/test-tls-init-XXXXXX";
+	int fd = mkstemp(path), pair[2], rc;
+
+	if (fd < 0 || write(fd, conf, sizeof conf - 1) != (ssize_t)(sizeof conf - 1) ||
+	    setenv("OPENSSL_CONF", path, 1) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, pair) < 0)
+		_exit(2);
+	close(fd);
+	close(pair[1]);		/* a session that got past the start fails at once */
+	if (prepare_first)
+		tls_prepare();
+	rc = tls_start(pair[0], "localhost", &o, &patience, &s);
+	unlink(path);
+	_exit(rc < 0 && strstr(fail_reason(), "cannot initialise: unknown module name") != NULL
+	    ? 0 : 4);
+}
+
 /* One case, in the exec'd process. */
 static int
 run_case(const char *name)
 {
+	if (strcmp(name, "broken-config") == 0 || strcmp(name, "broken-config-prepared") == 0)
+		broken_config(strcmp(name, "broken-config-prepared") == 0);
 	atexit(report_at_exit);
 	if (strcmp(name, "prepare") == 0)
 		tls_prepare();
@@ -97,5 +130,9 @@ main(int argc, char **argv)
 	    "tls_prepare(): OpenSSL not cleaned up at exit");
 	is_int(case_status("session"), 0,
 	    "tls_start(): OpenSSL not cleaned up at exit");
+	is_int(case_status("broken-config"), 0,
+	    "a broken OpenSSL configuration: the session fails, saying why");
+	is_int(case_status("broken-config-prepared"), 0,
+	    "... also after tls_prepare() met it first");
 	return done_testing();
 }
