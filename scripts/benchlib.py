@@ -140,22 +140,45 @@ class WorkDir:
             subprocess.run(["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0",
                             image], check=True, capture_output=True)
             subprocess.run(["mount", "-o", "loop", image, self.path], check=True, capture_output=True)
-        except (OSError, subprocess.CalledProcessError) as e:
+        except BaseException as e:
+            # Interrupted too (KeyboardInterrupt, SIGTERM's SystemExit):
+            # nothing of it left behind.
+            if os.path.ismount(self.path):
+                subprocess.run(["umount", self.path], capture_output=True)
+            if os.path.exists(image):
+                os.unlink(image)
+            if not isinstance(e, (OSError, subprocess.CalledProcessError)):
+                os.rmdir(self.path)
+                raise
             detail = getattr(e, "stderr", b"") or b""
             say(prog, f"no file system of its own ({e} {detail.decode(errors='replace').strip()}); "
                 "using the machine's")
-            if os.path.exists(image):
-                os.unlink(image)
             return
         self.image = image
         self.where = f"a journalled ext4 of its own ({self.gib} GiB image, loop-mounted)"
 
-    def close(self):
+    def close(self, prog):
+        """Unmounts and removes it all; a file system that will not unmount
+        is left, image and all, and said so."""
         if self.image:
             if subprocess.run(["umount", self.path], capture_output=True).returncode != 0:
-                subprocess.run(["umount", "-l", self.path], capture_output=True)
+                time.sleep(1)   # a process of the stack still closing its files
+                done = subprocess.run(["umount", self.path], capture_output=True)
+                if done.returncode != 0:
+                    say(prog, f"cannot unmount {self.path}: {done.stderr.decode(errors='replace').strip()}"
+                        f"; {self.image} left behind")
+                    return
             os.unlink(self.image)
         shutil.rmtree(self.path, ignore_errors=True)
+
+
+def exit_on_termination():
+    """SIGTERM and SIGHUP end the benchmark as Ctrl-C does, through the
+    callers' finally blocks, so that its mounts, proxies and stack go too."""
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop)
 
 
 # What the proxy holds per direction: a Linux TCP connection autotunes its
