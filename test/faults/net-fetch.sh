@@ -138,12 +138,13 @@ echo "FIGURE fetch-500-latency-100ms base_ms=$base_ms slow_ms=$slow_ms" >&2
 check "100 ms each way costs under 25 round trips (not one per message, nor per 8)" \
 	test $((slow_ms - base_ms)) -lt 5000
 
-# 8. The window is bounded in octets as well: with messages of ~1.2 MB,
-# at most two RETRs are in flight (the second joins while the first's 1.2
-# MB are under 2 MiB), so the third waits for the first answer.
+# 8. The window is bounded in octets as well (8 MiB, src/fetch.c): with
+# messages of ~4.6 MB, at most two RETRs are in flight (the second joins
+# while the first's 4.6 MB are under 8 MiB), so the third waits for the
+# first answer.
 COUNT=3
 server_clear bob
-server_put bob 3 1200000 1250000 netf-big
+server_put bob 3 4600000 4700000 netf-big
 rm -rf "$MD" "$FETCH_STATE"
 fetch -C "$CONF" -v
 check_eq "three 1.2 MB messages: exit 0" "$RC" 0
